@@ -1,0 +1,1 @@
+"""Crewboard: the application core (domain rules, use cases, events) and its composition roots."""

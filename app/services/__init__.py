@@ -1,0 +1,1 @@
+"""Use cases: every change to bookings, techs and calendars goes through here."""

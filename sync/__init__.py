@@ -1,0 +1,1 @@
+"""Two-way sync between bookings and technicians' calendars, and the provider sandbox."""

@@ -1,0 +1,82 @@
+"""The seam between the sandbox's HTTP server and each emulated provider.
+
+The server (web.py) parses HTTP into a `Request`, applies injected faults, logs the request,
+and hands it to the provider site that owns the port. A provider answers with a `Response`.
+Providers never touch sockets; they are plain objects guarded by their own lock, which keeps
+them easy to test and lets `--state FILE` save them as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    path: str  # without query string, percent-decoded
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+    base_url: str  # scheme://host:port of the site that received it
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8")) if self.body else None
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    # Who the request acted for, so the request log and per-account faults can name it.
+    account: str | None = None
+
+    @classmethod
+    def json(cls, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
+        merged = {"Content-Type": "application/json; charset=UTF-8", **(headers or {})}
+        return cls(status, json.dumps(payload).encode("utf-8"), merged)
+
+    @classmethod
+    def html(cls, status: int, text: str) -> Response:
+        return cls(status, text.encode("utf-8"), {"Content-Type": "text/html; charset=utf-8"})
+
+
+class Site(Protocol):
+    """One emulated host (Google, Microsoft identity, Graph). Called from server threads."""
+
+    name: str  # "google", "microsoft" or "graph"
+
+    def handle(self, request: Request) -> Response: ...
+
+    def account_of(self, request: Request) -> str | None:
+        """The account email a request acts for, if its credentials name one (for faults)."""
+        ...
+
+
+class ProviderSandbox(Protocol):
+    """One emulated provider's state and control hooks, driven by the control API."""
+
+    provider: str  # "google" or "microsoft"
+
+    def sites(self) -> list[Site]: ...
+    def create_account(self, email: str, timezone: str, display_name: str | None = None) -> dict[str, Any]: ...
+    def add_calendar(self, email: str, name: str) -> dict[str, Any]: ...
+    def accounts(self) -> list[dict[str, Any]]: ...
+    def issue_token(self, email: str) -> dict[str, Any]: ...
+    def revoke(self, email: str) -> None: ...
+    def expire_access(self, email: str) -> None: ...
+    def invalidate_cursors(self, email: str) -> None: ...
+    def set_push_paused(self, paused: bool) -> None: ...
+    def to_state(self) -> dict[str, Any]: ...
+    def load_state(self, state: Mapping[str, Any]) -> None: ...
