@@ -48,6 +48,7 @@ class TechnicianRepository(Protocol):
     def by_name(self, name: str) -> Technician | None:
         """Case-insensitive exact name match."""
         ...
+
     def list(self, include_inactive: bool = False) -> list[Technician]: ...
 
 
@@ -67,14 +68,17 @@ class BookingRepository(Protocol):
     def by_prefix(self, prefix: str) -> list[Booking]:
         """Bookings whose id starts with `prefix` (for short ids typed at the CLI)."""
         ...
+
     def between(
         self, window: Interval, tech_ids: Sequence[TechId] | None = None, live_only: bool = True
     ) -> list[Booking]:
         """Bookings overlapping `window`, optionally for some techs; cancelled ones only on request."""
         ...
+
     def unassigned(self) -> list[Booking]:
         """Live bookings with no tech."""
         ...
+
     def list(self, live_only: bool = False) -> list[Booking]: ...
 
 
@@ -111,11 +115,10 @@ class RemoteEventRepository(Protocol):
 
 
 class BusyBlockRepository(Protocol):
-    def replace_for_event(
-        self, calendar_id: CalendarId, remote_id: str, blocks: Sequence[BusyBlock]
-    ) -> None:
+    def replace_for_event(self, calendar_id: CalendarId, remote_id: str, blocks: Sequence[BusyBlock]) -> None:
         """Swap every block materialized from one remote event (or series) for `blocks`."""
         ...
+
     def clear_calendar(self, calendar_id: CalendarId) -> None: ...
     def for_techs(self, tech_ids: Sequence[TechId], window: Interval) -> list[BusyBlock]:
         """Calendar busy blocks of these techs overlapping `window`."""

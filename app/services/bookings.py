@@ -1,0 +1,286 @@
+"""Booking use cases: create, edit, move, reassign, cancel.
+
+A booking always saves, whatever the state of sync: the calendar write goes into the outbox in
+the same transaction and the sync engine sends it when it can. Booking over busy time is
+refused with the reason unless the dispatcher forces it, and a forced booking says so forever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from app.bus import BookingChanged, Bus, OutboxQueued
+from app.domain.ids import BookingId, OutboxId, TechId, new_id
+from app.domain.model import (
+    AccountStatus,
+    AuditEntry,
+    Booking,
+    BookingStatus,
+    OutboxAction,
+    OutboxItem,
+    Technician,
+)
+from app.domain.time import Clock, Interval, ensure_utc
+from app.errors import InvalidInput, NotFound, Refused
+from app.services.customers import upsert_customer
+from app.services.ports import UnitOfWork, UnitOfWorkFactory
+from app.services.schedule import describe_clash, overlapping_busy
+from app.services.techs import find_tech
+
+MAX_DURATION = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class NewBooking:
+    customer: str
+    service: str
+    duration: timedelta
+    start: datetime | None = None
+    tech: str | None = None  # name or id; None leaves the job unassigned
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BookingEdit:
+    """Changes to a booking; fields left as None stay as they are."""
+
+    start: datetime | None = None
+    tech: str | None = None  # name or id; "" unassigns
+    service: str | None = None
+    duration: timedelta | None = None
+    notes: str | None = None
+    customer: str | None = None
+    address: str | None = None
+    phone: str | None = None
+
+
+def find_booking(uow: UnitOfWork, id_or_prefix: str) -> Booking:
+    """A booking by full id or by an unambiguous prefix of at least 6 characters."""
+    key = id_or_prefix.strip().lower()
+    booking = uow.bookings.get(BookingId(key))
+    if booking is not None:
+        return booking
+    if len(key) >= 6:
+        matches = uow.bookings.by_prefix(key)
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InvalidInput(
+                f"Booking id '{id_or_prefix}' matches {len(matches)} bookings; give more of it."
+            )
+    raise NotFound(f"No booking with id '{id_or_prefix}'; list them with 'crewboard bookings'.")
+
+
+def _validate_duration(duration: timedelta) -> timedelta:
+    if duration <= timedelta(0):
+        raise InvalidInput("Duration must be more than zero minutes.")
+    if duration > MAX_DURATION:
+        raise InvalidInput("A job cannot last more than 24 hours; split it into several bookings.")
+    return duration
+
+
+def _has_calendar(uow: UnitOfWork, tech_id: TechId) -> bool:
+    return any(a.status is not AccountStatus.DISCONNECTED for a in uow.accounts.for_tech(tech_id))
+
+
+class BookingService:
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, bus: Bus) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._bus = bus
+
+    # --- creating --------------------------------------------------------------------------
+
+    def create(self, new: NewBooking, force: bool = False, actor: str = "dispatcher") -> Booking:
+        service = new.service.strip()
+        if not service:
+            raise InvalidInput("A booking needs a service, such as 'AC repair'.")
+        duration = _validate_duration(new.duration)
+        start = ensure_utc(new.start) if new.start is not None else None
+        now = self._clock.now()
+        with self._uow() as uow:
+            tech = find_tech(uow, new.tech) if new.tech else None
+            if tech is not None and start is None:
+                raise InvalidInput("A booking assigned to a technician needs a start time.")
+            customer = upsert_customer(uow, new.customer, new.address, new.phone, new.email)
+            booking = Booking(
+                id=BookingId(new_id()),
+                customer_id=customer.id,
+                tech_id=tech.id if tech else None,
+                service=service,
+                start=start,
+                duration=duration,
+                notes=new.notes.strip(),
+                created_at=now,
+                updated_at=now,
+            )
+            booking = self._check_free(uow, booking, tech, force, actor)
+            uow.bookings.add(booking)
+            if tech is not None:
+                self._enqueue(uow, booking, OutboxAction.CREATE, tech.id)
+            self._audit(uow, "booking.created", booking, actor)
+            uow.commit()
+        self._announce(booking, (booking.tech_id,), "created")
+        return booking
+
+    # --- changing --------------------------------------------------------------------------
+
+    def move(
+        self,
+        booking_id: str,
+        start: datetime,
+        tech: str | None = None,
+        force: bool = False,
+        actor: str = "dispatcher",
+    ) -> Booking:
+        return self.edit(booking_id, BookingEdit(start=start, tech=tech), force, actor)
+
+    def reassign(self, booking_id: str, tech: str, force: bool = False, actor: str = "dispatcher") -> Booking:
+        return self.edit(booking_id, BookingEdit(tech=tech), force, actor)
+
+    def edit(
+        self, booking_id: str, change: BookingEdit, force: bool = False, actor: str = "dispatcher"
+    ) -> Booking:
+        now = self._clock.now()
+        with self._uow() as uow:
+            old = find_booking(uow, booking_id)
+            if not old.is_live:
+                raise Refused(f"Booking {old.id[:8]} is {old.status.value} and can no longer be changed.")
+            new_tech: Technician | None
+            if change.tech is None:
+                new_tech = uow.techs.get(old.tech_id) if old.tech_id else None
+            elif change.tech == "":
+                new_tech = None
+            else:
+                new_tech = find_tech(uow, change.tech)
+            customer_id = old.customer_id
+            if change.customer is not None or change.address is not None or change.phone is not None:
+                current = uow.customers.get(old.customer_id)
+                name = change.customer or (current.name if current else "")
+                customer_id = upsert_customer(uow, name, change.address, change.phone).id
+            start = ensure_utc(change.start) if change.start is not None else old.start
+            if new_tech is not None and start is None:
+                raise InvalidInput("A booking assigned to a technician needs a start time.")
+            updated = replace(
+                old,
+                tech_id=new_tech.id if new_tech else None,
+                start=start,
+                service=(change.service.strip() or old.service)
+                if change.service is not None
+                else old.service,
+                duration=_validate_duration(change.duration) if change.duration is not None else old.duration,
+                notes=change.notes.strip() if change.notes is not None else old.notes,
+                customer_id=customer_id,
+                updated_at=now,
+                version=old.version + 1,
+                forced=False,
+            )
+            if updated == replace(old, updated_at=now, version=old.version + 1, forced=False):
+                return old
+            updated = self._check_free(uow, updated, new_tech, force, actor)
+            if old.tech_id != updated.tech_id:
+                kind = "reassigned"
+                if old.tech_id is not None:
+                    self._enqueue(uow, old, OutboxAction.DELETE, old.tech_id)
+                if updated.tech_id is not None:
+                    self._enqueue(uow, updated, OutboxAction.CREATE, updated.tech_id)
+            else:
+                kind = "moved" if old.start != updated.start else "edited"
+                if updated.tech_id is not None:
+                    self._enqueue(uow, updated, OutboxAction.UPDATE, updated.tech_id)
+            uow.bookings.update(updated)
+            self._audit(uow, f"booking.{kind}", updated, actor)
+            uow.commit()
+        self._announce(updated, (old.tech_id, updated.tech_id), kind)
+        return updated
+
+    def cancel(self, booking_id: str, actor: str = "dispatcher") -> Booking:
+        now = self._clock.now()
+        with self._uow() as uow:
+            old = find_booking(uow, booking_id)
+            if old.status is BookingStatus.CANCELLED:
+                return old
+            cancelled = replace(old, status=BookingStatus.CANCELLED, updated_at=now, version=old.version + 1)
+            uow.bookings.update(cancelled)
+            if old.tech_id is not None:
+                self._enqueue(uow, cancelled, OutboxAction.DELETE, old.tech_id)
+            self._audit(uow, "booking.cancelled", cancelled, actor)
+            uow.commit()
+        self._announce(cancelled, (old.tech_id,), "cancelled")
+        return cancelled
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def get(self, booking_id: str) -> Booking:
+        with self._uow() as uow:
+            return find_booking(uow, booking_id)
+
+    def list(self, window: Interval | None = None, include_cancelled: bool = False) -> list[Booking]:
+        with self._uow() as uow:
+            if window is None:
+                found = uow.bookings.list(live_only=not include_cancelled)
+            else:
+                found = uow.bookings.between(window, None, live_only=not include_cancelled)
+        return sorted(found, key=lambda b: (b.start is None, b.start or b.created_at or self._clock.now()))
+
+    def unassigned(self) -> list[Booking]:
+        with self._uow() as uow:
+            return uow.bookings.unassigned()
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _check_free(
+        self, uow: UnitOfWork, booking: Booking, tech: Technician | None, force: bool, actor: str
+    ) -> Booking:
+        span = booking.interval
+        if tech is None or span is None:
+            return booking
+        clashes = overlapping_busy(uow, tech, span, exclude_booking=booking.id)
+        if not clashes:
+            return booking
+        if not force:
+            raise Refused(f"{describe_clash(clashes, tech)}; choose another time or force the booking.")
+        uow.audit.record(
+            AuditEntry(
+                self._clock.now(),
+                "booking.forced",
+                describe_clash(clashes, tech),
+                booking.id,
+                extra={"actor": actor},
+            )
+        )
+        return replace(booking, forced=True)
+
+    def _enqueue(self, uow: UnitOfWork, booking: Booking, action: OutboxAction, tech_id: TechId) -> None:
+        """Queue the calendar write for this change; the engine sends it at once or when it can."""
+        if action is OutboxAction.DELETE:
+            if uow.links.for_booking(booking.id) is None and not uow.outbox.for_booking(booking.id):
+                return
+        elif not _has_calendar(uow, tech_id):
+            return
+        uow.outbox.add(
+            OutboxItem(
+                id=OutboxId(new_id()),
+                booking_id=booking.id,
+                action=action,
+                tech_id=tech_id,
+                idempotency_key=f"{booking.id}:{booking.version}:{action.value}:{tech_id}",
+                created_at=self._clock.now(),
+                next_attempt=self._clock.now(),
+            )
+        )
+
+    def _audit(self, uow: UnitOfWork, action: str, booking: Booking, actor: str) -> None:
+        start = booking.start.isoformat() if booking.start else "unscheduled"
+        detail = f"{booking.service} at {start} for tech {booking.tech_id or 'unassigned'}"
+        uow.audit.record(AuditEntry(self._clock.now(), action, detail, booking.id, extra={"actor": actor}))
+
+    def _announce(self, booking: Booking, techs: tuple[TechId | None, ...], kind: str) -> None:
+        tech_ids = tuple(dict.fromkeys(t for t in techs if t is not None))
+        self._bus.publish(BookingChanged(booking.id, tech_ids, kind))
+        if tech_ids:
+            self._bus.publish(OutboxQueued(booking.id))

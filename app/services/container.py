@@ -1,0 +1,44 @@
+"""All use cases wired to one store, clock and bus: what a composition root hands to screens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.bus import Bus
+from app.domain.time import Clock, SystemClock
+from app.services.board import BoardService
+from app.services.bookings import BookingService
+from app.services.customers import CustomerService
+from app.services.ports import UnitOfWorkFactory
+from app.services.schedule import ScheduleService
+from app.services.techs import TechnicianService
+from app.services.time_off import TimeOffService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    uow: UnitOfWorkFactory
+    clock: Clock
+    bus: Bus
+    techs: TechnicianService
+    customers: CustomerService
+    bookings: BookingService
+    schedule: ScheduleService
+    time_off: TimeOffService
+    board: BoardService
+
+    @classmethod
+    def build(cls, uow: UnitOfWorkFactory, clock: Clock | None = None, bus: Bus | None = None) -> Services:
+        clock = clock or SystemClock()
+        bus = bus or Bus()
+        return cls(
+            uow=uow,
+            clock=clock,
+            bus=bus,
+            techs=TechnicianService(uow, bus),
+            customers=CustomerService(uow),
+            bookings=BookingService(uow, clock, bus),
+            schedule=ScheduleService(uow, clock),
+            time_off=TimeOffService(uow, clock, bus),
+            board=BoardService(uow),
+        )

@@ -1,0 +1,48 @@
+"""Manual time off: a dispatcher blocks a tech for a whole day or a span, like a calendar event."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from app.bus import Bus, BusyChanged
+from app.domain.ids import TimeOffId, new_id
+from app.domain.model import AuditEntry, TimeOff
+from app.domain.time import Clock, ensure_utc
+from app.errors import InvalidInput
+from app.services.ports import UnitOfWorkFactory
+from app.services.techs import find_tech
+
+
+class TimeOffService:
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, bus: Bus) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._bus = bus
+
+    def add_days(self, tech: str, first_day: date, days: int = 1, reason: str = "") -> TimeOff:
+        """Block whole local days in the tech's own zone (`days` counted from `first_day`)."""
+        if days < 1:
+            raise InvalidInput("Time off needs at least one day.")
+        return self._add(tech, reason, first_day=first_day, end_day=first_day + timedelta(days=days))
+
+    def add_span(self, tech: str, start: datetime, end: datetime, reason: str = "") -> TimeOff:
+        start, end = ensure_utc(start), ensure_utc(end)
+        if end <= start:
+            raise InvalidInput("Time off must end after it starts.")
+        return self._add(tech, reason, start=start, end=end)
+
+    def _add(self, tech_name: str, reason: str, **when: object) -> TimeOff:
+        with self._uow() as uow:
+            tech = find_tech(uow, tech_name)
+            item = TimeOff(id=TimeOffId(new_id()), tech_id=tech.id, reason=reason.strip(), **when)  # type: ignore[arg-type]
+            uow.time_off.add(item)
+            uow.audit.record(AuditEntry(self._clock.now(), "timeoff.added", f"{tech.name}: {reason}"))
+            uow.commit()
+        self._bus.publish(BusyChanged((tech.id,)))
+        return item
+
+    def remove(self, item: TimeOff) -> None:
+        with self._uow() as uow:
+            uow.time_off.remove(item.id)
+            uow.commit()
+        self._bus.publish(BusyChanged((item.tech_id,)))
