@@ -219,6 +219,10 @@ class BookingService:
         with self._uow() as uow:
             return find_booking(uow, booking_id)
 
+    def unassigned(self) -> list[Booking]:
+        with self._uow() as uow:
+            return uow.bookings.unassigned()
+
     def list(self, window: Interval | None = None, include_cancelled: bool = False) -> list[Booking]:
         with self._uow() as uow:
             if window is None:
@@ -226,10 +230,6 @@ class BookingService:
             else:
                 found = uow.bookings.between(window, None, live_only=not include_cancelled)
         return sorted(found, key=lambda b: (b.start is None, b.start or b.created_at or self._clock.now()))
-
-    def unassigned(self) -> list[Booking]:
-        with self._uow() as uow:
-            return uow.bookings.unassigned()
 
     # --- helpers ---------------------------------------------------------------------------
 

@@ -1,0 +1,40 @@
+# Crewboard: `make demo` sets everything up and runs the demo; `make test` sets up and runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export QT_QPA_PLATFORM ?= offscreen
+export QTWEBENGINE_CHROMIUM_FLAGS ?= --no-sandbox --disable-gpu
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test lint typecheck unit system-deps bench soak clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Crewboard needs Python 3.11 or newer; '$(PYTHON)' is older. Run: make PYTHON=python3.11 ..." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+system-deps:
+	@scripts/system-deps
+
+demo: system-deps $(STAMP)
+	QT_QPA_PLATFORM= $(BIN)/crewboard demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	scripts/with-secret-service $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test: system-deps $(STAMP) lint typecheck unit
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

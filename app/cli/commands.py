@@ -1,0 +1,194 @@
+"""The data commands of the CLI: technicians, time off, bookings, availability, slots.
+
+Each command validates its input fully before the use case writes anything; use cases raise
+CrewboardError subclasses whose message the entry point prints as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from app.cli.args import office_zone, parse_date, parse_instant, parse_minutes
+from app.cli.output import booking_json, emit_json, emit_table, local_iso, span_json, tech_json
+from app.domain.model import Booking
+from app.domain.time import zone
+from app.errors import InvalidInput
+from app.services.bookings import NewBooking
+from app.services.container import Services
+
+
+def tech_add(s: Services, a: argparse.Namespace) -> int:
+    tech = s.techs.add(a.name, a.email, a.timezone, a.hours, a.color, a.tentative_blocks)
+    if a.json:
+        emit_json(tech_json(tech))
+    else:
+        print(f"Added {tech.name} ({tech.timezone}, {tech.hours.to_text()}).")
+    return 0
+
+
+def tech_list(s: Services, a: argparse.Namespace) -> int:
+    techs = s.techs.list()
+    if a.json:
+        emit_json([tech_json(t) for t in techs])
+    elif not techs:
+        print("No technicians yet; add one with 'crewboard tech add'.")
+    else:
+        emit_table(
+            [[t.name, t.email, t.timezone, t.hours.to_text()] for t in techs],
+            ["NAME", "EMAIL", "TIME ZONE", "HOURS"],
+        )
+    return 0
+
+
+def timeoff_add(s: Services, a: argparse.Namespace) -> int:
+    tech = s.techs.find(a.tech)
+    if a.date:
+        item = s.time_off.add_days(tech.id, parse_date(a.date), a.days, a.reason or "")
+        what = f"{a.days} day(s) from {item.first_day}"
+    else:
+        if not a.start or not a.end:
+            raise InvalidInput("Give either --date, or both --start and --end.")
+        tz = zone(tech.timezone)
+        item = s.time_off.add_span(
+            tech.id, parse_instant(a.start, tz), parse_instant(a.end, tz), a.reason or ""
+        )
+        assert item.start is not None and item.end is not None
+        what = f"{local_iso(item.start, tech.timezone)} to {local_iso(item.end, tech.timezone)}"
+    print(f"Time off for {tech.name}: {what}.")
+    return 0
+
+
+def book(s: Services, a: argparse.Namespace) -> int:
+    tech = s.techs.find(a.tech) if a.tech else None
+    default_zone = zone(tech.timezone) if tech else office_zone()
+    start = parse_instant(a.start, default_zone) if a.start else None
+    booking = s.bookings.create(
+        NewBooking(
+            customer=a.customer,
+            service=a.service,
+            duration=parse_minutes(a.duration),
+            start=start,
+            tech=tech.id if tech else None,
+            address=a.address,
+            phone=a.phone,
+            notes=a.notes or "",
+        ),
+        force=a.force,
+    )
+    return _show_booking(s, booking, a.json, "Booked")
+
+
+def bookings(s: Services, a: argparse.Namespace) -> int:
+    found = s.bookings.list(include_cancelled=a.all)
+    techs = {t.id: t for t in s.techs.list()}
+    rows = []
+    payload = []
+    for b in found:
+        tech = techs.get(b.tech_id) if b.tech_id else None
+        customer = s.customers.get(b.customer_id)
+        item = booking_json(b, tech, customer)
+        payload.append(item)
+        rows.append(
+            [
+                b.id[:8],
+                item["start"] or "unscheduled",
+                item["tech"] or "unassigned",
+                item["customer"] or "",
+                b.service,
+                b.status.value,
+            ]
+        )
+    if a.json:
+        emit_json(payload)
+    elif not rows:
+        print("No bookings yet; create one with 'crewboard book'.")
+    else:
+        emit_table(rows, ["ID", "START", "TECH", "CUSTOMER", "SERVICE", "STATUS"])
+    return 0
+
+
+def move(s: Services, a: argparse.Namespace) -> int:
+    current = s.bookings.get(a.id)
+    target_tech = (
+        s.techs.find(a.tech)
+        if a.tech
+        else (next((t for t in s.techs.list() if t.id == current.tech_id), None))
+    )
+    default_zone = zone(target_tech.timezone) if target_tech else office_zone()
+    booking = s.bookings.move(
+        current.id,
+        parse_instant(a.start, default_zone),
+        target_tech.id if a.tech and target_tech else None,
+        force=a.force,
+    )
+    return _show_booking(s, booking, a.json, "Moved")
+
+
+def cancel(s: Services, a: argparse.Namespace) -> int:
+    booking = s.bookings.cancel(a.id)
+    return _show_booking(s, booking, a.json, "Cancelled")
+
+
+def availability(s: Services, a: argparse.Namespace) -> int:
+    day = s.schedule.day(a.tech, parse_date(a.date))
+    tz = day.tech.timezone
+    payload = {
+        "tech": day.tech.name,
+        "timezone": tz,
+        "date": day.day.isoformat(),
+        "hours": [span_json(h, tz) for h in day.hours],
+        "free": [span_json(f, tz) for f in day.free],
+        "busy": [
+            {
+                **span_json(b.interval, tz),
+                "source": b.source.value,
+                "title": b.title,
+                "all_day": b.all_day,
+                "calendar": b.calendar_name,
+            }
+            for b in day.busy
+        ],
+    }
+    if a.json:
+        emit_json(payload)
+        return 0
+    print(f"{day.tech.name} on {day.day:%a %d %b %Y} ({tz})")
+    for f in payload["free"]:
+        print(f"  free  {f['start'][11:16]}-{f['end'][11:16]}")
+    for b in payload["busy"]:
+        print(f"  busy  {b['start'][11:16]}-{b['end'][11:16]}  {b['source']}: {b['title'] or 'Busy'}")
+    if not payload["free"] and not payload["busy"]:
+        print("  not working that day")
+    return 0
+
+
+def slot(s: Services, a: argparse.Namespace) -> int:
+    start = parse_instant(a.start, office_zone()) if a.start else None
+    slots = s.schedule.earliest(parse_minutes(a.duration), a.tech or (), start, a.days, a.count)
+    techs = {t.id: t for t in s.techs.list()}
+    payload: list[dict[str, str]] = [
+        {"tech": techs[x.tech_id].name, **span_json(x.interval, techs[x.tech_id].timezone)} for x in slots
+    ]
+    if a.json:
+        emit_json(payload)
+    elif not payload:
+        print(f"No free {a.duration}-minute slot in the next {a.days} days.")
+    else:
+        emit_table([[p["tech"], p["start"], p["end"]] for p in payload], ["TECH", "START", "END"])
+    return 0 if payload else 1
+
+
+def _show_booking(s: Services, booking: Booking, as_json: bool, verb: str) -> int:
+    tech = next((t for t in s.techs.list() if t.id == booking.tech_id), None)
+    customer = s.customers.get(booking.customer_id)
+    item = booking_json(booking, tech, customer)
+    if as_json:
+        emit_json(item)
+        return 0
+    when = item["start"] or "unscheduled"
+    forced = " (forced over busy time)" if booking.forced else ""
+    print(
+        f"{verb} {booking.id[:8]}: {booking.service} for {item['customer']} with "
+        f"{item['tech'] or 'nobody yet'} at {when}{forced}."
+    )
+    return 0
