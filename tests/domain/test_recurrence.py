@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.model import ShowAs
 from app.domain.recurrence import InvalidRecurrence, Occurrence, expand
 from app.domain.time import Interval
 from app.errors import InvalidInput
