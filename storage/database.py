@@ -1,0 +1,121 @@
+"""Find, open and migrate the database; hand out units of work on it.
+
+Which database: the `--db` value when given, else the CREWBOARD_DB environment variable, else
+`crewboard.db` in the user's data folder. A plain file path is accepted wherever a URL is, because
+that is what people type.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+
+import platformdirs
+from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import sessionmaker
+
+from app.errors import InvalidInput, StorageError
+from storage.engine import DEFAULT_BUSY_TIMEOUT_MS, build_engine, is_sqlite
+from storage.errors import storage_error_for
+from storage.schema import upgrade_to_head
+from storage.unit_of_work import SqlUnitOfWork
+
+ENV_VAR = "CREWBOARD_DB"
+APP_NAME = "crewboard"
+DEFAULT_FILE = "crewboard.db"
+
+
+def database_url(explicit: str | None) -> str:
+    """The URL to open: `explicit`, else $CREWBOARD_DB, else the default file (its folder is created)."""
+    if explicit is not None:
+        if not explicit.strip():
+            raise InvalidInput("The database location is empty; give a file path or a database URL.")
+        return _as_url(explicit.strip())
+    from_env = os.environ.get(ENV_VAR, "").strip()
+    if from_env:
+        return _as_url(from_env)
+    # appauthor=False: on Windows, no second "crewboard" folder for the publisher.
+    folder = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StorageError(
+            f"The data folder {folder} cannot be created ({error.strerror}); "
+            "choose a database with --db or CREWBOARD_DB."
+        ) from error
+    return _as_url(str(folder / DEFAULT_FILE))
+
+
+def _as_url(value: str) -> str:
+    if "://" in value:
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise InvalidInput(f"'{value}' is not a database URL or a file path.") from None
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+def describe(url: str) -> str:
+    """How to name the database to a user: its file for SQLite, else the URL without its password."""
+    parsed = make_url(url)
+    if is_sqlite(url) and parsed.database:
+        return parsed.database
+    return parsed.render_as_string(hide_password=True)
+
+
+class Database:
+    """An open, migrated database. Call it (or `unit_of_work()`) for a unit of work; dispose() at exit."""
+
+    def __init__(self, url: str, engine: Engine) -> None:
+        self.url = url
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """A fresh unit of work; this bound method is a UnitOfWorkFactory."""
+        return SqlUnitOfWork(self._sessions)
+
+    __call__ = unit_of_work
+
+    def dispose(self) -> None:
+        """Close every pooled connection, so the file can be moved or deleted."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({describe(self.url)!r})"
+
+
+def open_database(url: str, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Database:
+    """Open `url` (a URL or file path), upgrade its schema to this code's, and return it.
+
+    Raises StorageError, naming the database, when it is locked, damaged, not a database,
+    someone else's, or newer than this code.
+    """
+    url = _as_url(url)
+    where = describe(url)
+    engine = build_engine(url, busy_timeout_ms)
+    try:
+        upgrade_to_head(engine, where)
+    except StorageError as error:
+        engine.dispose()
+        cause = error.__cause__
+        located = storage_error_for(cause, where) if cause is not None else None
+        raise (located or error) from cause
+    except BaseException:
+        engine.dispose()
+        raise
+    return Database(url, engine)

@@ -1,0 +1,96 @@
+"""Bookings, with the overlap query the board and the schedule read all day."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from app.domain.ids import BookingId, CustomerId, TechId
+from app.domain.model import Booking, BookingStatus
+from app.domain.time import Interval
+from storage.orm import BookingRow
+from storage.repositories.base import SqlRepository, assign, existing, like_prefix
+
+
+def _values(booking: Booking) -> dict[str, Any]:
+    return {
+        "customer_id": booking.customer_id,
+        "tech_id": booking.tech_id,
+        "service": booking.service,
+        "start": booking.start,
+        "duration": booking.duration,
+        "end": booking.end,  # stored so overlap queries can use an index
+        "notes": booking.notes,
+        "status": booking.status,
+        "forced": booking.forced,
+        "created_at": booking.created_at,
+        "updated_at": booking.updated_at,
+        "version": booking.version,
+    }
+
+
+def _booking(row: BookingRow) -> Booking:
+    return Booking(
+        id=BookingId(row.id),
+        customer_id=CustomerId(row.customer_id),
+        tech_id=None if row.tech_id is None else TechId(row.tech_id),
+        service=row.service,
+        start=row.start,
+        duration=row.duration,
+        notes=row.notes,
+        status=row.status,
+        forced=row.forced,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version=row.version,
+    )
+
+
+def _in_time_order(query: Select[BookingRow]) -> Select[BookingRow]:
+    """Scheduled first by start, then unscheduled ones by creation; the id breaks ties."""
+    return query.order_by(BookingRow.start.is_(None), BookingRow.start, BookingRow.created_at, BookingRow.id)
+
+
+class SqlBookingRepository(SqlRepository):
+    def add(self, booking: Booking) -> None:
+        self._session.add(BookingRow(id=booking.id, **_values(booking)))
+
+    def update(self, booking: Booking) -> None:
+        assign(existing(self._session, BookingRow, booking.id, "booking"), _values(booking))
+
+    def get(self, booking_id: BookingId) -> Booking | None:
+        row = self._session.get(BookingRow, booking_id)
+        return None if row is None else _booking(row)
+
+    def by_prefix(self, prefix: str) -> builtins.list[Booking]:
+        query = select(BookingRow).where(BookingRow.id.like(like_prefix(prefix), escape="\\"))
+        return self._fetch(query.order_by(BookingRow.id))
+
+    def between(
+        self, window: Interval, tech_ids: Sequence[TechId] | None = None, live_only: bool = True
+    ) -> builtins.list[Booking]:
+        """Bookings overlapping the half-open `window`; bookings without a start never overlap."""
+        query = select(BookingRow).where(BookingRow.end > window.start, BookingRow.start < window.end)
+        if tech_ids is not None:
+            query = query.where(BookingRow.tech_id.in_(tech_ids))
+        if live_only:
+            query = query.where(BookingRow.status == BookingStatus.SCHEDULED)
+        return self._fetch(_in_time_order(query))
+
+    def unassigned(self) -> builtins.list[Booking]:
+        query = select(BookingRow).where(
+            BookingRow.tech_id.is_(None), BookingRow.status == BookingStatus.SCHEDULED
+        )
+        return self._fetch(_in_time_order(query))
+
+    def list(self, live_only: bool = False) -> builtins.list[Booking]:
+        query = select(BookingRow)
+        if live_only:
+            query = query.where(BookingRow.status == BookingStatus.SCHEDULED)
+        return self._fetch(_in_time_order(query))
+
+    def _fetch(self, query: Select[BookingRow]) -> builtins.list[Booking]:
+        return [_booking(row) for row in self._session.scalars(query)]

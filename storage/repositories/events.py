@@ -1,0 +1,238 @@
+"""The mirror of remote calendars: events, the busy blocks materialized from them, and the
+links between bookings and the events that carry them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+
+from app.domain.ids import BookingId, CalendarId, TechId
+from app.domain.model import BusyBlock, EventLink, EventTime, RemoteEvent
+from app.domain.time import Interval
+from storage.orm import BusyBlockRow, EventLinkRow, RemoteEventRow
+from storage.repositories.base import SqlRepository, assign
+
+# --- remote events ------------------------------------------------------------------------
+
+
+def _event_values(event: RemoteEvent) -> dict[str, Any]:
+    return {
+        "etag": event.etag,
+        "start": event.when.start,
+        "end": event.when.end,
+        "timezone": event.when.timezone,
+        "start_date": event.when.start_date,
+        "end_date": event.when.end_date,
+        "show_as": event.show_as,
+        "response": event.response,
+        "cancelled": event.cancelled,
+        "private": event.private,
+        "title": event.title,
+        "event_type": event.event_type,
+        "recurrence": event.recurrence,
+        "master_remote_id": event.master_remote_id,
+        "original_start": event.original_start,
+        "original_start_date": event.original_start_date,
+        "booking_id": event.booking_id,
+        "updated": event.updated,
+    }
+
+
+def _event(row: RemoteEventRow) -> RemoteEvent:
+    return RemoteEvent(
+        calendar_id=CalendarId(row.calendar_id),
+        remote_id=row.remote_id,
+        etag=row.etag,
+        when=EventTime(
+            start=row.start,
+            end=row.end,
+            timezone=row.timezone,
+            start_date=row.start_date,
+            end_date=row.end_date,
+        ),
+        show_as=row.show_as,
+        response=row.response,
+        cancelled=row.cancelled,
+        private=row.private,
+        title=row.title,
+        event_type=row.event_type,
+        recurrence=row.recurrence,
+        master_remote_id=row.master_remote_id,
+        original_start=row.original_start,
+        original_start_date=row.original_start_date,
+        booking_id=None if row.booking_id is None else BookingId(row.booking_id),
+        updated=row.updated,
+    )
+
+
+class SqlRemoteEventRepository(SqlRepository):
+    def upsert(self, event: RemoteEvent) -> None:
+        row = self._row(event.calendar_id, event.remote_id)
+        if row is None:
+            row = RemoteEventRow(calendar_id=event.calendar_id, remote_id=event.remote_id)
+            self._session.add(row)
+        assign(row, _event_values(event))
+
+    def get(self, calendar_id: CalendarId, remote_id: str) -> RemoteEvent | None:
+        row = self._row(calendar_id, remote_id)
+        return None if row is None else _event(row)
+
+    def delete(self, calendar_id: CalendarId, remote_id: str) -> None:
+        """Forget one event; deleting one already gone is not an error."""
+        self._session.execute(
+            delete(RemoteEventRow).where(
+                RemoteEventRow.calendar_id == calendar_id, RemoteEventRow.remote_id == remote_id
+            )
+        )
+
+    def for_calendar(self, calendar_id: CalendarId) -> list[RemoteEvent]:
+        query = (
+            select(RemoteEventRow)
+            .where(RemoteEventRow.calendar_id == calendar_id)
+            .order_by(RemoteEventRow.remote_id)
+        )
+        return [_event(row) for row in self._session.scalars(query)]
+
+    def instances_of(self, calendar_id: CalendarId, master_remote_id: str) -> list[RemoteEvent]:
+        """The modified or cancelled instances stored for one recurring master."""
+        query = (
+            select(RemoteEventRow)
+            .where(
+                RemoteEventRow.calendar_id == calendar_id,
+                RemoteEventRow.master_remote_id == master_remote_id,
+            )
+            .order_by(
+                RemoteEventRow.original_start, RemoteEventRow.original_start_date, RemoteEventRow.remote_id
+            )
+        )
+        return [_event(row) for row in self._session.scalars(query)]
+
+    def clear_calendar(self, calendar_id: CalendarId) -> None:
+        self._session.execute(delete(RemoteEventRow).where(RemoteEventRow.calendar_id == calendar_id))
+
+    def _row(self, calendar_id: CalendarId, remote_id: str) -> RemoteEventRow | None:
+        query = select(RemoteEventRow).where(
+            RemoteEventRow.calendar_id == calendar_id, RemoteEventRow.remote_id == remote_id
+        )
+        return self._session.scalars(query).one_or_none()
+
+
+# --- busy blocks --------------------------------------------------------------------------
+
+
+def _block(row: BusyBlockRow) -> BusyBlock:
+    return BusyBlock(
+        tech_id=TechId(row.tech_id),
+        interval=Interval(row.start, row.end),
+        source=row.source,
+        title=row.title,
+        calendar_id=CalendarId(row.calendar_id),
+        remote_id=row.occurrence_remote_id,
+        all_day=row.all_day,
+        tentative=row.tentative,
+        calendar_name=row.calendar_name,
+    )
+
+
+class SqlBusyBlockRepository(SqlRepository):
+    def replace_for_event(self, calendar_id: CalendarId, remote_id: str, blocks: Sequence[BusyBlock]) -> None:
+        """Swap every block filed under one remote event (or series) for `blocks`.
+
+        The blocks are filed under (`calendar_id`, `remote_id`) whatever instance id each carries,
+        so the next replace for the same event removes all of them.
+        """
+        for block in blocks:
+            if block.calendar_id is not None and block.calendar_id != calendar_id:
+                raise ValueError(
+                    f"busy block of calendar {block.calendar_id} filed under calendar {calendar_id}"
+                )
+        self._session.execute(
+            delete(BusyBlockRow).where(
+                BusyBlockRow.calendar_id == calendar_id, BusyBlockRow.remote_id == remote_id
+            )
+        )
+        if blocks:
+            self._session.execute(
+                insert(BusyBlockRow),
+                [
+                    {
+                        "tech_id": block.tech_id,
+                        "start": block.interval.start,
+                        "end": block.interval.end,
+                        "source": block.source,
+                        "title": block.title,
+                        "calendar_id": calendar_id,
+                        "remote_id": remote_id,
+                        "occurrence_remote_id": block.remote_id,
+                        "all_day": block.all_day,
+                        "tentative": block.tentative,
+                        "calendar_name": block.calendar_name,
+                    }
+                    for block in blocks
+                ],
+            )
+
+    def clear_calendar(self, calendar_id: CalendarId) -> None:
+        self._session.execute(delete(BusyBlockRow).where(BusyBlockRow.calendar_id == calendar_id))
+
+    def for_techs(self, tech_ids: Sequence[TechId], window: Interval) -> list[BusyBlock]:
+        """Blocks of these techs overlapping the half-open `window`, by start."""
+        query = (
+            select(BusyBlockRow)
+            .where(
+                BusyBlockRow.tech_id.in_(tech_ids),
+                BusyBlockRow.start < window.end,
+                BusyBlockRow.end > window.start,
+            )
+            .order_by(BusyBlockRow.start, BusyBlockRow.tech_id, BusyBlockRow.id)
+        )
+        return [_block(row) for row in self._session.scalars(query)]
+
+
+# --- event links --------------------------------------------------------------------------
+
+
+def _link(row: EventLinkRow) -> EventLink:
+    return EventLink(
+        booking_id=BookingId(row.booking_id),
+        calendar_id=CalendarId(row.calendar_id),
+        remote_id=row.remote_id,
+        etag=row.etag,
+        content_hash=row.content_hash,
+        booking_version=row.booking_version,
+    )
+
+
+class SqlEventLinkRepository(SqlRepository):
+    def put(self, link: EventLink) -> None:
+        """Record (or replace) the event that mirrors a booking."""
+        row = self._session.get(EventLinkRow, link.booking_id)
+        if row is None:
+            row = EventLinkRow(booking_id=link.booking_id)
+            self._session.add(row)
+        assign(
+            row,
+            {
+                "calendar_id": link.calendar_id,
+                "remote_id": link.remote_id,
+                "etag": link.etag,
+                "content_hash": link.content_hash,
+                "booking_version": link.booking_version,
+            },
+        )
+
+    def for_booking(self, booking_id: BookingId) -> EventLink | None:
+        row = self._session.get(EventLinkRow, booking_id)
+        return None if row is None else _link(row)
+
+    def by_remote(self, calendar_id: CalendarId, remote_id: str) -> EventLink | None:
+        query = select(EventLinkRow).where(
+            EventLinkRow.calendar_id == calendar_id, EventLinkRow.remote_id == remote_id
+        )
+        row = self._session.scalars(query).one_or_none()
+        return None if row is None else _link(row)
+
+    def remove(self, booking_id: BookingId) -> None:
+        self._session.execute(delete(EventLinkRow).where(EventLinkRow.booking_id == booking_id))
