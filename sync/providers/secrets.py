@@ -55,7 +55,7 @@ def _backend_errors() -> tuple[type[BaseException], ...]:
     except ImportError:  # not on Linux
         pass
     try:
-        from jeepney.wrappers import DBusErrorResponse
+        from jeepney.wrappers import DBusErrorResponse  # type: ignore[import-untyped]
 
         errors.append(DBusErrorResponse)
     except ImportError:
