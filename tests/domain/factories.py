@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.domain.hours import BusinessHours
@@ -71,7 +72,7 @@ def timed(
     response: Response = Response.ORGANIZER,
     recurrence: tuple[str, ...] = (),
     title: str | None = "Dentist",
-    **extra: object,
+    **extra: Any,
 ) -> RemoteEvent:
     return RemoteEvent(
         calendar_id=CALENDAR_ID,
@@ -82,7 +83,7 @@ def timed(
         response=response,
         recurrence=recurrence,
         title=title,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -94,7 +95,7 @@ def all_day(
     recurrence: tuple[str, ...] = (),
     title: str | None = "Vacation",
     timezone: str = "UTC",
-    **extra: object,
+    **extra: Any,
 ) -> RemoteEvent:
     return RemoteEvent(
         calendar_id=CALENDAR_ID,
@@ -103,5 +104,5 @@ def all_day(
         when=EventTime(start_date=first, end_date=end, timezone=timezone),
         recurrence=recurrence,
         title=title,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )

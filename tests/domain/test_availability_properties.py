@@ -102,6 +102,11 @@ def schedules(draw: st.DrawFn, window: Interval) -> list[TechSchedule]:
     ]
 
 
+def occupies(busy: Interval, job: Interval) -> bool:
+    """Whether busy time takes part of `job`; a zero-length busy span takes no time at all."""
+    return not busy.empty and busy.overlaps(job)
+
+
 def covered(span: Interval, union: list[Interval]) -> bool:
     """Whether `span` lies inside one of the merged spans of `union`."""
     return any(part.contains(span) for part in union)
@@ -123,7 +128,7 @@ def fits(schedule: TechSchedule, start: datetime, duration: timedelta, window: I
     return (
         window.contains(job)
         and covered(job, independent_hours(schedule.tech, window))
-        and not any(busy.overlaps(job) for busy in schedule.busy)
+        and not any(occupies(busy, job) for busy in schedule.busy)
     )
 
 
@@ -157,7 +162,7 @@ def test_nothing_free_overlaps_a_busy_block(data: st.DataObject, tech: Technicia
     busy = data.draw(busy_around(window))
 
     for span in free_intervals(tech, window, busy):
-        assert not any(block.overlaps(span) for block in busy)
+        assert not any(occupies(block, span) for block in busy)
 
 
 @PROPERTY

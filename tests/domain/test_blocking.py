@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -14,10 +14,6 @@ from app.domain.time import Interval
 from tests.domain.factories import BERLIN, LA, all_day, calendar, local, technician, timed, utc
 
 HORIZON = Interval(utc(2026, 1, 1), utc(2027, 1, 1))
-
-
-def event(show_as: ShowAs = ShowAs.BUSY, response: Response = Response.ORGANIZER, **extra: object) -> object:
-    return timed(utc(2026, 11, 2, 10), utc(2026, 11, 2, 11), show_as=show_as, response=response, **extra)
 
 
 @pytest.mark.parametrize(
@@ -160,7 +156,7 @@ def test_blocks_are_not_clipped_to_the_horizon() -> None:
     ],
 )
 def test_all_day_event_blocks_exactly_the_local_business_day(
-    zone_name: str, day: date, midnight: object, next_midnight: object, open_at: object, close_at: object
+    zone_name: str, day: date, midnight: datetime, next_midnight: datetime, open_at: datetime, close_at: datetime
 ) -> None:
     tech = technician(zone_name, "mon-sun 08:00-17:00")
     pto = all_day(day, day + timedelta(days=1), title="PTO")
@@ -168,9 +164,9 @@ def test_all_day_event_blocks_exactly_the_local_business_day(
     (block,) = materialize(tech, calendar(), pto, [], HORIZON)
 
     assert block.all_day
-    assert block.interval == Interval(midnight, next_midnight)  # type: ignore[arg-type]
+    assert block.interval == Interval(midnight, next_midnight)
     today = day_window(zone_name, day)
-    assert business_intervals(tech, today) == [Interval(open_at, close_at)]  # type: ignore[arg-type]
+    assert business_intervals(tech, today) == [Interval(open_at, close_at)]
     assert free_intervals(tech, today, [block.interval]) == []
     assert busy_within_hours(tech, today, [block.interval]) == business_intervals(tech, today)
     for neighbour in (day - timedelta(days=1), day + timedelta(days=1)):

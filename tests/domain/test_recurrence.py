@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +18,7 @@ from tests.domain.factories import BERLIN, LA, all_day, local, timed, utc
 AUTUMN = Interval(utc(2026, 10, 1), utc(2026, 12, 1))
 
 
-def starts(occurrences: list[Occurrence]) -> list[object]:
+def starts(occurrences: list[Occurrence]) -> list[datetime | None]:
     return [o.when.start for o in occurrences]
 
 
@@ -152,7 +152,7 @@ def test_rdate_adds_instances_in_utc_and_on_a_date() -> None:
         ("UNTIL=20261101", utc(2026, 10, 26, 16)),
     ],
 )
-def test_until_in_utc_floating_or_as_a_date_is_inclusive(until: str, last: object) -> None:
+def test_until_in_utc_floating_or_as_a_date_is_inclusive(until: str, last: datetime) -> None:
     master = timed(local(LA, 2026, 10, 19, 9), local(LA, 2026, 10, 19, 10), LA,
                    recurrence=(f"RRULE:FREQ=WEEKLY;BYDAY=MO;{until}",))
 
@@ -183,7 +183,7 @@ def test_all_day_series_expands_by_date_with_exdate_rdate_and_until() -> None:
         date(2026, 12, 1), date(2026, 12, 5), date(2026, 12, 8), date(2026, 12, 10), date(2026, 12, 15),
         date(2026, 12, 17),
     ]
-    assert all(o.when.all_day and o.when.end_date == o.when.start_date + timedelta(days=1) for o in found)
+    assert all(o.when.start_date and o.when.end_date == o.when.start_date + timedelta(days=1) for o in found)
     assert [o.original_start_date for o in found] == [o.when.start_date for o in found]
     assert all(o.original_start is None for o in found)
 
