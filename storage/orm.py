@@ -68,6 +68,16 @@ def enum_column(members: type[enum.Enum]) -> Enum:
     )
 
 
+def refers_to(target: str, ondelete: str) -> ForeignKey:
+    """A foreign key checked at commit, not per statement.
+
+    Without relationship() objects the ORM does not promise to insert a parent row before the
+    rows that point at it within one flush; a deferred check makes that order irrelevant while
+    still refusing a transaction that would leave a dangling reference.
+    """
+    return ForeignKey(target, ondelete=ondelete, deferrable=True, initially="DEFERRED")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -110,7 +120,7 @@ class TimeOffRow(Base):
     __tablename__ = "time_off"
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    tech_id: Mapped[str] = mapped_column(ID, ForeignKey("technicians.id", ondelete="CASCADE"), index=True)
+    tech_id: Mapped[str] = mapped_column(ID, refers_to("technicians.id", "CASCADE"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     start: Mapped[datetime | None] = mapped_column(UtcDateTime)
     end: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -135,8 +145,8 @@ class BookingRow(Base):
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    customer_id: Mapped[str] = mapped_column(ID, ForeignKey("customers.id", ondelete="RESTRICT"), index=True)
-    tech_id: Mapped[str | None] = mapped_column(ID, ForeignKey("technicians.id", ondelete="SET NULL"))
+    customer_id: Mapped[str] = mapped_column(ID, refers_to("customers.id", "RESTRICT"), index=True)
+    tech_id: Mapped[str | None] = mapped_column(ID, refers_to("technicians.id", "SET NULL"))
     service: Mapped[str] = mapped_column(String(200))
     start: Mapped[datetime | None] = mapped_column(UtcDateTime)
     duration: Mapped[timedelta] = mapped_column(Duration)
@@ -158,7 +168,7 @@ class CalendarAccountRow(Base):
     __tablename__ = "calendar_accounts"
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    tech_id: Mapped[str] = mapped_column(ID, ForeignKey("technicians.id", ondelete="CASCADE"), index=True)
+    tech_id: Mapped[str] = mapped_column(ID, refers_to("technicians.id", "CASCADE"), index=True)
     provider: Mapped[Provider] = mapped_column(enum_column(Provider))
     email: Mapped[str] = mapped_column(String(320))
     token_ref: Mapped[str] = mapped_column(String(200))
@@ -171,7 +181,7 @@ class CalendarRow(Base):
     __table_args__ = (UniqueConstraint("account_id", "remote_id"),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    account_id: Mapped[str] = mapped_column(ID, ForeignKey("calendar_accounts.id", ondelete="CASCADE"))
+    account_id: Mapped[str] = mapped_column(ID, refers_to("calendar_accounts.id", "CASCADE"))
     remote_id: Mapped[str] = mapped_column(String(1024))
     name: Mapped[str] = mapped_column(String(400))
     primary: Mapped[bool]
@@ -193,7 +203,7 @@ class RemoteEventRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    calendar_id: Mapped[str] = mapped_column(ID, ForeignKey("calendars.id", ondelete="CASCADE"))
+    calendar_id: Mapped[str] = mapped_column(ID, refers_to("calendars.id", "CASCADE"))
     remote_id: Mapped[str] = mapped_column(String(1024))
     etag: Mapped[str] = mapped_column(String(400))
     start: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -231,12 +241,12 @@ class BusyBlockRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    tech_id: Mapped[str] = mapped_column(ID, ForeignKey("technicians.id", ondelete="CASCADE"))
+    tech_id: Mapped[str] = mapped_column(ID, refers_to("technicians.id", "CASCADE"))
     start: Mapped[datetime] = mapped_column(UtcDateTime)
     end: Mapped[datetime] = mapped_column(UtcDateTime)
     source: Mapped[BusySource] = mapped_column(enum_column(BusySource))
     title: Mapped[str | None] = mapped_column(Text)
-    calendar_id: Mapped[str] = mapped_column(ID, ForeignKey("calendars.id", ondelete="CASCADE"))
+    calendar_id: Mapped[str] = mapped_column(ID, refers_to("calendars.id", "CASCADE"))
     remote_id: Mapped[str] = mapped_column(String(1024))
     occurrence_remote_id: Mapped[str | None] = mapped_column(String(1024))
     all_day: Mapped[bool]
@@ -248,10 +258,8 @@ class EventLinkRow(Base):
     __tablename__ = "event_links"
     __table_args__ = (UniqueConstraint("calendar_id", "remote_id"),)
 
-    booking_id: Mapped[str] = mapped_column(
-        ID, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True
-    )
-    calendar_id: Mapped[str] = mapped_column(ID, ForeignKey("calendars.id", ondelete="CASCADE"))
+    booking_id: Mapped[str] = mapped_column(ID, refers_to("bookings.id", "CASCADE"), primary_key=True)
+    calendar_id: Mapped[str] = mapped_column(ID, refers_to("calendars.id", "CASCADE"))
     remote_id: Mapped[str] = mapped_column(String(1024))
     etag: Mapped[str | None] = mapped_column(String(400))
     content_hash: Mapped[str] = mapped_column(String(128))
@@ -266,15 +274,15 @@ class OutboxRow(Base):
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(ID, unique=True)
-    booking_id: Mapped[str] = mapped_column(ID, ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
+    booking_id: Mapped[str] = mapped_column(ID, refers_to("bookings.id", "CASCADE"), index=True)
     action: Mapped[OutboxAction] = mapped_column(enum_column(OutboxAction))
-    tech_id: Mapped[str | None] = mapped_column(ID, ForeignKey("technicians.id", ondelete="SET NULL"))
+    tech_id: Mapped[str | None] = mapped_column(ID, refers_to("technicians.id", "SET NULL"))
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer)
     next_attempt: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
-    calendar_id: Mapped[str | None] = mapped_column(ID, ForeignKey("calendars.id", ondelete="SET NULL"))
+    calendar_id: Mapped[str | None] = mapped_column(ID, refers_to("calendars.id", "SET NULL"))
     remote_id: Mapped[str | None] = mapped_column(String(1024))
 
 
@@ -282,13 +290,13 @@ class ConflictRow(Base):
     __tablename__ = "conflicts"
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    booking_id: Mapped[str] = mapped_column(ID, ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
-    tech_id: Mapped[str | None] = mapped_column(ID, ForeignKey("technicians.id", ondelete="SET NULL"))
+    booking_id: Mapped[str] = mapped_column(ID, refers_to("bookings.id", "CASCADE"), index=True)
+    tech_id: Mapped[str | None] = mapped_column(ID, refers_to("technicians.id", "SET NULL"))
     kind: Mapped[ConflictKind] = mapped_column(enum_column(ConflictKind))
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[ConflictStatus] = mapped_column(enum_column(ConflictStatus), index=True)
     remote_id: Mapped[str | None] = mapped_column(String(1024))
-    calendar_id: Mapped[str | None] = mapped_column(ID, ForeignKey("calendars.id", ondelete="SET NULL"))
+    calendar_id: Mapped[str | None] = mapped_column(ID, refers_to("calendars.id", "SET NULL"))
     other_start: Mapped[datetime | None] = mapped_column(UtcDateTime)
     other_end: Mapped[datetime | None] = mapped_column(UtcDateTime)
     other_title: Mapped[str | None] = mapped_column(Text)
@@ -305,7 +313,7 @@ class SyncHealthRow(Base):
     __tablename__ = "sync_health"
 
     account_id: Mapped[str] = mapped_column(
-        ID, ForeignKey("calendar_accounts.id", ondelete="CASCADE"), primary_key=True
+        ID, refers_to("calendar_accounts.id", "CASCADE"), primary_key=True
     )
     last_success: Mapped[datetime | None] = mapped_column(UtcDateTime)
     failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -327,7 +335,7 @@ class NotificationRow(Base):
     delivered: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
-    tech_id: Mapped[str | None] = mapped_column(ID, ForeignKey("technicians.id", ondelete="SET NULL"))
+    tech_id: Mapped[str | None] = mapped_column(ID, refers_to("technicians.id", "SET NULL"))
 
 
 class AuditRow(Base):

@@ -52,7 +52,9 @@ def customer(name: str = "Harbor Dental", **changes: object) -> Customer:
     return Customer(**values)  # type: ignore[arg-type]
 
 
-def booking(customer_id: CustomerId, tech_id: TechId | None, start: datetime | None, **changes: object) -> Booking:
+def booking(
+    customer_id: CustomerId, tech_id: TechId | None, start: datetime | None, **changes: object
+) -> Booking:
     values: dict[str, object] = {
         "id": BookingId(new_id()),
         "customer_id": customer_id,

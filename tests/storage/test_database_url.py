@@ -23,7 +23,9 @@ def test_an_explicit_url_wins_over_the_environment(monkeypatch: pytest.MonkeyPat
     )
 
 
-def test_an_explicit_path_becomes_an_absolute_sqlite_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_an_explicit_path_becomes_an_absolute_sqlite_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert database_url("jobs/crewboard.db") == f"sqlite:///{tmp_path / 'jobs' / 'crewboard.db'}"
 

@@ -39,7 +39,9 @@ def test_utc_text_has_fixed_width_and_sorts_like_time() -> None:
     assert utc_text(datetime(2026, 11, 1, 16, 0, tzinfo=UTC)) == "2026-11-01T16:00:00.000000+00:00"
 
 
-def test_aware_datetimes_in_other_zones_come_back_as_utc(db: Database, people: tuple[Technician, Customer]) -> None:
+def test_aware_datetimes_in_other_zones_come_back_as_utc(
+    db: Database, people: tuple[Technician, Customer]
+) -> None:
     ana, harbor = people
     local_start = datetime(2026, 3, 8, 3, 30, tzinfo=CHICAGO)  # just after the spring-forward gap
     job = booking(harbor.id, ana.id, local_start)
@@ -57,7 +59,9 @@ def test_aware_datetimes_in_other_zones_come_back_as_utc(db: Database, people: t
     assert raw == ("2026-03-08T08:30:00.000000+00:00", 7200)
 
 
-def test_storing_a_naive_datetime_fails_and_writes_nothing(db: Database, people: tuple[Technician, Customer]) -> None:
+def test_storing_a_naive_datetime_fails_and_writes_nothing(
+    db: Database, people: tuple[Technician, Customer]
+) -> None:
     ana, harbor = people
     with db.unit_of_work() as uow:
         uow.bookings.add(booking(harbor.id, ana.id, datetime(2026, 11, 2, 9, 0)))
@@ -68,7 +72,9 @@ def test_storing_a_naive_datetime_fails_and_writes_nothing(db: Database, people:
         assert uow.bookings.list() == []
 
 
-def test_comparisons_in_sql_bind_through_the_utc_type(db: Database, people: tuple[Technician, Customer]) -> None:
+def test_comparisons_in_sql_bind_through_the_utc_type(
+    db: Database, people: tuple[Technician, Customer]
+) -> None:
     ana, harbor = people
     start = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
     with db.unit_of_work() as uow:
@@ -76,8 +82,12 @@ def test_comparisons_in_sql_bind_through_the_utc_type(db: Database, people: tupl
         uow.commit()
     same_instant_in_chicago = start.astimezone(CHICAGO)
     with db.engine.connect() as connection:
-        found = connection.scalars(select(BookingRow.id).where(BookingRow.start == same_instant_in_chicago)).all()
-        later = connection.scalars(select(BookingRow.id).where(BookingRow.start > same_instant_in_chicago)).all()
+        found = connection.scalars(
+            select(BookingRow.id).where(BookingRow.start == same_instant_in_chicago)
+        ).all()
+        later = connection.scalars(
+            select(BookingRow.id).where(BookingRow.start > same_instant_in_chicago)
+        ).all()
     assert len(found) == 1
     assert later == []
 

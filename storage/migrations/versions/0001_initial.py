@@ -98,10 +98,20 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.String(length=32), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name="fk_bookings_customer_id_customers", ondelete="RESTRICT"
+            ["customer_id"],
+            ["customers.id"],
+            name="fk_bookings_customer_id_customers",
+            ondelete="RESTRICT",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.ForeignKeyConstraint(
-            ["tech_id"], ["technicians.id"], name="fk_bookings_tech_id_technicians", ondelete="SET NULL"
+            ["tech_id"],
+            ["technicians.id"],
+            name="fk_bookings_tech_id_technicians",
+            ondelete="SET NULL",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_bookings"),
     )
@@ -123,6 +133,8 @@ def upgrade() -> None:
             ["technicians.id"],
             name="fk_calendar_accounts_tech_id_technicians",
             ondelete="CASCADE",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_calendar_accounts"),
     )
@@ -140,7 +152,12 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("tech_id", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(
-            ["tech_id"], ["technicians.id"], name="fk_notifications_tech_id_technicians", ondelete="SET NULL"
+            ["tech_id"],
+            ["technicians.id"],
+            name="fk_notifications_tech_id_technicians",
+            ondelete="SET NULL",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_notifications"),
     )
@@ -156,7 +173,12 @@ def upgrade() -> None:
         sa.Column("first_day", sa.String(length=10), nullable=True),
         sa.Column("end_day", sa.String(length=10), nullable=True),
         sa.ForeignKeyConstraint(
-            ["tech_id"], ["technicians.id"], name="fk_time_off_tech_id_technicians", ondelete="CASCADE"
+            ["tech_id"],
+            ["technicians.id"],
+            name="fk_time_off_tech_id_technicians",
+            ondelete="CASCADE",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_time_off"),
     )
@@ -178,6 +200,8 @@ def upgrade() -> None:
             ["calendar_accounts.id"],
             name="fk_calendars_account_id_calendar_accounts",
             ondelete="CASCADE",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_calendars"),
         sa.UniqueConstraint("account_id", "remote_id", name="uq_calendars_account_id_remote_id"),
@@ -196,6 +220,8 @@ def upgrade() -> None:
             ["calendar_accounts.id"],
             name="fk_sync_health_account_id_calendar_accounts",
             ondelete="CASCADE",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.PrimaryKeyConstraint("account_id", name="pk_sync_health"),
     )
@@ -214,10 +240,20 @@ def upgrade() -> None:
         sa.Column("tentative", sa.Boolean(), nullable=False),
         sa.Column("calendar_name", sa.String(length=400), nullable=True),
         sa.ForeignKeyConstraint(
-            ["calendar_id"], ["calendars.id"], name="fk_busy_blocks_calendar_id_calendars", ondelete="CASCADE"
+            ["calendar_id"],
+            ["calendars.id"],
+            name="fk_busy_blocks_calendar_id_calendars",
+            ondelete="CASCADE",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.ForeignKeyConstraint(
-            ["tech_id"], ["technicians.id"], name="fk_busy_blocks_tech_id_technicians", ondelete="CASCADE"
+            ["tech_id"],
+            ["technicians.id"],
+            name="fk_busy_blocks_tech_id_technicians",
+            ondelete="CASCADE",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_busy_blocks"),
     )
@@ -241,13 +277,28 @@ def upgrade() -> None:
         sa.Column("resolved_at", sa.String(length=32), nullable=True),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["booking_id"], ["bookings.id"], name="fk_conflicts_booking_id_bookings", ondelete="CASCADE"
+            ["booking_id"],
+            ["bookings.id"],
+            name="fk_conflicts_booking_id_bookings",
+            ondelete="CASCADE",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.ForeignKeyConstraint(
-            ["calendar_id"], ["calendars.id"], name="fk_conflicts_calendar_id_calendars", ondelete="SET NULL"
+            ["calendar_id"],
+            ["calendars.id"],
+            name="fk_conflicts_calendar_id_calendars",
+            ondelete="SET NULL",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.ForeignKeyConstraint(
-            ["tech_id"], ["technicians.id"], name="fk_conflicts_tech_id_technicians", ondelete="SET NULL"
+            ["tech_id"],
+            ["technicians.id"],
+            name="fk_conflicts_tech_id_technicians",
+            ondelete="SET NULL",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_conflicts"),
     )
@@ -262,10 +313,20 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(length=128), nullable=False),
         sa.Column("booking_version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["booking_id"], ["bookings.id"], name="fk_event_links_booking_id_bookings", ondelete="CASCADE"
+            ["booking_id"],
+            ["bookings.id"],
+            name="fk_event_links_booking_id_bookings",
+            ondelete="CASCADE",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.ForeignKeyConstraint(
-            ["calendar_id"], ["calendars.id"], name="fk_event_links_calendar_id_calendars", ondelete="CASCADE"
+            ["calendar_id"],
+            ["calendars.id"],
+            name="fk_event_links_calendar_id_calendars",
+            ondelete="CASCADE",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.PrimaryKeyConstraint("booking_id", name="pk_event_links"),
         sa.UniqueConstraint("calendar_id", "remote_id", name="uq_event_links_calendar_id_remote_id"),
@@ -285,13 +346,28 @@ def upgrade() -> None:
         sa.Column("calendar_id", sa.String(length=32), nullable=True),
         sa.Column("remote_id", sa.String(length=1024), nullable=True),
         sa.ForeignKeyConstraint(
-            ["booking_id"], ["bookings.id"], name="fk_outbox_booking_id_bookings", ondelete="CASCADE"
+            ["booking_id"],
+            ["bookings.id"],
+            name="fk_outbox_booking_id_bookings",
+            ondelete="CASCADE",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.ForeignKeyConstraint(
-            ["calendar_id"], ["calendars.id"], name="fk_outbox_calendar_id_calendars", ondelete="SET NULL"
+            ["calendar_id"],
+            ["calendars.id"],
+            name="fk_outbox_calendar_id_calendars",
+            ondelete="SET NULL",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.ForeignKeyConstraint(
-            ["tech_id"], ["technicians.id"], name="fk_outbox_tech_id_technicians", ondelete="SET NULL"
+            ["tech_id"],
+            ["technicians.id"],
+            name="fk_outbox_tech_id_technicians",
+            ondelete="SET NULL",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.PrimaryKeyConstraint("seq", name="pk_outbox"),
         sa.UniqueConstraint("id", name="uq_outbox_id"),
@@ -326,6 +402,8 @@ def upgrade() -> None:
             ["calendars.id"],
             name="fk_remote_events_calendar_id_calendars",
             ondelete="CASCADE",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_remote_events"),
         sa.UniqueConstraint("calendar_id", "remote_id", name="uq_remote_events_calendar_id_remote_id"),
