@@ -82,3 +82,45 @@ class ProviderSandbox(Protocol):
     def set_push_paused(self, paused: bool) -> None: ...
     def to_state(self) -> dict[str, Any]: ...
     def load_state(self, state: Mapping[str, Any]) -> None: ...
+    def seed_event(self, email: str, calendar_name: str | None, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """Create one event from a provider-neutral spec (see `EVENT_SPEC`) and return it as stored.
+
+        `calendar_name` None means the account's primary calendar; otherwise the calendar with that
+        name, which must exist. Raises `UnknownAccount` or `InvalidInput`.
+        """
+        ...
+
+
+EVENT_SPEC = """
+A provider-neutral event for `ProviderSandbox.seed_event`, a plain dict:
+
+  summary      str, required.
+  start, end   aware datetimes (timed event), or
+  start_date, end_date
+               `date`s (all-day; end exclusive). Exactly one of the two pairs.
+  timezone     IANA zone the event is written in (required for recurring timed events; defaults to
+               the account's zone).
+  rrule        list of iCalendar lines without DTSTART: "RRULE:FREQ=WEEKLY;BYDAY=MO",
+               "EXDATE;TZID=America/Chicago:20261109T090000", ... (optional).
+  show_as      "busy" (default), "free", "tentative", "oof", "workingElsewhere". Google maps
+               free → transparent and everything else → opaque; Graph uses it as showAs.
+  response     the calendar owner's own answer when someone else organised the event:
+               "accepted", "tentative", "declined" or "none" (not yet answered). Absent → the owner
+               organised it.
+  organizer    email of the organiser when `response` is given (default "dispatch@example.com").
+  private      bool: the event is private (Google visibility private, Graph sensitivity private).
+  tentative    bool: the event itself is tentative (Google status tentative; Graph showAs tentative).
+  description, location   str, optional.
+"""
+
+
+class SandboxError(Exception):
+    """A control-API request the sandbox refuses; the message is one sentence."""
+
+
+class UnknownAccount(SandboxError):
+    """No account with that email exists in this provider."""
+
+
+class InvalidInput(SandboxError):
+    """The request names something impossible (bad zone, bad spec, duplicate account)."""

@@ -1,0 +1,138 @@
+"""Webhook delivery for both emulated providers, off the request threads.
+
+Providers enqueue a notification (URL, headers, body) and return at once; one background thread
+POSTs them in order. While paused (`POST /push/pause`) notifications queue up and `resume` flushes
+them, which lets tests and demos reproduce late or bunched notifications. Receivers that answer
+500/502/503/504 get a few retries with a short backoff, as Google documents for its push channels
+(the exact retry schedule is unverified; ours is 3 attempts, 0.2 s then 0.4 s apart).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    url: str
+    headers: Mapping[str, str]
+    body: bytes = b""
+    provider: str = ""
+
+
+@dataclass(slots=True)
+class Delivery:
+    notification: Notification
+    status: int | None  # None: the receiver could not be reached
+    attempts: int
+    error: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class PushSender:
+    """A background thread that POSTs queued notifications; pausable; never blocks its callers."""
+
+    def __init__(self, timeout: float = 5.0, attempts: int = 3, history: int = 1000) -> None:
+        self._timeout = timeout
+        self._attempts = attempts
+        self._queue: queue.Queue[Notification | None] = queue.Queue()
+        self._held: list[Notification] = []
+        self._paused = False
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._pending = 0
+        self._stopping = threading.Event()
+        self.deliveries: deque[Delivery] = deque(maxlen=history)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="sandbox-push", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    @property
+    def paused(self) -> bool:
+        with self._lock:
+            return self._paused
+
+    @property
+    def held(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+    def send(self, notification: Notification) -> None:
+        with self._lock:
+            self._pending += 1
+            if self._paused:
+                self._held.append(notification)
+                return
+        self._queue.put(notification)
+
+    def set_paused(self, paused: bool) -> None:
+        with self._lock:
+            self._paused = paused
+            released = [] if paused else self._held
+            if not paused:
+                self._held = []
+        for notification in released:
+            self._queue.put(notification)
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until nothing is queued or in flight (held notifications count as pending)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == len(self._held), timeout)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=self._timeout, trust_env=False) as client:
+            while True:
+                notification = self._queue.get()
+                if notification is None:
+                    return
+                try:
+                    self._deliver(client, notification)
+                finally:
+                    with self._idle:
+                        self._pending -= 1
+                        self._idle.notify_all()
+
+    def _deliver(self, client: httpx.Client, notification: Notification) -> None:
+        status: int | None = None
+        error: str | None = None
+        attempt = 0
+        for attempt in range(1, self._attempts + 1):
+            if self._stopping.is_set():
+                error = "sandbox stopping"
+                break
+            try:
+                response = client.post(notification.url, headers=dict(notification.headers),
+                                       content=notification.body)
+                status, error = response.status_code, None
+            except httpx.HTTPError as exc:
+                status, error = None, f"{type(exc).__name__}: {exc}"
+            if status is not None and status not in RETRY_STATUSES:
+                break
+            if attempt < self._attempts and self._stopping.wait(0.2 * 2 ** (attempt - 1)):
+                break
+        if error is not None or (status is not None and status >= 300):
+            log.info("push to %s failed: %s", notification.url, error or status)
+        self.deliveries.append(
+            Delivery(notification, status, attempt, error, dict(notification.headers))
+        )

@@ -1,0 +1,31 @@
+"""Fixtures shared by the sandbox tests (Google, Microsoft, core): a running in-process Sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from sync.sandbox.server import Sandbox
+
+# The timeout fault holds a request this long in tests; client timeouts in tests are shorter.
+TEST_TIMEOUT_HOLD = 2.0
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """A running sandbox with no accounts; `.urls` has every base URL and the CA path."""
+    box = Sandbox(timeout_hold=TEST_TIMEOUT_HOLD)
+    box.start()
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+@pytest.fixture
+def control(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    """An httpx client on the control API."""
+    with httpx.Client(base_url=sandbox.urls.control, timeout=10, trust_env=False) as client:
+        yield client
