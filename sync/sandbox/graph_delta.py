@@ -117,10 +117,10 @@ class DeltaTracker:
                     return _sync_state_not_found(error, _restart_url(request, previous))
                 start, end = previous.start, previous.end
             else:
-                found = window(request, error)
-                if isinstance(found, Response):
-                    return found
-                start, end = found
+                bounds = window(request, error)
+                if isinstance(bounds, Response):
+                    return bounds
+                start, end = bounds
             work = self._begin(box, calendar_id, start, end, previous, seq, page_size or DEFAULT_PAGE_SIZE)
         return self._page(request, box, work, view)
 

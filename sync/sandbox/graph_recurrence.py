@@ -76,7 +76,7 @@ def normalize(recurrence: Any, start_local: dt.datetime, start_zone: str) -> dic
         raise RecurrenceError(f"Invalid recurrence range type: {rtype!r}")
     start_date = _date(rng.get("startDate") or start_local.date().isoformat(), "startDate")
     end_date = "0001-01-01"
-    count = 0
+    count: Any = 0
     if rtype == "endDate":
         end = _date(rng.get("endDate"), "endDate")
         if end < start_date:
@@ -110,6 +110,7 @@ def _rule(recurrence: Mapping[str, Any], start_local: dt.datetime) -> rrule.rrul
     pattern = recurrence["pattern"]
     rng = recurrence["range"]
     first = dt.datetime.combine(dt.date.fromisoformat(rng["startDate"]), start_local.time())
+    freq: Any
     kwargs: dict[str, Any] = {"dtstart": first, "interval": pattern["interval"]}
     days = [_day(d) for d in pattern["daysOfWeek"]]
     ptype = pattern["type"]
