@@ -78,20 +78,22 @@ def expand(
     appears at its own (possibly distant) time instead. Endless rules stop at the window's end and
     at `max_occurrences`, so a malformed or very dense series cannot run away.
     """
+    if max_occurrences < 1:
+        raise ValueError(f"max_occurrences must be at least 1, not {max_occurrences}")
     if master.cancelled:
         return []
     if not master.recurrence or master.master_remote_id is not None:
         return [_single(master)] if _overlaps(master.when, window) else []
-    overrides = _overrides_by_slot(master, exceptions)
+    overrides, unplaced = _overrides_by_slot(master, exceptions)
     found: list[Occurrence] = []
     for occurrence in _rule_occurrences(master, window):
-        key = occurrence.original_start or occurrence.original_start_date
-        if key in overrides:
+        if (occurrence.original_start or occurrence.original_start_date) in overrides:
             continue
         found.append(occurrence)
         if len(found) >= max_occurrences:
             break
-    for exception in overrides.values():
+    # An edited instance that names no slot we can match is still a real event: keep its time.
+    for exception in [*overrides.values(), *unplaced]:
         if not exception.cancelled and _overlaps(exception.when, window):
             found.append(_moved(master, exception))
     found.sort(key=_sort_key)
@@ -127,31 +129,34 @@ def _normalized(when: EventTime) -> EventTime:
 
 
 def _moved(master: RemoteEvent, exception: RemoteEvent) -> Occurrence:
+    when = _normalized(exception.when)
     if master.when.all_day:
-        return Occurrence(_normalized(exception.when), None, _original_date(master, exception), exception)
-    assert exception.original_start is not None
-    return Occurrence(_normalized(exception.when), ensure_utc(exception.original_start), None, exception)
+        return Occurrence(when, None, _original_date(master, exception), exception)
+    original = None if exception.original_start is None else ensure_utc(exception.original_start)
+    return Occurrence(when, original, exception.original_start_date, exception)
 
 
 def _overrides_by_slot(
     master: RemoteEvent, exceptions: Sequence[RemoteEvent]
-) -> dict[datetime | date | None, RemoteEvent]:
-    """The exceptions of this series keyed by the slot they replace; the newest edit wins."""
+) -> tuple[dict[datetime | date, RemoteEvent], list[RemoteEvent]]:
+    """This series' exceptions keyed by the slot they replace (newest edit wins), and those naming none."""
     ordered = sorted(
         (e for e in exceptions if e.master_remote_id == master.remote_id),
         key=lambda e: e.updated or datetime.min.replace(tzinfo=UTC),
     )
-    overrides: dict[datetime | date | None, RemoteEvent] = {}
+    overrides: dict[datetime | date, RemoteEvent] = {}
+    unplaced: list[RemoteEvent] = []
     for exception in ordered:
+        slot: datetime | date | None
         if master.when.all_day:
-            slot: datetime | date | None = _original_date(master, exception)
-        elif exception.original_start is not None:
-            slot = ensure_utc(exception.original_start)
+            slot = _original_date(master, exception)
         else:
-            slot = None
-        if slot is not None:
+            slot = None if exception.original_start is None else ensure_utc(exception.original_start)
+        if slot is None:
+            unplaced.append(exception)
+        else:
             overrides[slot] = exception
-    return overrides
+    return overrides, unplaced
 
 
 def _original_date(master: RemoteEvent, exception: RemoteEvent) -> date | None:

@@ -315,3 +315,54 @@ def test_weekly_series_keeps_its_local_wall_time(zone_name: str, first_day: date
         assert occurrence.when.start is not None
         assert occurrence.when.start.astimezone(zone).date() == first_day + timedelta(weeks=index)
         assert occurrence.when.start.astimezone(zone).hour == hour
+
+
+def test_edited_instance_naming_no_slot_still_counts_at_its_own_time() -> None:
+    master = timed(utc(2026, 11, 2, 17), utc(2026, 11, 2, 18), LA, remote_id="s",
+                   recurrence=("RRULE:FREQ=DAILY;COUNT=2",))
+    orphan = timed(utc(2026, 11, 2, 20), utc(2026, 11, 2, 21), LA, remote_id="s_x", master_remote_id="s")
+
+    found = expand(master, [orphan], Interval(utc(2026, 11, 2), utc(2026, 11, 4)))
+
+    assert starts(found) == [utc(2026, 11, 2, 17), utc(2026, 11, 2, 20), utc(2026, 11, 3, 17)]
+    assert found[1].source is orphan and found[1].original_start is None
+
+
+def test_max_occurrences_below_one_is_a_programming_error() -> None:
+    master = timed(utc(2026, 11, 2, 17), utc(2026, 11, 2, 18), recurrence=("RRULE:FREQ=DAILY",))
+
+    with pytest.raises(ValueError, match="max_occurrences"):
+        expand(master, [], AUTUMN, max_occurrences=0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    zone_name=ZONES,
+    first_day=st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31)),
+    hour=st.integers(min_value=0, max_value=23),
+    count=st.integers(min_value=1, max_value=30),
+    data=st.data(),
+)
+def test_exdates_and_exceptions_remove_exactly_the_slots_they_name(
+    zone_name: str, first_day: date, hour: int, count: int, data: st.DataObject
+) -> None:
+    start = local(zone_name, first_day.year, first_day.month, first_day.day, hour)
+    master = timed(start, start + timedelta(minutes=45), zone_name, remote_id="s",
+                   recurrence=(f"RRULE:FREQ=DAILY;COUNT={count}",))
+    window = Interval(utc(2025, 12, 1), utc(2028, 1, 1))
+    all_starts = starts(expand(master, [], window))
+    excluded = data.draw(st.sets(st.sampled_from(all_starts)))
+    cancelled = data.draw(st.sets(st.sampled_from(all_starts)))
+    lines = tuple(f"EXDATE:{s:%Y%m%dT%H%M%SZ}" for s in excluded if s is not None)
+    series = timed(start, start + timedelta(minutes=45), zone_name, remote_id="s",
+                   recurrence=(f"RRULE:FREQ=DAILY;COUNT={count}", *lines))
+    exceptions = [
+        timed(s, s + timedelta(minutes=45), zone_name, remote_id=f"s_{index}", master_remote_id="s",
+              original_start=s, cancelled=True)
+        for index, s in enumerate(sorted(c for c in cancelled if c is not None))
+    ]
+
+    remaining = starts(expand(series, exceptions, window))
+
+    assert len(all_starts) == count
+    assert remaining == [s for s in all_starts if s not in excluded and s not in cancelled]
