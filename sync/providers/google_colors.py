@@ -1,0 +1,60 @@
+"""Google Calendar's event colors, and the nearest one to a technician's color.
+
+Google events take a `colorId` from the event palette of `GET colors` rather than a free RGB
+value. The eleven standard event colors are stable, so they are kept here instead of fetched.
+"""
+
+from __future__ import annotations
+
+import re
+
+# colorId → (background, name), as `colors.get` lists the event palette.
+EVENT_COLORS: dict[str, tuple[str, str]] = {
+    "1": ("#a4bdfc", "Lavender"),
+    "2": ("#7ae7bf", "Sage"),
+    "3": ("#dbadff", "Grape"),
+    "4": ("#ff887c", "Flamingo"),
+    "5": ("#fbd75b", "Banana"),
+    "6": ("#ffb878", "Tangerine"),
+    "7": ("#46d6db", "Peacock"),
+    "8": ("#e1e1e1", "Graphite"),
+    "9": ("#5484ed", "Blueberry"),
+    "10": ("#51b749", "Basil"),
+    "11": ("#dc2127", "Tomato"),
+}
+
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
+
+
+def parse_hex_color(text: str) -> tuple[int, int, int] | None:
+    """`#rrggbb` or `#rgb` as an RGB triple, or None for anything else."""
+    match = _HEX.match(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        return None
+    digits = match.group(1)
+    if len(digits) == 3:
+        digits = "".join(ch * 2 for ch in digits)
+    return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+
+
+def _distance(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """The "redmean" color distance: cheap, and much closer to what eyes see than plain RGB."""
+    mean_red = (a[0] + b[0]) / 2
+    dr, dg, db = a[0] - b[0], a[1] - b[1], a[2] - b[2]
+    return (2 + mean_red / 256) * dr * dr + 4 * dg * dg + (2 + (255 - mean_red) / 256) * db * db
+
+
+def nearest_event_color(color: str) -> str | None:
+    """The colorId whose background is closest to `color`; None when `color` is not a hex color."""
+    wanted = parse_hex_color(color)
+    if wanted is None:
+        return None
+    best: tuple[float, int, str] | None = None
+    for color_id, (background, _name) in EVENT_COLORS.items():
+        rgb = parse_hex_color(background)
+        assert rgb is not None
+        candidate = (_distance(wanted, rgb), int(color_id), color_id)
+        if best is None or candidate < best:
+            best = candidate
+    assert best is not None
+    return best[2]
