@@ -7,6 +7,7 @@ so a booking and its outbox row are written together or not at all.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol
@@ -33,12 +34,14 @@ from app.domain.model import (
     EventLink,
     Notification,
     OutboxItem,
+    Provider,
     RemoteEvent,
     SyncHealth,
     Technician,
     TimeOff,
 )
 from app.domain.time import Interval
+from app.errors import CrewboardError
 
 
 class TechnicianRepository(Protocol):
@@ -201,3 +204,66 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
+
+
+# --- calendar connections -------------------------------------------------------------------
+# A connector signs a tech in at one provider, keeps the tokens in the OS keyring under the
+# account's token_ref, and lists the account's calendars. `sync.providers` implements it; the
+# use cases only ever see the results below, never a token.
+
+
+class ReconnectRequired(CrewboardError):
+    """The provider no longer honours the stored sign-in (invalid_grant, interaction_required,
+    revoked): only the tech signing in again can fix it."""
+
+
+class ProviderUnavailable(CrewboardError):
+    """The provider could not be reached or answered with an error; trying again later may work."""
+
+
+class SignInFailed(CrewboardError):
+    """The sign-in did not complete: declined, timed out, or answered something we cannot trust."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteCalendar:
+    """One calendar as the provider lists it."""
+
+    remote_id: str
+    name: str
+    primary: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A completed sign-in: whose account it is, where its tokens are kept, and its calendars."""
+
+    email: str
+    token_ref: str
+    calendars: tuple[RemoteCalendar, ...]
+    display_name: str | None = None
+
+
+class CalendarConnector(Protocol):
+    @property
+    def provider(self) -> Provider: ...
+
+    @property
+    def sandbox_url(self) -> str | None:
+        """The sandbox control URL when this connector signs in to the sandbox, else None."""
+        ...
+
+    def authorize(self) -> Grant:
+        """Run the provider's sign-in, keep the tokens in the keyring and list the calendars."""
+        ...
+
+    def list_calendars(self, account: CalendarAccount) -> list[RemoteCalendar]:
+        """The account's calendars now, refreshing its access token if needed.
+
+        Raises ReconnectRequired when the stored sign-in is dead, ProviderUnavailable when offline.
+        """
+        ...
+
+    def disconnect(self, account: CalendarAccount) -> None:
+        """Revoke the grant at the provider where it can be, and delete the tokens from the keyring."""
+        ...
