@@ -109,6 +109,7 @@ class GraphSite:
     """The "graph" site. Its base URL ends in /v1.0."""
 
     name = "graph"
+    base_path = "/v1.0"  # the server appends it to the site URL
 
     def __init__(
         self,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import ssl
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -57,6 +58,12 @@ class MicrosoftSandbox:
 
     def set_urls(self, urls: Mapping[str, str | None]) -> None:
         self.urls = dict(urls)
+        ca = urls.get("ca")
+        if ca and self.verify is True:
+            # Trust the sandbox's own CA as well, so receivers may use its certificate.
+            context = ssl.create_default_context()
+            context.load_verify_locations(cafile=ca)
+            self.verify = context
 
     def sites(self) -> list[Site]:
         return [self.identity, self.graph]

@@ -391,7 +391,10 @@ class IdentitySite:
         if any(s.lower() not in granted for s in resource):
             raise OAuthError("invalid_grant", 65001, "AADSTS65001: The user or administrator has not consented "
                              "to use the application for the requested scopes.")
-        return grant.email, _merge_reserved(requested or grant.scopes, grant.scopes), None
+        scopes = _merge_reserved(requested or grant.scopes, grant.scopes)
+        if "offline_access" not in scopes:
+            scopes.append("offline_access")  # a redeemed refresh token is always replaced
+        return grant.email, scopes, None
 
     def _redeem_device(self, params: Mapping[str, str]) -> tuple[str, list[str], str | None]:
         device = self.devices.get(params.get("device_code", ""))

@@ -122,7 +122,8 @@ class Sandbox:
                     ssl_context = self._tls.context if site.name in TLS_SITES else None
                     server = SiteServer(site, self.context, host, 0, ssl_context)
                     self._servers.append(server)
-                    sites[site.name] = server.url
+                    # A site may live under a path (Graph's base URL ends in /v1.0).
+                    sites[site.name] = server.url + str(getattr(site, "base_path", ""))
             control = SiteServer(ControlSite(self), self.context, host, port)
             self._servers.append(control)
             self._urls = SandboxUrls(
