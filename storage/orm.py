@@ -152,7 +152,7 @@ class BookingRow(Base):
     duration: Mapped[timedelta] = mapped_column(Duration)
     end: Mapped[datetime | None] = mapped_column(UtcDateTime)
     notes: Mapped[str] = mapped_column(Text)
-    status: Mapped[BookingStatus] = mapped_column(enum_column(BookingStatus), index=True)
+    status: Mapped[BookingStatus] = mapped_column(enum_column(BookingStatus))
     forced: Mapped[bool]
     created_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

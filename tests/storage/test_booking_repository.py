@@ -14,6 +14,7 @@ from app.domain.time import Interval
 from app.errors import NotFound
 from storage import Database
 from tests.storage.conftest import T0, booking, tech
+from tests.storage.plans import query_plan
 
 HOUR = timedelta(hours=1)
 
@@ -91,12 +92,13 @@ def test_between_filters_techs_and_cancelled(db: Database, people: tuple[Technic
 
 
 def test_between_uses_an_index(db: Database, people: tuple[Technician, Customer]) -> None:
-    with db.engine.connect() as connection:
-        plan = connection.exec_driver_sql(
-            'EXPLAIN QUERY PLAN SELECT id FROM bookings WHERE tech_id IN (?, ?) AND "end" > ? AND start < ?',
-            ("a", "b", "2026-11-02", "2026-11-09"),
-        ).all()
-    assert any("USING INDEX ix_bookings_tech_id_end_start" in str(row) for row in plan)
+    ana, _ = people
+    week = Interval(T0, T0 + 7 * 24 * HOUR)
+    with db.unit_of_work() as uow:
+        for_techs = query_plan(db, lambda: uow.bookings.between(week, [ana.id]))
+        for_all = query_plan(db, lambda: uow.bookings.between(week))
+    assert "USING INDEX ix_bookings_tech_id_end_start (tech_id=? AND end>?)" in for_techs
+    assert "USING INDEX ix_bookings_end_start (end>?)" in for_all
 
 
 def test_unassigned_list_and_prefix(db: Database, people: tuple[Technician, Customer]) -> None:

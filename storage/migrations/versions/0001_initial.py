@@ -117,7 +117,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_bookings_customer_id", "bookings", ["customer_id"])
     op.create_index("ix_bookings_end_start", "bookings", ["end", "start"])
-    op.create_index("ix_bookings_status", "bookings", ["status"])
     op.create_index("ix_bookings_tech_id_end_start", "bookings", ["tech_id", "end", "start"])
     op.create_table(
         "calendar_accounts",
@@ -437,7 +436,6 @@ def downgrade() -> None:
     op.drop_index("ix_calendar_accounts_tech_id", table_name="calendar_accounts")
     op.drop_table("calendar_accounts")
     op.drop_index("ix_bookings_tech_id_end_start", table_name="bookings")
-    op.drop_index("ix_bookings_status", table_name="bookings")
     op.drop_index("ix_bookings_end_start", table_name="bookings")
     op.drop_index("ix_bookings_customer_id", table_name="bookings")
     op.drop_table("bookings")
