@@ -163,9 +163,12 @@ def read_moment(
     if not has_date_time:
         raise BadRemoteData(remote_id, f"the {what} time has neither a date nor a date-time")
     wall, offset = _split_date_time(value["dateTime"], remote_id, f"the {what} date-time")
-    zone_name = resolve_zone(value.get("timeZone"), remote_id, fallback_zone)
     if all_day:
-        return Moment(day=wall.date(), zone=zone_name, wall=wall)
+        # The dates are what counts; a zone nobody knows does not make them unreadable.
+        raw_zone = value.get("timeZone")
+        known = iana_zone(raw_zone) if isinstance(raw_zone, str) and raw_zone else None
+        return Moment(day=wall.date(), zone=known, wall=wall)
+    zone_name = resolve_zone(value.get("timeZone"), remote_id, fallback_zone)
     if offset is not None:
         return Moment(instant=wall.replace(tzinfo=offset).astimezone(UTC), zone=zone_name, wall=wall)
     interpret_in = zone_name or fallback_zone
