@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -255,7 +256,7 @@ class SandboxApprover:
 
     def __init__(self, email: str, ca_file: str | None = None, timeout: float = 30.0) -> None:
         self.email = email.strip().lower()
-        self._verify: str | bool = ca_file or True
+        self._verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
         self._timeout = timeout
         self.pages: list[str] = []  # the URLs visited, for diagnostics
 
