@@ -17,7 +17,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import sessionmaker
 
 from app.errors import InvalidInput, StorageError
-from storage.engine import DEFAULT_BUSY_TIMEOUT_MS, build_engine, is_sqlite
+from storage.engine import BEGIN_MODE, DEFAULT_BUSY_TIMEOUT_MS, build_engine, is_sqlite
 from storage.errors import storage_error_for
 from storage.schema import upgrade_to_head
 from storage.unit_of_work import SqlUnitOfWork
@@ -67,16 +67,26 @@ def describe(url: str) -> str:
 
 
 class Database:
-    """An open, migrated database. Call it (or `unit_of_work()`) for a unit of work; dispose() at exit."""
+    """An open, migrated database. Call it (or `unit_of_work()`) for a unit of work; dispose() at exit.
+
+    On SQLite a unit of work takes the write lock when it first touches the database (BEGIN
+    IMMEDIATE). Use cases read and then write; with a plain BEGIN, a unit that read before another
+    program committed could not write at all and would fail at once instead of waiting its turn.
+    Screens that only read can ask for `read_only=True`: a snapshot that never waits for writers.
+    """
 
     def __init__(self, url: str, engine: Engine) -> None:
         self.url = url
         self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        writer = engine.execution_options(**{BEGIN_MODE: "IMMEDIATE"}) if is_sqlite(url) else engine
+        self._writers = sessionmaker(writer, expire_on_commit=False, autoflush=True)
+        self._readers = sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
-    def unit_of_work(self) -> SqlUnitOfWork:
+    def unit_of_work(self, read_only: bool = False) -> SqlUnitOfWork:
         """A fresh unit of work; this bound method is a UnitOfWorkFactory."""
-        return SqlUnitOfWork(self._sessions)
+        if read_only:
+            return SqlUnitOfWork(self._readers, read_only=True)
+        return SqlUnitOfWork(self._writers)
 
     __call__ = unit_of_work
 

@@ -51,9 +51,10 @@ class SqlUnitOfWork:
     settings: SqlSettingsRepository
     sync_lock: SqlSyncLockRepository
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], read_only: bool = False) -> None:
         self._sessions = sessions
         self._session: Session | None = None
+        self.read_only = read_only
 
     def __enter__(self) -> SqlUnitOfWork:
         if self._session is not None:
@@ -94,7 +95,10 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         """Keep everything written so far; the unit stays usable for more work."""
-        self._active().commit()
+        session = self._active()
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit; open one with read_only=False")
+        session.commit()
 
     def rollback(self) -> None:
         """Drop everything written since the last commit."""

@@ -130,10 +130,9 @@ def test_a_locked_database_is_reported_as_a_sentence(db_path: Path) -> None:
     other_program = sqlite3.connect(db_path, isolation_level=None)
     try:
         other_program.execute("BEGIN IMMEDIATE")  # holds the write lock
-        with database.unit_of_work() as uow:
+        with pytest.raises(StorageError) as caught, database.unit_of_work() as uow:
             uow.settings.put("company", "Gulf Air")
-            with pytest.raises(StorageError) as caught:
-                uow.commit()
+            uow.commit()
         assert str(caught.value) == "The database is locked by another program; close it and try again."
         other_program.execute("ROLLBACK")
         with database.unit_of_work() as uow:

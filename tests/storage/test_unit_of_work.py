@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -81,16 +83,52 @@ def test_a_unit_of_work_cannot_be_entered_twice(db: Database) -> None:
         unit.commit()
 
 
-def test_each_unit_reads_a_consistent_snapshot(db: Database, people: tuple[Technician, Customer]) -> None:
+def test_a_read_only_unit_reads_one_snapshot_without_waiting_for_writers(
+    db: Database, people: tuple[Technician, Customer]
+) -> None:
     ana, harbor = people
-    with db.unit_of_work() as reader:
+    with db.unit_of_work(read_only=True) as reader:
         before = reader.bookings.list()
         with db.unit_of_work() as writer:
             writer.bookings.add(booking(harbor.id, ana.id, T0, duration=timedelta(hours=1)))
             writer.commit()
         assert reader.bookings.list() == before
-    with db.unit_of_work() as later:
+        with pytest.raises(RuntimeError, match="read-only"):
+            reader.commit()
+    with db.unit_of_work(read_only=True) as later:
         assert len(later.bookings.list()) == 1
+
+
+def test_writers_wait_for_each_other_instead_of_failing(
+    db: Database, people: tuple[Technician, Customer]
+) -> None:
+    ana, harbor = people
+    first_has_read = threading.Event()
+    errors: list[BaseException] = []
+
+    def first_writer() -> None:
+        try:
+            with db.unit_of_work() as uow:
+                uow.bookings.list()
+                first_has_read.set()
+                time.sleep(0.2)  # the other writer arrives meanwhile and must wait
+                uow.bookings.add(booking(harbor.id, ana.id, T0))
+                uow.commit()
+        except BaseException as error:  # reported to the test thread below
+            errors.append(error)
+
+    worker = threading.Thread(target=first_writer)
+    worker.start()
+    assert first_has_read.wait(5)
+    with db.unit_of_work() as uow:
+        seen = uow.bookings.list()  # waits for the first writer's commit, then reads it
+        uow.bookings.add(booking(harbor.id, ana.id, T0 + timedelta(hours=3)))
+        uow.commit()
+    worker.join(5)
+    assert errors == []
+    assert len(seen) == 1
+    with db.unit_of_work(read_only=True) as uow:
+        assert len(uow.bookings.list()) == 2
 
 
 def test_a_dangling_reference_is_refused_at_commit(db: Database) -> None:
