@@ -19,7 +19,7 @@ from typing import Any
 from sync.sandbox import graph_zones
 from sync.sandbox.base import Request, Response
 from sync.sandbox.graph_events import View, prefer, render
-from sync.sandbox.graph_store import Instance, Mailbox
+from sync.sandbox.graph_store import SEP, Instance, Mailbox
 
 # Default page size without `Prefer: odata.maxpagesize`: unverified in our reference ("often
 # reported as 10"); we use 10, the documented default of calendarView paging.
@@ -143,10 +143,14 @@ class DeltaTracker:
             changed = [r for r in rows if previous.snapshot.get(r.id(True), ("", ""))[1] != r.marker]
             removed = [(i, rest) for i, (rest, _) in previous.snapshot.items() if i not in snapshot]
             reported = set(previous.snapshot) | set(snapshot)
+            # A series with rows in the window is reported through those rows, not by its master.
+            series = {k.split(SEP)[0] for k in reported if SEP in k}
+            reported |= series
             # Items outside the window that were added, updated or deleted since the last round are
             # reported as removed too (documented): the client must check the window itself.
             for event in box.events.values():
-                if event.calendar_id == calendar_id and event.seq > previous.seq and event.key not in reported:
+                if (event.calendar_id == calendar_id and event.seq > previous.seq and event.key not in reported
+                        and event.series_key not in series):
                     removed.append((event.key, event.rest_id))
                     reported.add(event.key)
             for key, rest, cal, when in box.tombstones:
