@@ -1,0 +1,109 @@
+"""events.watch push channels: sync then exists messages to a local receiver, stop, pause/resume."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from googleapiclient.errors import HttpError
+
+from sync.sandbox.server import Sandbox
+from tests.sandbox.google_client import calendar_service, create_account, credentials, timed
+from tests.sandbox.receiver import receiver
+
+EMAIL = "tech@example.com"
+
+
+@pytest.fixture
+def cal(sandbox: Sandbox) -> Iterator[Any]:
+    create_account(sandbox, EMAIL)
+    with calendar_service(sandbox, credentials(sandbox, EMAIL)) as service:
+        yield service
+
+
+def _event(cal: Any, summary: str = "Job") -> dict[str, Any]:
+    result: dict[str, Any] = cal.events().insert(calendarId="primary", body=timed(
+        summary, "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z")).execute()
+    return result
+
+
+def test_watch_sends_sync_then_exists_and_stop_ends_it(cal: Any) -> None:
+    with receiver() as hook:
+        channel = cal.events().watch(calendarId="primary", body={
+            "id": "channel-1", "type": "web_hook", "address": hook.url, "token": "secret-token",
+            "params": {"ttl": "3600"},
+        }).execute()
+        assert channel["kind"] == "api#channel" and channel["id"] == "channel-1"
+        assert channel["resourceId"] and int(channel["expiration"]) > 0
+
+        sync = hook.next()
+        assert sync["x-goog-resource-state"] == "sync"
+        assert sync["x-goog-message-number"] == "1"
+        assert sync["x-goog-channel-id"] == "channel-1"
+        assert sync["x-goog-channel-token"] == "secret-token"
+        assert sync["x-goog-resource-id"] == channel["resourceId"]
+        assert sync["x-goog-resource-uri"] == channel["resourceUri"]
+        assert sync["path"] == "/hook"
+
+        _event(cal)
+        exists = hook.next()
+        assert exists["x-goog-resource-state"] == "exists"
+        assert int(exists["x-goog-message-number"]) > 1
+
+        cal.channels().stop(body={"id": "channel-1", "resourceId": channel["resourceId"]}).execute()
+        _event(cal, "After stop")
+        assert hook.empty_for(0.5)
+        with pytest.raises(HttpError) as info:
+            cal.channels().stop(body={"id": "channel-1", "resourceId": channel["resourceId"]}).execute()
+        assert info.value.resp.status == 404
+
+
+def test_watch_validates_the_channel(cal: Any) -> None:
+    with pytest.raises(HttpError) as remote:
+        cal.events().watch(calendarId="primary", body={
+            "id": "c1", "type": "web_hook", "address": "http://relay.example.com/hook"}).execute()
+    assert remote.value.resp.status == 400
+    with pytest.raises(HttpError) as ttl:
+        cal.events().watch(calendarId="primary", body={
+            "id": "c2", "type": "web_hook", "address": "https://relay.example.com/hook",
+            "params": {"ttl": "soon"}}).execute()
+    assert ttl.value.resp.status == 400
+    cal.events().watch(calendarId="primary", body={
+        "id": "c3", "type": "web_hook", "address": "https://relay.example.com/hook"}).execute()
+    with pytest.raises(HttpError) as duplicate:
+        cal.events().watch(calendarId="primary", body={
+            "id": "c3", "type": "web_hook", "address": "https://relay.example.com/hook"}).execute()
+    assert duplicate.value.resp.status == 400
+
+
+def test_push_pause_holds_and_resume_flushes(sandbox: Sandbox, cal: Any) -> None:
+    with receiver() as hook, httpx.Client(base_url=sandbox.urls.control, trust_env=False) as control:
+        cal.events().watch(calendarId="primary", body={
+            "id": "channel-2", "type": "webhook", "address": hook.url}).execute()
+        assert hook.next()["x-goog-resource-state"] == "sync"
+        assert control.post("/push/pause").json() == {"paused": True}
+        _event(cal, "One")
+        _event(cal, "Two")
+        assert hook.empty_for(0.4)
+        assert control.get("/push").json()["held"] == 2
+        assert control.post("/push/resume").json() == {"paused": False}
+        messages = [hook.next() for _ in range(2)]
+        numbers = [int(m["x-goog-message-number"]) for m in messages]
+        assert numbers == sorted(numbers) and numbers[0] > 1
+        assert all("x-goog-channel-token" not in m for m in messages)  # no token was set
+        sandbox.push.wait_idle()
+        deliveries = control.get("/push").json()["deliveries"]
+        assert [d["status"] for d in deliveries] == [200, 200, 200]
+
+
+def test_push_retries_a_failing_receiver(sandbox: Sandbox, cal: Any) -> None:
+    with receiver(status=503) as hook:
+        cal.events().watch(calendarId="primary", body={
+            "id": "channel-3", "type": "web_hook", "address": hook.url}).execute()
+        states = [hook.next()["x-goog-resource-state"] for _ in range(3)]
+        assert states == ["sync", "sync", "sync"]
+        assert sandbox.push.wait_idle()
+        (delivery,) = sandbox.push.deliveries
+        assert delivery.status == 503 and delivery.attempts == 3
