@@ -1,0 +1,70 @@
+"""GUI test setup: offscreen Qt, every Qt warning fails the test, and a main window over a real store."""
+
+from __future__ import annotations
+
+import os
+
+# The platform must be chosen before Qt loads (imported below).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication
+
+from app.services.container import Services
+from ui.main_window import MainWindow
+from ui.style import apply_style
+
+OFFICE = "America/Chicago"
+
+# Messages the offscreen platform prints about itself; they say nothing about our code.
+HARMLESS = ("propagateSizeHints", "This plugin does not support", "QFont::setPointSize")
+
+
+class QtMessages:
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def __call__(self, kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        serious = kind in (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)
+        if serious and not any(part in message for part in HARMLESS):
+            self.problems.append(f"{kind.name}: {message}")
+
+
+@pytest.fixture(autouse=True)
+def qt_warnings_fail() -> Iterator[QtMessages]:
+    """Fail the test if Qt warned about anything (a bad connection, a painter misuse, a model bug)."""
+    messages = QtMessages()
+    previous = qInstallMessageHandler(messages)
+    try:
+        yield messages
+    finally:
+        qInstallMessageHandler(previous)
+    if messages.problems:
+        pytest.fail("Qt reported problems:\n" + "\n".join(messages.problems))
+
+
+@pytest.fixture
+def styled_app(qapp: QApplication) -> QApplication:
+    apply_style(qapp)
+    return qapp
+
+
+@pytest.fixture
+def window(qtbot, services: Services, styled_app: QApplication) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    """The main window over the test's store, shown, with its first snapshot applied."""
+    win = MainWindow(services, office_zone=OFFICE)
+    qtbot.addWidget(win)
+    win.resize(1400, 860)
+    with qtbot.waitSignal(win.snapshot_applied, timeout=10_000):
+        win.show()
+    yield win
+    win.close()
+
+
+def refreshed(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """Reload the board and wait until the new snapshot is on screen."""
+    with qtbot.waitSignal(win.snapshot_applied, timeout=10_000):
+        win.refresh()

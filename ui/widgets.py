@@ -1,0 +1,121 @@
+"""Small shared widgets: the message banner, confirmation prompts, inline field errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QToolButton, QWidget
+
+
+class MessageBanner(QFrame):
+    """A non-modal strip above the board for errors and notices; it never blocks the dispatcher."""
+
+    dismissed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 8, 8, 8)
+        layout.setSpacing(10)
+        self._icon = QLabel(self)
+        self._label = QLabel(self)
+        self._label.setWordWrap(True)
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton(self)
+        close.setText("✕")
+        close.setToolTip("Dismiss")
+        close.setCursor(Qt.CursorShape.PointingHandCursor)
+        close.clicked.connect(self.dismiss)
+        layout.addWidget(self._icon)
+        layout.addWidget(self._label, 1)
+        layout.addWidget(close)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.dismiss)
+        self.hide()
+
+    @property
+    def text(self) -> str:
+        return self._label.text()
+
+    def show_error(self, message: str) -> None:
+        self._show(message, "error", "⚠", timeout_ms=0)
+
+    def show_info(self, message: str, timeout_ms: int = 8000) -> None:
+        self._show(message, "info", "ℹ", timeout_ms)
+
+    def _show(self, message: str, kind: str, icon: str, timeout_ms: int) -> None:
+        self.setProperty("kind", kind)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self._icon.setText(icon)
+        self._label.setText(message)
+        self.show()
+        if timeout_ms:
+            self._timer.start(timeout_ms)
+        else:
+            self._timer.stop()
+
+    def dismiss(self) -> None:
+        self._timer.stop()
+        self.hide()
+        self.dismissed.emit()
+
+
+def ask(
+    parent: QWidget,
+    title: str,
+    question: str,
+    detail: str,
+    yes_text: str,
+    on_yes: Callable[[], None],
+    no_text: str = "Cancel",
+    on_no: Callable[[], None] | None = None,
+) -> QMessageBox:
+    """A window-modal question that does not start a nested event loop; `on_yes` runs on Yes."""
+    box = QMessageBox(parent)
+    box.setObjectName("confirmBox")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setText(question)
+    if detail:
+        box.setInformativeText(detail)
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+    yes = box.button(QMessageBox.StandardButton.Yes)
+    yes.setText(yes_text)
+    box.button(QMessageBox.StandardButton.Cancel).setText(no_text)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.setWindowModality(Qt.WindowModality.WindowModal)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def finished() -> None:
+        if box.clickedButton() is yes:
+            on_yes()
+        elif on_no is not None:
+            on_no()
+
+    box.finished.connect(finished)
+    box.open()
+    return box
+
+
+def set_invalid(widget: QWidget, invalid: bool) -> None:
+    """Mark a field red (the stylesheet reads the `invalid` property)."""
+    widget.setProperty("invalid", invalid)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
+def error_label(parent: QWidget) -> QLabel:
+    label = QLabel(parent)
+    label.setObjectName("fieldError")
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+def show_error(label: QLabel, message: str) -> None:
+    label.setText(message)
+    label.setVisible(bool(message))
