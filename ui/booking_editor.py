@@ -98,7 +98,10 @@ class BookingEditorDialog(QDialog):
         self.customer_combo.setEditable(True)
         self.customer_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.customer_combo.setModel(self.customers)
-        self.customer_combo.lineEdit().setPlaceholderText("Type a name to search customers")
+        customer_line = self.customer_combo.lineEdit()
+        assert customer_line is not None
+        self.customer_line = customer_line
+        customer_line.setPlaceholderText("Type a name to search customers")
         completer = QCompleter(self.customers, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
@@ -113,7 +116,9 @@ class BookingEditorDialog(QDialog):
         self.service_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.service_combo.addItems(COMMON_SERVICES)
         self.service_combo.setCurrentIndex(-1)
-        self.service_combo.lineEdit().setPlaceholderText("What needs doing, e.g. AC repair")
+        service_line = self.service_combo.lineEdit()
+        assert service_line is not None
+        service_line.setPlaceholderText("What needs doing, e.g. AC repair")
         self.duration_spin = QSpinBox(self)
         self.duration_spin.setRange(15, 24 * 60)
         self.duration_spin.setSingleStep(15)
@@ -251,9 +256,9 @@ class BookingEditorDialog(QDialog):
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(200)
         self._search_timer.timeout.connect(self._search_customers)
-        self.customer_combo.lineEdit().textEdited.connect(self._on_customer_text_edited)
+        self.customer_line.textEdited.connect(self._on_customer_text_edited)
         self.customer_combo.activated.connect(self._on_customer_combo_activated)
-        completer.activated[str].connect(self._on_completer_activated)
+        completer.activated.connect(self._on_completer_activated)
         self.tech_combo.currentIndexChanged.connect(self._on_when_changed)
         self.date_edit.dateChanged.connect(self._on_when_changed)
         self.time_edit.timeChanged.connect(self._on_proposal_changed)
@@ -298,7 +303,7 @@ class BookingEditorDialog(QDialog):
         )
 
     def _on_customers_found(self, found: list[Customer]) -> None:
-        line = self.customer_combo.lineEdit()
+        line = self.customer_line
         text, cursor = line.text(), line.cursorPosition()
         self.customer_combo.blockSignals(True)
         self.customers.set_customers(found)

@@ -70,9 +70,9 @@ def ask(
     question: str,
     detail: str,
     yes_text: str,
-    on_yes: Callable[[], None],
+    on_yes: Callable[[], object],
     no_text: str = "Cancel",
-    on_no: Callable[[], None] | None = None,
+    on_no: Callable[[], object] | None = None,
 ) -> QMessageBox:
     """A window-modal question that does not start a nested event loop; `on_yes` runs on Yes."""
     box = QMessageBox(parent)

@@ -261,7 +261,7 @@ def build_layout(
                 if x1 - x0 >= 1:
                     row.open_spans.append((x0, x1))
         row.open_spans.sort()
-        pad = 5.0
+        tile_pad = 5.0
         timed: list[Tile] = []
         for block in tech_row.busy:
             x0, x1 = _x_range(axis, block.interval)
@@ -276,10 +276,10 @@ def build_layout(
                 tile = Tile(TileKind.BUSY, index, QRectF(x0, top, x1 - x0, 0), block.interval, block=block)
                 timed.append(tile)
         for booking in tech_row.bookings:
-            span = booking.interval
-            if span is None:
+            booked = booking.interval
+            if booked is None:
                 continue
-            x0, x1 = _x_range(axis, span)
+            x0, x1 = _x_range(axis, booked)
             if x1 <= 0 or x0 >= axis.width:
                 continue
             x1 = max(x1, x0 + 6)
@@ -287,7 +287,7 @@ def build_layout(
                 TileKind.BOOKING,
                 index,
                 QRectF(x0, top, x1 - x0, 0),
-                span,
+                booked,
                 booking=booking,
                 customer=snapshot.customers.get(booking.customer_id),
                 row_color=tech_row.tech.color,
@@ -301,7 +301,7 @@ def build_layout(
                 tile.flag_reason = "Booked over busy time"
             timed.append(tile)
             by_booking[booking.id] = tile
-        _stack(timed, top + pad, row_height - 2 * pad)
+        _stack(timed, top + tile_pad, row_height - 2 * tile_pad)
         # Busy under bookings: paint (and hit-test in reverse) in this order.
         row.tiles = sorted(timed, key=lambda t: (t.kind is TileKind.BOOKING, t.rect.left()))
         rows.append(row)

@@ -437,8 +437,9 @@ class BoardView(QAbstractScrollArea):
     def _paint_tile_text(
         self, painter: QPainter, tile: Tile, rect: QRectF, color: QColor, busy: bool
     ) -> None:
-        if rect.width() < 22:
+        if rect.width() < 34:  # too narrow to say anything legible; the tooltip says it all
             return
+        lines_limit = 1 if rect.width() < 56 else 3
         inner = rect.adjusted(6, 3, -5, -3)
         lines: list[tuple[str, QFont]] = []
         if busy:
