@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,7 +116,7 @@ def test_subscription_handshake_and_notification(ms: MicrosoftSandbox, graph: ht
             "changeType": "created,updated,deleted", "notificationUrl": receiver.url, "resource": "me/events",
             "expirationDateTime": "2099-01-01T00:00:00Z", "clientState": "s3cret"})
         assert created.status_code == 400  # more than 4230 minutes ahead
-        expires = (ms.clock() + __import__("datetime").timedelta(hours=48)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        expires = (ms.clock() + dt.timedelta(hours=48)).strftime("%Y-%m-%dT%H:%M:%SZ")
         created = graph.post("/subscriptions", json={
             "changeType": "created,updated,deleted", "notificationUrl": receiver.url, "resource": "me/events",
             "expirationDateTime": expires, "clientState": "s3cret"})
@@ -135,7 +137,7 @@ def test_subscription_handshake_and_notification(ms: MicrosoftSandbox, graph: ht
 
 
 def test_subscription_fails_when_the_endpoint_does_not_echo(graph: httpx.Client, ms: MicrosoftSandbox) -> None:
-    expires = (ms.clock() + __import__("datetime").timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    expires = (ms.clock() + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with Receiver(echo=False) as receiver:
         answer = graph.post("/subscriptions", json={
             "changeType": "created", "notificationUrl": receiver.url, "resource": "me/events",
@@ -166,9 +168,9 @@ def _check_value(kind: Any, value: Any, where: str) -> None:
                     "time": str}[kind]
         assert isinstance(value, expected), f"{where}: {value!r} is not {kind}"
         if kind == "datetime":
-            assert __import__("re").fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?Z", value), where
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?Z", value), where
         if kind == "date":
-            assert __import__("re").fullmatch(r"\d{4}-\d\d-\d\d", value), where
+            assert re.fullmatch(r"\d{4}-\d\d-\d\d", value), where
     elif "enum" in kind:
         assert value in SCHEMA["enums"][kind["enum"]], f"{where}: {value!r} not in {kind['enum']}"
     elif "object" in kind:

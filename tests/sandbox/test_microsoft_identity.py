@@ -9,7 +9,16 @@ import httpx
 import pytest
 
 from sync.sandbox.server import Sandbox
-from tests.sandbox.ms_helpers import SCOPES, ca_context, consent, graph_client, msal_app, parse_form, redirect_params
+from tests.sandbox.ms_helpers import (
+    CLIENT_ID,
+    SCOPES,
+    ca_context,
+    consent,
+    graph_client,
+    msal_app,
+    parse_form,
+    redirect_params,
+)
 
 EMAIL = "ana@contoso.com"
 
@@ -89,7 +98,7 @@ def test_pkce_verifier_is_checked_and_codes_are_single_use(ms: Sandbox, browser:
         flow = app.initiate_auth_code_flow(SCOPES, redirect_uri="http://localhost:8400", response_mode="form_post")
         params = redirect_params(consent(browser, flow["auth_uri"], EMAIL))
         token_url = f"{ms.urls.microsoft}/common/oauth2/v2.0/token"
-        form = {"client_id": flow["client_id"] if "client_id" in flow else "3c1f9d2e-8a7b-4c6d-9e0f-1a2b3c4d5e6f",
+        form = {"client_id": CLIENT_ID,
                 "grant_type": "authorization_code", "code": params["code"],
                 "redirect_uri": "http://localhost:8400", "code_verifier": "wrong" * 10}
         bad = browser.post(token_url, data=form).json()
@@ -150,6 +159,6 @@ def test_device_code_expires(ms: Sandbox, browser: httpx.Client) -> None:
     identity = ms.microsoft.identity  # type: ignore[union-attr]
     identity.devices[flow["device_code"]].expires = identity.clock()
     answer = browser.post(f"{ms.urls.microsoft}/common/oauth2/v2.0/token", data={
-        "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": flow["client_id"]
-        if "client_id" in flow else "3c1f9d2e-8a7b-4c6d-9e0f-1a2b3c4d5e6f", "device_code": flow["device_code"]})
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": CLIENT_ID,
+        "device_code": flow["device_code"]})
     assert answer.status_code == 400 and answer.json()["error"] == "expired_token"
