@@ -1,0 +1,331 @@
+"""The sync decision table: examples for each rule, and a state machine over random edits and faults.
+
+The state machine plays both sides (dispatcher edits, tech edits and deletions on the phone,
+provider faults before and after a write commits, replays of a run) and executes the planner's
+actions the way the engine does. Its invariant: after faults stop, conflicts are decided and sync
+runs clean, every live booking has exactly one event, in the right calendar, at the booking's
+time; cancelled bookings have none; nothing is doubled and no booking is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from app.domain.ids import BookingId, CalendarId
+from sync.core.planner import Action, Agreed, Desired, Kind, MassDeleteGuard, Observed, plan
+
+T0 = datetime(2026, 11, 2, 15, tzinfo=UTC)
+B = BookingId("b1")
+CAL_A, CAL_B = CalendarId("cal-a"), CalendarId("cal-b")
+
+
+def desired(
+    version: int = 1, calendar: CalendarId | None = CAL_A, hours: int = 0, text: str = "h"
+) -> Desired:
+    start = T0 + timedelta(hours=hours)
+    return Desired(B, version, calendar, start, start + timedelta(hours=1), text)
+
+
+def observed(etag: str = "e1", calendar: CalendarId = CAL_A, hours: int = 0, text: str = "h") -> Observed:
+    start = T0 + timedelta(hours=hours)
+    return Observed(calendar, "r1", etag, start, start + timedelta(hours=1), text)
+
+
+def agreed(etag: str = "e1", version: int = 1, calendar: CalendarId = CAL_A) -> Agreed:
+    return Agreed(calendar, "r1", etag, "h", version)
+
+
+def kinds(actions: list[Action]) -> list[Kind]:
+    return [a.kind for a in actions]
+
+
+@pytest.mark.parametrize(
+    ("d", "o", "a", "expected"),
+    [
+        (desired(), None, None, [Kind.CREATE]),
+        (None, None, None, []),
+        (desired(), observed(), None, [Kind.ADOPT]),  # a create whose answer was lost
+        (desired(text="new"), observed(), None, [Kind.ADOPT, Kind.UPDATE]),
+        (None, observed(), None, [Kind.DELETE]),
+        (desired(calendar=CAL_B), observed(), None, [Kind.DELETE, Kind.CREATE]),
+        (desired(), observed(), agreed(), []),
+        (desired(version=2, hours=1), observed(), agreed(), [Kind.UPDATE]),  # dispatcher moved it
+        (desired(), observed(etag="e2", hours=2), agreed(), [Kind.MOVE_BOOKING]),  # tech moved it
+        (desired(), observed(etag="e2"), agreed(), [Kind.ADOPT]),  # tech touched nothing we own
+        (desired(), observed(etag="e2", text="renamed"), agreed(), [Kind.ADOPT, Kind.UPDATE]),
+        (desired(version=2, hours=1), observed(etag="e2", hours=2), agreed(), [Kind.CONFLICT]),
+        (desired(version=2, hours=2), observed(etag="e2", hours=2), agreed(), [Kind.UPDATE]),
+        (desired(), None, agreed(), [Kind.FLAG_DELETED, Kind.FORGET]),  # tech deleted the job event
+        (None, None, agreed(), [Kind.FORGET]),
+        (None, observed(), agreed(), [Kind.DELETE]),  # cancelled
+        (desired(calendar=None), observed(), agreed(), [Kind.DELETE]),  # unassigned
+        (desired(version=2, calendar=CAL_B), observed(), agreed(), [Kind.DELETE, Kind.CREATE]),  # reassigned
+        (desired(version=2, calendar=CAL_B), None, agreed(), [Kind.FORGET, Kind.CREATE]),
+    ],
+)
+def test_decision_table(
+    d: Desired | None, o: Observed | None, a: Agreed | None, expected: list[Kind]
+) -> None:
+    assert kinds(plan(B, d, o, a)) == expected
+
+
+def test_mass_delete_guard() -> None:
+    guard = MassDeleteGuard(max_share=0.5, min_count=5)
+    assert guard.allows(4, 4)  # few deletions are normal work
+    assert guard.allows(5, 20)
+    assert not guard.allows(12, 20)
+
+
+# --- the state machine ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Booking:
+    version: int
+    live: bool
+    calendar: CalendarId | None
+    hour: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Event:
+    booking_id: BookingId
+    hour: int
+    text: str
+    etag: int
+
+
+class Provider:
+    """A calendar service holding events per (calendar, id), with idempotent creates and If-Match."""
+
+    def __init__(self) -> None:
+        self.events: dict[tuple[CalendarId, str], Event] = {}
+        self.fail_next = 0  # writes that fail before they happen
+        self.drop_next = 0  # writes that happen but whose answer is lost
+        self.etags = 0
+
+    def _fault(self) -> bool:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ConnectionError("provider down")
+        if self.drop_next:
+            self.drop_next -= 1
+            return True
+        return False
+
+    def _etag(self) -> int:
+        self.etags += 1
+        return self.etags
+
+    def create(self, calendar: CalendarId, booking_id: BookingId, hour: int, text: str) -> Event:
+        dropped = self._fault()
+        key = (calendar, f"cb{booking_id}")  # client-chosen id: a retry finds the first create
+        if key not in self.events:
+            self.events[key] = Event(booking_id, hour, text, self._etag())
+        if dropped:
+            raise ConnectionError("answer lost")
+        return self.events[key]
+
+    def update(self, calendar: CalendarId, remote_id: str, etag: int, hour: int, text: str) -> Event | None:
+        dropped = self._fault()
+        current = self.events.get((calendar, remote_id))
+        if current is None or current.etag != etag:
+            return None  # 412 or gone: re-read and re-plan next round
+        self.events[(calendar, remote_id)] = replace(current, hour=hour, text=text, etag=self._etag())
+        if dropped:
+            raise ConnectionError("answer lost")
+        return self.events[(calendar, remote_id)]
+
+    def delete(self, calendar: CalendarId, remote_id: str) -> None:
+        dropped = self._fault()
+        self.events.pop((calendar, remote_id), None)
+        if dropped:
+            raise ConnectionError("answer lost")
+
+    def find(self, booking_id: BookingId) -> list[tuple[CalendarId, str, Event]]:
+        return [(c, r, e) for (c, r), e in self.events.items() if e.booking_id == booking_id]
+
+
+def _start(hour: int) -> datetime:
+    return T0 + timedelta(hours=hour)
+
+
+class SyncMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bookings: dict[BookingId, Booking] = {}
+        self.provider = Provider()
+        self.links: dict[BookingId, Agreed] = {}
+        self.conflicts: set[BookingId] = set()
+        self.count = 0
+
+    # dispatcher side
+    @rule(calendar=st.sampled_from([CAL_A, CAL_B]), hour=st.integers(0, 8))
+    def book(self, calendar: CalendarId, hour: int) -> None:
+        self.count += 1
+        self.bookings[BookingId(f"b{self.count}")] = Booking(1, True, calendar, hour, "job")
+
+    @precondition(lambda self: self.bookings)
+    @rule(data=st.data(), hour=st.integers(0, 8))
+    def move(self, data: st.DataObject, hour: int) -> None:
+        bid = data.draw(st.sampled_from(sorted(self.bookings)))
+        b = self.bookings[bid]
+        if b.live:
+            self.bookings[bid] = replace(b, hour=hour, version=b.version + 1)
+
+    @precondition(lambda self: self.bookings)
+    @rule(data=st.data(), calendar=st.sampled_from([CAL_A, CAL_B, None]))
+    def reassign(self, data: st.DataObject, calendar: CalendarId | None) -> None:
+        bid = data.draw(st.sampled_from(sorted(self.bookings)))
+        b = self.bookings[bid]
+        if b.live:
+            self.bookings[bid] = replace(b, calendar=calendar, version=b.version + 1)
+
+    @precondition(lambda self: self.bookings)
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        bid = data.draw(st.sampled_from(sorted(self.bookings)))
+        b = self.bookings[bid]
+        self.bookings[bid] = replace(b, live=False, version=b.version + 1)
+
+    # the tech's phone
+    @precondition(lambda self: self.provider.events)
+    @rule(data=st.data(), hour=st.integers(0, 8), rename=st.booleans())
+    def tech_edits(self, data: st.DataObject, hour: int, rename: bool) -> None:
+        key = data.draw(st.sampled_from(sorted(self.provider.events)))
+        event = self.provider.events[key]
+        self.provider.events[key] = replace(
+            event, hour=hour, text="renamed" if rename else event.text, etag=self.provider._etag()
+        )
+
+    @precondition(lambda self: self.provider.events)
+    @rule(data=st.data())
+    def tech_deletes(self, data: st.DataObject) -> None:
+        key = data.draw(st.sampled_from(sorted(self.provider.events)))
+        del self.provider.events[key]
+
+    # faults
+    @rule(n=st.integers(1, 3))
+    def outage(self, n: int) -> None:
+        self.provider.fail_next += n
+
+    @rule(n=st.integers(1, 2))
+    def lost_answers(self, n: int) -> None:
+        self.provider.drop_next += n
+
+    # the engine
+    @rule()
+    def sync(self) -> None:
+        self._run()
+
+    @rule()
+    def dispatcher_decides(self) -> None:
+        """Every open conflict is decided with "keep the booking": its event is written again."""
+        for bid in sorted(self.conflicts):
+            link = self.links.get(bid)
+            if link is not None:
+                self.links[bid] = replace(link, booking_version=-1)  # forces the booking to be written
+        self.conflicts.clear()
+
+    def _observed(self, bid: BookingId) -> Observed | None:
+        found = self.provider.find(bid)
+        link = self.links.get(bid)
+        if link is not None:
+            found = [f for f in found if (f[0], f[1]) == (link.calendar_id, link.remote_id)] or found
+        if not found:
+            return None
+        calendar, remote_id, event = found[0]
+        start = _start(event.hour)
+        return Observed(calendar, remote_id, str(event.etag), start, start + timedelta(hours=1), event.text)
+
+    def _run(self) -> None:
+        ids = set(self.bookings) | set(self.links) | {e.booking_id for e in self.provider.events.values()}
+        for bid in sorted(ids):
+            if bid in self.conflicts:
+                continue  # a person decides first
+            b = self.bookings.get(bid)
+            d = None
+            if b is not None and b.live:
+                start = _start(b.hour)
+                d = Desired(bid, b.version, b.calendar, start, start + timedelta(hours=1), b.text)
+            try:
+                for action in plan(bid, d, self._observed(bid), self.links.get(bid)):
+                    if not self._execute(action, d):
+                        break
+            except ConnectionError:
+                continue  # nothing recorded: the next run plans the same work again
+
+    def _execute(self, action: Action, d: Desired | None) -> bool:
+        bid = action.booking_id
+        if action.kind is Kind.CREATE:
+            assert d is not None and action.calendar_id is not None
+            event = self.provider.create(action.calendar_id, bid, d.start.hour - T0.hour, d.content_hash)
+            self.links[bid] = Agreed(
+                action.calendar_id, f"cb{bid}", str(event.etag), d.content_hash, d.version
+            )
+        elif action.kind is Kind.UPDATE:
+            assert d is not None and action.calendar_id and action.remote_id and action.etag
+            event_or_none = self.provider.update(
+                action.calendar_id, action.remote_id, int(action.etag), d.start.hour - T0.hour, d.content_hash
+            )
+            if event_or_none is None:
+                return False
+            self.links[bid] = Agreed(
+                action.calendar_id, action.remote_id, str(event_or_none.etag), d.content_hash, d.version
+            )
+        elif action.kind is Kind.DELETE:
+            assert action.calendar_id and action.remote_id
+            self.provider.delete(action.calendar_id, action.remote_id)
+            self.links.pop(bid, None)
+        elif action.kind is Kind.ADOPT:
+            assert d is not None and action.calendar_id and action.remote_id
+            self.links[bid] = Agreed(
+                action.calendar_id, action.remote_id, action.etag, d.content_hash, d.version
+            )
+        elif action.kind is Kind.MOVE_BOOKING:
+            assert d is not None and action.calendar_id and action.remote_id
+            event = self.provider.events[(action.calendar_id, action.remote_id)]
+            b = self.bookings[bid]
+            self.bookings[bid] = replace(b, hour=event.hour, version=b.version + 1)
+            self.links[bid] = Agreed(
+                action.calendar_id, action.remote_id, str(event.etag), event.text, b.version + 1
+            )
+        elif action.kind in (Kind.FLAG_DELETED, Kind.CONFLICT):
+            self.conflicts.add(bid)
+        elif action.kind is Kind.FORGET:
+            self.links.pop(bid, None)
+        return True
+
+    @invariant()
+    def nothing_doubled(self) -> None:
+        for bid in self.bookings:
+            assert len(self.provider.find(bid)) <= 2  # at most old + new calendar mid-reassign
+
+    def teardown(self) -> None:
+        # Faults stop, people decide, sync settles: both sides must agree exactly.
+        self.provider.fail_next = self.provider.drop_next = 0
+        for _ in range(3):
+            self.dispatcher_decides()
+            self._run()
+        for bid, b in self.bookings.items():
+            events = self.provider.find(bid)
+            if b.live and b.calendar is not None:
+                assert len(events) == 1, (bid, b, events)
+                calendar, _, event = events[0]
+                assert calendar == b.calendar
+                assert event.hour == b.hour
+                assert event.text == b.text
+            else:
+                assert events == [], (bid, b, events)
+        assert {e.booking_id for e in self.provider.events.values()} <= set(self.bookings)
+
+
+SyncMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+test_sync_state_machine = SyncMachine.TestCase
