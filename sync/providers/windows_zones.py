@@ -20,7 +20,13 @@ _EXTRA_WINDOWS: dict[str, str] = {
 }
 
 
+# Names the zone database answers to that are not zones anyone's calendar lives in.
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 def _is_iana(name: str) -> bool:
+    if name in _NOT_ZONES:
+        return False
     if not name or name != name.strip() or "\x00" in name or name.startswith(("/", ".")) or ".." in name:
         return False
     try:
