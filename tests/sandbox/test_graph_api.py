@@ -192,3 +192,21 @@ def test_fifth_concurrent_request_gets_mailbox_concurrency_429(ms: MicrosoftSand
     assert int(fifth.headers["Retry-After"]) >= 1
     assert statuses == [200, 200, 200, 200]
     assert graph.get("/me").status_code == 200
+
+
+def test_seeded_series_and_saved_state_survive_a_reload(sandbox: Sandbox, ms: MicrosoftSandbox) -> None:
+    import datetime as dt
+    import json
+
+    ms.seed_event(EMAIL, None, {
+        "summary": "Standup", "start": dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC),
+        "end": dt.datetime(2026, 3, 2, 16, tzinfo=dt.UTC), "response": "declined",
+        "rrule": ["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=3", "EXDATE;TZID=America/Chicago:20260309T090000"]})
+    saved = json.loads(json.dumps(ms.to_state()))
+    reloaded = MicrosoftSandbox(ms.clock, sandbox.push)
+    reloaded.load_state(saved)
+    box = reloaded.state.mailbox(EMAIL)
+    rows = box.instances(box.default_calendar.id, dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+                         dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
+    assert [r.start_utc.day for r in rows] == [2, 16]
+    assert rows[0].source.fields["responseStatus"]["response"] == "declined"
