@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 
 import storage
 from app.errors import StorageError
@@ -141,3 +141,16 @@ def test_a_locked_database_is_reported_as_a_sentence(db_path: Path) -> None:
     finally:
         other_program.close()
         database.dispose()
+
+
+def test_a_full_disk_is_reported_as_a_sentence(db: Database) -> None:
+    def cap_file_size(dbapi_connection: sqlite3.Connection, record: object) -> None:
+        pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    db.dispose()  # new connections get the cap
+    event.listen(db.engine, "connect", cap_file_size)
+    with pytest.raises(StorageError) as caught, db.unit_of_work() as uow:
+        uow.settings.put("notes", "x" * 1_000_000)
+        uow.commit()
+    assert str(caught.value) == "The disk holding the database is full; free some space and try again."
