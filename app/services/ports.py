@@ -174,22 +174,40 @@ class AuditLog(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction over every repository. Use as a context manager; call commit() to keep."""
+    """One transaction over every repository. Use as a context manager; call commit() to keep.
 
-    techs: TechnicianRepository
-    customers: CustomerRepository
-    bookings: BookingRepository
-    time_off: TimeOffRepository
-    accounts: CalendarAccountRepository
-    calendars: CalendarRepository
-    remote_events: RemoteEventRepository
-    busy: BusyBlockRepository
-    links: EventLinkRepository
-    outbox: OutboxRepository
-    conflicts: ConflictRepository
-    health: SyncHealthRepository
-    notifications: NotificationRepository
-    audit: AuditLog
+    The repositories are read-only members, so an implementation may offer its own concrete
+    repository types (a storage package that must not import this module still conforms).
+    """
+
+    @property
+    def techs(self) -> TechnicianRepository: ...
+    @property
+    def customers(self) -> CustomerRepository: ...
+    @property
+    def bookings(self) -> BookingRepository: ...
+    @property
+    def time_off(self) -> TimeOffRepository: ...
+    @property
+    def accounts(self) -> CalendarAccountRepository: ...
+    @property
+    def calendars(self) -> CalendarRepository: ...
+    @property
+    def remote_events(self) -> RemoteEventRepository: ...
+    @property
+    def busy(self) -> BusyBlockRepository: ...
+    @property
+    def links(self) -> EventLinkRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    @property
+    def conflicts(self) -> ConflictRepository: ...
+    @property
+    def health(self) -> SyncHealthRepository: ...
+    @property
+    def notifications(self) -> NotificationRepository: ...
+    @property
+    def audit(self) -> AuditLog: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(
@@ -266,4 +284,8 @@ class CalendarConnector(Protocol):
 
     def disconnect(self, account: CalendarAccount) -> None:
         """Revoke the grant at the provider where it can be, and delete the tokens from the keyring."""
+        ...
+
+    def close(self) -> None:
+        """Release network connections; the connector is not used afterwards."""
         ...
