@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from app.cli import accounts as account_commands
 from app.cli import commands
 from app.cli.args import Parser
 from app.errors import CrewboardError
@@ -115,6 +116,8 @@ def build_parser() -> Parser:
     sl.add_argument("--count", type=int, default=1, help="how many slots to list (default 1)")
     sl.add_argument("--json", action="store_true")
     sl.set_defaults(run=commands.slot)
+
+    account_commands.register(sub)
     return parser
 
 

@@ -10,6 +10,7 @@ google-auth-oauthlib. Only the refresh token and the granted scopes are kept, in
 
 from __future__ import annotations
 
+import contextlib
 import html
 import http.server
 import logging
@@ -259,6 +260,8 @@ class GoogleSignIn:
         except Warning as warning:  # oauthlib: "Scope has changed" when the user unticked one
             log.info("Google granted other scopes than asked: %s", type(warning).__name__)
             raise SignInFailed(_missing_scopes_message()) from None
+        finally:
+            pending.flow.oauth2session.close()
         credentials: Credentials = pending.flow.credentials
         granted = set(credentials.granted_scopes or credentials.scopes or ())
         if not set(GOOGLE_SCOPES) <= granted:
@@ -300,14 +303,17 @@ def credentials_from_blob(settings: GoogleSettings, blob: Mapping[str, Any]) -> 
 
 def refresh(credentials: Credentials, session: requests.Session | None = None) -> None:
     """Get a fresh access token; ReconnectRequired when Google no longer honours the refresh token."""
-    try:
-        credentials.refresh(AuthRequest(session or requests.Session()))  # type: ignore[no-untyped-call]
-    except google.auth.exceptions.RefreshError as error:
-        raise reconnect_error(error) from None
-    except google.auth.exceptions.TransportError as error:
-        raise ProviderUnavailable(
-            f"Could not reach Google to renew the sign-in ({type(error).__name__}); trying again later."
-        ) from None
+    with contextlib.ExitStack() as stack:
+        if session is None:
+            session = stack.enter_context(requests.Session())
+        try:
+            credentials.refresh(AuthRequest(session))  # type: ignore[no-untyped-call]
+        except google.auth.exceptions.RefreshError as error:
+            raise reconnect_error(error) from None
+        except google.auth.exceptions.TransportError as error:
+            raise ProviderUnavailable(
+                f"Could not reach Google to renew the sign-in ({type(error).__name__}); trying again later."
+            ) from None
 
 
 def reconnect_error(error: google.auth.exceptions.RefreshError) -> ReconnectRequired | ProviderUnavailable:
@@ -327,14 +333,16 @@ def reconnect_error(error: google.auth.exceptions.RefreshError) -> ReconnectRequ
 
 def revoke(settings: GoogleSettings, token: str, session: requests.Session | None = None) -> bool:
     """Revoke a refresh (or access) token; True if Google ended the grant or it was already dead."""
-    session = session or requests.Session()
     try:
-        response = session.post(
-            settings.revoke_uri,
-            data=urlencode({"token": token}),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-            timeout=HTTP_TIMEOUT,
-        )
+        with contextlib.ExitStack() as stack:
+            if session is None:
+                session = stack.enter_context(requests.Session())
+            response = session.post(
+                settings.revoke_uri,
+                data=urlencode({"token": token}),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                timeout=HTTP_TIMEOUT,
+            )
     except requests.RequestException as error:
         raise ProviderUnavailable(
             f"Could not reach Google to revoke Crewboard's access ({type(error).__name__}); try again "
@@ -414,6 +422,9 @@ class GoogleConnector:
 
         calendars, _email = list_calendars(self.settings, self.credentials(account))
         return calendars
+
+    def close(self) -> None:
+        """Nothing to release: every call opens and closes its own HTTP connections."""
 
     def disconnect(self, account: CalendarAccount) -> None:
         blob = self.store.load(account.token_ref)

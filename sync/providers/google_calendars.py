@@ -64,19 +64,19 @@ def _call(request: Any) -> Any:
 
 def list_calendars(settings: GoogleSettings, credentials: Credentials) -> tuple[list[RemoteCalendar], str]:
     """The account's calendars (primary first) and the account's email address."""
-    service = calendar_service(settings, credentials)
     entries: list[dict[str, Any]] = []
     page_token: str | None = None
-    while True:
-        page = _call(service.calendarList().list(maxResults=PAGE_SIZE, pageToken=page_token))
-        entries.extend(item for item in page.get("items", []) if not item.get("deleted"))
-        page_token = page.get("nextPageToken")
-        if not page_token:
-            break
-    primary = next((e for e in entries if e.get("primary")), None)
-    if primary is None:
-        primary = _call(service.calendarList().get(calendarId="primary"))
-        entries.insert(0, {**primary, "primary": True})
+    with calendar_service(settings, credentials) as service:
+        while True:
+            page = _call(service.calendarList().list(maxResults=PAGE_SIZE, pageToken=page_token))
+            entries.extend(item for item in page.get("items", []) if not item.get("deleted"))
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                break
+        primary = next((e for e in entries if e.get("primary")), None)
+        if primary is None:
+            primary = _call(service.calendarList().get(calendarId="primary"))
+            entries.insert(0, {**primary, "primary": True})
     email = str(primary["id"]).lower()
     calendars = [
         RemoteCalendar(

@@ -125,6 +125,7 @@ class MicrosoftConnector:
         self._use_device_code = use_device_code
         self._show_device_code = show_device_code or (lambda flow: print(flow.get("message", "")))
         self._login_hint = login_hint
+        self._session = http_session(settings)
         self._clients: dict[
             str, tuple[msal.PublicClientApplication, msal.SerializableTokenCache, str | None]
         ] = {}
@@ -145,7 +146,7 @@ class MicrosoftConnector:
                 self.settings.client_id,
                 authority=self.settings.authority,
                 token_cache=cache,
-                http_client=http_session(self.settings),
+                http_client=self._session,
                 instance_discovery=self.settings.instance_discovery,
                 timeout=HTTP_TIMEOUT,
             )
@@ -306,6 +307,11 @@ class MicrosoftConnector:
             self.settings, lambda force: self.access_token(account, force)
         )
         return calendars
+
+    def close(self) -> None:
+        """Close the HTTP connections MSAL keeps open."""
+        self._clients.clear()
+        self._session.close()
 
     def disconnect(self, account: CalendarAccount) -> None:
         """Forget the sign-in: remove the account from its cache and delete the keyring entry."""
