@@ -12,9 +12,16 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import httpx
 import pytest
 
+from app.domain.model import Technician
+from app.services.accounts import AccountService
+from app.services.container import Services
 from sync.providers.secrets import KeyringUnavailable, TokenStore
+from tests.sandbox.conftest import control, sandbox  # re-exported: the running sandbox and its control client
+
+__all__ = ["control", "sandbox"]
 
 
 def _keyring_problem() -> str | None:
@@ -62,3 +69,34 @@ class _CleaningTokenStore(TokenStore):
 @pytest.fixture
 def unique_email() -> str:
     return f"tech-{uuid.uuid4().hex[:10]}@example.com"
+
+
+# --- the provider sandbox -------------------------------------------------------------------------
+
+
+def add_sandbox_account(
+    control_client: httpx.Client, provider: str, email: str, name: str, extra_calendars: tuple[str, ...] = ()
+) -> None:
+    created = control_client.post(
+        "/accounts", json={"provider": provider, "email": email, "timezone": "America/Chicago", "name": name}
+    )
+    assert created.status_code == 201, created.text
+    for calendar in extra_calendars:
+        added = control_client.post(f"/accounts/{email}/calendars", json={"name": calendar})
+        assert added.status_code in (200, 201), added.text
+
+
+def sandbox_requests(control_client: httpx.Client, site: str | None = None) -> list[dict[str, Any]]:
+    params = {"site": site} if site else {}
+    entries: list[dict[str, Any]] = control_client.get("/requests", params=params).json()
+    return entries
+
+
+@pytest.fixture
+def account_service(services: Services) -> AccountService:
+    return AccountService(services.uow, services.clock, services.bus)
+
+
+@pytest.fixture
+def maria(services: Services) -> Technician:
+    return services.techs.add("Maria Lopez", "maria@example.com", "America/Chicago")
