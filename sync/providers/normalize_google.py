@@ -144,7 +144,7 @@ def _when(item: Mapping[str, Any], remote_id: str, fallback: str) -> EventTime:
     end = read_moment(item.get("end"), remote_id, "end", fallback_zone=fallback)
     if start.day is not None and end.day is not None:
         if end.day <= start.day:
-            raise BadRemoteData(remote_id, "the all-day event ends before it starts")
+            raise BadRemoteData(remote_id, "the all-day event does not end after it starts")
         return EventTime(start_date=start.day, end_date=end.day, timezone=fallback)
     if start.instant is None or end.instant is None:
         raise BadRemoteData(remote_id, "one end of the event is a date and the other a date-time")

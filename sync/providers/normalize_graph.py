@@ -161,7 +161,7 @@ def _when(start: Moment, end: Moment, own_zone: str, all_day: bool, remote_id: s
         first = _all_day_date(start, own_zone, remote_id, "start")
         last = _all_day_date(end, own_zone, remote_id, "end")
         if last <= first:
-            raise BadRemoteData(remote_id, "the all-day event ends before it starts")
+            raise BadRemoteData(remote_id, "the all-day event does not end after it starts")
         return EventTime(start_date=first, end_date=last, timezone=own_zone)
     if start.instant is None or end.instant is None:
         raise BadRemoteData(remote_id, "a timed event carries a date without a time")
