@@ -13,12 +13,19 @@ from PySide6.QtWidgets import QApplication
 from app.services.container import Services
 from ui.main_window import MainWindow
 from ui.style import apply_style
+from ui.worker import set_log_path
 
 
-def run_app(services: Services, title_suffix: str = "", office_zone: str | None = None) -> int:
+def run_app(
+    services: Services,
+    title_suffix: str = "",
+    office_zone: str | None = None,
+    log_path: str | None = None,
+) -> int:
     """Show the dispatch board over `services` and run the event loop until the window closes."""
     import qasync
 
+    set_log_path(log_path)
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("Crewboard")

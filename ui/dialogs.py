@@ -321,16 +321,16 @@ class FindSlotDialog(QDialog):
         form.setHorizontalSpacing(14)
         form.addRow("Job length", self.duration_spin)
         form.addRow("Technicians", _stacked(self.tech_list, self.error))
-        find = QPushButton("Find slot", self)
-        find.setDefault(True)
-        find.setProperty("primary", True)
-        find.clicked.connect(self._on_find_clicked)
+        self.find_button = QPushButton("Find slot", self)
+        self.find_button.setDefault(True)
+        self.find_button.setProperty("primary", True)
+        self.find_button.clicked.connect(self._on_find_button_clicked)
         cancel = QPushButton("Cancel", self)
         cancel.clicked.connect(self.reject)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(cancel)
-        buttons.addWidget(find)
+        buttons.addWidget(self.find_button)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(20, 18, 20, 16)
         outer.addLayout(form)
@@ -346,7 +346,7 @@ class FindSlotDialog(QDialog):
             str(i.data(Qt.ItemDataRole.UserRole)) for i in items if i.checkState() == Qt.CheckState.Checked
         ]
 
-    def _on_find_clicked(self) -> None:
+    def _on_find_button_clicked(self) -> None:
         if not self.tech_ids():
             show_error(self.error, "Tick at least one technician.")
             return

@@ -9,6 +9,7 @@ traceback and reported as one short sentence that points at the log.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,11 +27,22 @@ DoneCallback = Callable[[Any], None]
 ErrorCallback = Callable[[BaseException], None]
 
 
+_log_path: str | None = None
+
+
+def set_log_path(path: str | None) -> None:
+    """Name the log file in error sentences (the composition root knows where it writes)."""
+    global _log_path
+    _log_path = path
+
+
 def log_file_path() -> str | None:
-    """Where the root logger writes to a file, if anywhere (set up by the composition root)."""
+    """The configured log file, else the first file the root logger writes to, if any."""
+    if _log_path:
+        return _log_path
     for handler in logging.getLogger().handlers:
         filename = getattr(handler, "baseFilename", None)
-        if isinstance(filename, str):
+        if isinstance(filename, str) and filename != os.devnull:
             return filename
     return None
 

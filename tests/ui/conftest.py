@@ -11,9 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from app.domain.time import FixedClock
 from app.services.container import Services
+from tests.ui.business import DEMO_NOW, Business, build_business
 from ui.main_window import MainWindow
 from ui.style import apply_style
 
@@ -68,3 +70,41 @@ def refreshed(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
     """Reload the board and wait until the new snapshot is on screen."""
     with qtbot.waitSignal(win.snapshot_applied, timeout=10_000):
         win.refresh()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Wednesday morning of the demo week (overrides the shared Monday clock)."""
+    return FixedClock(DEMO_NOW)
+
+
+@pytest.fixture
+def business(services: Services) -> Business:
+    return build_business(services)
+
+
+@pytest.fixture
+def busy_window(qtbot, business: Business, window: MainWindow) -> MainWindow:  # type: ignore[no-untyped-def]
+    """The main window showing the demo business (built before the window opened)."""
+    return window
+
+
+def open_question(qtbot, parent: QWidget) -> QMessageBox:  # type: ignore[no-untyped-def]
+    """Wait for the confirmation box the window or a dialog opened, and return it."""
+    found: list[QMessageBox] = []
+
+    def shown() -> bool:
+        boxes = [b for b in parent.findChildren(QMessageBox) if b.isVisible()]
+        found[:] = boxes
+        return bool(boxes)
+
+    qtbot.waitUntil(shown, timeout=10_000)
+    return found[-1]
+
+
+def answer_yes(qtbot, parent: QWidget) -> str:  # type: ignore[no-untyped-def]
+    """Click the affirmative button of the open question; returns the question's text."""
+    box = open_question(qtbot, parent)
+    text = f"{box.text()} {box.informativeText()}"
+    box.button(QMessageBox.StandardButton.Yes).click()
+    return text

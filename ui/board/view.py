@@ -132,6 +132,27 @@ class BoardView(QAbstractScrollArea):
         return self._selected
 
     @property
+    def drag_target(self) -> tuple[TechId, datetime] | None:
+        """Where a tile being dragged would land (tech, snapped start), while dragging."""
+        return (self._drag.row.tech_id, self._drag.start) if self._drag is not None else None
+
+    @property
+    def drag_blocked(self) -> bool | None:
+        """Whether the drag target overlaps busy time (shown as a red outline); None when not dragging."""
+        return self._drag.blocked if self._drag is not None else None
+
+    @property
+    def highlighted_slot(self) -> tuple[TechId, datetime, datetime] | None:
+        return (self._slot[0], self._slot[1].start, self._slot[1].end) if self._slot is not None else None
+
+    @property
+    def placeholder_text(self) -> str | None:
+        """The message shown instead of the grid (loading, no technicians), if any."""
+        if self._snapshot is None:
+            return LOADING_TEXT
+        return EMPTY_TEXT if not self._snapshot.rows else None
+
+    @property
     def header_height(self) -> int:
         return HEADER[self._mode]
 
