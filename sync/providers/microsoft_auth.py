@@ -313,6 +313,12 @@ class MicrosoftConnector:
         self._clients.clear()
         self._session.close()
 
+    def __enter__(self) -> MicrosoftConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def disconnect(self, account: CalendarAccount) -> None:
         """Forget the sign-in: remove the account from its cache and delete the keyring entry."""
         try:
