@@ -299,8 +299,12 @@ def check_recurrence(event: RemoteEvent) -> None:
         raise BadRemoteData(event.remote_id, f"the series has {len(event.recurrence)} recurrence lines")
     for line in event.recurrence:
         head, _, value = line.partition(":")
-        if head.strip().upper() in ("RRULE", "EXRULE") and _RUNAWAY_FREQ.search(value):
+        if head.strip().upper() not in ("RRULE", "EXRULE"):
+            continue
+        if _RUNAWAY_FREQ.search(value):
             raise BadRemoteData(event.remote_id, f"the rule {_shown(line)} repeats more often than daily")
+        if _never_matches(value):
+            raise BadRemoteData(event.remote_id, f"the rule {_shown(line)} names days its months do not have")
     if event.when.start is not None:
         first = event.when.start.astimezone(UTC)
     else:
@@ -310,3 +314,29 @@ def check_recurrence(event: RemoteEvent) -> None:
         expand(event, [], Interval(first, first + timedelta(days=1)), max_occurrences=10)
     except InvalidRecurrence as error:
         raise BadRemoteData(event.remote_id, f"its recurrence cannot be read ({error})") from None
+
+
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _never_matches(value: str) -> bool:
+    """A rule whose BYMONTHDAY days exist in none of its BYMONTH months (February 30th).
+
+    Such a rule yields nothing after its first start, and finding that out makes the rule
+    arithmetic walk day by day to the year 9999 on every expansion.
+    """
+    parts: dict[str, str] = {}
+    for pair in value.split(";"):
+        key, _, setting = pair.partition("=")
+        parts[key.strip().upper()] = setting.strip()
+    if "BYMONTH" not in parts or "BYMONTHDAY" not in parts:
+        return False
+    try:
+        months = [int(m) for m in parts["BYMONTH"].split(",")]
+        days = [int(d) for d in parts["BYMONTHDAY"].split(",")]
+    except ValueError:
+        return False  # the rule parser says what is wrong with it
+    if any(not 1 <= m <= 12 for m in months) or any(d < 0 for d in days):
+        return False
+    longest = max(_MONTH_DAYS[m - 1] for m in months)
+    return min(days) > longest

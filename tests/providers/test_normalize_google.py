@@ -391,6 +391,8 @@ MALFORMED: list[tuple[str, dict[str, Any]]] = [
     ("DTSTART line", weekly_master(recurrence=["DTSTART:20261020T090000", "RRULE:FREQ=DAILY"])),
     ("every second", weekly_master(recurrence=["RRULE:FREQ=SECONDLY"])),
     ("every minute", weekly_master(recurrence=["RRULE:FREQ=MINUTELY;INTERVAL=5"])),
+    ("February 30th", weekly_master(recurrence=["RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30,31"])),
+    ("April 31st", weekly_master(recurrence=["RRULE:FREQ=YEARLY;BYMONTH=4,6;BYMONTHDAY=31"])),
     (
         "bad EXDATE",
         weekly_master(recurrence=["RRULE:FREQ=DAILY", "EXDATE;TZID=America/Los_Angeles:2026-10-21"]),
@@ -415,6 +417,14 @@ def test_malformed_items_are_refused_with_a_reason(why: str, item: dict[str, Any
 def test_a_non_object_item_is_refused() -> None:
     with pytest.raises(BadRemoteData):
         google_event_to_remote(["not", "an", "event"], CALENDAR, calendar_zone=LA)  # type: ignore[arg-type]
+
+
+def test_a_leap_day_or_last_day_rule_is_not_mistaken_for_an_impossible_one() -> None:
+    for rule in (
+        "RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+        "RRULE:FREQ=MONTHLY;BYMONTH=2,3;BYMONTHDAY=31,-1",
+    ):
+        assert read(weekly_master(recurrence=[rule])).recurrence == (rule,)
 
 
 def test_an_endless_series_is_accepted_and_bounded_by_the_window() -> None:
