@@ -266,8 +266,9 @@ def booking_to_google_event(
         "id": event_id,
         "summary": booking_title(booking, customer),
         "description": description,
-        "start": {"dateTime": start.astimezone(tz).isoformat(), "timeZone": tech.timezone},
-        "end": {"dateTime": end.astimezone(tz).isoformat(), "timeZone": tech.timezone},
+        # Whole seconds, as Graph writes them too, so both providers' copies hash alike.
+        "start": {"dateTime": start.astimezone(tz).isoformat(timespec="seconds"), "timeZone": tech.timezone},
+        "end": {"dateTime": end.astimezone(tz).isoformat(timespec="seconds"), "timeZone": tech.timezone},
         "transparency": "opaque",
         "reminders": {"useDefault": True},
         "extendedProperties": {

@@ -526,6 +526,11 @@ def test_an_unreadable_color_or_a_non_web_link_is_left_out() -> None:
     assert "crewboard://customer/cust-1" in body["description"]
 
 
+def test_times_are_written_to_the_second() -> None:
+    body = written(booking=booking(start=datetime(2026, 7, 15, 16, 0, 0, 250_000, tzinfo=UTC)))
+    assert body["start"]["dateTime"] == "2026-07-15T09:00:00-07:00"
+
+
 def test_a_booking_without_a_time_or_with_a_bad_event_id_is_not_written() -> None:
     with pytest.raises(ValueError, match="no start"):
         written(booking=booking(start=None))
