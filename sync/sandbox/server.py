@@ -24,7 +24,7 @@ from sync.sandbox.control import ControlSite
 from sync.sandbox.google import GoogleSandbox
 from sync.sandbox.push import PushSender
 from sync.sandbox.tls import TlsMaterial, create_tls
-from sync.sandbox.web import DEFAULT_TIMEOUT_HOLD, FaultInjector, ServerContext, SiteServer
+from sync.sandbox.web import DEFAULT_TIMEOUT_HOLD, FaultInjector, ServerContext, SiteServer, stop_all
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +158,7 @@ class Sandbox:
 
     def stop(self) -> None:
         self.context.stopping.set()
-        for server in self._servers:
-            server.stop()
+        stop_all(self._servers)
         self._servers.clear()
         if self._saver is not None:
             self._saver_stop.set()

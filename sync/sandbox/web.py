@@ -239,12 +239,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 60  # idle keep-alive connections are closed after a minute
     server: _HttpServer
+    _headers_buffer: list[bytes]  # http.server's pending header lines
 
     def setup(self) -> None:
         if self.server.ssl_context is not None:
             self.request.settimeout(10)
             self.request = self.server.ssl_context.wrap_socket(self.request, server_side=True)
         super().setup()
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection, True)
 
     def finish(self) -> None:
@@ -367,9 +370,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(response.body)))
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
+        # Headers and body in one write: two small writes would meet Nagle and delayed ACKs.
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
+            self._headers_buffer.append(response.body)
+        self.flush_headers()
 
 
 class _HttpServer(http.server.ThreadingHTTPServer):
@@ -442,11 +447,22 @@ class SiteServer:
         self._thread.start()
 
     def stop(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join()
-        self._server.drop_connections()
-        self._server.server_close()
+        stop_all([self])
+
+
+def stop_all(servers: list[SiteServer]) -> None:
+    """Stop several servers at once (each shutdown waits up to one poll interval)."""
+    running = [s for s in servers if s._thread.is_alive()]
+    stoppers = [threading.Thread(target=s._server.shutdown) for s in running]
+    for stopper in stoppers:
+        stopper.start()
+    for stopper in stoppers:
+        stopper.join()
+    for server in servers:
+        if server._thread.is_alive():
+            server._thread.join()
+        server._server.drop_connections()
+        server._server.server_close()
 
 
 def json_body(request: Request) -> Mapping[str, Any]:
