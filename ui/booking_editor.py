@@ -194,7 +194,7 @@ class BookingEditorDialog(QDialog):
         self.day_title.setObjectName("sectionTitle")
         self.day_summary = QLabel(panel)
         self.day_summary.setObjectName("hint")
-        self.day_summary.setWordWrap(False)
+        self.day_summary.setWordWrap(True)
         self.clash_label = QLabel(panel)
         self.clash_label.setObjectName("fieldError")
         self.clash_label.setWordWrap(True)
@@ -207,8 +207,9 @@ class BookingEditorDialog(QDialog):
 
         body = QHBoxLayout()
         body.setSpacing(18)
-        body.addLayout(left, 3)
-        body.addWidget(panel, 2)
+        body.addLayout(left, 1)
+        panel.setFixedWidth(340)
+        body.addWidget(panel)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(cancel)
@@ -382,7 +383,7 @@ class BookingEditorDialog(QDialog):
         self.day_summary.setToolTip("Free: " + ", ".join(clock_range(f, self._office) for f in day.free))
         if zone(day.tech.timezone) != self._office:
             local = zone_label(day.tech.timezone, day.window.start, self._office)
-            self.day_summary.setText(f"{summary}\nShown in office time ({day.tech.name}: {local})")
+            self.day_summary.setText(f"{summary}\nIn office time; {day.tech.name.split()[0]} is in {local}")
         self._on_proposal_changed()
         self.day_loaded.emit()
 

@@ -132,8 +132,16 @@ class DayTimelineWidget(QWidget):
                 f"{hour:%H:%M}",
             )
             hour += timedelta(hours=1)
-        for block in self._busy:
-            r = band(block.interval).adjusted(4, 1, -4, -1)
+        lanes = _lanes(self._busy)
+        for block, (lane, count) in zip(self._busy, lanes, strict=True):
+            full = band(block.interval)
+            width = (full.width() - 8) / count
+            r = QRectF(
+                full.left() + 4 + lane * width,
+                full.top() + 1,
+                width - (2 if count > 1 else 0),
+                full.height() - 2,
+            )
             if r.height() < 1:
                 continue
             own = block.source is BusySource.BOOKING
@@ -180,3 +188,36 @@ def _busy_title(block: BusyBlock) -> str:
     if block.source is BusySource.TIME_OFF:
         return block.title or "Time off"
     return block.title or "Busy"
+
+
+def _lanes(blocks: list[BusyBlock]) -> list[tuple[int, int]]:
+    """(lane, lanes in its cluster) for each block, so overlapping items sit side by side."""
+    order = sorted(range(len(blocks)), key=lambda i: (blocks[i].interval.start, -blocks[i].interval.duration))
+    result: list[tuple[int, int]] = [(0, 1)] * len(blocks)
+    cluster: list[int] = []
+    ends: list[datetime] = []
+    lane_of: dict[int, int] = {}
+    cluster_end: datetime | None = None
+
+    def close() -> None:
+        for i in cluster:
+            result[i] = (lane_of[i], max(1, len(ends)))
+
+    for i in order:
+        span = blocks[i].interval
+        if cluster and cluster_end is not None and span.start >= cluster_end:
+            close()
+            cluster, ends, lane_of = [], [], {}
+            cluster_end = None
+        lane = next((n for n, end in enumerate(ends) if end <= span.start), None)
+        if lane is None:
+            ends.append(span.end)
+            lane = len(ends) - 1
+        else:
+            ends[lane] = span.end
+        lane_of[i] = lane
+        cluster.append(i)
+        cluster_end = span.end if cluster_end is None else max(cluster_end, span.end)
+    if cluster:
+        close()
+    return result

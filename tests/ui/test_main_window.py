@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from app.domain.model import BookingStatus
 from app.services.bookings import NewBooking
@@ -305,3 +307,28 @@ def test_errors_show_in_a_banner_without_blocking(qtbot, window: MainWindow) -> 
     assert window.banner.text == "The database is locked by another program; close it and try again."
     window.banner.dismiss()
     assert not window.banner.isVisible()
+
+
+def test_dropping_a_job_from_the_tray_assigns_it(
+    qtbot, busy_window: MainWindow, business: Business, services: Services
+) -> None:  # type: ignore[no-untyped-def]
+    win = busy_window
+    model = win.unassigned_model
+    morris = business.bookings["unassigned1"]
+    row = next(r for r in range(model.rowCount()) if model.job_at(r) == morris)
+    data = model.mimeData([model.index(row, 0)])
+    sam = business.techs["Sam Whitaker"]
+    point = QPointF(win.board.point_for(sam.id, at(WED, 14)))
+    viewport = win.board.viewport()
+    move = Qt.DropAction.MoveAction
+    enter = QDragEnterEvent(point, move, data, LEFT, NO_MOD)
+    QApplication.sendEvent(viewport, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(viewport, QDragMoveEvent(point, move, data, LEFT, NO_MOD))
+    assert win.board.drag_target == (sam.id, at(WED, 14))
+    assert win.board.drag_blocked is False
+    with qtbot.waitSignal(win.snapshot_applied, timeout=10_000):
+        QApplication.sendEvent(viewport, QDropEvent(point, move, data, LEFT, NO_MOD))
+    assigned = services.bookings.get(morris.id)
+    assert (assigned.tech_id, assigned.start) == (sam.id, at(WED, 14))
+    assert model.rowCount() == 1

@@ -15,6 +15,10 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, Si
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
     QFont,
     QFontMetricsF,
     QHelpEvent,
@@ -29,12 +33,14 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QToolTip, QWidget
 
 from app.domain.ids import BookingId, TechId
+from app.domain.model import Booking
 from app.domain.time import Interval
 from app.services.board import BoardSnapshot
 from ui import style
 from ui.board.health import Badge, health_badge
 from ui.board.layout import BoardLayout, BoardMode, RowLayout, Tile, TileKind, build_layout, snap
 from ui.format import clock_range, duration_text, zone_label
+from ui.models import BOOKING_MIME
 
 GUTTER = 236
 HEADER = {BoardMode.DAY: 44, BoardMode.WEEK: 56}
@@ -94,6 +100,8 @@ class BoardView(QAbstractScrollArea):
         self._slot: tuple[TechId, Interval] | None = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(False)
+        self.setAcceptDrops(True)
+        self.viewport().setAcceptDrops(True)
         self.setFrameShape(QAbstractScrollArea.Shape.NoFrame)
         self.viewport().setAutoFillBackground(False)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
@@ -447,6 +455,8 @@ class BoardView(QAbstractScrollArea):
         if tile.flagged:
             painter.setPen(QPen(QColor(style.DANGER), 2.5))
             painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 4, 4)
+            if rect.width() >= 56 and rect.height() >= 30:
+                self._paint_flag(painter, QPointF(rect.right() - 10, rect.top() + 10))
         else:
             painter.setPen(QPen(fill.darker(125), 1))
             painter.drawPath(path)
@@ -455,6 +465,15 @@ class BoardView(QAbstractScrollArea):
             painter.drawRoundedRect(rect.adjusted(-2.5, -2.5, 2.5, 2.5), 7, 7)
         self._paint_tile_text(painter, tile, rect, style.text_color_for(fill), busy=False)
 
+    def _paint_flag(self, painter: QPainter, center: QPointF) -> None:
+        """A small red "!" disc: this job needs the dispatcher's attention."""
+        painter.setPen(QPen(QColor("#ffffff"), 1.5))
+        painter.setBrush(QColor(style.DANGER))
+        painter.drawEllipse(center, 7, 7)
+        painter.setFont(self._small_bold)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(QRectF(center.x() - 7, center.y() - 7, 14, 14), Qt.AlignmentFlag.AlignCenter, "!")
+
     def _paint_tile_text(
         self, painter: QPainter, tile: Tile, rect: QRectF, color: QColor, busy: bool
     ) -> None:
@@ -462,6 +481,8 @@ class BoardView(QAbstractScrollArea):
             return
         lines_limit = 1 if rect.width() < 56 else 3
         inner = rect.adjusted(6, 3, -5, -3)
+        if tile.flagged and rect.width() >= 56 and rect.height() >= 30:
+            inner.setRight(inner.right() - 16)  # room for the "!" disc
         lines: list[tuple[str, QFont]] = []
         if busy:
             block = tile.block
@@ -516,7 +537,7 @@ class BoardView(QAbstractScrollArea):
         drag = self._drag
         if drag is None:
             return
-        fill = style.tile_fill(drag.tile.row_color)
+        fill = style.tile_fill(drag.row.row.tech.color)
         fill.setAlpha(170)
         painter.setBrush(fill)
         color = QColor(style.DANGER) if drag.blocked else QColor(style.SELECTION)
@@ -769,13 +790,8 @@ class BoardView(QAbstractScrollArea):
         row = layout.row_at(min(max(content.y(), 0.0), layout.height - 1))
         if row is None:
             return
-        tile = press.tile
         start = snap(layout.axis.instant_at(content.x() - press.grab_dx))
-        span = Interval(start, start + tile.interval.duration)
-        x0, x1 = layout.axis.x_for(span.start), layout.axis.x_for(span.end)
-        rect = QRectF(x0, row.top + TILE_PAD, max(6.0, x1 - x0), layout.row_height - 2 * TILE_PAD)
-        blocked = bool(layout.clashes(row.tech_id, span, exclude=tile.booking_id))
-        self._drag = _Drag(tile, press.grab_dx, row, start, rect, blocked)
+        self._drag = self._drag_to(layout, press.tile, press.grab_dx, row, start)
         self.viewport().update()
         event.accept()
 
@@ -791,6 +807,66 @@ class BoardView(QAbstractScrollArea):
             return
         self.booking_dropped.emit(booking.id, drag.row.tech_id, drag.start)
         event.accept()
+
+    # --- dropping jobs from the unassigned tray ------------------------------------------------------
+
+    def _dropped_job(self, event: QDropEvent) -> Booking | None:
+        data = event.mimeData()
+        if self._snapshot is None or data is None or not data.hasFormat(BOOKING_MIME):
+            return None
+        booking_id = bytes(data.data(BOOKING_MIME).data()).decode()
+        return next((b for b in self._snapshot.unassigned if b.id == booking_id), None)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_job(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        job = self._dropped_job(event)
+        layout = self._layout
+        pos = event.position().toPoint()
+        if job is None or layout is None or not self.in_grid(pos):
+            self._drag = None
+            self.viewport().update()
+            event.ignore()
+            return
+        content = self.to_content(pos)
+        row = layout.row_at(content.y())
+        if row is None:
+            self._drag = None
+            self.viewport().update()
+            event.ignore()
+            return
+        start = snap(layout.axis.instant_at(content.x()))
+        span = Interval(start, start + job.duration)
+        tile = Tile(TileKind.BOOKING, row.index, QRectF(), span, booking=job, row_color=row.row.tech.color)
+        self._drag = self._drag_to(layout, tile, 0.0, row, start)
+        self.viewport().update()
+        event.acceptProposedAction()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self._drag = None
+        self.viewport().update()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        drag, self._drag = self._drag, None
+        self.viewport().update()
+        if drag is None or drag.tile.booking is None or self._dropped_job(event) is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.booking_dropped.emit(drag.tile.booking.id, drag.row.tech_id, drag.start)
+
+    def _drag_to(
+        self, layout: BoardLayout, tile: Tile, grab_dx: float, row: RowLayout, start: datetime
+    ) -> _Drag:
+        span = Interval(start, start + tile.interval.duration)
+        x0, x1 = layout.axis.x_for(span.start), layout.axis.x_for(span.end)
+        rect = QRectF(x0, row.top + TILE_PAD, max(6.0, x1 - x0), layout.row_height - 2 * TILE_PAD)
+        blocked = bool(layout.clashes(row.tech_id, span, exclude=tile.booking_id))
+        return _Drag(tile, grab_dx, row, start, rect, blocked)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         layout = self._layout
