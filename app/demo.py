@@ -80,6 +80,6 @@ def run_demo() -> int:
         database.dispose()
         from app.main import open_app
 
-        return open_app(url, title_suffix="Demo")
+        return open_app(url)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

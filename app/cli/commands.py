@@ -7,6 +7,7 @@ CrewboardError subclasses whose message the entry point prints as one line.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from app.cli.args import office_zone, parse_date, parse_instant, parse_minutes
 from app.cli.output import booking_json, emit_json, emit_table, local_iso, span_json, tech_json
@@ -132,7 +133,7 @@ def cancel(s: Services, a: argparse.Namespace) -> int:
 def availability(s: Services, a: argparse.Namespace) -> int:
     day = s.schedule.day(a.tech, parse_date(a.date))
     tz = day.tech.timezone
-    payload = {
+    payload: dict[str, Any] = {
         "tech": day.tech.name,
         "timezone": tz,
         "date": day.day.isoformat(),
