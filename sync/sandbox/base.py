@@ -65,7 +65,14 @@ class Site(Protocol):
 
 
 class ProviderSandbox(Protocol):
-    """One emulated provider's state and control hooks, driven by the control API."""
+    """One emulated provider's state and control hooks, driven by the control API.
+
+    Constructed as `Provider(clock: Callable[[], datetime], push: push.PushSender)`. Optional
+    hooks the server and control API use when a provider has them:
+    `set_urls(urls: Mapping[str, str | None])` (called once the sites have ports, with the keys of
+    `GET /` on the control API) and `share_calendar(email, calendar, with_email, role)`.
+    Control-API failures are raised as `UnknownAccount` (→ 404) or `InvalidInput` (→ 400).
+    """
 
     provider: str  # "google" or "microsoft"
 

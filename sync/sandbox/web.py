@@ -296,8 +296,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = self._read_body()
         except ValueError:
             self.close_connection = True
-            self._write(Response.json(400, {"error": "The request body could not be read."}))
             context.requests.add(site.name, self.command, path, 400, None)
+            self._write(Response.json(400, {"error": "The request body could not be read."}))
             return
         scheme = "https" if self.server.ssl_context is not None else "http"
         host, port = self.server.server_address[:2]
@@ -322,17 +322,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         fault = context.faults.take(provider, account) if provider else None
         if fault is not None and fault.kind in ("5xx", "429"):
             status = 429 if fault.kind == "429" else fault.status
-            self._write(fault_response(site.name, status, fault.retry_after if status == 429 else None))
             context.requests.add(site.name, self.command, path, status, account, fault.kind)
+            self._write(fault_response(site.name, status, fault.retry_after if status == 429 else None))
             return
         if fault is not None and fault.kind == "reset":
-            self._reset()
             context.requests.add(site.name, self.command, path, None, account, fault.kind)
+            self._reset()
             return
         if fault is not None and fault.kind == "timeout":
+            context.requests.add(site.name, self.command, path, None, account, fault.kind)
             context.stopping.wait(fault.hold_seconds)
             self._reset()
-            context.requests.add(site.name, self.command, path, None, account, fault.kind)
             return
 
         response = self._handle(site, request)
@@ -341,11 +341,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             context.on_change()
         if fault is not None and fault.kind == "drop_after_commit":
             self.close_connection = True
-            self._write(fault_response(site.name, 503, None))
             context.requests.add(site.name, self.command, path, 503, account, fault.kind)
+            self._write(fault_response(site.name, 503, None))
             return
-        self._write(response)
         context.requests.add(site.name, self.command, path, response.status, account)
+        self._write(response)
 
     def _handle(self, site: Site, request: Request) -> Response:
         try:

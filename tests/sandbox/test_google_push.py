@@ -107,3 +107,21 @@ def test_push_retries_a_failing_receiver(sandbox: Sandbox, cal: Any) -> None:
         assert sandbox.push.wait_idle()
         (delivery,) = sandbox.push.deliveries
         assert delivery.status == 503 and delivery.attempts == 3
+
+
+def test_deleting_a_watched_calendar_sends_not_exists(sandbox: Sandbox, cal: Any) -> None:
+    with httpx.Client(base_url=sandbox.urls.control, trust_env=False) as control:
+        second = control.post(f"/accounts/{EMAIL}/calendars", json={"name": "Side jobs"}).json()
+    with receiver() as hook:
+        cal.events().watch(calendarId=second["id"], body={
+            "id": "channel-4", "type": "web_hook", "address": hook.url}).execute()
+        assert hook.next()["x-goog-resource-state"] == "sync"
+        with pytest.raises(HttpError) as primary:
+            cal.calendars().delete(calendarId="primary").execute()
+        assert primary.value.resp.status == 400
+        cal.calendars().delete(calendarId=second["id"]).execute()
+        gone = hook.next()
+        assert gone["x-goog-resource-state"] == "not_exists" and gone["x-goog-message-number"] == "2"
+    with pytest.raises(HttpError) as info:
+        cal.events().list(calendarId=second["id"]).execute()
+    assert info.value.resp.status == 404
