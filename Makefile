@@ -32,7 +32,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	scripts/with-secret-service $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	CREWBOARD_REQUIRE_KEYRING=1 scripts/with-secret-service $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 test: system-deps $(STAMP) lint typecheck unit
 
