@@ -37,7 +37,7 @@ from app.errors import InvalidInput, Refused
 from app.services.bookings import BookingEdit, NewBooking
 from app.services.container import Services
 from app.services.schedule import DayAvailability
-from ui.format import clock_range, day_text, duration_text, zone_label
+from ui.format import clock_range, day_text, duration_text, zone_difference
 from ui.models import VALUE_ROLE, CustomerCompletionModel, TechRowsModel
 from ui.timeline import DayTimelineWidget
 from ui.widgets import ask, error_label, set_invalid, show_error
@@ -382,8 +382,11 @@ class BookingEditorDialog(QDialog):
         self.day_summary.setText(summary)
         self.day_summary.setToolTip("Free: " + ", ".join(clock_range(f, self._office) for f in day.free))
         if zone(day.tech.timezone) != self._office:
-            local = zone_label(day.tech.timezone, day.window.start, self._office)
-            self.day_summary.setText(f"{summary}\nIn office time; {day.tech.name.split()[0]} is in {local}")
+            difference = (
+                zone_difference(day.tech.timezone, day.window.start, self._office) or "on office time"
+            )
+            first_name = day.tech.name.split()[0]
+            self.day_summary.setText(f"{summary}\nOffice time · {first_name}'s clock is {difference}")
         self._on_proposal_changed()
         self.day_loaded.emit()
 

@@ -45,10 +45,16 @@ def zone_label(name: str, at: datetime, office: tzinfo) -> str:
     tz = zone(name)
     city = name.rsplit("/", 1)[-1].replace("_", " ")
     offset = at.astimezone(tz).utcoffset() or timedelta()
-    office_offset = at.astimezone(office).utcoffset() or timedelta()
     text = f"{city} · {utc_offset_text(offset)}"
-    diff = offset - office_offset
-    if diff:
-        hours = diff.total_seconds() / 3600
-        text += f" · {abs(hours):g} h {'ahead' if hours > 0 else 'behind'}"
-    return text
+    difference = zone_difference(name, at, office)
+    return f"{text} · {difference}" if difference else text
+
+
+def zone_difference(name: str, at: datetime, office: tzinfo) -> str:
+    """'1 h behind', '5.5 h ahead', or '' when the zone keeps office time at `at`."""
+    offset = at.astimezone(zone(name)).utcoffset() or timedelta()
+    office_offset = at.astimezone(office).utcoffset() or timedelta()
+    hours = (offset - office_offset).total_seconds() / 3600
+    if not hours:
+        return ""
+    return f"{abs(hours):g} h {'ahead' if hours > 0 else 'behind'}"

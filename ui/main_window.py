@@ -160,7 +160,17 @@ class MainWindow(QMainWindow):
         self._tray_stack.addWidget(self.tray_empty)
         self._tray_stack.addWidget(self.tray)
         self._tray_stack.setMinimumWidth(250)
-        dock.setWidget(self._tray_stack)
+        hint = QLabel("Drag a job onto a technician's row to schedule it; double-click to edit.", dock)
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        hint.setContentsMargins(10, 6, 10, 10)
+        tray_box = QWidget(dock)
+        tray_column = QVBoxLayout(tray_box)
+        tray_column.setContentsMargins(0, 0, 0, 0)
+        tray_column.setSpacing(0)
+        tray_column.addWidget(self._tray_stack, 1)
+        tray_column.addWidget(hint)
+        dock.setWidget(tray_box)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.tray_dock = dock
 

@@ -45,7 +45,7 @@ from ui.models import BOOKING_MIME
 GUTTER = 236
 HEADER = {BoardMode.DAY: 44, BoardMode.WEEK: 56}
 ROW_HEIGHT = {BoardMode.DAY: 76, BoardMode.WEEK: 64}  # at least; rows grow to fill a tall window
-MAX_ROW_HEIGHT = {BoardMode.DAY: 100, BoardMode.WEEK: 88}
+MAX_ROW_HEIGHT = {BoardMode.DAY: 108, BoardMode.WEEK: 92}
 MIN_DAY_WIDTH = {BoardMode.DAY: 600.0, BoardMode.WEEK: 140.0}
 HOUR_PAD = {BoardMode.DAY: 60, BoardMode.WEEK: 0}  # the week shows working hours only
 TILE_PAD = 5.0
