@@ -38,6 +38,9 @@ def run_app(
     window.closed.connect(closed.set)
     window.resize(1440, 860)
     window.show()
-    with loop:
-        loop.run_until_complete(closed.wait())
+    try:
+        with loop:
+            loop.run_until_complete(closed.wait())
+    finally:
+        asyncio.set_event_loop(None)
     return 0
