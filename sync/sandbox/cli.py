@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import logging
 import signal
 import sys
 import threading
@@ -45,6 +46,10 @@ def main(argv: list[str]) -> int:
         return 2
 
     from sync.sandbox.server import Sandbox
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     stop = threading.Event()
 

@@ -12,6 +12,7 @@ import google.auth.exceptions
 import httpx
 import pytest
 from google_auth_oauthlib.flow import Flow
+from googleapiclient.discovery import build
 
 from sync.sandbox.server import Sandbox
 from tests.sandbox.google_client import (
@@ -114,8 +115,13 @@ def test_consent_allow_then_pkce_exchange_gives_working_tokens(sandbox: Sandbox,
     flow.fetch_token(code=answer["code"][0])
     creds = flow.credentials
     assert creds.refresh_token and creds.token
-    with calendar_service(sandbox, creds) as service:
+    # Built exactly as the product builds it: bundled discovery document, credentials, endpoint.
+    service = build("calendar", "v3", credentials=creds, static_discovery=True,
+                    client_options={"api_endpoint": f"{sandbox.urls.google}/calendar/v3/"})
+    try:
         entries = service.calendarList().list().execute()["items"]
+    finally:
+        service.close()
     assert [e["id"] for e in entries] == ["second@example.com"]
 
     # The code is single use.
