@@ -2,6 +2,20 @@
 
 Plain HTTP, JSON in and out. Bad input answers 400 {"error": "<one sentence>"}; an unknown
 account email answers 404. Provider-specific work is delegated to each `ProviderSandbox`.
+
+  GET    /                                  {"google","microsoft","graph","control","ca"}
+  GET    /accounts                          every account of every provider
+  POST   /accounts                          {"provider","email","timezone","name"?} → 201
+  POST   /accounts/{email}/calendars        {"name"} → 201
+  POST   /accounts/{email}/calendars/{id}/share   {"with","role"} (Google)
+  POST   /accounts/{email}/events           a `base.EVENT_SPEC` with ISO strings, "calendar"?
+  POST   /accounts/{email}/token            {"access_token","expires_in","refresh_token",...}
+  POST   /accounts/{email}/revoke | /expire-access | /invalidate-cursors
+  GET    /faults; DELETE /faults
+  POST   /faults                            {"kind","provider"?,"account"?,"count"|"seconds",
+                                             "retry_after"?,"hold_seconds"?,"status"?}
+  POST   /push/pause; POST /push/resume; GET /push (held count and recent deliveries)
+  GET    /requests?account=&since=&site=    since: a sequence number or an ISO time
 """
 
 from __future__ import annotations

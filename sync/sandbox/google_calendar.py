@@ -59,6 +59,7 @@ GRPC_STATUS = {
     500: "INTERNAL", 503: "UNAVAILABLE",
 }
 IGNORED_PARAMS = {"alt", "prettyPrint", "fields", "key", "quotaUser", "access_token", "pageToken", "$.xgafv",
+                  "maxResults",
                   "userIp", "callback", "upload_protocol", "uploadType", "oauth_token"}
 
 

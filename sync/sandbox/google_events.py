@@ -450,7 +450,8 @@ class EventService:
                 raise not_found()
             self._check_if_match(current, if_match)
             if current.get("status") == "cancelled" and body.get("status") in (None, "cancelled"):
-                # Editing a deleted event without restoring it.
+                # Editing a deleted event without restoring it. Restoring with status "confirmed"
+                # is allowed here; whether Google allows it is unverified.
                 raise ApiError(410, "deleted", "Resource has been deleted")
             clean = validate_body(body, creating=replace, existing=current)
             if replace:
