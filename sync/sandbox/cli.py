@@ -36,7 +36,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse already explained
+        return exc.code if isinstance(exc.code, int) else 2
     if not _is_loopback(args.host) and not args.allow_remote:
         print(f"Refusing to listen on {args.host}: the sandbox is for this computer only; "
               "pass --allow-remote to override.", file=sys.stderr)

@@ -226,6 +226,8 @@ def test_cli_refuses_a_remote_host(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert "--allow-remote" in err and err.count("\n") == 1
+    assert cli.main(["--seed", "lots"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
 
 
 def test_cli_prints_urls_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
