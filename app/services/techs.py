@@ -20,14 +20,24 @@ PALETTE = ("#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#d
 
 
 def find_tech(uow: UnitOfWork, name_or_id: str) -> Technician:
-    """The tech called `name_or_id` (case-insensitive) or with that id; NotFound otherwise."""
-    tech = uow.techs.by_name(name_or_id) or uow.techs.get(TechId(name_or_id))
-    if tech is None:
-        known = ", ".join(t.name for t in uow.techs.list()) or "none yet"
-        raise NotFound(
-            f"No technician called '{name_or_id}' (known: {known}); add one with 'crewboard tech add'."
-        )
-    return tech
+    """The tech called `name_or_id`: exact name (any case), id, or an unambiguous start of a name.
+
+    Dispatchers type "maria" for Maria Lopez; two techs starting alike ask for more letters.
+    """
+    wanted = " ".join(name_or_id.split())
+    tech = uow.techs.by_name(wanted) or (uow.techs.get(TechId(wanted)) if wanted else None)
+    if tech is not None:
+        return tech
+    everyone = uow.techs.list()
+    folded = wanted.casefold()
+    matches = [t for t in everyone if folded and t.name.casefold().startswith(folded)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        names = ", ".join(sorted(t.name for t in matches))
+        raise InvalidInput(f"'{name_or_id}' could mean {names}; type more of the name.")
+    known = ", ".join(sorted(t.name for t in everyone)) or "none yet"
+    raise NotFound(f"No technician called '{name_or_id}' (known: {known}); add one with 'crewboard tech add'.")
 
 
 def validate_email(email: str) -> str:

@@ -163,3 +163,14 @@ def test_outbox_rows_follow_each_change_when_a_calendar_is_connected(services: S
     assert (OutboxAction.CREATE, sam.id) in actions
     assert (OutboxAction.DELETE, sam.id) in actions
     assert len({i.idempotency_key for i in items}) == len(items) == 5
+
+
+def test_techs_are_found_by_the_start_of_their_name(services: Services) -> None:
+    _techs(services)
+    services.techs.add("Maria Gomez", "mg@example.com", "America/Chicago")
+    assert services.techs.find("sam").name == "Sam Okafor"
+    assert services.techs.find("MARIA LOPEZ").name == "Maria Lopez"
+    with pytest.raises(InvalidInput, match="could mean Maria Gomez, Maria Lopez"):
+        services.techs.find("maria")
+    with pytest.raises(NotFound, match="known: Maria Gomez, Maria Lopez, Sam Okafor"):
+        services.techs.find("zed")
