@@ -15,4 +15,6 @@ def test_qt_warnings_are_recorded_and_platform_noise_is_ignored() -> None:
         qWarning("This plugin does not support propagateSizeHints()")
     finally:
         qInstallMessageHandler(previous)
-    assert messages.problems == [f"{QtMsgType.QtWarningMsg.name}: QObject::connect: No such signal Foo::bar()"]
+    assert messages.problems == [
+        f"{QtMsgType.QtWarningMsg.name}: QObject::connect: No such signal Foo::bar()"
+    ]

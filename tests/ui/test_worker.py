@@ -13,7 +13,7 @@ from app.bus import BookingChanged, Bus, TechsChanged
 from app.domain.ids import BookingId, TechId
 from app.errors import InvalidInput
 from ui.bridge import BusBridge
-from ui.worker import DatabaseWorker
+from ui.worker import DatabaseWorker, set_log_path
 
 
 @pytest.fixture
@@ -68,7 +68,12 @@ def test_bugs_are_logged_with_traceback_and_reported_briefly(
 ) -> None:  # type: ignore[no-untyped-def]
     log_path = tmp_path / "crewboard.log"
     handler = logging.FileHandler(log_path)
-    logging.getLogger().addHandler(handler)
+    root = logging.getLogger()
+    # Other tests may have configured a log file already; this test names its own.
+    others = [h for h in root.handlers if getattr(h, "baseFilename", None)]
+    for other in others:
+        root.removeHandler(other)
+    root.addHandler(handler)
     try:
 
         def broken() -> None:
@@ -80,8 +85,10 @@ def test_bugs_are_logged_with_traceback_and_reported_briefly(
         ):
             worker.run(broken)
     finally:
-        logging.getLogger().removeHandler(handler)
+        root.removeHandler(handler)
         handler.close()
+        for other in others:
+            root.addHandler(other)
     assert signal.args == [f"Something went wrong; details are in the log at {log_path}."]
     assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)
     assert "KeyError: 'nope'" in log_path.read_text()
@@ -134,3 +141,13 @@ def test_bus_events_from_another_thread_arrive_as_signals_on_the_gui_thread(qtbo
     qapp.processEvents()
     assert len(received) == 1
     bridge.deleteLater()
+
+
+def test_the_configured_log_file_is_named(qtbot, worker: DatabaseWorker, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    set_log_path(str(tmp_path / "app.log"))
+    try:
+        with qtbot.waitSignal(worker.failure_reported, timeout=5000) as signal:
+            worker.run(lambda: [][1])
+    finally:
+        set_log_path(None)
+    assert signal.args == [f"Something went wrong; details are in the log at {tmp_path / 'app.log'}."]
