@@ -124,7 +124,12 @@ def build_parser() -> Parser:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(args_list)
+    # The sandbox has its own parser; everything after "sandbox" is its business.
+    args, extra = parser.parse_known_args(args_list)
+    if args.command == "sandbox":
+        args.rest = [*extra, *args.rest]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return _dispatch(args)
     except CrewboardError as error:
