@@ -111,7 +111,7 @@ def _plan_without_agreement(
         return actions
     assert desired is not None
     actions = [Action(Kind.ADOPT, booking_id, observed.calendar_id, observed.remote_id, observed.etag)]
-    if observed.content_hash != desired.content_hash:
+    if _differs(desired, observed):
         actions.append(_update(booking_id, observed.calendar_id, observed.remote_id, observed.etag))
     return actions
 
@@ -140,7 +140,7 @@ def _plan_both_present(
     remote_changed = observed.etag != agreed.etag
     times_differ = (observed.start, observed.end) != (desired.start, desired.end)
     if not remote_changed:
-        if local_changed or observed.content_hash != desired.content_hash:
+        if local_changed or _differs(desired, observed):
             return [_update(booking_id, observed.calendar_id, observed.remote_id, observed.etag)]
         return []
     if not local_changed:
@@ -157,6 +157,14 @@ def _plan_both_present(
         return [Action(Kind.CONFLICT, booking_id, observed.calendar_id, observed.remote_id, observed.etag)]
     # Both changed but the tech's version already has the booking's times: no real disagreement.
     return [_update(booking_id, observed.calendar_id, observed.remote_id, observed.etag)]
+
+
+def _differs(desired: Desired, observed: Observed) -> bool:
+    """Whether the event shows something other than the booking (times, or text we own)."""
+    return observed.content_hash != desired.content_hash or (observed.start, observed.end) != (
+        desired.start,
+        desired.end,
+    )
 
 
 def _update(booking_id: BookingId, calendar_id: CalendarId, remote_id: str, etag: str) -> Action:

@@ -230,8 +230,12 @@ class SyncMachine(RuleBasedStateMachine):
         """Every open conflict is decided with "keep the booking": its event is written again."""
         for bid in sorted(self.conflicts):
             link = self.links.get(bid)
+            seen = self._observed(bid)
             if link is not None:
-                self.links[bid] = replace(link, booking_version=-1)  # forces the booking to be written
+                # Keeping the booking means: the tech's version is now known (its etag agreed) and the
+                # booking differs from what was agreed, so the next run writes the booking over it.
+                etag = seen.etag if seen is not None else link.etag
+                self.links[bid] = replace(link, etag=etag, booking_version=-1)
         self.conflicts.clear()
 
     def _observed(self, bid: BookingId) -> Observed | None:
