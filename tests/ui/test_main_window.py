@@ -321,10 +321,11 @@ def test_dropping_a_job_from_the_tray_assigns_it(
     point = QPointF(win.board.point_for(sam.id, at(WED, 14)))
     viewport = win.board.viewport()
     move = Qt.DropAction.MoveAction
-    enter = QDragEnterEvent(point, move, data, LEFT, NO_MOD)
+    # Drag-enter and drag-move events take integer points; the drop takes a QPointF.
+    enter = QDragEnterEvent(point.toPoint(), move, data, LEFT, NO_MOD)
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted()
-    QApplication.sendEvent(viewport, QDragMoveEvent(point, move, data, LEFT, NO_MOD))
+    QApplication.sendEvent(viewport, QDragMoveEvent(point.toPoint(), move, data, LEFT, NO_MOD))
     assert win.board.drag_target == (sam.id, at(WED, 14))
     assert win.board.drag_blocked is False
     with qtbot.waitSignal(win.snapshot_applied, timeout=10_000):
