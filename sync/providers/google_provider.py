@@ -1,0 +1,441 @@
+"""The Google Calendar side of `CalendarProvider`, through google-api-python-client.
+
+The client library is blocking and its httplib2 transport is not thread-safe, so each provider
+owns one worker thread: the service is built there once and every request runs there, while the
+engine awaits on its asyncio loop. Credentials refresh themselves through the token URI when
+Google answers 401. The library's own retries are off: the engine decides when to try again, from
+the error kinds of sync.providers.errors that every failure is mapped to here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import google.auth.exceptions
+import google_auth_httplib2  # type: ignore[import-untyped]
+import httplib2
+from google.oauth2.credentials import Credentials
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from app.domain.ids import CalendarId
+from app.domain.model import Calendar, RemoteEvent
+from app.domain.time import Interval
+from app.services.ports import RemoteCalendar
+from sync.providers.config import GoogleSettings
+from sync.providers.content import booking_content_hash
+from sync.providers.errors import (
+    AlreadyExists,
+    AuthExpired,
+    BadRemoteData,
+    NotFoundRemote,
+    ProviderError,
+    Transient,
+    classify_google,
+)
+from sync.providers.normalize_google import (
+    BOOKING_ID_KEY,
+    booking_to_google_event,
+    google_event_id,
+    google_event_to_remote,
+    is_deletion,
+)
+from sync.providers.protocol import BookingEventContent, ChangeBatch, Channel, WrittenEvent
+
+log = logging.getLogger(__name__)
+
+HTTP_TIMEOUT = 30.0
+PAGE_SIZE = 2500  # events.list's hard cap
+CALENDAR_PAGE_SIZE = 250
+# A deleted event keeps its id as a tombstone; a booking re-created in that calendar moves on to
+# the next generation of its deterministic id, at most this many times.
+MAX_GENERATION = 3
+CHANNEL_TTL_SECONDS = 7 * 24 * 3600  # Google's documented default
+
+T = TypeVar("T")
+
+
+def build_service(settings: GoogleSettings, credentials: Credentials, timeout: float) -> Any:
+    """A Calendar v3 client from the discovery document in the wheel, pointed at `api_endpoint`."""
+    http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=timeout))
+    return build(
+        "calendar",
+        "v3",
+        http=http,
+        static_discovery=True,
+        cache_discovery=False,
+        client_options={"api_endpoint": settings.api_endpoint},
+    )
+
+
+def _refresh_failed(error: google.auth.exceptions.RefreshError) -> ProviderError:
+    text = str(error.args[0]) if error.args else ""
+    reason = text.split(":", 1)[0].strip() or "refresh_failed"
+    if error.retryable:
+        return Transient(
+            "Google could not renew the calendar sign-in right now; sync will retry.", reason=reason
+        )
+    return AuthExpired(
+        "The Google calendar sign-in has expired or was revoked; reconnect the calendar in the "
+        "technician's settings.",
+        status=400,
+        reason=reason,
+    )
+
+
+def _offline(error: BaseException) -> Transient:
+    return Transient(f"Could not reach Google Calendar ({type(error).__name__}); sync will retry.")
+
+
+def execute(request: Any, if_match: str | None = None) -> Any:
+    """Run one API request on the calling (worker) thread; failures become provider errors."""
+    if if_match:
+        request.headers["If-Match"] = if_match
+    try:
+        return request.execute(num_retries=0)
+    except HttpError as error:
+        headers = {str(k): str(v) for k, v in dict(error.resp).items()}
+        raise classify_google(int(error.resp.status), error.content, headers) from None
+    except google.auth.exceptions.RefreshError as error:
+        raise _refresh_failed(error) from None
+    except google.auth.exceptions.TransportError as error:
+        raise _offline(error) from None
+    except (TimeoutError, httplib2.HttpLib2Error, OSError) as error:  # timeouts, resets, refused
+        raise _offline(error) from None
+
+
+def _booking_id_of(item: Mapping[str, Any]) -> str | None:
+    properties = item.get("extendedProperties")
+    private = properties.get("private") if isinstance(properties, Mapping) else None
+    value = private.get(BOOKING_ID_KEY) if isinstance(private, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def _written(item: Mapping[str, Any], adopted: bool) -> WrittenEvent:
+    return WrittenEvent(
+        remote_id=str(item["id"]),
+        etag=str(item.get("etag") or ""),
+        content_hash=booking_content_hash(item),
+        adopted=adopted,
+    )
+
+
+def _expiry(milliseconds: Any) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(milliseconds) / 1000, UTC)
+    except (TypeError, ValueError):
+        raise ProviderError("Google answered a watch request without a usable expiration.") from None
+
+
+class GoogleCalendarProvider:
+    """One Google account: every blocking call runs on this provider's single worker thread."""
+
+    def __init__(
+        self,
+        settings: GoogleSettings,
+        credentials: Credentials,
+        *,
+        timeout: float = HTTP_TIMEOUT,
+        channel_ttl: int = CHANNEL_TTL_SECONDS,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._credentials = credentials
+        self._timeout = timeout
+        self._channel_ttl = channel_ttl
+        self._on_close = on_close
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crewboard-google")
+        self._service: Any = None
+        self._closed = False
+
+    # -- the worker thread ------------------------------------------------------------------------
+
+    def _svc(self) -> Any:
+        """The service, built once, on the worker thread that alone uses it."""
+        if self._service is None:
+            self._service = build_service(self._settings, self._credentials, self._timeout)
+        return self._service
+
+    async def _run(self, work: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise RuntimeError("the Google calendar provider is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, work, *args)
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._close_service)
+        self._executor.shutdown(wait=True)
+        if self._on_close is not None:
+            self._on_close()
+
+    def _close_service(self) -> None:
+        if self._service is not None:
+            self._service.close()
+            self._service = None
+
+    # -- calendars ----------------------------------------------------------------------------------
+
+    async def list_calendars(self) -> list[RemoteCalendar]:
+        return await self._run(self._list_calendars)
+
+    def _list_calendars(self) -> list[RemoteCalendar]:
+        found: list[RemoteCalendar] = []
+        page_token: str | None = None
+        while True:
+            page = execute(
+                self._svc().calendarList().list(maxResults=CALENDAR_PAGE_SIZE, pageToken=page_token)
+            )
+            for entry in page.get("items", []):
+                if entry.get("deleted"):
+                    continue
+                found.append(
+                    RemoteCalendar(
+                        remote_id=str(entry["id"]),
+                        name=str(entry.get("summaryOverride") or entry.get("summary") or entry["id"]),
+                        primary=bool(entry.get("primary")),
+                    )
+                )
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                break
+        found.sort(key=lambda c: (not c.primary, c.name.lower()))
+        return found
+
+    # -- reading changes ----------------------------------------------------------------------------
+
+    async def read_changes(self, calendar: Calendar, cursor: str | None, window: Interval) -> ChangeBatch:
+        return await self._run(self._read_changes, calendar, cursor, window)
+
+    def _read_changes(self, calendar: Calendar, cursor: str | None, window: Interval) -> ChangeBatch:
+        """events.list of masters and exceptions with tombstones, every page, then the sync token.
+
+        Without a cursor the read starts at the window's start (no upper bound: a series that
+        began before the window but repeats into it is still listed); with one, only the token
+        and the parameters of the full read are sent, as Google requires.
+        """
+        params: dict[str, Any] = {
+            "calendarId": calendar.remote_id,
+            "singleEvents": False,
+            "showDeleted": True,
+            "maxResults": PAGE_SIZE,
+        }
+        if cursor is None:
+            params["timeMin"] = window.start.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        else:
+            params["syncToken"] = cursor
+        events: list[RemoteEvent] = []
+        deleted: list[str] = []
+        skipped: list[tuple[str, str]] = []
+        page_token: str | None = None
+        next_sync: str | None = None
+        while True:
+            page = execute(self._svc().events().list(**params, pageToken=page_token))
+            zone = str(page.get("timeZone") or "UTC")
+            for item in page.get("items", []):
+                self._take(item, calendar.id, zone, events, deleted, skipped)
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                next_sync = page.get("nextSyncToken")
+                break
+        if not next_sync:
+            raise Transient("Google ended the event list without a sync token; sync will retry.")
+        return ChangeBatch(
+            events=tuple(events),
+            deleted=tuple(deleted),
+            cursor=str(next_sync),
+            full=cursor is None,
+            skipped=tuple(skipped),
+        )
+
+    @staticmethod
+    def _take(
+        item: Any,
+        calendar_id: CalendarId,
+        zone: str,
+        events: list[RemoteEvent],
+        deleted: list[str],
+        skipped: list[tuple[str, str]],
+    ) -> None:
+        if isinstance(item, Mapping) and is_deletion(item) and isinstance(item.get("id"), str):
+            deleted.append(item["id"])
+            return
+        try:
+            events.append(google_event_to_remote(item, calendar_id, calendar_zone=zone))
+        except BadRemoteData as error:
+            log.warning("Skipping a Google calendar event: %s", error)
+            skipped.append((error.remote_id, error.why))
+        except ValueError:  # the calendar names a zone nobody knows: read it in UTC instead
+            try:
+                events.append(google_event_to_remote(item, calendar_id, calendar_zone="UTC"))
+            except BadRemoteData as error:
+                skipped.append((error.remote_id, error.why))
+
+    # -- finding a booking's event ------------------------------------------------------------------
+
+    async def find_booking_event(
+        self, calendar: Calendar, content: BookingEventContent
+    ) -> RemoteEvent | None:
+        return await self._run(self._find, calendar, content)
+
+    def _find(self, calendar: Calendar, content: BookingEventContent) -> RemoteEvent | None:
+        booking_id = content.booking.id
+        events = self._svc().events()
+        for generation in range(MAX_GENERATION + 1):
+            try:
+                item = execute(
+                    events.get(
+                        calendarId=calendar.remote_id,
+                        eventId=google_event_id(booking_id, generation=generation),
+                    )
+                )
+            except NotFoundRemote:
+                break  # a generation is only ever skipped over a tombstone, so none follows
+            if item.get("status") == "cancelled" or _booking_id_of(item) != booking_id:
+                continue
+            return self._remote(item, calendar)
+        # Events carry the booking id in a private property even when their id is not ours.
+        page_token: str | None = None
+        while True:
+            page = execute(
+                events.list(
+                    calendarId=calendar.remote_id,
+                    privateExtendedProperty=f"{BOOKING_ID_KEY}={booking_id}",
+                    showDeleted=False,
+                    singleEvents=False,
+                    maxResults=CALENDAR_PAGE_SIZE,
+                    pageToken=page_token,
+                )
+            )
+            for item in page.get("items", []):
+                if item.get("status") != "cancelled" and _booking_id_of(item) == booking_id:
+                    return self._remote(item, calendar, zone=str(page.get("timeZone") or "UTC"))
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                return None
+
+    def _remote(self, item: Mapping[str, Any], calendar: Calendar, zone: str | None = None) -> RemoteEvent:
+        if zone is None:
+            zone = str((item.get("start") or {}).get("timeZone") or "UTC")
+        try:
+            return google_event_to_remote(item, calendar.id, calendar_zone=zone)
+        except ValueError as error:
+            if isinstance(error, BadRemoteData):
+                raise
+            return google_event_to_remote(item, calendar.id, calendar_zone="UTC")
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    async def create_event(self, calendar: Calendar, content: BookingEventContent) -> WrittenEvent:
+        return await self._run(self._create, calendar, content)
+
+    def _create(self, calendar: Calendar, content: BookingEventContent) -> WrittenEvent:
+        """Insert under the booking's deterministic id; a 409 means a lost answer: adopt the event.
+
+        An id held by a tombstone (the event was deleted) or by an event of another booking moves
+        the booking on to the next generation of its id.
+        """
+        events = self._svc().events()
+        for generation in range(MAX_GENERATION + 1):
+            event_id = google_event_id(content.booking.id, generation=generation)
+            body = booking_to_google_event(
+                content.booking, content.customer, content.tech, link=content.link, event_id=event_id
+            )
+            try:
+                item = execute(events.insert(calendarId=calendar.remote_id, body=body, sendUpdates="none"))
+            except AlreadyExists:
+                existing = execute(events.get(calendarId=calendar.remote_id, eventId=event_id))
+                if existing.get("status") == "cancelled" or _booking_id_of(existing) != content.booking.id:
+                    log.info("Event id generation %d of a booking is taken; trying the next", generation)
+                    continue
+                return _written(existing, adopted=True)
+            return _written(item, adopted=False)
+        raise ProviderError(
+            "Every calendar event id Crewboard could give this booking is taken; the booking's event "
+            "cannot be created in this calendar."
+        )
+
+    async def update_event(
+        self, calendar: Calendar, remote_id: str, etag: str | None, content: BookingEventContent
+    ) -> WrittenEvent:
+        return await self._run(self._update, calendar, remote_id, etag, content)
+
+    def _update(
+        self, calendar: Calendar, remote_id: str, etag: str | None, content: BookingEventContent
+    ) -> WrittenEvent:
+        body = booking_to_google_event(
+            content.booking,
+            content.customer,
+            content.tech,
+            link=content.link,
+            event_id=google_event_id(content.booking.id),
+        )
+        body.pop("id")
+        for key in ("location", "colorId", "source"):
+            body.setdefault(key, None)  # patch keeps what is not sent: clear what the booking lost
+        request = (
+            self._svc()
+            .events()
+            .patch(calendarId=calendar.remote_id, eventId=remote_id, body=body, sendUpdates="none")
+        )
+        return _written(execute(request, if_match=etag), adopted=False)
+
+    async def delete_event(self, calendar: Calendar, remote_id: str, etag: str | None) -> None:
+        await self._run(self._delete, calendar, remote_id, etag)
+
+    def _delete(self, calendar: Calendar, remote_id: str, etag: str | None) -> None:
+        request = (
+            self._svc().events().delete(calendarId=calendar.remote_id, eventId=remote_id, sendUpdates="none")
+        )
+        with contextlib.suppress(NotFoundRemote):  # 404, or 410 "deleted": already gone
+            execute(request, if_match=etag)
+
+    # -- push channels --------------------------------------------------------------------------------
+
+    async def watch(self, calendar: Calendar, address: str, token: str) -> Channel:
+        return await self._run(self._watch, calendar, address, token)
+
+    def _watch(self, calendar: Calendar, address: str, token: str) -> Channel:
+        body = {
+            "id": uuid.uuid4().hex,
+            "type": "web_hook",
+            "address": address,
+            "token": token,
+            "params": {"ttl": str(self._channel_ttl)},
+        }
+        answer = execute(self._svc().events().watch(calendarId=calendar.remote_id, body=body))
+        return Channel(
+            id=str(answer.get("id") or body["id"]),
+            resource_id=str(answer["resourceId"]) if answer.get("resourceId") else None,
+            expires=_expiry(answer.get("expiration")),
+            token=token,
+        )
+
+    async def renew(self, calendar: Calendar, channel: Channel, address: str) -> Channel:
+        """Google cannot extend a channel: open a new one, then stop the old (overlap is harmless)."""
+        fresh = await self.watch(calendar, address, channel.token)
+        try:
+            await self.stop_watch(calendar, channel)
+        except ProviderError as error:
+            log.info(
+                "The old Google channel could not be stopped (%s); it expires by itself", type(error).__name__
+            )
+        return fresh
+
+    async def stop_watch(self, calendar: Calendar, channel: Channel) -> None:
+        await self._run(self._stop, channel)
+
+    def _stop(self, channel: Channel) -> None:
+        body = {"id": channel.id, "resourceId": channel.resource_id}
+        with contextlib.suppress(NotFoundRemote):  # already stopped or expired
+            execute(self._svc().channels().stop(body=body))

@@ -1,0 +1,490 @@
+"""The Microsoft Graph side of `CalendarProvider`, over httpx on the engine's asyncio loop.
+
+Every request asks for immutable ids and UTC times, carries a bearer token from MSAL (a blocking
+call, run in a thread; a 401 forces one refresh and one retry), and waits for one of four slots:
+Outlook admits four requests in flight per mailbox and throttles the fifth.
+
+Reading a calendar uses calendarView/delta over the sync window. Delta lists single events,
+exceptions and plain occurrences of series but never the series masters, and it says nothing
+when one occurrence is deleted or a whole series goes. The domain expands masters itself, so for
+every series the delta touches we read the master and its instances in the window: the master
+(with an EXDATE for each slot of its rule that Outlook no longer lists), its exceptions, and no
+plain occurrences, so nothing is counted twice. Which occurrence belongs to which series is
+remembered per calendar, so a removed occurrence leads back to its series.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import ssl
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from app.domain.model import Calendar, RemoteEvent
+from app.domain.recurrence import InvalidRecurrence, expand
+from app.domain.time import Interval
+from app.services.ports import ProviderUnavailable, ReconnectRequired, RemoteCalendar
+from sync.providers.config import MicrosoftSettings
+from sync.providers.content import booking_content_hash, parse_instant
+from sync.providers.errors import (
+    AuthExpired,
+    BadRemoteData,
+    NotFoundRemote,
+    ProviderError,
+    Transient,
+    classify_graph,
+)
+from sync.providers.normalize_graph import (
+    BOOKING_ID_PROPERTY,
+    booking_to_graph_event,
+    graph_event_to_remote,
+    is_removed,
+    transaction_id,
+)
+from sync.providers.protocol import BookingEventContent, ChangeBatch, Channel, WrittenEvent
+
+log = logging.getLogger(__name__)
+
+HTTP_TIMEOUT = 30.0
+MAILBOX_CONCURRENCY = 4
+DELTA_PAGE_SIZE = 100
+# Outlook event subscriptions live at most 4,230 minutes; ask for a little less.
+SUBSCRIPTION_MINUTES = 4200
+PREFER = 'IdType="ImmutableId", outlook.timezone="UTC"'
+_EXPAND_BOOKING = f"singleValueExtendedProperties($filter=id eq '{BOOKING_ID_PROPERTY}')"
+
+TokenSource = Callable[[bool], str]  # force_refresh -> access token (blocking)
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _graph_instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _segment(remote_id: str) -> str:
+    return quote(remote_id, safe="")
+
+
+def _odata_text(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def _written(item: Mapping[str, Any], adopted: bool) -> WrittenEvent:
+    etag = item.get("@odata.etag") or item.get("changeKey") or ""
+    return WrittenEvent(
+        remote_id=str(item["id"]),
+        etag=str(etag),
+        content_hash=booking_content_hash(item),
+        adopted=adopted,
+    )
+
+
+def _slot(event: RemoteEvent) -> datetime | date | None:
+    """The rule slot an instance fills, the way the domain's expansion names it."""
+    return event.original_start_date if event.original_start_date is not None else event.original_start
+
+
+class GraphCalendarProvider:
+    """One Microsoft mailbox through Graph v1.0."""
+
+    def __init__(
+        self,
+        settings: MicrosoftSettings,
+        token_source: TokenSource,
+        *,
+        timeout: float = HTTP_TIMEOUT,
+        clock: Clock = _utc_now,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self._token_source = token_source
+        self._clock = clock
+        self._on_close = on_close
+        verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=settings.ca_file) if settings.ca_file else True
+        )
+        self._client = httpx.AsyncClient(
+            base_url=settings.graph_base.rstrip("/") + "/",
+            verify=verify,
+            trust_env=settings.ca_file is None,
+            timeout=timeout,
+            headers={"Accept": "application/json", "Prefer": PREFER},
+        )
+        self._slots = asyncio.Semaphore(MAILBOX_CONCURRENCY)
+        self._token_lock = asyncio.Lock()
+        self._token: str | None = None
+        # Per calendar: occurrence and exception ids seen, mapped to their series master's id.
+        self._series_of: dict[str, dict[str, str]] = {}
+        self._known_calendars: set[str] = set()  # calendars read in full by this provider
+        self._attempted: set[str] = set()  # transactionIds already sent once
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close()
+
+    # -- HTTP -----------------------------------------------------------------------------------------
+
+    async def _bearer(self, force: bool) -> str:
+        async with self._token_lock:
+            if self._token is None or force:
+                try:
+                    self._token = await asyncio.to_thread(self._token_source, force)
+                except ReconnectRequired as error:
+                    raise AuthExpired(str(error), reason="reconnect_required") from None
+                except ProviderUnavailable as error:
+                    raise Transient(str(error)) from None
+            return self._token
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One Graph call in one of the mailbox's four slots; errors become provider errors."""
+        async with self._slots:
+            for attempt in range(2):
+                token = await self._bearer(force=attempt > 0)
+                try:
+                    response = await self._client.request(
+                        method,
+                        url,
+                        params=params,
+                        json=body,
+                        headers={**(headers or {}), "Authorization": f"Bearer {token}"},
+                    )
+                except httpx.TimeoutException as error:
+                    raise Transient(
+                        f"Microsoft Graph did not answer in time ({type(error).__name__})."
+                    ) from None
+                except httpx.TransportError as error:
+                    raise Transient(f"Could not reach Microsoft Graph ({type(error).__name__}).") from None
+                if response.status_code == 401 and attempt == 0:
+                    continue  # the access token died early (expired, sessions revoked): refresh once
+                if response.status_code >= 400:
+                    raise classify_graph(response.status_code, response.content, response.headers)
+                return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _json(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        response = await self._request(method, url, **kwargs)
+        try:
+            data = response.json()
+        except ValueError:
+            raise Transient("Microsoft Graph answered something that is not JSON; sync will retry.") from None
+        if not isinstance(data, dict):
+            raise Transient("Microsoft Graph answered something that is not a JSON object; sync will retry.")
+        return data
+
+    async def _pages(self, url: str, params: Mapping[str, str] | None = None) -> list[Any]:
+        """Every item of a collection, following @odata.nextLink."""
+        items: list[Any] = []
+        next_url: str | None = url
+        next_params = params
+        while next_url:
+            page = await self._json("GET", next_url, params=next_params)
+            value = page.get("value")
+            if isinstance(value, list):
+                items.extend(value)
+            link = page.get("@odata.nextLink")
+            next_url, next_params = (str(link), None) if link else (None, None)
+        return items
+
+    # -- calendars ------------------------------------------------------------------------------------
+
+    async def list_calendars(self) -> list[RemoteCalendar]:
+        items = await self._pages("me/calendars", {"$select": "id,name,isDefaultCalendar", "$top": "100"})
+        found = [
+            RemoteCalendar(
+                remote_id=str(item["id"]),
+                name=str(item.get("name") or "Calendar"),
+                primary=bool(item.get("isDefaultCalendar")),
+            )
+            for item in items
+            if isinstance(item, Mapping) and item.get("id")
+        ]
+        found.sort(key=lambda c: (not c.primary, c.name.lower()))
+        return found
+
+    # -- reading changes --------------------------------------------------------------------------------
+
+    async def _delta(self, calendar: Calendar, cursor: str | None, window: Interval) -> tuple[list[Any], str]:
+        """One whole delta round: every page's items and the deltaLink that ends it."""
+        headers = {"Prefer": f"{PREFER}, odata.maxpagesize={DELTA_PAGE_SIZE}"}
+        url: str
+        params: Mapping[str, str] | None
+        if cursor is None:
+            url = f"me/calendars/{_segment(calendar.remote_id)}/calendarView/delta"
+            params = {
+                "startDateTime": _graph_instant(window.start),
+                "endDateTime": _graph_instant(window.end),
+            }
+        else:
+            url, params = cursor, None
+        items: list[Any] = []
+        while True:
+            page = await self._json("GET", url, params=params, headers=headers)
+            value = page.get("value")
+            if isinstance(value, list):
+                items.extend(value)
+            if page.get("@odata.nextLink"):
+                url, params = str(page["@odata.nextLink"]), None
+                continue
+            delta_link = page.get("@odata.deltaLink")
+            if not delta_link:
+                raise Transient("Microsoft Graph ended a change round without a delta link; sync will retry.")
+            return items, str(delta_link)
+
+    async def read_changes(self, calendar: Calendar, cursor: str | None, window: Interval) -> ChangeBatch:
+        full = cursor is None
+        items, next_cursor = await self._delta(calendar, cursor, window)
+        if (
+            not full
+            and calendar.id not in self._known_calendars
+            and any(isinstance(i, Mapping) and is_removed(i) for i in items)
+        ):
+            # Something left the calendar and this provider has not seen the calendar's series yet,
+            # so it cannot tell a removed occurrence (its whole series may be gone) from anything
+            # else: read the window afresh instead, once.
+            log.info("Reading a Microsoft calendar in full to place removed events")
+            items, next_cursor = await self._delta(calendar, None, window)
+            full = True
+        if full:
+            self._series_of[calendar.id] = {}
+        known = self._series_of.setdefault(calendar.id, {})
+
+        events: list[RemoteEvent] = []
+        deleted: list[str] = []
+        skipped: list[tuple[str, str]] = []
+        series: set[str] = set()
+        for item in items:
+            if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
+                skipped.append(("(no id)", "the change is not an event with an id"))
+                continue
+            remote_id: str = item["id"]
+            if is_removed(item):
+                deleted.append(remote_id)
+                if remote_id in known:
+                    series.add(known[remote_id])
+                continue
+            kind = item.get("type")
+            if kind in ("occurrence", "exception"):
+                master_id = item.get("seriesMasterId")
+                if not isinstance(master_id, str) or not master_id:
+                    skipped.append((remote_id, "an instance of a series does not name its series"))
+                    continue
+                known[remote_id] = master_id
+                series.add(master_id)
+                continue
+            if kind == "seriesMaster":
+                series.add(remote_id)
+                continue
+            try:
+                events.append(graph_event_to_remote(item, calendar.id))
+            except BadRemoteData as error:
+                log.warning("Skipping a Microsoft calendar event: %s", error)
+                skipped.append((error.remote_id, error.why))
+        for master_id in sorted(series):
+            series_events, gone, bad = await self._read_series(calendar, master_id, window, known)
+            events.extend(series_events)
+            deleted.extend(gone)
+            skipped.extend(bad)
+        self._known_calendars.add(calendar.id)
+
+        present = {e.remote_id for e in events}
+        unique_deleted = tuple(dict.fromkeys(d for d in deleted if d not in present))
+        return ChangeBatch(
+            events=tuple(events),
+            deleted=unique_deleted,
+            cursor=next_cursor,
+            full=full,
+            skipped=tuple(skipped),
+        )
+
+    async def _read_series(
+        self, calendar: Calendar, master_id: str, window: Interval, known: dict[str, str]
+    ) -> tuple[list[RemoteEvent], list[str], list[tuple[str, str]]]:
+        """The master (cancelled slots as EXDATEs) and exceptions of one series, or its removal."""
+        try:
+            master_item = await self._json(
+                "GET", f"me/events/{_segment(master_id)}", params={"$expand": _EXPAND_BOOKING}
+            )
+        except NotFoundRemote:
+            gone = [master_id, *(rid for rid, mid in known.items() if mid == master_id)]
+            for rid in gone[1:]:
+                known.pop(rid, None)
+            return [], gone, []
+        try:
+            master = graph_event_to_remote(master_item, calendar.id)
+        except BadRemoteData as error:
+            return [], [], [(error.remote_id, error.why)]
+        if not master.recurrence:
+            return [master], [], []  # no longer a series: one event
+        rows = await self._pages(
+            f"me/events/{_segment(master_id)}/instances",
+            {"startDateTime": _graph_instant(window.start), "endDateTime": _graph_instant(window.end)},
+        )
+        exceptions: list[RemoteEvent] = []
+        bad: list[tuple[str, str]] = []
+        listed: set[datetime | date | None] = set()
+        for row in rows:
+            if not isinstance(row, Mapping) or not isinstance(row.get("id"), str):
+                continue
+            known[row["id"]] = master_id
+            try:
+                instance = graph_event_to_remote(row, calendar.id)
+            except BadRemoteData as error:
+                bad.append((error.remote_id, error.why))
+                if isinstance(row.get("originalStart"), str):
+                    listed.add(parse_instant(row["originalStart"], row["id"], "its original start"))
+                continue
+            listed.add(_slot(instance))
+            if instance.original_start is not None:
+                listed.add(instance.original_start)
+            if row.get("type") == "exception":
+                exceptions.append(instance)
+        exdates = self._cancelled_slots(master, listed, window)
+        if exdates:
+            master = dataclasses.replace(master, recurrence=(*master.recurrence, *exdates))
+        return [master, *exceptions], [], bad
+
+    @staticmethod
+    def _cancelled_slots(
+        master: RemoteEvent, listed: set[datetime | date | None], window: Interval
+    ) -> list[str]:
+        """EXDATE lines for the rule's slots inside the window that Outlook no longer lists."""
+        try:
+            expected = expand(master, [], window)
+        except InvalidRecurrence:
+            return []
+        lines: list[str] = []
+        for occurrence in expected:
+            if occurrence.original_start_date is not None:
+                day = occurrence.original_start_date
+                inside = window.start.date() < day and day + timedelta(days=1) < window.end.date()
+                if inside and day not in listed:
+                    lines.append(f"EXDATE;VALUE=DATE:{day.strftime('%Y%m%d')}")
+            elif occurrence.original_start is not None:
+                start = occurrence.original_start
+                end = occurrence.when.end
+                inside = window.start <= start and end is not None and end <= window.end
+                if inside and start not in listed:
+                    lines.append(f"EXDATE:{start.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}")
+        return lines
+
+    # -- finding a booking's event ------------------------------------------------------------------------
+
+    async def _find_item(self, calendar: Calendar, booking_id: str) -> dict[str, Any] | None:
+        params = {
+            "$filter": (
+                f"singleValueExtendedProperties/Any(ep: ep/id eq '{_odata_text(BOOKING_ID_PROPERTY)}' "
+                f"and ep/value eq '{_odata_text(booking_id)}')"
+            ),
+            "$expand": _EXPAND_BOOKING,
+        }
+        items = await self._pages(f"me/calendars/{_segment(calendar.remote_id)}/events", params)
+        for item in items:
+            if isinstance(item, dict) and not item.get("isCancelled"):
+                return item
+        return None
+
+    async def find_booking_event(
+        self, calendar: Calendar, content: BookingEventContent
+    ) -> RemoteEvent | None:
+        item = await self._find_item(calendar, content.booking.id)
+        return graph_event_to_remote(item, calendar.id) if item is not None else None
+
+    # -- writes ---------------------------------------------------------------------------------------------
+
+    async def create_event(self, calendar: Calendar, content: BookingEventContent) -> WrittenEvent:
+        """POST with a transactionId derived from the booking: Graph answers a retry with the
+        first event. A create sent before by this provider looks for that event first, so an
+        answer lost on the way back is adopted, not guessed at."""
+        body = booking_to_graph_event(content.booking, content.customer, content.tech, link=content.link)
+        body["transactionId"] = transaction_id(content.booking.id, calendar.remote_id)
+        if body["transactionId"] in self._attempted:
+            existing = await self._find_item(calendar, content.booking.id)
+            if existing is not None:
+                return _written(existing, adopted=True)
+        self._attempted.add(body["transactionId"])
+        item = await self._json("POST", f"me/calendars/{_segment(calendar.remote_id)}/events", body=body)
+        return _written(item, adopted=False)
+
+    async def update_event(
+        self, calendar: Calendar, remote_id: str, etag: str | None, content: BookingEventContent
+    ) -> WrittenEvent:
+        body = booking_to_graph_event(content.booking, content.customer, content.tech, link=content.link)
+        headers = {"If-Match": etag} if etag else None
+        item = await self._json(
+            "PATCH",
+            f"me/calendars/{_segment(calendar.remote_id)}/events/{_segment(remote_id)}",
+            body=body,
+            headers=headers,
+        )
+        return _written(item, adopted=False)
+
+    async def delete_event(self, calendar: Calendar, remote_id: str, etag: str | None) -> None:
+        headers = {"If-Match": etag} if etag else None
+        with contextlib.suppress(NotFoundRemote):  # already gone
+            await self._request(
+                "DELETE",
+                f"me/calendars/{_segment(calendar.remote_id)}/events/{_segment(remote_id)}",
+                headers=headers,
+            )
+
+    # -- subscriptions ----------------------------------------------------------------------------------------
+
+    def _expiry(self) -> str:
+        return _graph_instant(self._clock() + timedelta(minutes=SUBSCRIPTION_MINUTES))
+
+    @staticmethod
+    def _channel(answer: Mapping[str, Any], token: str) -> Channel:
+        try:
+            expires = parse_instant(answer.get("expirationDateTime"), str(answer.get("id")), "expiry")
+        except BadRemoteData:
+            raise ProviderError("Microsoft Graph answered a subscription without a usable expiry.") from None
+        return Channel(
+            id=str(answer["id"]),
+            resource_id=str(answer["resource"]) if answer.get("resource") else None,
+            expires=expires,
+            token=token,
+        )
+
+    async def watch(self, calendar: Calendar, address: str, token: str) -> Channel:
+        body = {
+            "changeType": "created,updated,deleted",
+            "notificationUrl": address,
+            "resource": f"me/calendars/{calendar.remote_id}/events",
+            "expirationDateTime": self._expiry(),
+            "clientState": token,
+        }
+        return self._channel(await self._json("POST", "subscriptions", body=body), token)
+
+    async def renew(self, calendar: Calendar, channel: Channel, address: str) -> Channel:
+        """PATCH the expiry; a subscription Graph already dropped is created anew."""
+        try:
+            answer = await self._json(
+                "PATCH", f"subscriptions/{_segment(channel.id)}", body={"expirationDateTime": self._expiry()}
+            )
+        except NotFoundRemote:
+            return await self.watch(calendar, address, channel.token)
+        return self._channel(answer, channel.token)
+
+    async def stop_watch(self, calendar: Calendar, channel: Channel) -> None:
+        with contextlib.suppress(NotFoundRemote):  # already deleted or expired
+            await self._request("DELETE", f"subscriptions/{_segment(channel.id)}")
