@@ -282,7 +282,7 @@ class Notifier:
             client = self._connect(smtp)
         except (OSError, smtplib.SMTPException, _SentenceError) as error:
             reason = describe_error(error)
-            log.warning("cannot reach the mail server %s:%d: %s", smtp.host, smtp.port, reason)
+            log.warning("cannot send through the mail server %s:%d: %s", smtp.host, smtp.port, reason)
             return [(item, reason) for item, _to in due]
         outcomes: list[tuple[Notification, str | None]] = []
         try:
