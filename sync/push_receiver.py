@@ -269,7 +269,7 @@ class PushReceiver:
                     "push notice refused (%d): %s [from %s]", rejection.status, rejection.reason, _host(peer)
                 )
                 answer, calendars = _Answer(rejection.status, rejection.reason.encode() + b"\n"), []
-                unread = rejection.status in (408, 411, 413, 431)
+                unread = rejection.status in (411, 413, 431)
             except (ConnectionError, asyncio.IncompleteReadError):
                 raise
             except Exception:
@@ -340,7 +340,7 @@ class PushReceiver:
         return _Request(method.upper(), split.path, parse_qs(split.query), headers, body)
 
     async def _linger(self, reader: asyncio.StreamReader) -> None:
-        """Swallow what the client is still sending, briefly, so it reads our answer instead of a reset."""
+        """Swallow what the client is still sending (until it pauses), so it reads our answer, not a reset."""
         budget = 4 * self._max_body
         deadline = asyncio.get_running_loop().time() + 1.0
         while budget > 0:
@@ -348,7 +348,7 @@ class PushReceiver:
             if left <= 0:
                 return
             try:
-                chunk = await asyncio.wait_for(reader.read(65536), left)
+                chunk = await asyncio.wait_for(reader.read(65536), min(left, 0.2))
             except (TimeoutError, ConnectionError):
                 return
             if not chunk:
