@@ -1,0 +1,420 @@
+"""The sync engine: a round reads every calendar of every connected account, then flushes the outbox.
+
+`run_forever` repeats rounds on a short jittered poll, flushes at once when a booking change queues
+a write (app.bus.OutboxQueued, published from any thread), and reads a calendar at once when
+`request_read` is called (the push receiver does). Provider trouble is recorded per account and
+never raised: bookings keep saving, writes wait in the outbox. All database work runs on one
+worker thread, so the engine can share a GUI's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import threading
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.bus import Bus, BusyChanged, ConflictChanged, NotificationAdded, OutboxQueued
+from app.domain.ids import AccountId, CalendarId
+from app.domain.model import AccountStatus, CalendarAccount
+from app.domain.time import Clock
+from app.services.accounts import AccountService
+from app.services.ports import UnitOfWork, UnitOfWorkFactory
+from sync.core.planner import MassDeleteGuard
+from sync.engine.alerts import Alerts
+from sync.engine.errors import EngineLocked
+from sync.engine.inbound import CalendarReader, ReadOutcome
+from sync.engine.lock import EngineLock
+from sync.engine.outbound import FlushReport, OutboxFlusher
+from sync.engine.ports import HealthRecorder, Kind, ProviderFor, StoreHealthRecorder
+from sync.engine.providers import ProviderPool
+from sync.engine.worker import DbWorker
+from sync.providers.errors import AuthExpired, ProviderError
+
+log = logging.getLogger(__name__)
+
+# A flush that made the engine re-read calendars (a 412) plans again at most this many times a round.
+MAX_FLUSH_PASSES = 3
+
+
+@dataclass(slots=True)
+class AccountReport:
+    account_id: AccountId
+    tech: str
+    email: str
+    provider: str
+    status: str
+    calendars_read: int = 0
+    events: int = 0
+    writes: int = 0
+    error: str | None = None
+
+    def summary(self) -> str:
+        """One line for people: whose calendar, what happened."""
+        head = f"{self.tech} ({self.provider} {self.email})"
+        if self.status != AccountStatus.CONNECTED.value:
+            return f"{head}: not syncing, {self.status.replace('_', ' ')}" + (
+                f" ({self.error})" if self.error else ""
+            )
+        done = f"{self.calendars_read} calendar(s) read, {self.events} change(s), {self.writes} write(s)"
+        return f"{head}: {done}" + (f"; failing: {self.error}" if self.error else "; ok")
+
+
+@dataclass(slots=True)
+class RoundReport:
+    started: datetime
+    calendars_read: int = 0
+    events_stored: int = 0
+    writes: int = 0
+    bookings_synced: int = 0
+    bookings_moved: int = 0
+    conflicts_opened: int = 0
+    conflicts_closed: int = 0
+    refused: list[str] = field(default_factory=list)
+    errors: dict[AccountId, str] = field(default_factory=dict)
+    accounts: dict[AccountId, AccountReport] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.refused
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    account: CalendarAccount
+    tech_name: str
+    calendars: tuple[CalendarId, ...]
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        provider_for: ProviderFor,
+        clock: Clock,
+        bus: Bus,
+        *,
+        poll_seconds: float = 10.0,
+        jitter: float = 0.2,
+        horizon_days: int = 120,
+        health: HealthRecorder | None = None,
+        holder_name: str = "crewboard sync",
+        guard: MassDeleteGuard | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._bus = bus
+        self.poll_seconds = poll_seconds
+        self.jitter = jitter
+        self._rng = rng or random.Random()
+        self._db = DbWorker(uow_factory)
+        self._providers = ProviderPool(provider_for)
+        self._reader = CalendarReader(self._db, clock, horizon_days=horizon_days, guard=guard)
+        self._flusher = OutboxFlusher(self._db, clock, self._providers, rng=self._rng)
+        self._health: HealthRecorder = health or StoreHealthRecorder(uow_factory)
+        self._lock = EngineLock(uow_factory, clock, holder_name)
+        self._work = asyncio.Lock()
+        self._requests = threading.Lock()
+        self._pending_reads: set[CalendarId] = set()
+        self._flush_wanted = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self.locked_by: str | None = None
+
+    # --- public hooks -----------------------------------------------------------------------
+
+    @property
+    def holder(self) -> str:
+        """How this engine names itself in the lock: "crewboard sync (pid N on host H)"."""
+        return self._lock.holder
+
+    @property
+    def accept_mass_delete(self) -> bool:
+        return self._reader.accept_mass_delete
+
+    @accept_mass_delete.setter
+    def accept_mass_delete(self, value: bool) -> None:
+        """Apply a batch the mass-delete guard refused (after a person checked the account)."""
+        self._reader.accept_mass_delete = value
+
+    def request_read(self, calendar_id: CalendarId) -> None:
+        """Read this calendar at once (a push notification said it changed). Safe from any thread."""
+        with self._requests:
+            self._pending_reads.add(calendar_id)
+        self._poke()
+
+    def request_flush(self) -> None:
+        """Send queued writes at once. Safe from any thread (bus handlers call it)."""
+        with self._requests:
+            self._flush_wanted = True
+        self._poke()
+
+    # --- one round --------------------------------------------------------------------------
+
+    async def run_once(self) -> RoundReport:
+        """Read every calendar of every connected account, then flush the outbox.
+
+        Raises EngineLocked when another engine holds the lock; provider failures never raise.
+        """
+        async with self._work:
+            await self._hold_lock()
+            with self._requests:
+                self._pending_reads.clear()
+                self._flush_wanted = False
+            report = RoundReport(self._clock.now())
+            targets = await self._db.read(_targets)
+            blocked: set[AccountId] = set()
+            for target in targets:
+                self._account_report(report, target)
+                if target.account.status is not AccountStatus.CONNECTED:
+                    continue
+                for calendar_id in target.calendars:
+                    if target.account.id in blocked:
+                        break
+                    await self._read(target.account, calendar_id, report, blocked)
+            await self._flush(report, blocked, targets)
+            return report
+
+    async def _run_requested(self) -> RoundReport | None:
+        """Serve push-triggered reads and bus-triggered flushes between polls."""
+        with self._requests:
+            reads = set(self._pending_reads)
+            flush = self._flush_wanted
+            self._pending_reads.clear()
+            self._flush_wanted = False
+        if not reads and not flush:
+            return None
+        async with self._work:
+            await self._hold_lock()
+            report = RoundReport(self._clock.now())
+            targets = await self._db.read(_targets)
+            blocked: set[AccountId] = set()
+            for target in targets:
+                self._account_report(report, target)
+                if target.account.status is not AccountStatus.CONNECTED:
+                    continue
+                for calendar_id in target.calendars:
+                    if calendar_id in reads and target.account.id not in blocked:
+                        await self._read(target.account, calendar_id, report, blocked)
+            await self._flush(report, blocked, targets)
+            return report
+
+    async def _hold_lock(self) -> None:
+        try:
+            await self._db.call(self._lock.ensure)
+        except EngineLocked as locked:
+            if self.locked_by != locked.holder:
+                log.warning("%s", locked)
+            self.locked_by = locked.holder
+            raise
+        self.locked_by = None
+
+    def _account_report(self, report: RoundReport, target: _Target) -> None:
+        account = target.account
+        report.accounts[account.id] = AccountReport(
+            account.id,
+            target.tech_name,
+            account.email,
+            account.provider.value,
+            account.status.value,
+        )
+
+    async def _read(
+        self, account: CalendarAccount, calendar_id: CalendarId, report: RoundReport, blocked: set[AccountId]
+    ) -> None:
+        entry = report.accounts.get(account.id)
+        try:
+            provider = self._providers.get(account)
+            outcome = await self._reader.read(calendar_id, provider)
+        except AuthExpired as error:
+            await self._auth_expired(account.id, str(error), report, blocked)
+            return
+        except ProviderError as error:
+            await self._failed(account.id, str(error), report)
+            return
+        except Exception as error:
+            log.exception("reading calendar %s failed", calendar_id)
+            await self._failed(account.id, f"Unexpected error while reading the calendar: {error}", report)
+            return
+        report.calendars_read += 1
+        report.events_stored += outcome.stored + outcome.deleted
+        if entry is not None:
+            entry.calendars_read += 1
+            entry.events += outcome.stored + outcome.deleted
+        if outcome.refused is not None:
+            report.refused.append(outcome.refused)
+            await self._failed(account.id, outcome.refused, report)
+            return
+        await self._succeeded(account.id, self._clock.now(), "read")
+        self._announce_read(outcome)
+
+    async def _succeeded(self, account_id: AccountId, at: datetime, kind: Kind) -> None:
+        await self._db.call(lambda: self._health.succeeded(account_id, at, kind))
+
+    async def _flush(self, report: RoundReport, blocked: set[AccountId], targets: Sequence[_Target]) -> None:
+        by_id = {t.account.id: t for t in targets}
+        for _ in range(MAX_FLUSH_PASSES):
+            flushed = await self._flusher.flush(blocked)
+            await self._absorb(flushed, report, blocked)
+            reread = flushed.reread
+            if not reread:
+                return
+            for target in by_id.values():
+                if target.account.status is not AccountStatus.CONNECTED or target.account.id in blocked:
+                    continue
+                for calendar_id in target.calendars:
+                    if calendar_id in reread:
+                        await self._read(target.account, calendar_id, report, blocked)
+
+    async def _absorb(self, flushed: FlushReport, report: RoundReport, blocked: set[AccountId]) -> None:
+        report.writes += flushed.writes
+        report.bookings_synced += len(flushed.done)
+        report.bookings_moved += len(flushed.changed)
+        for account_id, reason in flushed.auth_expired.items():
+            await self._auth_expired(account_id, reason, report, blocked)
+        for account_id, error in flushed.failed.items():
+            await self._failed(account_id, error, report)
+        now = self._clock.now()
+        for account_id in flushed.wrote - set(flushed.failed) - set(flushed.auth_expired):
+            await self._succeeded(account_id, now, "write")
+            entry = report.accounts.get(account_id)
+            if entry is not None:
+                entry.writes += 1
+        for change in flushed.changed:
+            self._bus.publish(change)
+        if flushed.changed:
+            techs = tuple(dict.fromkeys(t for c in flushed.changed for t in c.tech_ids))
+            self._bus.publish(BusyChanged(techs))
+        self._announce_alerts(flushed.alerts, report)
+
+    async def _failed(self, account_id: AccountId, error: str, report: RoundReport) -> None:
+        report.errors[account_id] = error
+        entry = report.accounts.get(account_id)
+        if entry is not None:
+            entry.error = error
+        now = self._clock.now()
+        log.info("calendar account %s: %s", account_id, error)
+        await self._db.call(lambda: self._health.failed(account_id, now, error))
+
+    async def _auth_expired(
+        self, account_id: AccountId, reason: str, report: RoundReport, blocked: set[AccountId]
+    ) -> None:
+        """Stop the account's work, keep its data, and ask for a reconnect (once)."""
+        blocked.add(account_id)
+        await self._providers.drop(account_id)
+        service = AccountService(self._uow, self._clock, self._bus)
+        await self._db.call(lambda: service.mark_needs_reconnect(account_id, reason))
+        report.errors[account_id] = reason
+        entry = report.accounts.get(account_id)
+        if entry is not None:
+            entry.error = reason
+            entry.status = AccountStatus.NEEDS_RECONNECT.value
+
+    def _announce_read(self, outcome: ReadOutcome) -> None:
+        if outcome.tech_id is not None and (outcome.stored or outcome.deleted or outcome.full):
+            self._bus.publish(BusyChanged((outcome.tech_id,)))
+        self._announce_alerts(outcome.alerts, None)
+
+    def _announce_alerts(self, alerts: Alerts, report: RoundReport | None) -> None:
+        for conflict in alerts.opened:
+            self._bus.publish(ConflictChanged(conflict.id, conflict.booking_id, True))
+        for conflict in alerts.closed:
+            self._bus.publish(ConflictChanged(conflict.id, conflict.booking_id, False))
+        for notification_id in alerts.notifications:
+            self._bus.publish(NotificationAdded(notification_id))
+        if report is not None:
+            report.conflicts_opened += len(alerts.opened)
+            report.conflicts_closed += len(alerts.closed)
+
+    # --- running ----------------------------------------------------------------------------
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Sync until `stop` is set: rounds on a jittered poll, flushes and reads on request."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._wake = asyncio.Event()
+        unsubscribe = self._bus.subscribe(OutboxQueued, lambda _event: self.request_flush())
+        next_round = loop.time()
+        try:
+            while not stop.is_set():
+                if loop.time() >= next_round:
+                    next_round = loop.time() + self._interval()
+                    await self._guarded(self.run_once())
+                else:
+                    await self._guarded(self._run_requested())
+                with self._requests:
+                    more = bool(self._pending_reads) or self._flush_wanted
+                if more and self.locked_by is None:
+                    continue
+                await self._sleep(stop, max(0.0, next_round - loop.time()))
+        finally:
+            unsubscribe()
+            self._wake = None
+            self._loop = None
+            await self._release()
+
+    async def _guarded(self, work: Awaitable[object]) -> None:
+        try:
+            await work
+        except EngineLocked:
+            pass  # read-only: logged once by _hold_lock; tried again next round
+        except Exception:
+            log.exception("sync round failed; trying again at the next poll")
+
+    def _interval(self) -> float:
+        spread = self.poll_seconds * self.jitter
+        return max(0.1, self.poll_seconds + self._rng.uniform(-spread, spread))
+
+    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
+        """Wait for `seconds`, or less when stopped or poked."""
+        wake = self._wake
+        assert wake is not None
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            for waiter in waiters:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiter
+            wake.clear()
+
+    def _poke(self) -> None:
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
+            loop.call_soon_threadsafe(wake.set)
+
+    async def _release(self) -> None:
+        try:
+            await self._db.call(self._lock.release)
+        except Exception:
+            log.exception("releasing the sync lock failed; it goes stale in a minute")
+
+    async def aclose(self) -> None:
+        """Release the lock, close every provider and the database thread."""
+        async with self._work:
+            await self._release()
+            await self._providers.aclose()
+            self._db.close()
+
+
+def _targets(uow: UnitOfWork) -> list[_Target]:
+    """Every account with a technician, and its calendars primary first."""
+    found: list[_Target] = []
+    for account in uow.accounts.list():
+        if account.status is AccountStatus.DISCONNECTED:
+            continue
+        tech = uow.techs.get(account.tech_id)
+        if tech is None:
+            continue
+        calendars = tuple(c.id for c in uow.calendars.for_account(account.id))
+        found.append(_Target(account, tech.name, calendars))
+    return found

@@ -1,0 +1,457 @@
+"""Calendar → Crewboard: read one calendar's changes and store them in the local mirror.
+
+One read is one unit of work: the events, the busy blocks materialized from them, the conflicts
+they open or close, the outbox rows that make the planner look at touched booking events, and the
+new cursor are committed together or not at all. A crash after the provider answered but before
+the commit reads the same changes again next time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from app.domain.blocking import materialize
+from app.domain.ids import AccountId, BookingId, CalendarId, OutboxId, TechId, new_id
+from app.domain.model import (
+    Audience,
+    AuditEntry,
+    Booking,
+    BusyBlock,
+    Calendar,
+    CalendarAccount,
+    ConflictKind,
+    ConflictStatus,
+    OutboxAction,
+    OutboxItem,
+    RemoteEvent,
+    Technician,
+)
+from app.domain.recurrence import InvalidRecurrence
+from app.domain.time import Clock, Interval, zone
+from app.services.accounts import DISPATCHER, provider_label
+from app.services.ports import UnitOfWork
+from sync.core.planner import MassDeleteGuard
+from sync.engine.alerts import SYNC_ACTOR, Alerts, notify, open_conflict, tell_tech_and_dispatcher
+from sync.engine.worker import DbWorker
+from sync.providers.errors import CursorExpired
+from sync.providers.protocol import CalendarProvider, ChangeBatch
+
+log = logging.getLogger(__name__)
+
+# How far back a read reaches: yesterday's late jobs still matter to today's board.
+LOOKBACK = timedelta(days=1)
+
+
+@dataclass(slots=True)
+class ReadOutcome:
+    calendar_id: CalendarId
+    account_id: AccountId
+    tech_id: TechId | None = None
+    full: bool = False
+    stored: int = 0
+    deleted: int = 0
+    touched: list[BookingId] = field(default_factory=list)
+    alerts: Alerts = field(default_factory=Alerts)
+    refused: str | None = None  # the mass-delete guard kept the old mirror, saying why
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    calendar: Calendar
+    account: CalendarAccount
+    tech: Technician
+
+
+class CalendarReader:
+    """Reads calendars into the mirror; remembers per calendar how its blocks were last built."""
+
+    def __init__(
+        self,
+        db: DbWorker,
+        clock: Clock,
+        *,
+        horizon_days: int = 120,
+        guard: MassDeleteGuard | None = None,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._horizon = timedelta(days=horizon_days)
+        self._guard = guard or MassDeleteGuard()
+        # calendar → (what its blocks depend on, the day they were expanded from)
+        self._built: dict[CalendarId, tuple[tuple[object, ...], date]] = {}
+        self.accept_mass_delete = False
+
+    def horizon(self, now: datetime) -> Interval:
+        return Interval(now - LOOKBACK, now + self._horizon)
+
+    async def read(self, calendar_id: CalendarId, provider: CalendarProvider) -> ReadOutcome:
+        """Read one calendar's changes (everything after an expired cursor) and store them.
+
+        Provider errors propagate; nothing is stored for a read that failed.
+        """
+        context = await self._db.read(lambda uow: _context(uow, calendar_id))
+        now = self._clock.now()
+        window = self.horizon(now)
+        calendar = context.calendar
+        try:
+            batch = await provider.read_changes(calendar, calendar.sync_cursor, window)
+        except CursorExpired:
+            log.info("change feed of calendar %s expired; reading it in full", calendar.name)
+            batch = await provider.read_changes(calendar, None, window)
+        for remote_id, reason in batch.skipped:
+            log.warning("skipped event %r of calendar %s: %s", remote_id[:80], calendar.name, reason)
+        signature = _signature(calendar, context.tech)
+        rebuild = self._built.get(calendar.id) != (signature, now.date())
+        outcome = await self._db.write(lambda uow: self._store(uow, calendar_id, batch, rebuild, now))
+        if outcome.refused is None:
+            self._built[calendar.id] = (signature, now.date())
+        return outcome
+
+    # --- storing (database thread) ----------------------------------------------------------
+
+    def _store(
+        self, uow: UnitOfWork, calendar_id: CalendarId, batch: ChangeBatch, rebuild: bool, now: datetime
+    ) -> ReadOutcome:
+        ctx = _context(uow, calendar_id)
+        calendar, tech = ctx.calendar, ctx.tech
+        outcome = ReadOutcome(calendar.id, ctx.account.id, tech.id, full=batch.full)
+        horizon = self.horizon(now)
+        old_events = {e.remote_id: e for e in uow.remote_events.for_calendar(calendar.id)}
+        refused = self._check_guard(uow, ctx, old_events, batch)
+        if refused is not None and not self.accept_mass_delete:
+            self._refuse(uow, ctx, refused, now)
+            outcome.refused = refused
+            return outcome
+        old_blocks = _blocks_by_series(uow, tech, calendar.id, horizon)
+        gone = self._gone_links(uow, calendar.id, old_events, batch)
+        affected = self._apply(uow, calendar.id, old_events, batch)
+        outcome.stored = len(batch.events)
+        outcome.deleted = len(batch.deleted)
+        if rebuild:
+            affected |= {
+                e.master_remote_id or e.remote_id for e in uow.remote_events.for_calendar(calendar.id)
+            }
+            affected |= set(old_blocks)
+        current = {key: [b.interval for b in blocks] for key, blocks in old_blocks.items()}
+        new_blocks: dict[str, list[BusyBlock]] = {}
+        for key in sorted(affected):
+            filed = _materialize_series(uow, tech, calendar, key, horizon)
+            for filed_key, blocks in filed.items():
+                current[filed_key] = [b.interval for b in blocks]
+                new_blocks[filed_key] = blocks
+        self._open_overlaps(uow, outcome.alerts, tech, calendar, old_blocks, new_blocks, horizon, now)
+        self._close_overlaps(uow, outcome.alerts, tech, calendar, current, horizon, now)
+        outcome.touched = self._touch_bookings(uow, ctx, batch, gone, now)
+        uow.calendars.update(replace(calendar, sync_cursor=batch.cursor))
+        return outcome
+
+    def _check_guard(
+        self, uow: UnitOfWork, ctx: _Context, old_events: dict[str, RemoteEvent], batch: ChangeBatch
+    ) -> str | None:
+        """Why this batch must not be applied, or None when it may."""
+        where = f"{ctx.calendar.name} ({ctx.account.email})"
+        if batch.full and not batch.events and len(old_events) >= self._guard.min_count:
+            return (
+                f"Calendar {where} suddenly read back empty while {len(old_events)} events were known; "
+                "its events were kept. Check that the account is the right one and still shared."
+            )
+        linked = {
+            rid
+            for rid, event in old_events.items()
+            if event.booking_id is not None and uow.links.by_remote(ctx.calendar.id, rid) is not None
+        }
+        destructive = len(linked & _vanished(old_events, batch))
+        if not self._guard.allows(destructive, len(linked)):
+            return (
+                f"Calendar {where} would lose {destructive} of its {len(linked)} job events at once; "
+                "nothing was changed. Check the account before syncing it again."
+            )
+        return None
+
+    def _refuse(self, uow: UnitOfWork, ctx: _Context, reason: str, now: datetime) -> None:
+        health = uow.health.get(ctx.account.id)
+        if health is not None and health.last_error == reason:
+            return  # already told; the same refusal on every poll is not news
+        uow.audit.record(
+            AuditEntry(
+                now,
+                "sync.mass_delete_refused",
+                reason,
+                account_id=ctx.account.id,
+                extra={"calendar": ctx.calendar.id},
+            )
+        )
+        alerts = Alerts()
+        label = provider_label(ctx.account.provider)
+        notify(
+            uow,
+            alerts,
+            Audience.DISPATCHER,
+            DISPATCHER,
+            f"Check {ctx.tech.name}'s {label} calendar",
+            reason,
+            now,
+            ctx.tech,
+        )
+        log.warning("%s", reason)
+
+    def _gone_links(
+        self, uow: UnitOfWork, calendar_id: CalendarId, old_events: dict[str, RemoteEvent], batch: ChangeBatch
+    ) -> dict[BookingId, str]:
+        """Linked booking events this batch removes: booking → remote id."""
+        gone: dict[BookingId, str] = {}
+        for rid in _vanished(old_events, batch):
+            link = uow.links.by_remote(calendar_id, rid)
+            if link is not None:
+                gone[link.booking_id] = rid
+        return gone
+
+    def _apply(
+        self, uow: UnitOfWork, calendar_id: CalendarId, old_events: dict[str, RemoteEvent], batch: ChangeBatch
+    ) -> set[str]:
+        """Write the batch into the mirror; the series keys whose blocks must be rebuilt."""
+        affected: set[str] = set()
+        if batch.full:
+            uow.remote_events.clear_calendar(calendar_id)
+            uow.busy.clear_calendar(calendar_id)
+            affected |= {e.master_remote_id or e.remote_id for e in old_events.values()}
+        for rid in batch.deleted:
+            old = old_events.get(rid)
+            affected.add(rid)
+            if old is not None and old.master_remote_id is not None:
+                affected.add(old.master_remote_id)
+            elif not batch.full:
+                for instance in uow.remote_events.instances_of(calendar_id, rid):
+                    uow.remote_events.delete(calendar_id, instance.remote_id)
+                    affected.add(instance.remote_id)
+            uow.remote_events.delete(calendar_id, rid)
+        for event in batch.events:
+            if event.calendar_id != calendar_id:
+                event = replace(event, calendar_id=calendar_id)
+            uow.remote_events.upsert(event)
+            affected.add(event.master_remote_id or event.remote_id)
+        return affected
+
+    def _open_overlaps(
+        self,
+        uow: UnitOfWork,
+        alerts: Alerts,
+        tech: Technician,
+        calendar: Calendar,
+        old_blocks: dict[str, list[BusyBlock]],
+        new_blocks: dict[str, list[BusyBlock]],
+        horizon: Interval,
+        now: datetime,
+    ) -> None:
+        """A personal event newly landing on a live booking opens one conflict and tells two people."""
+        # Compared calendar-wide: a series folding its stray instances in is not news.
+        before = {b.interval for blocks in old_blocks.values() for b in blocks}
+        fresh = [b for blocks in new_blocks.values() for b in blocks if b.interval not in before]
+        if not fresh:
+            return
+        bookings = [b for b in uow.bookings.between(horizon, [tech.id]) if b.interval is not None]
+        tz = zone(tech.timezone)
+        for block in fresh:
+            for booking in bookings:
+                span = booking.interval
+                assert span is not None
+                if not span.overlaps(block.interval):
+                    continue
+                what = "a private event" if block.title is None else f"'{block.title}'"
+                local = span.start.astimezone(tz)
+                conflict = open_conflict(
+                    uow,
+                    alerts,
+                    booking_id=booking.id,
+                    tech=tech,
+                    kind=ConflictKind.OVERLAP,
+                    now=now,
+                    calendar_id=calendar.id,
+                    remote_id=block.remote_id,
+                    other_start=block.interval.start,
+                    other_end=block.interval.end,
+                    other_title=block.title,
+                    detail=f"{what} on {calendar.name} overlaps the {booking.service} job",
+                )
+                if conflict is None:
+                    continue
+                subject = f"{tech.name}: calendar event over the {booking.service} job"
+                body = (
+                    f"{what.capitalize()} in {tech.name}'s calendar {calendar.name} overlaps the "
+                    f"{booking.service} job on {local:%a %d %b %H:%M} ({tech.timezone}). The job stays "
+                    "where it is; keep it, reschedule it or give it to another technician."
+                )
+                tell_tech_and_dispatcher(uow, alerts, tech, subject, body, now)
+
+    def _close_overlaps(
+        self,
+        uow: UnitOfWork,
+        alerts: Alerts,
+        tech: Technician,
+        calendar: Calendar,
+        current: dict[str, list[Interval]],
+        horizon: Interval,
+        now: datetime,
+    ) -> None:
+        """Overlaps whose personal event was deleted or moved away close themselves."""
+        for conflict in uow.conflicts.open():
+            if conflict.kind is not ConflictKind.OVERLAP or conflict.calendar_id != calendar.id:
+                continue
+            booking = uow.bookings.get(conflict.booking_id)
+            span = booking.interval if booking is not None else None
+            if span is not None and not horizon.overlaps(span):
+                continue  # outside what this read sees: leave it to a person
+            still = (
+                booking is not None
+                and booking.is_live
+                and booking.tech_id == tech.id
+                and span is not None
+                and any(span.overlaps(i) for i in current.get(conflict.remote_id or "", []))
+            )
+            if still:
+                continue
+            closed = replace(
+                conflict,
+                status=ConflictStatus.RESOLVED,
+                resolved_by=SYNC_ACTOR,
+                resolved_at=now,
+                detail=(conflict.detail + "; " if conflict.detail else "")
+                + "the calendar event was deleted or moved away, so the job is free again",
+            )
+            uow.conflicts.update(closed)
+            alerts.closed.append(closed)
+
+    def _touch_bookings(
+        self, uow: UnitOfWork, ctx: _Context, batch: ChangeBatch, gone: dict[BookingId, str], now: datetime
+    ) -> list[BookingId]:
+        """Queue a planner pass for every booking whose event changed on the calendar's side.
+
+        The outbox row is committed with the batch, so a crash after this read cannot lose the
+        tech's move or deletion: the next flush plans it.
+        """
+        touched: dict[BookingId, str] = dict(gone)
+        for event in batch.events:
+            if event.booking_id is None:
+                continue
+            link = uow.links.for_booking(event.booking_id)
+            if (
+                link is not None
+                and (link.calendar_id, link.remote_id) == (ctx.calendar.id, event.remote_id)
+                and link.etag == event.etag
+            ):
+                continue  # our own write coming back
+            touched.setdefault(event.booking_id, event.remote_id)
+        queued: list[BookingId] = []
+        for booking_id, remote_id in touched.items():
+            booking = uow.bookings.get(booking_id)
+            if booking is None:
+                continue  # another installation's job, or one deleted here: not ours to touch
+            if not uow.outbox.for_booking(booking_id):
+                uow.outbox.add(_planner_item(booking, ctx.calendar.id, remote_id, now))
+            queued.append(booking_id)
+        return queued
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _context(uow: UnitOfWork, calendar_id: CalendarId) -> _Context:
+    calendar = uow.calendars.get(calendar_id)
+    if calendar is None:
+        raise LookupError(f"calendar {calendar_id} was removed")
+    account = uow.accounts.get(calendar.account_id)
+    if account is None:
+        raise LookupError(f"account of calendar {calendar_id} was removed")
+    tech = uow.techs.get(account.tech_id)
+    if tech is None:
+        raise LookupError(f"technician of calendar {calendar_id} was removed")
+    return _Context(calendar, account, tech)
+
+
+def _signature(calendar: Calendar, tech: Technician) -> tuple[object, ...]:
+    """Everything besides the events that decides a calendar's busy blocks."""
+    return (
+        calendar.primary,
+        calendar.blocks,
+        tech.timezone,
+        tech.tentative_blocks,
+        tech.calendar_blocking,
+    )
+
+
+def _vanished(old_events: dict[str, RemoteEvent], batch: ChangeBatch) -> set[str]:
+    """Ids of mirrored events this batch removes (or shows cancelled)."""
+    cancelled = {e.remote_id for e in batch.events if e.cancelled}
+    if batch.full:
+        present = {e.remote_id for e in batch.events if not e.cancelled}
+        return set(old_events) - present
+    return (set(batch.deleted) | cancelled) & set(old_events)
+
+
+def _blocks_by_series(
+    uow: UnitOfWork, tech: Technician, calendar_id: CalendarId, horizon: Interval
+) -> dict[str, list[BusyBlock]]:
+    found: dict[str, list[BusyBlock]] = {}
+    for block in uow.busy.for_techs([tech.id], horizon):
+        if block.calendar_id == calendar_id and block.remote_id is not None:
+            found.setdefault(block.remote_id, []).append(block)
+    return found
+
+
+def _materialize_series(
+    uow: UnitOfWork, tech: Technician, calendar: Calendar, key: str, horizon: Interval
+) -> dict[str, list[BusyBlock]]:
+    """Rebuild the blocks filed under series `key`; returns every filing it rewrote.
+
+    Instances whose master we do not have (a series shared in part) block on their own, filed
+    under their own id; once the master arrives they are folded into it.
+    """
+    filed: dict[str, list[BusyBlock]] = {}
+    master = uow.remote_events.get(calendar.id, key)
+    instances = uow.remote_events.instances_of(calendar.id, key)
+    if master is not None and master.master_remote_id is None:
+        filed[key] = _expand(tech, calendar, master, instances, horizon)
+        for instance in instances:
+            filed[instance.remote_id] = []
+    elif master is not None:
+        # `key` is itself an instance whose master we lack.
+        parent = uow.remote_events.get(calendar.id, master.master_remote_id or "")
+        filed[key] = [] if parent is not None else _expand(tech, calendar, master, [], horizon)
+    else:
+        filed[key] = []
+        for instance in instances:
+            filed[instance.remote_id] = _expand(tech, calendar, instance, [], horizon)
+    for filing, blocks in filed.items():
+        uow.busy.replace_for_event(calendar.id, filing, blocks)
+    return filed
+
+
+def _expand(
+    tech: Technician,
+    calendar: Calendar,
+    master: RemoteEvent,
+    exceptions: Sequence[RemoteEvent],
+    horizon: Interval,
+) -> list[BusyBlock]:
+    try:
+        return materialize(tech, calendar, master, exceptions, horizon)
+    except InvalidRecurrence as error:
+        log.warning("cannot expand event %r of %s: %s", master.remote_id[:80], calendar.name, error)
+        return []
+
+
+def _planner_item(booking: Booking, calendar_id: CalendarId, remote_id: str, now: datetime) -> OutboxItem:
+    return OutboxItem(
+        id=OutboxId(new_id()),
+        booking_id=booking.id,
+        action=OutboxAction.UPDATE,
+        tech_id=booking.tech_id,
+        idempotency_key=f"{booking.id}:calendar:{new_id()}",
+        created_at=now,
+        next_attempt=now,
+        calendar_id=calendar_id,
+        remote_id=remote_id,
+    )
