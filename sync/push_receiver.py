@@ -97,7 +97,9 @@ class CalendarChannels:
     DESIGN's "tokens never in the database" is about sign-in tokens, which stay in the keyring.
 
     Google sends its `sync` notice while `events.watch` is still answering, before the engine has
-    stored the channel id, so the engine announces a channel it is about to create with `expect()`.
+    stored the channel id, so the engine announces a channel it is about to create with `expect()`,
+    and calls `refresh()` once it has stored (or cleared) a channel, `forget()` when it stops one.
+    Unknown ids read the table at most once a second, so a flood of forged ids costs little.
     """
 
     KEY_SETTING = "push.channel_key"
@@ -127,6 +129,11 @@ class CalendarChannels:
             self._expected.pop(channel_id, None)
             self._known.pop(channel_id, None)
 
+    def refresh(self) -> None:
+        """Read the calendars' channels now (call after storing or clearing one)."""
+        with self._lock:
+            self._refresh()
+
     def lookup(self, channel_id: str) -> ChannelEntry | None:
         with self._lock:
             entry = self._known.get(channel_id)
@@ -142,6 +149,8 @@ class CalendarChannels:
         with self._uow() as uow:
             calendars = uow.calendars.list()
         self._known = {c.channel_id: self._entry(c) for c in calendars if c.channel_id}
+        for channel_id in self._known.keys() & self._expected.keys():
+            del self._expected[channel_id]  # stored now: the table speaks for it
         self._refreshed = time.monotonic()
 
     def _entry(self, calendar: Calendar) -> ChannelEntry:
