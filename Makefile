@@ -38,3 +38,8 @@ test: system-deps $(STAMP) lint typecheck unit
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# Latency, cost and scale figures against the sandbox on loopback (not part of `make test`).
+# BENCH_OUT names the JSON file (default bench-results.json); BENCH_ARGS e.g. "--only availability board".
+bench: system-deps $(STAMP)
+	CREWBOARD_REQUIRE_KEYRING=1 scripts/with-secret-service $(BIN)/python -m tests.bench $(BENCH_ARGS)

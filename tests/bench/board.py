@@ -1,0 +1,179 @@
+"""Figure: painting the board's week view with 50 techs and 2,000 items, offscreen.
+
+The main window is shown at 1440×860 in week mode over a real store. Measured:
+- first paint: `BoardView.set_snapshot` (the layout of every tile) and one synchronous repaint of
+  the viewport, i.e. what a dispatcher waits for between the snapshot arriving and a full board;
+- scroll frame: one wheel notch (three scroll steps) down or up, and the synchronous repaint;
+- the snapshot load from the store (BoardService.snapshot, on the window's worker thread in the app)
+  is shown beside them for information.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+import ui  # noqa: F401  (guards the interpreter before Qt is used)
+from app.bus import Bus
+from app.domain.time import FixedClock, Interval
+from app.services.container import Services
+from storage.database import open_database
+from tests.bench.common import Figure, from_samples, progress, report, timed
+from tests.bench.crew import add_blocks, add_bookings, add_crew, local
+from ui.board.layout import BoardMode, board_window, period_start
+from ui.main_window import MainWindow
+from ui.style import apply_style
+
+TECHS = 50
+ITEMS = 2000
+MONDAY = date(2026, 11, 2)
+NOW = datetime(2026, 11, 4, 16, 40, tzinfo=UTC)
+OFFICE = "America/Chicago"
+FIRST_PAINTS = 40
+SCROLL_FRAMES = 300
+
+
+def seed(services: Services) -> tuple[int, int]:
+    """2,000 items over the week: 1,250 jobs and 750 calendar blocks (timed, all-day, private, tentative)."""
+    crew = add_crew(services, TECHS)
+    bookings = []
+    blocks = []
+    item = 0
+    while item < ITEMS:
+        for index, tech in enumerate(crew.techs):
+            if item >= ITEMS:
+                break
+            slot = item // TECHS  # 40 items per tech over the week
+            day = MONDAY + timedelta(days=slot % 7)
+            hour = 7 + (slot * 3 + index) % 11
+            minute = (index * 15) % 60
+            tz = tech.timezone
+            span = Interval(
+                local(day, hour, minute, tz), local(day, hour, minute, tz) + timedelta(minutes=90)
+            )
+            if item % 8 < 5:
+                bookings.append((tech, span))
+            elif item % 97 == 0:
+                whole = Interval(local(day, 0, 0, tz), local(day + timedelta(days=1), 0, 0, tz))
+                blocks.append((tech, whole, "PTO", True, False))
+            else:
+                title = None if item % 5 == 0 else "Dentist appointment"
+                blocks.append((tech, span, title, False, item % 13 == 0))
+            item += 1
+    add_bookings(services, crew, bookings)
+    add_blocks(services, crew, blocks)
+    return crew.bookings, crew.blocks
+
+
+def wait_for(signal: object, timeout_ms: int = 30_000) -> None:
+    loop = QEventLoop()
+    signal.connect(loop.quit)  # type: ignore[attr-defined]
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+
+
+def run(out: str | None) -> list[Figure]:
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    apply_style(app)
+    with tempfile.TemporaryDirectory(prefix="crewboard-bench-") as folder:
+        database = open_database(f"sqlite:///{Path(folder) / 'bench.db'}")
+        try:
+            services = Services.build(database.unit_of_work, FixedClock(NOW), Bus())
+            jobs, blocks = seed(services)
+            progress(f"board: {TECHS} techs, {jobs} jobs and {blocks} calendar blocks in the week")
+            window = MainWindow(services, office_zone=OFFICE)
+            window.resize(1440, 860)
+            window.show()
+            wait_for(window.snapshot_applied)
+            window.set_mode(BoardMode.WEEK)
+            wait_for(window.snapshot_applied)
+            board = window.board
+            office = window.office
+            first = period_start(BoardMode.WEEK, MONDAY)
+            span = board_window(BoardMode.WEEK, MONDAY, office)
+            snapshot = services.board.snapshot(span)
+            shown = sum(len(r.bookings) + len(r.busy) for r in snapshot.rows)
+            load_ms = [timed(lambda: services.board.snapshot(span)) * 1000 for _ in range(10)]
+
+            def first_paint() -> None:
+                board.set_snapshot(snapshot, BoardMode.WEEK, first)
+                board.viewport().repaint()
+
+            cold_ms = timed(first_paint) * 1000
+            paint_ms = []
+            for _ in range(FIRST_PAINTS):
+                board.verticalScrollBar().setValue(0)
+                app.processEvents()
+                paint_ms.append(timed(first_paint) * 1000)
+            bar = board.verticalScrollBar()
+            notch = 3 * bar.singleStep()
+            bar.setValue(0)
+            app.processEvents()
+            frame_ms = []
+            direction = 1
+            for _ in range(SCROLL_FRAMES):
+                if bar.value() + notch > bar.maximum():
+                    direction = -1
+                elif bar.value() - notch < 0:
+                    direction = 1
+                target = bar.value() + direction * notch
+
+                def frame(value: int = target) -> None:
+                    bar.setValue(value)
+                    board.viewport().repaint()
+
+                frame_ms.append(timed(frame) * 1000)
+                app.processEvents()
+            size = board.viewport().size()
+            window.close()
+            app.processEvents()
+            time.sleep(0.05)
+        finally:
+            database.dispose()
+    note = f"{shown} items in the week's snapshot, viewport {size.width()}×{size.height()}"
+    figures = [
+        from_samples(
+            "board_first_paint",
+            "board paint: week view, first paint (layout + paint)",
+            paint_ms,
+            "ms",
+            "≤ 50 ms",
+            50.0,
+            note=f"{note}; the very first paint of the process: {cold_ms:.1f} ms",
+            cold_ms=cold_ms,
+        ),
+        from_samples(
+            "board_scroll_frame",
+            "board paint: week view, one scroll frame",
+            frame_ms,
+            "ms",
+            "≤ 16 ms",
+            16.0,
+            note=f"one wheel notch ({notch} px) and a repaint",
+        ),
+        from_samples(
+            "board_snapshot_load",
+            "board: week snapshot load from the store (worker thread)",
+            load_ms,
+            "ms",
+            "—",
+            None,
+            note="BoardService.snapshot; not a target, shown for context",
+        ),
+    ]
+    report(figures, out)
+    return figures
+
+
+if __name__ == "__main__":
+    run(sys.argv[1] if len(sys.argv) > 1 else None)
