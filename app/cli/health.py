@@ -120,7 +120,10 @@ def health_json(view: AccountView) -> dict[str, Any]:
 
 
 def health(s: Services, a: argparse.Namespace) -> int:
-    views = AccountService(s.uow, s.clock, s.bus).list()
+    views = sorted(
+        AccountService(s.uow, s.clock, s.bus).list(),
+        key=lambda v: (v.tech.name.lower(), v.account.provider.value, v.account.email),
+    )
     rows = [health_json(v) for v in views]
     if a.json:
         emit_json(rows)
