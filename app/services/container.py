@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from app.bus import Bus
 from app.domain.time import Clock, SystemClock
+from app.services.accounts import AccountService
 from app.services.board import BoardService
 from app.services.bookings import BookingService
+from app.services.conflicts import ConflictService
 from app.services.customers import CustomerService
 from app.services.ports import UnitOfWorkFactory
 from app.services.schedule import ScheduleService
@@ -26,19 +28,24 @@ class Services:
     schedule: ScheduleService
     time_off: TimeOffService
     board: BoardService
+    accounts: AccountService
+    conflicts: ConflictService
 
     @classmethod
     def build(cls, uow: UnitOfWorkFactory, clock: Clock | None = None, bus: Bus | None = None) -> Services:
         clock = clock or SystemClock()
         bus = bus or Bus()
+        bookings = BookingService(uow, clock, bus)
         return cls(
             uow=uow,
             clock=clock,
             bus=bus,
             techs=TechnicianService(uow, bus),
             customers=CustomerService(uow),
-            bookings=BookingService(uow, clock, bus),
+            bookings=bookings,
             schedule=ScheduleService(uow, clock),
             time_off=TimeOffService(uow, clock, bus),
             board=BoardService(uow),
+            accounts=AccountService(uow, clock, bus),
+            conflicts=ConflictService(uow, clock, bus, bookings),
         )

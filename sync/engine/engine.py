@@ -29,7 +29,7 @@ from sync.engine.alerts import Alerts
 from sync.engine.errors import EngineLocked
 from sync.engine.inbound import CalendarReader, ReadOutcome
 from sync.engine.lock import EngineLock
-from sync.engine.outbound import FlushReport, OutboxFlusher
+from sync.engine.outbound import FlushReport, OutboxFlusher, is_waiting
 from sync.engine.ports import HealthRecorder, Kind, ProviderFor, StoreHealthRecorder
 from sync.engine.providers import ProviderPool
 from sync.engine.worker import DbWorker
@@ -77,6 +77,7 @@ class RoundReport:
     refused: list[str] = field(default_factory=list)
     errors: dict[AccountId, str] = field(default_factory=dict)
     accounts: dict[AccountId, AccountReport] = field(default_factory=dict)
+    succeeded: dict[AccountId, set[Kind]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -105,6 +106,7 @@ class SyncEngine:
         holder_name: str = "crewboard sync",
         guard: MassDeleteGuard | None = None,
         rng: random.Random | None = None,
+        lock: EngineLock | None = None,
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
@@ -117,7 +119,7 @@ class SyncEngine:
         self._reader = CalendarReader(self._db, clock, horizon_days=horizon_days, guard=guard)
         self._flusher = OutboxFlusher(self._db, clock, self._providers, rng=self._rng)
         self._health: HealthRecorder = health or StoreHealthRecorder(uow_factory)
-        self._lock = EngineLock(uow_factory, clock, holder_name)
+        self._lock = lock or EngineLock(uow_factory, clock, holder_name)
         self._work = asyncio.Lock()
         self._requests = threading.Lock()
         self._pending_reads: set[CalendarId] = set()
@@ -178,6 +180,7 @@ class SyncEngine:
                         break
                     await self._read(target.account, calendar_id, report, blocked)
             await self._flush(report, blocked, targets)
+            await self._record_successes(report)
             return report
 
     async def _run_requested(self) -> RoundReport | None:
@@ -202,6 +205,7 @@ class SyncEngine:
                     if calendar_id in reads and target.account.id not in blocked:
                         await self._read(target.account, calendar_id, report, blocked)
             await self._flush(report, blocked, targets)
+            await self._record_successes(report)
             return report
 
     async def _hold_lock(self) -> None:
@@ -250,8 +254,21 @@ class SyncEngine:
             report.refused.append(outcome.refused)
             await self._failed(account.id, outcome.refused, report)
             return
-        await self._succeeded(account.id, self._clock.now(), "read")
+        report.succeeded.setdefault(account.id, set()).add("read")
         self._announce_read(outcome)
+
+    async def _record_successes(self, report: RoundReport) -> None:
+        """An account is healthy when nothing of it failed this round (a good read with failing
+        writes is still an outage)."""
+        now = self._clock.now()
+        backlog = await self._db.read(_failing_writes)
+        for account_id, kinds in report.succeeded.items():
+            if account_id in report.errors:
+                continue
+            if "write" not in kinds and account_id in backlog:
+                continue  # reads work, but its writes are still failing: the outage goes on
+            for kind in sorted(kinds):
+                await self._succeeded(account_id, now, kind)
 
     async def _succeeded(self, account_id: AccountId, at: datetime, kind: Kind) -> None:
         await self._db.call(lambda: self._health.succeeded(account_id, at, kind))
@@ -279,9 +296,8 @@ class SyncEngine:
             await self._auth_expired(account_id, reason, report, blocked)
         for account_id, error in flushed.failed.items():
             await self._failed(account_id, error, report)
-        now = self._clock.now()
         for account_id in flushed.wrote - set(flushed.failed) - set(flushed.auth_expired):
-            await self._succeeded(account_id, now, "write")
+            report.succeeded.setdefault(account_id, set()).add("write")
             entry = report.accounts.get(account_id)
             if entry is not None:
                 entry.writes += 1
@@ -418,3 +434,13 @@ def _targets(uow: UnitOfWork) -> list[_Target]:
         calendars = tuple(c.id for c in uow.calendars.for_account(account.id))
         found.append(_Target(account, tech.name, calendars))
     return found
+
+
+def _failing_writes(uow: UnitOfWork) -> set[AccountId]:
+    """Accounts whose technician has outbox writes that failed and wait for a retry."""
+    techs = {
+        item.tech_id
+        for item in uow.outbox.pending()
+        if item.tech_id is not None and item.attempts > 0 and item.last_error and not is_waiting(item)
+    }
+    return {a.id for a in uow.accounts.list() if a.tech_id in techs}

@@ -450,6 +450,12 @@ class OutboxFlusher:
 
 
 _WAIT_FOR_PERSON = "waiting for a person to decide the booking's conflict"
+_WAITING = "waiting for "
+
+
+def is_waiting(item: OutboxItem) -> bool:
+    """Whether the row waits for a person (a conflict, a reconnect) rather than for a retry."""
+    return (item.last_error or "").startswith(_WAITING)
 
 
 def _snapshot(uow: UnitOfWork, booking_id: BookingId, items: list[OutboxItem]) -> _Snapshot:
