@@ -39,7 +39,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -74,6 +74,10 @@ class ChannelRegistry(Protocol):
         """The entry for a Google channel id or a Graph subscription id, or None if it is not ours."""
         ...
 
+    def pending(self, token: str) -> CalendarId | None:
+        """The calendar whose channel is being created right now with this token, if any."""
+        ...
+
 
 def push_address(public_url: str, provider: str) -> str:
     """The notification URL to register with `provider` ("google" or "microsoft")."""
@@ -96,10 +100,12 @@ class CalendarChannels:
     over syncing, where a keyring entry would stay behind and make every channel's notices fail.
     DESIGN's "tokens never in the database" is about sign-in tokens, which stay in the keyring.
 
-    Google sends its `sync` notice while `events.watch` is still answering, before the engine has
-    stored the channel id, so the engine announces a channel it is about to create with `expect()`,
-    and calls `refresh()` once it has stored (or cleared) a channel, `forget()` when it stops one.
-    Unknown ids read the table at most once a second, so a flood of forged ids costs little.
+    Google sends its `sync` notice while `events.watch` is still answering, before the channel id
+    is stored, and the provider picks that id itself: so while a channel is being made for a
+    calendar (`with channels.creating(calendar_id):`), a `sync` notice carrying that calendar's
+    token is accepted as its handshake. After storing or clearing a channel call `refresh()`;
+    `forget()` refuses a stopped channel at once. Unknown ids read the table at most once a second,
+    so a flood of forged ids costs little.
     """
 
     KEY_SETTING = "push.channel_key"
@@ -110,7 +116,7 @@ class CalendarChannels:
         self._lock = threading.Lock()
         self._key: bytes | None = None
         self._known: dict[str, ChannelEntry] = {}
-        self._expected: dict[str, CalendarId] = {}
+        self._creating: dict[CalendarId, int] = {}
         self._refreshed = float("-inf")
 
     def token_for(self, calendar_id: CalendarId) -> str:
@@ -118,15 +124,32 @@ class CalendarChannels:
         digest = hmac.new(self._secret(), f"crewboard-push:{calendar_id}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
-    def expect(self, channel_id: str, calendar_id: CalendarId) -> None:
-        """A channel for `calendar_id` is being created with this id; accept its notices already."""
+    @contextlib.contextmanager
+    def creating(self, calendar_id: CalendarId) -> Iterator[None]:
+        """A channel for `calendar_id` is being made: accept its handshake; re-read the table after."""
         with self._lock:
-            self._expected[channel_id] = calendar_id
+            self._creating[calendar_id] = self._creating.get(calendar_id, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._creating[calendar_id] -= 1
+                if not self._creating[calendar_id]:
+                    del self._creating[calendar_id]
+                self._refresh()
+
+    def pending(self, token: str) -> CalendarId | None:
+        """The calendar a channel is being made for whose token this is, if any."""
+        with self._lock:
+            calendars = list(self._creating)
+        for calendar_id in calendars:
+            if _same(token, self.token_for(calendar_id)):
+                return calendar_id
+        return None
 
     def forget(self, channel_id: str) -> None:
         """The channel is stopped (or its creation failed): refuse its notices from now on."""
         with self._lock:
-            self._expected.pop(channel_id, None)
             self._known.pop(channel_id, None)
 
     def refresh(self) -> None:
@@ -140,17 +163,12 @@ class CalendarChannels:
             if entry is None and time.monotonic() - self._refreshed >= self.REFRESH_EVERY:
                 self._refresh()
                 entry = self._known.get(channel_id)
-            expected = self._expected.get(channel_id)
-        if entry is None and expected is not None:
-            entry = ChannelEntry(expected, self.token_for(expected))
         return entry
 
     def _refresh(self) -> None:
         with self._uow() as uow:
             calendars = uow.calendars.list()
         self._known = {c.channel_id: self._entry(c) for c in calendars if c.channel_id}
-        for channel_id in self._known.keys() & self._expected.keys():
-            del self._expected[channel_id]  # stored now: the table speaks for it
         self._refreshed = time.monotonic()
 
     def _entry(self, calendar: Calendar) -> ChannelEntry:
@@ -401,6 +419,11 @@ class PushReceiver:
         if not number_text.isdigit():
             raise _Reject(400, f"malformed message number on channel {channel_id}")
         entry = await self._lookup(channel_id)
+        if entry is None and state == "sync":
+            token = headers.get("x-goog-channel-token", "")
+            if await asyncio.to_thread(self._registry.pending, token) is not None:
+                self._last_number[channel_id] = int(number_text)
+                return _Answer(200), []  # the handshake of a channel being created
         if entry is None:
             raise _Reject(404, f"unknown channel {channel_id}")
         if not _same(headers.get("x-goog-channel-token", ""), entry.token):

@@ -131,9 +131,7 @@ async def test_google_unknown_channel_and_foreign_resource_are_refused(setup: Se
     assert await setup.reads.none_for(0.1)
 
 
-async def test_a_channel_being_created_is_accepted_before_it_is_stored(
-    services: Services, setup: Setup
-) -> None:
+async def test_the_handshake_of_a_channel_being_created_is_accepted(services: Services, setup: Setup) -> None:
     calendar = setup.business.maria_calendar
     headers = {
         "X-Goog-Channel-ID": "chan-new",
@@ -142,11 +140,23 @@ async def test_a_channel_being_created_is_accepted_before_it_is_stored(
         "X-Goog-Message-Number": "1",
     }
     assert (await setup.client.post(setup.google, headers=headers)).status_code == 404
-    setup.channels.expect("chan-new", calendar.id)
-    assert (await setup.client.post(setup.google, headers=headers)).status_code == 200
+    with setup.channels.creating(calendar.id):
+        forged = {**headers, "X-Goog-Channel-Token": setup.graph_token}  # another calendar's token
+        assert (await setup.client.post(setup.google, headers=forged)).status_code == 404
+        assert (
+            await setup.client.post(setup.google, headers={**headers, "X-Goog-Resource-State": "exists"})
+        ).status_code == 404
+        assert (await setup.client.post(setup.google, headers=headers)).status_code == 200
+    assert await setup.reads.none_for(0.05)
+    set_channel(services, calendar, "chan-new", None)
+    setup.channels.refresh()
+    later = {**headers, "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "2"}
+    assert (await setup.client.post(setup.google, headers=later)).status_code == 200
+    assert await setup.reads.count(1) == [calendar.id]
     setup.channels.forget("chan-new")
-    headers["X-Goog-Message-Number"] = "2"
-    assert (await setup.client.post(setup.google, headers=headers)).status_code == 404
+    assert (
+        await setup.client.post(setup.google, headers={**later, "X-Goog-Message-Number": "3"})
+    ).status_code == 404
 
 
 # --- Microsoft Graph -----------------------------------------------------------------------------

@@ -60,20 +60,19 @@ async def test_google_watch_delivers_to_the_receiver(
         ) as google,
         httpx.AsyncClient(base_url=sandbox.urls.control, trust_env=False, timeout=10) as control,
     ):
-        channels.expect("crewboard-chan-1", calendar.id)  # as the engine does before events.watch
-        watched = await google.post(
-            f"{api}/calendars/primary/events/watch",
-            json={
-                "id": "crewboard-chan-1",
-                "type": "web_hook",
-                "address": push_address(push.url, "google"),
-                "token": channels.token_for(calendar.id),
-                "params": {"ttl": "3600"},
-            },
-        )
-        assert watched.status_code == 200, watched.text
-        set_channel(services, calendar, "crewboard-chan-1", watched.json()["resourceId"])
-        channels.refresh()  # stored now: the table answers from here on
+        with channels.creating(calendar.id):  # as a channel keeper does around events.watch
+            watched = await google.post(
+                f"{api}/calendars/primary/events/watch",
+                json={
+                    "id": "crewboard-chan-1",
+                    "type": "web_hook",
+                    "address": push_address(push.url, "google"),
+                    "token": channels.token_for(calendar.id),
+                    "params": {"ttl": "3600"},
+                },
+            )
+            assert watched.status_code == 200, watched.text
+            set_channel(services, calendar, "crewboard-chan-1", watched.json()["resourceId"])
         assert await reads.none_for(0.3)  # the sync handshake reads nothing
         [handshake] = (await control.get("/push")).json()["deliveries"]
         assert handshake["headers"]["X-Goog-Resource-State"] == "sync" and handshake["status"] == 200
