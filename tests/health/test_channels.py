@@ -1,0 +1,100 @@
+"""ChannelKeeper: one push channel per synced calendar, renewed before it lapses, stopped at the end."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+
+from app.domain.model import Calendar, CalendarAccount
+from app.domain.time import FixedClock
+from app.services.container import Services
+from app.services.ports import RemoteCalendar
+from sync.channels import ChannelKeeper
+from sync.providers.fake import CHANNEL_LIFETIME, InMemoryCalendarProvider
+from sync.push_receiver import CalendarChannels
+from tests.health.conftest import Business
+
+
+class Fakes:
+    def __init__(self, clock: FixedClock) -> None:
+        self.clock = clock
+        self.by_account: dict[str, InMemoryCalendarProvider] = {}
+
+    def __call__(self, account: CalendarAccount) -> InMemoryCalendarProvider:
+        remote = "primary" if account.provider.value == "google" else "AAMk2"
+        provider = InMemoryCalendarProvider([RemoteCalendar(remote, "Calendar", True)], clock=self.clock.now)
+        self.by_account[account.id] = provider
+        return provider
+
+
+def _calendar(services: Services, calendar: Calendar) -> Calendar:
+    with services.uow() as uow:
+        found = uow.calendars.get(calendar.id)
+    assert found is not None
+    return found
+
+
+async def test_channels_are_opened_renewed_and_stopped(
+    services: Services, clock: FixedClock, business: Business, caplog: pytest.LogCaptureFixture
+) -> None:
+    fakes = Fakes(clock)
+    channels = CalendarChannels(services.uow)  # type: ignore[arg-type]
+    keeper = ChannelKeeper(services.uow, fakes, channels, "https://relay.example.com/cb/", clock)
+
+    assert await keeper.keep() == 2
+    maria = _calendar(services, business.maria_calendar)
+    google = fakes.by_account[business.maria_google.id]
+    [channel] = google.watching("primary")
+    assert maria.channel_id == channel.id and maria.channel_expires == clock.now() + CHANNEL_LIFETIME
+    assert channel.token == channels.token_for(maria.id)
+    assert google.notices == [] and "https://relay.example.com/cb/google" in str(google._channels)
+    entry = channels.lookup(channel.id)
+    assert entry is not None and entry.calendar_id == maria.id and entry.resource_id == "fake-primary"
+    sam = _calendar(services, business.sam_calendar)
+    assert sam.channel_id is not None and channels.lookup(sam.channel_id) is not None
+
+    assert await keeper.keep() == 0  # nothing close to expiry
+    clock.advance(CHANNEL_LIFETIME - timedelta(hours=5))
+    assert await keeper.keep() == 2
+    renewed = _calendar(services, business.maria_calendar)
+    assert renewed.channel_id != maria.channel_id and [c.id for c in google.watching("primary")] == [
+        renewed.channel_id
+    ]
+    assert google.calls.count("renew") == 1
+
+    await keeper.stop_all()
+    assert (
+        google.watching("primary") == [] and _calendar(services, business.maria_calendar).channel_id is None
+    )
+    assert channels.lookup(renewed.channel_id or "") is None
+
+
+async def test_a_refused_channel_is_logged_once_and_left_to_polling(
+    services: Services, clock: FixedClock, business: Business, caplog: pytest.LogCaptureFixture
+) -> None:
+    fakes = Fakes(clock)
+    keeper = ChannelKeeper(
+        services.uow,
+        fakes,
+        CalendarChannels(services.uow),
+        "https://relay.example.com",
+        clock,  # type: ignore[arg-type]
+    )
+    google = fakes(business.maria_google)
+    google.fail_next("transient", count=2, methods=["watch"])
+    fakes.by_account.clear()
+
+    def reuse(account: CalendarAccount) -> InMemoryCalendarProvider:
+        return google if account.id == business.maria_google.id else fakes(account)
+
+    keeper = ChannelKeeper(
+        services.uow, reuse, CalendarChannels(services.uow), "https://relay.example.com", clock
+    )  # type: ignore[arg-type]
+    caplog.set_level(logging.WARNING, logger="sync.channels")
+    assert await keeper.keep() == 1  # Sam's calendar only
+    assert await keeper.keep() == 0
+    assert len([r for r in caplog.records if "polled instead" in r.getMessage()]) == 1
+    assert await keeper.keep() == 1  # the provider accepts again
+    assert _calendar(services, business.maria_calendar).channel_id is not None
