@@ -75,23 +75,14 @@ async def test_a_refused_channel_is_logged_once_and_left_to_polling(
     services: Services, clock: FixedClock, business: Business, caplog: pytest.LogCaptureFixture
 ) -> None:
     fakes = Fakes(clock)
-    keeper = ChannelKeeper(
-        services.uow,
-        fakes,
-        CalendarChannels(services.uow),
-        "https://relay.example.com",
-        clock,  # type: ignore[arg-type]
-    )
     google = fakes(business.maria_google)
     google.fail_next("transient", count=2, methods=["watch"])
-    fakes.by_account.clear()
 
     def reuse(account: CalendarAccount) -> InMemoryCalendarProvider:
         return google if account.id == business.maria_google.id else fakes(account)
 
-    keeper = ChannelKeeper(
-        services.uow, reuse, CalendarChannels(services.uow), "https://relay.example.com", clock
-    )  # type: ignore[arg-type]
+    channels = CalendarChannels(services.uow)  # type: ignore[arg-type]
+    keeper = ChannelKeeper(services.uow, reuse, channels, "https://relay.example.com", clock)
     caplog.set_level(logging.WARNING, logger="sync.channels")
     assert await keeper.keep() == 1  # Sam's calendar only
     assert await keeper.keep() == 0
