@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from app.domain.model import AccountStatus, Audience, OutboxItem
+from app.services.bookings import BookingEdit
 from sync.engine import SyncEngine
 from sync.engine.outbound import BACKOFF_BASE, BACKOFF_CAP
 from sync.providers.content import booking_title
@@ -26,7 +28,7 @@ async def test_a_booking_becomes_an_event_with_all_its_fields(world: World, engi
     event = events[0]
     assert event.booking_id == booking.id
     assert event.when.start == booking.start
-    assert event.when.end == booking.start + timedelta(minutes=90) if booking.start else False
+    assert booking.start is not None and event.when.end == booking.start + timedelta(minutes=90)
     assert event.title == "AC repair — Ada Park"
     content = world.phone.written[-1]
     assert content.customer.name == "Ada Park"
@@ -176,7 +178,7 @@ async def test_a_changed_event_is_read_again_and_planned_again(world: World, eng
 
     # The tech renames the event just as the dispatcher's edit goes out: If-Match fails (412).
     world.phone.before_update.append(lambda: world.phone.edit_event(PRIMARY, event.remote_id, title="mine"))
-    world.services.bookings.edit(booking.id, _notes("Second visit"))
+    world.services.bookings.edit(booking.id, BookingEdit(notes="Second visit"))
     report = await engine.run_once()
 
     [after] = world.booking_events()
@@ -214,28 +216,15 @@ async def test_an_expired_sign_in_asks_for_a_reconnect_and_keeps_everything(
 
     # The tech signs in again: the queued write goes out.
     world.phone.reconnect()
-    world.services.accounts.check  # noqa: B018 - the service is wired; the reconnect itself is a sign-in
     with world.uow() as uow:
         account = uow.accounts.get(world.tech.account.id)
         assert account is not None
-        uow.accounts.update(_connected(account))
+        uow.accounts.update(replace(account, status=AccountStatus.CONNECTED))
         uow.commit()
     world.clock.advance(timedelta(minutes=2))
     await engine.run_once()
     assert {e.booking_id for e in world.booking_events()} == {early.id, later.id}
     assert pending(world) == []
-
-
-def _notes(text: str):  # type: ignore[no-untyped-def]
-    from app.services.bookings import BookingEdit
-
-    return BookingEdit(notes=text)
-
-
-def _connected(account):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
-    return replace(account, status=AccountStatus.CONNECTED)
 
 
 async def test_every_write_goes_out_exactly_once_through_mixed_faults(
