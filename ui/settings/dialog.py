@@ -1,0 +1,646 @@
+"""CalendarSettingsDialog: one technician's calendar connections, blocking switches and a preview.
+
+What a tech or dispatcher needs to trust the board: which accounts are connected and whether they
+still work (in words), which calendars make the tech unavailable, whether tentative invitations
+count, and what that means for this week's events, row by row.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import date, timedelta
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QCloseEvent, QColor, QFont
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from app.domain.ids import CalendarId, TechId
+from app.domain.model import AccountStatus, Calendar, Provider, SyncHealth, Technician
+from app.domain.time import zone
+from app.errors import CrewboardError
+from app.services.accounts import AccountView, provider_label
+from app.services.calendar_preview import CalendarPreview, CalendarPreviewService
+from app.services.container import Services
+from ui import style
+from ui.bridge import BusBridge
+from ui.format import clock_range
+from ui.settings.switch import ToggleSwitch
+from ui.signin import ConnectDialog, ConnectionSetup, account_service
+from ui.widgets import ask
+from ui.worker import DatabaseWorker, describe_unexpected
+
+log = logging.getLogger(__name__)
+
+RELOAD_DELAY_MS = 80
+
+STATUS_WORDS = {
+    AccountStatus.CONNECTED: ("Connected", style.SUCCESS, "#e7f6ee"),
+    AccountStatus.NEEDS_RECONNECT: ("Needs reconnecting", style.WARNING, "#fdf3e1"),
+    AccountStatus.REVOKED: ("Needs reconnecting", style.WARNING, "#fdf3e1"),
+    AccountStatus.DISCONNECTED: ("Disconnected", style.TEXT_MUTED, "#eef0f3"),
+}
+
+LOCAL_STYLE = f"""
+QFrame#accountCard {{ background: {style.SURFACE}; border: 1px solid {style.BORDER}; border-radius: 8px; }}
+QFrame#accountCard QLabel {{ background: transparent; }}
+QLabel#accountEmail {{ font-weight: 600; }}
+QLabel#statusPill {{ border-radius: 9px; padding: 1px 9px; font-weight: 600; }}
+QLabel#providerBadge {{
+    border: 1px solid {style.BORDER}; border-radius: 4px; padding: 0 6px; color: {style.TEXT_MUTED};
+}}
+QLabel#calendarName {{ font-weight: 500; }}
+QLabel#muted {{ color: {style.TEXT_MUTED}; }}
+QPushButton#danger {{ color: {style.DANGER}; }}
+QTreeWidget#preview {{ background: {style.SURFACE}; border: 1px solid {style.BORDER}; border-radius: 6px; }}
+QTreeWidget#preview::item {{ padding: 3px 2px; }}
+QScrollArea#accountsArea {{ background: transparent; border: none; }}
+QWidget#accountsBox {{ background: transparent; }}
+"""
+
+
+def status_sentence(view: AccountView, tech: Technician) -> str:
+    """What the account's state means for the board, in words a dispatcher uses."""
+    account, health = view.account, view.health
+    status = account.status
+    if status is AccountStatus.CONNECTED:
+        if health is not None and health.failing_since is not None:
+            return (
+                f"Connected, but sync has been failing since {_when(health.failing_since, tech)}: "
+                f"{health.last_error or 'the provider did not answer'}. Bookings are kept and go out when it recovers."
+            )
+        last = _last_sync(health)
+        return (
+            f"Connected. {last} New events on this calendar block {tech.name}'s time; "
+            "bookings are written to it."
+        )
+    if status in (AccountStatus.NEEDS_RECONNECT, AccountStatus.REVOKED):
+        reason = (health.last_error if health else None) or "the provider no longer accepts the sign-in."
+        return (
+            f"Needs reconnecting: {reason} Until {tech.name} signs in again, Crewboard neither reads nor "
+            "writes this calendar; bookings stay on the board."
+        )
+    return (
+        "Disconnected. Bookings were kept, and the events Crewboard had put in this calendar stay there. "
+        "Connect it again to resume syncing."
+    )
+
+
+def _when(instant: object, tech: Technician) -> str:
+    from datetime import datetime
+
+    assert isinstance(instant, datetime)
+    return f"{instant.astimezone(zone(tech.timezone)):%a %H:%M}"
+
+
+def _last_sync(health: SyncHealth | None) -> str:
+    if health is None:
+        return "Not read yet."
+    last = health.last_read or health.last_success
+    if last is None:
+        return "Not read yet."
+    return f"Last read {last.astimezone():%a %H:%M}."
+
+
+class CalendarSettingsDialog(QDialog):
+    """Settings for one tech's calendars; every switch saves at once and the preview follows."""
+
+    loaded = Signal()  # fresh accounts and preview are on screen
+    saved = Signal(str)  # a setting was stored (a short sentence saying which)
+
+    def __init__(
+        self,
+        services: Services,
+        db: DatabaseWorker,
+        setup: ConnectionSetup,
+        techs: list[Technician],
+        tech_id: TechId | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self._db = db
+        self._setup = setup
+        self._net = DatabaseWorker(self)  # revoking at the provider: never on the board's database thread
+        self._preview_service = CalendarPreviewService(services.uow)
+        self._techs = sorted(techs, key=lambda t: t.name.lower())
+        self._tech: Technician | None = next((t for t in self._techs if t.id == tech_id), None) or (
+            self._techs[0] if self._techs else None
+        )
+        self._views: list[AccountView] = []
+        self._preview: CalendarPreview | None = None
+        self._connect_dialog: ConnectDialog | None = None
+        self._generation = 0
+        self._closing = False
+        self.switches: dict[CalendarId, ToggleSwitch] = {}
+        self.setObjectName("calendarSettingsDialog")
+        self.setWindowTitle("Calendar settings")
+        self.setStyleSheet(LOCAL_STYLE)
+        self.resize(820, 820)
+        self._build()
+        self._bridge = BusBridge(services.bus, self)
+        self._bridge.accounts_changed.connect(self._schedule_reload)
+        self._bridge.busy_changed.connect(self._schedule_reload)
+        self._bridge.health_changed.connect(self._schedule_reload)
+        self._bridge.techs_changed.connect(self._schedule_reload)
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(RELOAD_DELAY_MS)
+        self._reload_timer.timeout.connect(self.reload)
+        self.reload()
+
+    # --- construction ------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        column = QVBoxLayout(self)
+        column.setContentsMargins(20, 16, 20, 14)
+        column.setSpacing(10)
+
+        head = QHBoxLayout()
+        self.title = QLabel(self)
+        self.title.setObjectName("sectionTitle")
+        self.tech_combo = QComboBox(self)
+        self.tech_combo.setObjectName("techCombo")
+        for tech in self._techs:
+            self.tech_combo.addItem(tech.name, tech.id)
+        if self._tech is not None:
+            self.tech_combo.setCurrentIndex(self._techs.index(self._tech))
+        self.tech_combo.currentIndexChanged.connect(self._on_tech_combo_current_index_changed)
+        head.addWidget(self.title, 1)
+        head.addWidget(QLabel("Technician", self))
+        head.addWidget(self.tech_combo)
+        column.addLayout(head)
+        self.subtitle = QLabel(self)
+        self.subtitle.setObjectName("hint")
+        column.addWidget(self.subtitle)
+        self.error = QLabel(self)
+        self.error.setObjectName("formError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        column.addWidget(self.error)
+
+        column.addWidget(self._section("Calendars"))
+        self.accounts_box = QWidget(self)
+        self.accounts_box.setObjectName("accountsBox")
+        self.accounts_layout = QVBoxLayout(self.accounts_box)
+        self.accounts_layout.setContentsMargins(0, 0, 0, 0)
+        self.accounts_layout.setSpacing(8)
+        area = QScrollArea(self)
+        area.setObjectName("accountsArea")
+        area.setWidgetResizable(True)
+        area.setWidget(self.accounts_box)
+        area.setMinimumHeight(150)
+        column.addWidget(area, 3)
+
+        connect_row = QHBoxLayout()
+        connect_row.setSpacing(8)
+        self.connect_buttons: dict[tuple[Provider, bool], QPushButton] = {}
+        choices = [(Provider.GOOGLE, False), (Provider.MICROSOFT, False)]
+        if self._setup.sandbox:
+            choices += [(Provider.GOOGLE, True), (Provider.MICROSOFT, True)]
+        for provider, sandbox in choices:
+            text = f"Connect {'sandbox ' if sandbox else ''}{provider_label(provider)}"
+            button = QPushButton(text, self)
+            button.setObjectName(f"connect_{provider.value}{'_sandbox' if sandbox else ''}")
+            button.clicked.connect(lambda _=False, p=provider, s=sandbox: self.open_connect(p, s))
+            connect_row.addWidget(button)
+            self.connect_buttons[(provider, sandbox)] = button
+        connect_row.addStretch(1)
+        column.addLayout(connect_row)
+        connect_hint = QLabel(
+            "Google opens in the browser; Outlook signs in right here. Nothing from the sign-in is kept on "
+            "this computer except in the system keyring.",
+            self,
+        )
+        connect_hint.setObjectName("hint")
+        connect_hint.setWordWrap(True)
+        column.addWidget(connect_hint)
+
+        column.addWidget(self._section("Preferences"))
+        self.tentative = QCheckBox("Tentative invitations block time", self)
+        self.tentative.setObjectName("tentativeBlocks")
+        self.tentative.toggled.connect(self._on_tentative_toggled)
+        column.addWidget(self.tentative)
+        tentative_hint = QLabel(
+            "Off: an invitation the tech has not accepted yet leaves them bookable. Declined invitations and "
+            "events shown as free never block.",
+            self,
+        )
+        tentative_hint.setObjectName("hint")
+        tentative_hint.setWordWrap(True)
+        column.addWidget(tentative_hint)
+
+        preview_head = QHBoxLayout()
+        self.preview_title = QLabel("This week", self)
+        self.preview_title.setObjectName("sectionTitle")
+        self.preview_summary = QLabel(self)
+        self.preview_summary.setObjectName("hint")
+        preview_head.addWidget(self.preview_title)
+        preview_head.addStretch(1)
+        preview_head.addWidget(self.preview_summary)
+        column.addLayout(preview_head)
+        self.preview = QTreeWidget(self)
+        self.preview.setObjectName("preview")
+        self.preview.setRootIsDecorated(False)
+        self.preview.setAlternatingRowColors(False)
+        self.preview.setUniformRowHeights(True)
+        self.preview.setHeaderLabels(["Day", "Time", "Event", "Calendar", "Effect on availability"])
+        self.preview.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
+        self.preview.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        header = self.preview.header()
+        header.setStretchLastSection(True)
+        for index, mode in enumerate(
+            [
+                QHeaderView.ResizeMode.ResizeToContents,
+                QHeaderView.ResizeMode.ResizeToContents,
+                QHeaderView.ResizeMode.Interactive,
+                QHeaderView.ResizeMode.ResizeToContents,
+            ]
+        ):
+            header.setSectionResizeMode(index, mode)
+        self.preview.setColumnWidth(2, 230)
+        column.addWidget(self.preview, 4)
+
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        close = QPushButton("Close", self)
+        close.setProperty("primary", True)
+        close.clicked.connect(self.accept)
+        buttons.addWidget(close)
+        column.addLayout(buttons)
+
+    def _section(self, text: str) -> QLabel:
+        label = QLabel(text, self)
+        label.setObjectName("sectionTitle")
+        return label
+
+    # --- data --------------------------------------------------------------------------------
+
+    @property
+    def tech(self) -> Technician | None:
+        return self._tech
+
+    @property
+    def views(self) -> list[AccountView]:
+        return list(self._views)
+
+    @property
+    def current_preview(self) -> CalendarPreview | None:
+        return self._preview
+
+    @property
+    def connect_dialog(self) -> ConnectDialog | None:
+        return self._connect_dialog
+
+    def _schedule_reload(self, _event: object = None) -> None:
+        if not self._closing:
+            self._reload_timer.start()
+
+    def reload(self) -> None:
+        """Read the tech, their accounts and this week's preview (on the database worker)."""
+        if self._closing or self._tech is None:
+            if self._tech is None:
+                self.title.setText("No technicians yet")
+                self.subtitle.setText("Add a technician first: Technicians ▸ Add technician.")
+            return
+        self._generation += 1
+        generation, tech_id = self._generation, self._tech.id
+        accounts = account_service(self.services)
+        techs, preview = self.services.techs, self._preview_service
+        today = self.services.clock.now().astimezone(zone(self._tech.timezone)).date()
+
+        def load() -> tuple[Technician, list[AccountView], CalendarPreview]:
+            tech = techs.find(tech_id)
+            return tech, accounts.for_tech(tech_id), preview.week(tech_id, today)
+
+        self._db.run(
+            load, on_done=lambda r: self._on_loaded(generation, r), on_error=self._show_error, context=self
+        )
+
+    def _on_loaded(
+        self, generation: int, result: tuple[Technician, list[AccountView], CalendarPreview]
+    ) -> None:
+        if generation != self._generation:
+            return
+        tech, views, preview = result
+        self._tech = tech
+        self._views = sorted(
+            views, key=lambda v: (v.account.status is AccountStatus.DISCONNECTED, v.account.email)
+        )
+        self._preview = preview
+        self.title.setText(f"Calendar settings — {tech.name}")
+        live = [v for v in self._views if v.account.status is not AccountStatus.DISCONNECTED]
+        self.subtitle.setText(
+            f"{tech.email} · {tech.timezone} · "
+            + (
+                f"{len(live)} calendar account{'s' if len(live) != 1 else ''} connected"
+                if live
+                else "no calendar connected"
+            )
+        )
+        self.tentative.blockSignals(True)
+        self.tentative.setChecked(tech.tentative_blocks)
+        self.tentative.blockSignals(False)
+        self._fill_accounts()
+        self._fill_preview(preview)
+        self.loaded.emit()
+
+    def _show_error(self, error: BaseException) -> None:
+        text = str(error) if isinstance(error, CrewboardError) else describe_unexpected()
+        self.error.setText(text)
+        self.error.show()
+
+    def _clear_error(self) -> None:
+        self.error.hide()
+
+    # --- accounts ----------------------------------------------------------------------------
+
+    def _fill_accounts(self) -> None:
+        while self.accounts_layout.count():
+            item = self.accounts_layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.hide()
+                widget.deleteLater()
+        self.switches.clear()
+        tech = self._tech
+        assert tech is not None
+        if not self._views:
+            empty = QLabel(
+                f"{tech.name} has no calendar connected yet. Connect their Google or Outlook calendar below: "
+                "their own appointments then block time on the board, and their jobs appear in their calendar.",
+                self.accounts_box,
+            )
+            empty.setObjectName("emptyState")
+            empty.setWordWrap(True)
+            self.accounts_layout.addWidget(empty)
+        for view in self._views:
+            self.accounts_layout.addWidget(self._account_card(view, tech))
+        self.accounts_layout.addStretch(1)
+
+    def _account_card(self, view: AccountView, tech: Technician) -> QFrame:
+        account = view.account
+        card = QFrame(self.accounts_box)
+        card.setObjectName("accountCard")
+        card.setProperty("email", account.email)
+        layout = QVBoxLayout(card)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.setSpacing(6)
+        top = QHBoxLayout()
+        badge = QLabel(provider_label(account.provider) + (" · sandbox" if account.sandbox_url else ""), card)
+        badge.setObjectName("providerBadge")
+        email = QLabel(account.email, card)
+        email.setObjectName("accountEmail")
+        words, color, fill = STATUS_WORDS[account.status]
+        pill = QLabel(words, card)
+        pill.setObjectName("statusPill")
+        pill.setStyleSheet(f"color: {color}; background: {fill};")
+        top.addWidget(badge)
+        top.addWidget(email)
+        top.addWidget(pill)
+        top.addStretch(1)
+        if account.status in (
+            AccountStatus.NEEDS_RECONNECT,
+            AccountStatus.REVOKED,
+            AccountStatus.DISCONNECTED,
+        ):
+            again = QPushButton(
+                "Reconnect" if account.status is not AccountStatus.DISCONNECTED else "Connect again", card
+            )
+            again.setObjectName("reconnectButton")
+            again.setProperty("primary", account.status is not AccountStatus.DISCONNECTED)
+            again.clicked.connect(
+                lambda _=False, p=account.provider, s=account.sandbox_url is not None: self.open_connect(p, s)
+            )
+            top.addWidget(again)
+        if account.status is not AccountStatus.DISCONNECTED:
+            drop = QPushButton("Disconnect", card)
+            drop.setObjectName("danger")
+            drop.clicked.connect(lambda _=False, v=view: self.confirm_disconnect(v))
+            top.addWidget(drop)
+        layout.addLayout(top)
+        sentence = QLabel(status_sentence(view, tech), card)
+        sentence.setObjectName("muted")
+        sentence.setWordWrap(True)
+        layout.addWidget(sentence)
+        if account.status is not AccountStatus.DISCONNECTED:
+            for calendar in view.calendars:
+                layout.addWidget(
+                    self._calendar_row(calendar, card, account.status is AccountStatus.CONNECTED)
+                )
+        return card
+
+    def _calendar_row(self, calendar: Calendar, parent: QWidget, live: bool) -> QWidget:
+        row = QWidget(parent)
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 2, 0, 2)
+        line.setSpacing(10)
+        switch = ToggleSwitch(f"{calendar.name} blocks availability", row)
+        switch.setObjectName("blocksSwitch")
+        switch.setChecked(calendar.primary or calendar.blocks)
+        name = QLabel(calendar.name, row)
+        name.setObjectName("calendarName")
+        if calendar.primary:
+            switch.setEnabled(False)
+            note = "Main calendar: always blocks availability, so a tech's own appointments are never double-booked."
+        else:
+            note = "Blocks availability" if calendar.blocks else "Does not block availability"
+            switch.toggled.connect(lambda checked, c=calendar.id: self.set_blocks(c, checked))
+        switch.setToolTip(note)
+        explain = QLabel(note, row)
+        explain.setObjectName("muted")
+        explain.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        line.addWidget(switch)
+        line.addWidget(name)
+        line.addWidget(explain, 1)
+        self.switches[calendar.id] = switch
+        return row
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def set_blocks(self, calendar_id: CalendarId, blocks: bool) -> None:
+        """Save a calendar's "Blocks availability" switch; the preview reloads from the bus event."""
+        self._clear_error()
+        accounts = account_service(self.services)
+        self._db.run(
+            lambda: accounts.set_calendar_blocks(calendar_id, blocks),
+            on_done=lambda c: self.saved.emit(
+                f"{c.name} {'blocks' if c.blocks else 'no longer blocks'} time."
+            ),
+            on_error=self._on_action_failed,
+            context=self,
+        )
+
+    def _on_tentative_toggled(self, checked: bool) -> None:
+        tech = self._tech
+        if tech is None:
+            return
+        self._clear_error()
+        techs = self.services.techs
+        updated = replace(tech, tentative_blocks=checked)
+        self._db.run(
+            lambda: techs.update(updated),
+            on_done=lambda _t: self.saved.emit(
+                "Tentative invitations now block time."
+                if checked
+                else "Tentative invitations no longer block time."
+            ),
+            on_error=self._on_action_failed,
+            context=self,
+        )
+
+    def _on_action_failed(self, error: BaseException) -> None:
+        self._show_error(error)
+        self.reload()
+
+    def _on_tech_combo_current_index_changed(self, index: int) -> None:
+        if 0 <= index < len(self._techs):
+            self._tech = self._techs[index]
+            self._views = []
+            self._clear_error()
+            self.reload()
+
+    def open_connect(self, provider: Provider, sandbox: bool) -> ConnectDialog | None:
+        tech = self._tech
+        if tech is None:
+            return None
+        if self._connect_dialog is not None and isValid(self._connect_dialog):
+            self._connect_dialog.close()
+        dialog = ConnectDialog(self.services, self._db, self._setup, tech, provider, sandbox, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.connected.connect(lambda view: self.saved.emit(f"Connected {view.account.email}."))
+        dialog.connected.connect(self._schedule_reload)
+        dialog.finished.connect(lambda _r: self._forget_connect(dialog))
+        self._connect_dialog = dialog
+        dialog.open()
+        dialog.start()
+        return dialog
+
+    def _forget_connect(self, dialog: ConnectDialog) -> None:
+        if self._connect_dialog is dialog:
+            self._connect_dialog = None
+        self._schedule_reload()
+
+    def confirm_disconnect(self, view: AccountView) -> None:
+        tech = self._tech
+        assert tech is not None
+        label = provider_label(view.account.provider)
+        ask(
+            self,
+            "Disconnect calendar",
+            f"Disconnect {tech.name}'s {label} calendar {view.account.email}?",
+            f"{tech.name}'s bookings stay on the board, and the events Crewboard already put in this calendar "
+            f"stay there. Crewboard stops reading {view.account.email} (its events no longer block time) and "
+            "stops writing new jobs to it, and removes its sign-in from this computer.",
+            "Disconnect",
+            lambda: self.disconnect(view),
+            no_text="Keep it connected",
+        )
+
+    def disconnect(self, view: AccountView) -> None:
+        tech = self._tech
+        assert tech is not None
+        self._clear_error()
+        make = self._setup.make_connector
+        accounts = account_service(self.services)
+        account = view.account
+
+        def work() -> object:
+            connector = make(account.provider, account.sandbox_url is not None)
+            try:
+                return accounts.disconnect(tech.id, account.provider, connector, account.email)
+            finally:
+                connector.close()
+
+        self._net.run(
+            work,
+            on_done=lambda _a: self.saved.emit(f"Disconnected {account.email}; bookings were kept."),
+            on_error=self._on_action_failed,
+            context=self,
+        )
+
+    # --- preview -------------------------------------------------------------------------------
+
+    def _fill_preview(self, preview: CalendarPreview) -> None:
+        tech = preview.tech
+        tz = zone(tech.timezone)
+        last = preview.first_day + timedelta(days=6)
+        self.preview_title.setText(
+            f"This week ({preview.first_day:%a %d %b}–{last:%a %d %b}, {tech.timezone} time)"
+        )
+        self.preview.clear()
+        blocking = len(preview.blocking)
+        total = len(preview.items)
+        self.preview_summary.setText(
+            f"{blocking} of {total} event{'s' if total != 1 else ''} block time" if total else ""
+        )
+        if not preview.items:
+            item = QTreeWidgetItem(
+                [
+                    "",
+                    "",
+                    "No calendar events this week"
+                    if self._views
+                    else "Connect a calendar to see its events here",
+                    "",
+                    "",
+                ]
+            )
+            item.setForeground(2, QBrush(QColor(style.TEXT_MUTED)))
+            self.preview.addTopLevelItem(item)
+            return
+        bold = QFont(self.preview.font())
+        bold.setWeight(QFont.Weight.DemiBold)
+        muted = QBrush(QColor(style.TEXT_MUTED))
+        busy = QBrush(QColor(style.DANGER))
+        free = QBrush(QColor(style.SUCCESS))
+        for entry in preview.items:
+            start_day: date = entry.interval.start.astimezone(tz).date()
+            when = "All day" if entry.all_day else clock_range(entry.interval, tz)
+            effect = ("●  " if entry.blocks else "○  ") + entry.reason
+            item = QTreeWidgetItem([f"{start_day:%a %d}", when, entry.title, entry.calendar_name, effect])
+            item.setToolTip(4, entry.reason)
+            if entry.blocks:
+                item.setFont(2, bold)
+                item.setForeground(4, busy)
+            else:
+                for col in range(4):
+                    item.setForeground(col, muted)
+                item.setForeground(4, free)
+            self.preview.addTopLevelItem(item)
+
+    # --- closing -------------------------------------------------------------------------------
+
+    def done(self, result: int) -> None:
+        self._wind_down()
+        super().done(result)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._wind_down()
+        super().closeEvent(event)
+
+    def _wind_down(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self._reload_timer.stop()
+        self._bridge.close()
+        if self._connect_dialog is not None and isValid(self._connect_dialog):
+            self._connect_dialog.close()
+        self._net.shutdown()
