@@ -8,6 +8,7 @@ dispatcher through `world.services`, the tech's phone through `world.phone`, and
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -59,10 +60,13 @@ class SharedProvider(InMemoryCalendarProvider):
         self.written: list[BookingEventContent] = []
         self.before_update: list[Callable[[], None]] = []
         self.closes = 0
+        self.wrote = asyncio.Event()  # set by every successful create
 
     async def create_event(self, calendar: Calendar, content: BookingEventContent) -> WrittenEvent:
         self.written.append(content)
-        return await super().create_event(calendar, content)
+        written = await super().create_event(calendar, content)
+        self.wrote.set()
+        return written
 
     async def update_event(
         self, calendar: Calendar, remote_id: str, etag: str | None, content: BookingEventContent
