@@ -129,6 +129,8 @@ class GraphCalendarProvider:
         self._attempted: set[str] = set()  # transactionIds already sent once
 
     async def aclose(self) -> None:
+        if self._client.is_closed:
+            return
         await self._client.aclose()
         if self._on_close is not None:
             on_close, self._on_close = self._on_close, None

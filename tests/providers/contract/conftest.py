@@ -251,6 +251,10 @@ class Harness:
     def phone_delete(self, remote_id: str) -> None:
         raise NotImplementedError
 
+    def phone_cancel_occurrence(self, series_id: str, index: int) -> None:
+        """Delete one occurrence of a series (0 = the first), as the phone would."""
+        raise NotImplementedError
+
     def invalidate_cursors(self) -> None:
         raise NotImplementedError
 
@@ -413,6 +417,10 @@ class GoogleHarness(SandboxHarness):
     def phone_delete(self, remote_id: str) -> None:
         self._phone("DELETE", f"events/{remote_id}")
 
+    def phone_cancel_occurrence(self, series_id: str, index: int) -> None:
+        items = self._phone("GET", f"events/{series_id}/instances").json()["items"]
+        self._phone("DELETE", f"events/{items[index]['id']}")
+
     def make_exception(self, series_id: str) -> None:
         items = self._phone("GET", f"events/{series_id}/instances").json()["items"]
         second = items[1]
@@ -475,6 +483,11 @@ class GraphHarness(SandboxHarness):
 
     def phone_delete(self, remote_id: str) -> None:
         self._phone("DELETE", f"me/events/{remote_id}")
+
+    def phone_cancel_occurrence(self, series_id: str, index: int) -> None:
+        window = {"startDateTime": WINDOW.start.isoformat(), "endDateTime": WINDOW.end.isoformat()}
+        rows = self._phone("GET", f"me/events/{series_id}/instances", params=window).json()["value"]
+        self._phone("DELETE", f"me/events/{rows[index]['id']}")
 
     def make_exception(self, series_id: str) -> None:
         window = {"startDateTime": WINDOW.start.isoformat(), "endDateTime": WINDOW.end.isoformat()}
@@ -551,6 +564,18 @@ class FakeHarness(Harness):
 
     def phone_edit(self, remote_id: str, title: str) -> None:
         self.fake.edit_event("primary", remote_id, title=title)
+
+    def phone_cancel_occurrence(self, series_id: str, index: int) -> None:
+        master = next(e for e in self.fake.events("primary") if e.remote_id == series_id)
+        assert master.when.start is not None
+        original = master.when.start + index * dt.timedelta(days=7)  # the contract's series are weekly
+        self.fake.add_event(
+            "primary",
+            EventTime(start=original, end=original, timezone=master.when.timezone),
+            master_remote_id=series_id,
+            original_start=original,
+            cancelled=True,
+        )
 
     def phone_delete(self, remote_id: str) -> None:
         self.fake.remove_event("primary", remote_id)

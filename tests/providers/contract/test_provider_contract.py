@@ -124,6 +124,61 @@ async def test_incremental_read_returns_exactly_a_phone_delete(
     assert batch.deleted == (remote_id,)
 
 
+class Mirror:
+    """What the engine keeps of one calendar: a full batch replaces it, a change batch patches it."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, RemoteEvent] = {}
+
+    def apply(self, batch: ChangeBatch) -> None:
+        if batch.full:
+            self.events = {}
+        for gone in batch.deleted:
+            self.events.pop(gone, None)
+            for rid in [r for r, e in self.events.items() if e.master_remote_id == gone]:
+                del self.events[rid]
+        for event in batch.events:
+            self.events[event.remote_id] = event
+
+    def starts(self, master_id: str) -> list[dt.datetime | None]:
+        master = self.events.get(master_id)
+        if master is None:
+            return []
+        instances = [e for e in self.events.values() if e.master_remote_id == master_id]
+        return [o.when.start for o in expand(master, instances, WINDOW)]
+
+
+WEEK = dt.timedelta(days=7)
+SERIES_SPEC = SPECS["series"] | {
+    "summary": "Weekly yard work",
+    "start": SERIES_START + 5 * HOUR,
+    "end": SERIES_START + 6 * HOUR,
+}
+
+
+async def test_a_cancelled_occurrence_leaves_the_mirrored_series(
+    provider: CalendarProvider, harness: Harness
+) -> None:
+    series_id = harness.seed(SERIES_SPEC)
+    mirror = Mirror()
+    full = await full_read(provider, harness)
+    mirror.apply(full)
+    first = SERIES_START + 5 * HOUR
+    assert mirror.starts(series_id) == [first + i * WEEK for i in range(4)]
+
+    harness.phone_cancel_occurrence(series_id, 2)
+    changes = await provider.read_changes(harness.calendar, full.cursor, WINDOW)
+    assert not changes.full
+    mirror.apply(changes)
+    assert mirror.starts(series_id) == [first, first + WEEK, first + 3 * WEEK]
+
+    harness.phone_delete(series_id)
+    gone = await provider.read_changes(harness.calendar, changes.cursor, WINDOW)
+    mirror.apply(gone)
+    assert mirror.starts(series_id) == []
+    assert not [e for e in mirror.events.values() if e.title == "Weekly yard work"]
+
+
 async def test_expired_cursor_then_a_full_read_recovers(provider: CalendarProvider, harness: Harness) -> None:
     cursor = (await full_read(provider, harness)).cursor
     harness.invalidate_cursors()
@@ -268,6 +323,28 @@ async def test_watch_delivers_a_change_notice_until_stopped(
     await provider.stop_watch(harness.calendar, renewed)  # stopping twice is harmless
     harness.phone_edit(remote_id, "Watched (unwatched edit)")
     assert await asyncio.to_thread(receiver.change_notice, "secret-token-1", 1.0) is None
+
+
+async def test_a_provider_opened_afresh_continues_from_a_stored_cursor(
+    provider: CalendarProvider, harness: Harness
+) -> None:
+    series_id = harness.seed(SERIES_SPEC | {"summary": "Weekly gym"})
+    mirror = Mirror()
+    full = await full_read(provider, harness)
+    mirror.apply(full)
+    if harness.name == "fake":
+        reopened = provider  # the fake is its own backend: there is nothing to reopen
+    else:
+        await provider.aclose()
+        reopened = harness.open()
+    try:
+        harness.phone_delete(series_id)
+        mirror.apply(await reopened.read_changes(harness.calendar, full.cursor, WINDOW))
+        assert mirror.starts(series_id) == []
+        assert harness.seeded.ids["timed"] in mirror.events
+    finally:
+        if reopened is not provider:
+            await reopened.aclose()
 
 
 async def test_a_revoked_sign_in_is_auth_expired(provider: CalendarProvider, harness: Harness) -> None:
