@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from app.cli import accounts as account_commands
 from app.cli import commands
 from app.cli import health as health_commands
+from app.cli import sync as sync_commands
 from app.cli.args import Parser
 from app.errors import CrewboardError
 
@@ -119,6 +120,7 @@ def build_parser() -> Parser:
     sl.set_defaults(run=commands.slot)
 
     account_commands.register(sub)
+    sync_commands.register(sub)
     health_commands.register(sub)
     return parser
 

@@ -1,0 +1,224 @@
+"""The sync commands: `crewboard sync` runs the engine, `crewboard conflicts` lists and decides conflicts.
+
+`sync --once` runs one round and prints one line per account; it exits 0 even when a provider is
+failing (that is reported, and the writes wait in the outbox). Without `--once` it runs until
+Ctrl-C or SIGTERM and then stops cleanly, releasing the sync lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from typing import Any
+
+from app.cli.args import Parser, parse_instant
+from app.cli.output import emit_json, emit_table, local_iso
+from app.domain.model import Conflict, Resolution
+from app.domain.time import zone
+from app.errors import InvalidInput
+from app.services.container import Services
+
+
+def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `crewboard sync`. Push (--listen, --public-url) and health escalation
+    (--warn-after, --dispatcher-after, --owner-after) options are added here too."""
+    parser.add_argument(
+        "--once", action="store_true", help="run one round, print a line per account, and exit"
+    )
+    parser.add_argument(
+        "--poll",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="how often to read every calendar (default 10; writes go out at once)",
+    )
+    parser.add_argument(
+        "--accept-deletions",
+        action="store_true",
+        help="apply calendar changes the mass-delete guard refused, after you checked the account",
+    )
+
+
+def register(sub: Any) -> None:
+    """Add `sync` and `conflicts` to the main parser's subcommands."""
+    sy = sub.add_parser("sync", help="keep bookings and technicians' calendars in sync")
+    add_sync_arguments(sy)
+    sy.set_defaults(run=run_sync)
+
+    cf = sub.add_parser("conflicts", help="list sync conflicts, or decide one")
+    cf.add_argument("--all", action="store_true", help="include resolved conflicts")
+    cf.add_argument("--json", action="store_true")
+    cf.set_defaults(run=list_conflicts)
+    actions = cf.add_subparsers(dest="conflicts_command", metavar="ACTION", parser_class=Parser)
+    rs = actions.add_parser("resolve", help="decide a conflict: keep, reschedule or reassign the job")
+    rs.add_argument("id", help="conflict id (the first 8 characters are enough)")
+    how = rs.add_mutually_exclusive_group(required=True)
+    how.add_argument("--keep", action="store_true", help="keep the job as booked")
+    how.add_argument("--reschedule", metavar="ISO", help="move the job to this start")
+    how.add_argument("--reassign", metavar="TECH", help="give the job to another technician")
+    rs.add_argument("--json", action="store_true")
+    rs.set_defaults(run=resolve_conflict)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("the poll interval must be at least 1 second")
+    return value
+
+
+# --- sync -----------------------------------------------------------------------------------------
+
+
+def run_sync(s: Services, a: argparse.Namespace) -> int:
+    from sync.engine import SyncEngine
+    from sync.providers.factory import open_provider
+    from sync.providers.secrets import TokenStore
+
+    store = TokenStore()
+    engine = SyncEngine(
+        s.uow,
+        lambda account: open_provider(account, store),
+        s.clock,
+        s.bus,
+        poll_seconds=a.poll,
+        holder_name="crewboard sync",
+    )
+    engine.accept_mass_delete = a.accept_deletions
+    if a.once:
+        return asyncio.run(_once(engine))
+    return asyncio.run(_forever(engine))
+
+
+async def _once(engine: Any) -> int:
+    try:
+        report = await engine.run_once()
+    finally:
+        await engine.aclose()
+    if not report.accounts:
+        print("No calendars connected; nothing to sync. Connect one with 'crewboard connect'.")
+    for entry in report.accounts.values():
+        print(entry.summary())
+    for reason in report.refused:
+        print(f"Refused: {reason}")
+    if report.conflicts_opened:
+        print(f"{report.conflicts_opened} new conflict(s); see 'crewboard conflicts'.")
+    return 0
+
+
+async def _forever(engine: Any) -> int:
+    from sync.engine import EngineLocked
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows has no signal handlers on the loop
+            loop.add_signal_handler(signum, stop.set)
+    _say(f"Syncing calendars as {engine.holder}; press Ctrl-C to stop.")
+    try:
+        try:
+            await engine.run_once()
+        except EngineLocked as locked:
+            _say(f"{locked} Waiting.")
+        await engine.run_forever(stop)
+    finally:
+        await engine.aclose()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(signum)
+    _say("Sync stopped.")
+    return 0
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+# --- conflicts ------------------------------------------------------------------------------------
+
+
+def conflict_json(s: Services, conflict: Conflict) -> dict[str, Any]:
+    booking = s.bookings.get(conflict.booking_id)
+    tech = next((t for t in s.techs.list() if t.id == (booking.tech_id or conflict.tech_id)), None)
+    tz = tech.timezone if tech else "UTC"
+    return {
+        "id": conflict.id,
+        "booking_id": conflict.booking_id,
+        "tech": tech.name if tech else None,
+        "kind": conflict.kind.value,
+        "status": conflict.status.value,
+        "start": local_iso(booking.start, tz) if booking.start else None,
+        "end": local_iso(booking.end, tz) if booking.end else None,
+        "service": booking.service,
+        "other_title": conflict.other_title,
+        "other_start": local_iso(conflict.other_start, tz) if conflict.other_start else None,
+        "other_end": local_iso(conflict.other_end, tz) if conflict.other_end else None,
+        "detail": conflict.detail,
+        "opened_at": conflict.opened_at.isoformat(),
+        "resolution": conflict.resolution.value if conflict.resolution else None,
+        "resolved_by": conflict.resolved_by,
+        "resolved_at": conflict.resolved_at.isoformat() if conflict.resolved_at else None,
+    }
+
+
+_KIND_TEXT = {
+    "overlap": "calendar event over the job",
+    "edited_both": "changed on both sides",
+    "event_deleted": "tech deleted the job's event",
+}
+
+
+def list_conflicts(s: Services, a: argparse.Namespace) -> int:
+    rows = [conflict_json(s, c) for c in s.conflicts.list(include_resolved=a.all)]
+    if a.json:
+        emit_json(rows)
+    elif not rows:
+        print("No open conflicts." if not a.all else "No conflicts yet.")
+    else:
+        emit_table(
+            [
+                [
+                    r["id"][:8],
+                    r["tech"] or "",
+                    r["start"] or "",
+                    r["service"],
+                    _KIND_TEXT.get(r["kind"], r["kind"]),
+                    r["status"]
+                    if r["status"] == "open"
+                    else f"{r['resolution'] or 'closed'} by {r['resolved_by']}",
+                ]
+                for r in rows
+            ],
+            ["ID", "TECH", "START", "JOB", "WHAT", "STATUS"],
+        )
+    return 0
+
+
+def resolve_conflict(s: Services, a: argparse.Namespace) -> int:
+    conflict = s.conflicts.get(a.id)
+    if a.keep:
+        done = s.conflicts.resolve(conflict.id, Resolution.KEEP)
+        what = "kept the job as booked"
+    elif a.reschedule:
+        booking = s.bookings.get(conflict.booking_id)
+        tech = next((t for t in s.techs.list() if t.id == booking.tech_id), None)
+        start = parse_instant(a.reschedule, zone(tech.timezone if tech else "UTC"))
+        done = s.conflicts.resolve(conflict.id, Resolution.RESCHEDULE, start=start)
+        what = f"moved the job to {local_iso(start, tech.timezone if tech else 'UTC')}"
+    elif a.reassign:
+        done = s.conflicts.resolve(conflict.id, Resolution.REASSIGN, tech=a.reassign)
+        what = f"gave the job to {a.reassign}"
+    else:  # argparse requires one of them; this keeps the intent explicit
+        raise InvalidInput("Say how to resolve it: --keep, --reschedule ISO or --reassign TECH.")
+    if a.json:
+        emit_json(conflict_json(s, done))
+    else:
+        print(f"Resolved conflict {done.id[:8]}: {what}. The calendar follows at the next sync.")
+    return 0
