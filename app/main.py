@@ -1,10 +1,139 @@
-"""The desktop composition root: open the store, build the use cases, start the window.
+"""The desktop composition root: open the store, build the use cases, start sync and the window.
 
-Imports of Qt and the store happen inside `open_app`, so the command line stays fast when it
-only prints help or runs a headless command.
+This is where the ui meets the parts it must not import: the provider sign-ins (`sync.providers`)
+reach the screens only as a connector factory, and the sync engine only as a runner with
+start/stop/request_read. Imports of Qt, the store and the providers happen inside functions, so
+the command line stays fast when it only prints help or runs a headless command.
 """
 
 from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import webbrowser
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from app.domain.model import Provider
+from app.services.container import Services
+from app.services.ports import CalendarConnector
+
+if TYPE_CHECKING:
+    from sync.engine import SyncEngine
+    from sync.providers.secrets import TokenStore
+    from ui.main_window import MainWindow
+    from ui.signin import ConnectionSetup
+
+log = logging.getLogger(__name__)
+
+Browser = Callable[[str], object]
+Decorate = Callable[["MainWindow", "ConnectionSetup"], None]
+
+
+def connector_factory(
+    sandbox_control: str | None, store: TokenStore | None = None
+) -> Callable[..., CalendarConnector]:
+    """`make_connector(provider, sandbox, browser=None)`: the sign-in the calendar screens start.
+
+    Real accounts use the client ids from settings; `sandbox=True` uses the sandbox at
+    `sandbox_control`. Tokens go to `store` (the OS keyring under its service name).
+    """
+
+    def make(provider: Provider, sandbox: bool, browser: Browser | None = None) -> CalendarConnector:
+        from sync.providers import config
+        from sync.providers.google_auth import GoogleConnector
+        from sync.providers.microsoft_auth import MicrosoftConnector
+
+        if sandbox and not sandbox_control:
+            raise config.ConfigurationError(
+                "No provider sandbox is running; start the app with 'crewboard demo' to use sandbox calendars."
+            )
+        endpoints = config.sandbox_endpoints(sandbox_control) if sandbox and sandbox_control else None
+        opener: Browser = browser or webbrowser.open
+        if provider is Provider.GOOGLE:
+            google = endpoints.google_settings() if endpoints else config.google_settings()
+            return GoogleConnector(google, store, browser=opener)
+        microsoft = endpoints.microsoft_settings() if endpoints else config.microsoft_settings()
+        return MicrosoftConnector(microsoft, store, browser=opener)
+
+    return make
+
+
+def build_sync_engine(services: Services, store: TokenStore | None = None) -> SyncEngine:
+    """The two-way sync engine over the app's store, opening providers with tokens from `store`."""
+    from sync.engine import SyncEngine
+    from sync.providers.factory import open_provider
+    from sync.providers.secrets import TokenStore
+
+    tokens = store or TokenStore()
+
+    def provider_for(account: Any) -> Any:
+        return open_provider(account, tokens)
+
+    return SyncEngine(services.uow, provider_for, services.clock, services.bus)
+
+
+def run_desktop(
+    services: Services,
+    *,
+    sandbox_control: str | None = None,
+    sandbox_identity_url: str | None = None,
+    store: TokenStore | None = None,
+    title_suffix: str = "",
+    decorate: Decorate | None = None,
+    log_path: str | None = None,
+    sync: bool = True,
+) -> int:
+    """Show the dispatch board over `services`, sync in the background, run until the window closes."""
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from ui.main_window import MainWindow
+    from ui.settings import attach_calendar_settings
+    from ui.signin import ConnectionSetup
+    from ui.style import apply_style
+    from ui.sync_runner import SyncRunner
+    from ui.worker import set_log_path
+
+    set_log_path(log_path)
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Crewboard")
+    app.setOrganizationName("Crewboard")
+    apply_style(app)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    runner: SyncRunner | None = None
+    if sync:
+        try:
+            runner = SyncRunner(build_sync_engine(services, store))
+        except Exception:  # the board works without sync; the log says why it is off
+            log.exception("calendar sync could not start")
+    setup = ConnectionSetup(
+        make_connector=connector_factory(sandbox_control, store),
+        sandbox=sandbox_control is not None,
+        sandbox_identity_url=sandbox_identity_url,
+        sync=runner,
+    )
+    closed = asyncio.Event()
+    window = MainWindow(services, title_suffix=title_suffix)
+    attach_calendar_settings(window, setup)
+    if decorate is not None:
+        decorate(window, setup)
+    window.closed.connect(closed.set)
+    window.resize(1440, 860)
+    window.show()
+    try:
+        with loop:
+            if runner is not None:
+                runner.start()
+            loop.run_until_complete(closed.wait())
+            if runner is not None:
+                loop.run_until_complete(runner.wait_stopped())
+    finally:
+        asyncio.set_event_loop(None)
+    return 0
 
 
 def open_app(db_url: str | None) -> int:
@@ -13,7 +142,7 @@ def open_app(db_url: str | None) -> int:
     from app.logs import configure_logging, log_file
 
     configure_logging()
-    from ui.app import run_app  # after logging is set up: importing ui may log a warning
+    import ui  # noqa: F401 - after logging is set up: importing ui may log a warning
 
     with open_services(db_url) as services:
-        return run_app(services, log_path=str(log_file()))
+        return run_desktop(services, log_path=str(log_file()))

@@ -29,6 +29,7 @@ from enum import Enum
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWebEngineCore import (
@@ -502,20 +503,20 @@ class ConnectDialog(QDialog):
         )
 
     def _teardown_web(self) -> None:
-        """Drop the page before its profile (Qt requires that order); the profile kept nothing."""
+        """Delete the view, then the page, then its profile: Qt requires the page to go first.
+
+        Never called from inside one of the page's own signals (those defer it to the event loop).
+        """
         view, page, profile = self._view, self._page, self._profile
         self._view = self._page = self._profile = None
         if view is not None and isValid(view):
             view.stop()
             self.pages.removeWidget(view)
-            view.hide()
-            view.deleteLater()
+            shiboken6.delete(view)
         if page is not None and isValid(page):
-            if profile is not None and isValid(profile):
-                page.destroyed.connect(profile.deleteLater)
-            page.deleteLater()
-        elif profile is not None and isValid(profile):
-            profile.deleteLater()
+            shiboken6.delete(page)
+        if profile is not None and isValid(profile):
+            shiboken6.delete(profile)
 
     # --- saving and the first sync -----------------------------------------------------------
 
