@@ -7,8 +7,9 @@ values the screens can show without asking again. Sync latency is measured from 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -45,6 +46,27 @@ CHANGED_AT = "changed_at"
 BOOKING_CHANGES = ("booking.created", "booking.moved", "booking.reassigned", "booking.edited")
 
 STAFF = (Audience.DISPATCHER, Audience.OWNER)
+
+_SECRETS = (
+    re.compile(r"(?i)\b(bearer)\s+[^\s,;\"']+"),
+    re.compile(
+        r"(?i)\b(access_token|refresh_token|id_token|client_secret|code|token|password|clientState)"
+        r"([\"']?\s*[=:]\s*[\"']?)[^\s&,;\"'}]+"
+    ),
+    re.compile(r"\b[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\b"),  # a JWT
+    re.compile(r"\bya29\.[A-Za-z0-9_\-.]+"),  # a Google access token
+)
+
+
+def token_free(text: str | None) -> str | None:
+    """`text` with anything that looks like a credential replaced, for screens that show errors."""
+    if text is None:
+        return None
+    cleaned = _SECRETS[0].sub(r"\1 [hidden]", text)
+    cleaned = _SECRETS[1].sub(r"\1\2[hidden]", cleaned)
+    for pattern in _SECRETS[2:]:
+        cleaned = pattern.sub("[hidden]", cleaned)
+    return cleaned
 
 
 # --- sync health --------------------------------------------------------------------------------
@@ -177,11 +199,13 @@ class HealthViewService:
                     AccountHealth(
                         account=account,
                         tech=tech,
-                        health=health.get(account.id),
+                        health=_clean(health.get(account.id)),
                         queued_writes=len(waiting),
                         oldest_queued=min((i.created_at for i in waiting), default=None),
                         failed_writes=len(failed),
-                        last_write_error=None if newest_failed is None else newest_failed.last_error,
+                        last_write_error=None
+                        if newest_failed is None
+                        else token_free(newest_failed.last_error),
                         alerts_sent=sum(1 for n in alerts if n.delivered is not None),
                         alerts_pending=sum(1 for n in alerts if n.delivered is None),
                     )
@@ -230,6 +254,12 @@ class HealthViewService:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _clean(health: SyncHealth | None) -> SyncHealth | None:
+    if health is None or health.last_error is None:
+        return health
+    return replace(health, last_error=token_free(health.last_error))
 
 
 def _queued_by_tech(
