@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from datetime import UTC, timedelta, tzinfo
 from pathlib import Path
 
 from app.bus import Bus
 from app.domain.time import Clock
+from app.errors import InvalidInput
 from app.services.ports import UnitOfWorkFactory
-from storage.unit_of_work import SqlUnitOfWork
 from sync.channels import ChannelKeeper
 from sync.engine.ports import ProviderFor
 from sync.health import HealthMonitor, load_thresholds
@@ -56,7 +55,7 @@ class SyncCompanions:
     def __init__(
         self,
         monitor: HealthMonitor,
-        uow_factory: Callable[[], SqlUnitOfWork],
+        uow_factory: UnitOfWorkFactory,
         clock: Clock,
         provider_for: ProviderFor,
         listen: tuple[str, int] | None = None,
@@ -80,7 +79,14 @@ class SyncCompanions:
         if self._listen is not None and self._public_url is not None:
             channels = CalendarChannels(self._uow)
             self.receiver = PushReceiver(channels, trigger)
-            await self.receiver.start(*self._listen)
+            host, port = self._listen
+            try:
+                await self.receiver.start(host, port)
+            except OSError as error:
+                raise InvalidInput(
+                    f"Cannot listen for push notices on {host}:{port} ({error.strerror or error}); "
+                    "choose another --listen address or stop what uses it."
+                ) from None
             keeper = ChannelKeeper(self._uow, self._provider_for, channels, self._public_url, self._clock)
             work.append(keeper.run(stop))
             log.info("push notices are received on %s via %s", self.receiver.url, self._public_url)

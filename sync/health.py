@@ -193,12 +193,16 @@ class HealthMonitor:
             self._bus.publish(NotificationAdded(notification.id))
         return fired
 
+    async def check(self) -> None:
+        """One round: escalate what is due, then e-mail what is waiting (off the event loop)."""
+        await asyncio.to_thread(self.evaluate)
+        await self._notifier.deliver_pending()
+
     async def run(self, stop: asyncio.Event, every: timedelta = timedelta(seconds=15)) -> None:
         """Evaluate, then deliver what is pending, every `every` until `stop` is set."""
         while not stop.is_set():
             try:
-                await asyncio.to_thread(self.evaluate)
-                await self._notifier.deliver_pending()
+                await self.check()
             except Exception:  # one bad round must not end health watching for the session
                 log.exception("health round failed")
             with contextlib.suppress(TimeoutError):

@@ -46,7 +46,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from app.domain.ids import CalendarId
 from app.domain.model import Calendar
-from storage.unit_of_work import SqlUnitOfWork
+from app.services.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class CalendarChannels:
     KEY_SETTING = "push.channel_key"
     REFRESH_EVERY = 1.0  # at most one table read per second for unknown ids
 
-    def __init__(self, uow_factory: Callable[[], SqlUnitOfWork]) -> None:
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self._uow = uow_factory
         self._lock = threading.Lock()
         self._key: bytes | None = None
@@ -177,13 +177,28 @@ class CalendarChannels:
     def _secret(self) -> bytes:
         if self._key is None:
             with self._uow() as uow:
-                stored = uow.settings.get(self.KEY_SETTING)
+                settings = _settings(uow)
+                stored = settings.get(self.KEY_SETTING)
                 if stored is None:
                     stored = secrets.token_urlsafe(32)
-                    uow.settings.put(self.KEY_SETTING, stored)
+                    settings.put(self.KEY_SETTING, stored)
                     uow.commit()
             self._key = stored.encode("ascii")
         return self._key
+
+
+class _Settings(Protocol):
+    def get(self, key: str) -> str | None: ...
+    def put(self, key: str, value: str) -> None: ...
+
+
+def _settings(uow: UnitOfWork) -> _Settings:
+    """The store's key/value settings (storage's unit of work has them), or TypeError."""
+    found = getattr(uow, "settings", None)
+    if found is None:
+        raise TypeError(f"{type(uow).__name__} has no settings; push channels need storage's unit of work")
+    settings: _Settings = found
+    return settings
 
 
 # --- HTTP --------------------------------------------------------------------------------------------

@@ -14,9 +14,10 @@ import signal
 import sys
 from typing import Any
 
-from app.cli.args import Parser, parse_instant
+from app.cli.args import Parser, office_zone, parse_instant
+from app.cli.health import add_health_arguments, check_push_arguments
 from app.cli.output import emit_json, emit_table, local_iso
-from app.domain.model import Conflict, Resolution
+from app.domain.model import CalendarAccount, Conflict, Resolution
 from app.domain.time import zone
 from app.errors import InvalidInput
 from app.services.container import Services
@@ -40,6 +41,7 @@ def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="apply calendar changes the mass-delete guard refused, after you checked the account",
     )
+    add_health_arguments(parser)
 
 
 def register(sub: Any) -> None:
@@ -77,28 +79,49 @@ def _seconds(text: str) -> float:
 
 
 def run_sync(s: Services, a: argparse.Namespace) -> int:
+    from sync.companions import SyncCompanions, build_health_monitor
     from sync.engine import SyncEngine
     from sync.providers.factory import open_provider
+    from sync.providers.protocol import CalendarProvider
     from sync.providers.secrets import TokenStore
 
+    check_push_arguments(a.listen, a.public_url)
+    if a.once and a.listen is not None:
+        raise InvalidInput("--listen needs a sync that keeps running; leave out --once.")
+    monitor = build_health_monitor(
+        s.uow,
+        s.clock,
+        s.bus,
+        warn=a.warn_after,
+        dispatcher=a.dispatcher_after,
+        owner=a.owner_after,
+        office_zone=office_zone(),
+    )
     store = TokenStore()
+
+    def provider_for(account: CalendarAccount) -> CalendarProvider:
+        return open_provider(account, store)
+
     engine = SyncEngine(
         s.uow,
-        lambda account: open_provider(account, store),
+        provider_for,
         s.clock,
         s.bus,
         poll_seconds=a.poll,
         holder_name="crewboard sync",
+        health=monitor,
     )
     engine.accept_mass_delete = a.accept_deletions
     if a.once:
-        return asyncio.run(_once(engine))
-    return asyncio.run(_forever(engine))
+        return asyncio.run(_once(engine, monitor))
+    companions = SyncCompanions(monitor, s.uow, s.clock, provider_for, a.listen, a.public_url)
+    return asyncio.run(_forever(engine, companions))
 
 
-async def _once(engine: Any) -> int:
+async def _once(engine: Any, monitor: Any) -> int:
     try:
         report = await engine.run_once()
+        await monitor.check()  # escalate outages and e-mail alerts, as a running sync would
     finally:
         await engine.aclose()
     if not report.accounts:
@@ -112,7 +135,7 @@ async def _once(engine: Any) -> int:
     return 0
 
 
-async def _forever(engine: Any) -> int:
+async def _forever(engine: Any, companions: Any) -> int:
     from sync.engine import EngineLocked
 
     stop = asyncio.Event()
@@ -121,13 +144,20 @@ async def _forever(engine: Any) -> int:
         with contextlib.suppress(NotImplementedError):  # Windows has no signal handlers on the loop
             loop.add_signal_handler(signum, stop.set)
     _say(f"Syncing calendars as {engine.holder}; press Ctrl-C to stop.")
+    beside = asyncio.create_task(companions.run(engine.request_read, stop))
+    running: asyncio.Task[None] | None = None
     try:
         try:
             await engine.run_once()
         except EngineLocked as locked:
             _say(f"{locked} Waiting.")
-        await engine.run_forever(stop)
+        running = asyncio.create_task(engine.run_forever(stop))
+        done, _pending = await asyncio.wait({running, beside}, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()  # a failure of either (say, the push address is taken) ends the sync
     finally:
+        stop.set()
+        await asyncio.gather(*(t for t in (beside, running) if t is not None), return_exceptions=True)
         await engine.aclose()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):

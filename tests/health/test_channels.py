@@ -40,7 +40,7 @@ async def test_channels_are_opened_renewed_and_stopped(
     services: Services, clock: FixedClock, business: Business, caplog: pytest.LogCaptureFixture
 ) -> None:
     fakes = Fakes(clock)
-    channels = CalendarChannels(services.uow)  # type: ignore[arg-type]
+    channels = CalendarChannels(services.uow)
     keeper = ChannelKeeper(services.uow, fakes, channels, "https://relay.example.com/cb/", clock)
 
     assert await keeper.keep() == 2
@@ -81,7 +81,7 @@ async def test_a_refused_channel_is_logged_once_and_left_to_polling(
     def reuse(account: CalendarAccount) -> InMemoryCalendarProvider:
         return google if account.id == business.maria_google.id else fakes(account)
 
-    channels = CalendarChannels(services.uow)  # type: ignore[arg-type]
+    channels = CalendarChannels(services.uow)
     keeper = ChannelKeeper(services.uow, reuse, channels, "https://relay.example.com", clock)
     caplog.set_level(logging.WARNING, logger="sync.channels")
     assert await keeper.keep() == 1  # Sam's calendar only

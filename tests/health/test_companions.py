@@ -55,7 +55,7 @@ async def test_engine_and_companions_together(
     engine = SyncEngine(services.uow, provider_for, clock, services.bus, health=monitor, poll_seconds=60)
     companions = SyncCompanions(
         monitor,
-        services.uow,  # type: ignore[arg-type]
+        services.uow,
         clock,
         provider_for,
         ("127.0.0.1", 0),
@@ -83,7 +83,7 @@ async def test_engine_and_companions_together(
             return sum(p.calls.count("read_changes") for p in providers[business.sam_outlook.id])
 
         reads_before = sam_reads()
-        channels = CalendarChannels(services.uow)  # type: ignore[arg-type]
+        channels = CalendarChannels(services.uow)
         assert sam is not None
         notice = {
             "value": [

@@ -68,7 +68,7 @@ class Setup:
 async def setup(services: Services, business: Business) -> AsyncIterator[Setup]:
     set_channel(services, business.maria_calendar, "chan-maria", "res-maria")
     set_channel(services, business.sam_calendar, "sub-sam", None)
-    channels = CalendarChannels(services.uow)  # type: ignore[arg-type]
+    channels = CalendarChannels(services.uow)
     reads = Reads()
     async with (
         running(channels, reads) as receiver,
@@ -236,7 +236,7 @@ async def test_other_methods_paths_and_chunked_bodies_are_refused(setup: Setup) 
 
 
 async def test_huge_headers_and_stalled_requests_are_cut_off(services: Services, business: Business) -> None:
-    channels = CalendarChannels(services.uow)  # type: ignore[arg-type]
+    channels = CalendarChannels(services.uow)
     async with running(channels, Reads(), read_timeout=0.3) as receiver:
         reader, writer = await asyncio.open_connection(receiver.host, receiver.port)
         writer.write(b"POST /google HTTP/1.1\r\nHost: x\r\n")  # and then nothing
@@ -262,8 +262,8 @@ async def test_huge_headers_and_stalled_requests_are_cut_off(services: Services,
 async def test_tokens_are_stable_per_database_and_differ_per_calendar(
     services: Services, business: Business
 ) -> None:
-    first = CalendarChannels(services.uow)  # type: ignore[arg-type]
-    again = CalendarChannels(services.uow)  # type: ignore[arg-type]
+    first = CalendarChannels(services.uow)
+    again = CalendarChannels(services.uow)
     maria = first.token_for(business.maria_calendar.id)
     assert maria == again.token_for(business.maria_calendar.id)  # the key is kept, so restarts agree
     assert maria != first.token_for(business.sam_calendar.id)

@@ -38,7 +38,7 @@ def _access_token(sandbox: Sandbox, provider: str, email: str) -> str:
 async def receiver(
     services: Services, business: Business
 ) -> AsyncIterator[tuple[PushReceiver, CalendarChannels, Reads]]:
-    channels = CalendarChannels(services.uow)  # type: ignore[arg-type]
+    channels = CalendarChannels(services.uow)
     reads = Reads()
     async with running(channels, reads) as push:
         yield push, channels, reads
