@@ -28,7 +28,7 @@ from sync.core.planner import MassDeleteGuard
 from sync.engine.alerts import Alerts
 from sync.engine.errors import EngineLocked
 from sync.engine.inbound import CalendarReader, ReadOutcome
-from sync.engine.lock import EngineLock
+from sync.engine.lock import HEARTBEAT_EVERY, EngineLock
 from sync.engine.outbound import FlushReport, OutboxFlusher, is_waiting
 from sync.engine.ports import HealthRecorder, Kind, ProviderFor, StoreHealthRecorder
 from sync.engine.providers import ProviderPool
@@ -355,6 +355,7 @@ class SyncEngine:
         self._loop = loop
         self._wake = asyncio.Event()
         unsubscribe = self._bus.subscribe(OutboxQueued, lambda _event: self.request_flush())
+        heartbeat = asyncio.create_task(self._keep_lock_alive(stop))
         next_round = loop.time()
         try:
             while not stop.is_set():
@@ -370,9 +371,28 @@ class SyncEngine:
                 await self._sleep(stop, max(0.0, next_round - loop.time()))
         finally:
             unsubscribe()
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
             self._wake = None
             self._loop = None
             await self._release()
+
+    async def _keep_lock_alive(self, stop: asyncio.Event) -> None:
+        """Renew the lock on time even through long rounds or long polls."""
+        every = HEARTBEAT_EVERY.total_seconds()
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            if stop.is_set() or not self._lock.held:
+                continue
+            try:
+                await self._db.call(self._lock.beat)
+            except EngineLocked as locked:
+                log.warning("%s", locked)
+                self.locked_by = locked.holder
+            except Exception:
+                log.exception("renewing the sync lock failed; trying again")
 
     async def _guarded(self, work: Awaitable[object]) -> None:
         try:

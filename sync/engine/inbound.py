@@ -122,7 +122,7 @@ class CalendarReader:
         old_events = {e.remote_id: e for e in uow.remote_events.for_calendar(calendar.id)}
         refused = self._check_guard(uow, ctx, old_events, batch)
         if refused is not None and not self.accept_mass_delete:
-            self._refuse(uow, ctx, refused, now)
+            self._refuse(uow, ctx, refused, now, outcome.alerts)
             outcome.refused = refused
             return outcome
         old_blocks = _blocks_by_series(uow, tech, calendar.id, horizon)
@@ -171,7 +171,7 @@ class CalendarReader:
             )
         return None
 
-    def _refuse(self, uow: UnitOfWork, ctx: _Context, reason: str, now: datetime) -> None:
+    def _refuse(self, uow: UnitOfWork, ctx: _Context, reason: str, now: datetime, alerts: Alerts) -> None:
         health = uow.health.get(ctx.account.id)
         if health is not None and health.last_error == reason:
             return  # already told; the same refusal on every poll is not news
@@ -184,7 +184,6 @@ class CalendarReader:
                 extra={"calendar": ctx.calendar.id},
             )
         )
-        alerts = Alerts()
         label = provider_label(ctx.account.provider)
         notify(
             uow,
