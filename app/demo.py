@@ -1,61 +1,245 @@
-"""`crewboard demo`: the app on a small demo business, in a fresh temporary folder.
+"""`crewboard demo`: the whole two-way loop on a demo business, on this computer only.
 
-Nothing touches the user's real store: the database, logs and settings of the demo live in a
-temporary folder that is removed when the window closes.
+It starts the provider sandbox in-process with the demo seed (five technicians, three on Google and
+two on Outlook, each with a realistic week), creates the same five technicians in a fresh
+temporary store, connects each one's sandbox calendar through the real sign-in (the sandbox's
+consent page is completed by `SandboxApprover`, exactly as `crewboard connect --approve-as` does),
+reads their calendars once, books a week of jobs into free time only, and opens the board with
+sync running. A Demo menu opens the "Sandbox phone", which edits a tech's calendar through the
+provider's own API so the board can be seen following it.
+
+Nothing touches the user's real data: the database and logs live in a temporary folder removed on
+exit, and the sign-ins live in the OS keyring under a demo-only service name whose entries are
+deleted on exit. Without a working keyring the demo still opens, saying why calendars are off.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import shutil
 import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from app.domain.model import Provider, Technician
 from app.domain.time import Clock, SystemClock, local_to_utc, zone
+from app.errors import CrewboardError
 from app.services.bookings import NewBooking
 from app.services.container import Services
 
-DEMO_TECHS = (
-    # name, email, zone, hours
-    ("Maria Lopez", "maria@northwind-hvac.test", "America/Chicago", "mon-fri 07:00-16:00"),
-    ("Dave Chen", "dave@northwind-hvac.test", "America/Chicago", "mon-fri 08:00-17:00; sat 09:00-13:00"),
-    ("Priya Patel", "priya@northwind-hvac.test", "America/Chicago", "mon-fri 08:00-17:00"),
-    ("Sam Okafor", "sam@northwind-hvac.test", "America/Los_Angeles", "mon-fri 08:00-17:00"),
-    ("Lena Fischer", "lena@northwind-hvac.test", "America/Los_Angeles", "tue-sat 09:00-18:00"),
-)
+if TYPE_CHECKING:
+    from storage.database import Database
+    from sync.providers.secrets import TokenStore
+    from sync.sandbox.phone import SandboxPhone
+    from sync.sandbox.server import Sandbox, SandboxUrls
 
-DEMO_JOBS = (
-    # tech index, weekday offset, local start hour, minutes, customer, address, service
-    (0, 0, 8, 90, "Harbor Dental", "1200 Lake St, Chicago", "AC maintenance"),
-    (0, 0, 13, 120, "Greene Residence", "44 Elm Ave, Evanston", "Furnace repair"),
-    (1, 0, 9, 60, "Oak Park Library", "834 Lake St, Oak Park", "Thermostat install"),
-    (1, 1, 10, 180, "Riverside Bakery", "19 Harlem Ave, Riverside", "Walk-in cooler service"),
-    (2, 0, 11, 90, "Kowalski Family", "310 Pine Rd, Skokie", "Water heater flush"),
-    (2, 2, 8, 240, "Lakeview Apartments", "2500 N Clark St, Chicago", "Boiler inspection"),
-    (3, 0, 9, 120, "Sunset Cafe", "8801 Sunset Blvd, Los Angeles", "Ice machine repair"),
-    (3, 1, 14, 90, "Nguyen Residence", "77 Vista Dr, Pasadena", "AC repair"),
-    (4, 1, 10, 60, "Bayside Clinic", "400 Ocean Ave, Santa Monica", "Filter replacement"),
-    (4, 3, 13, 150, "Marina Lofts", "13900 Marquesas Way, Marina del Rey", "Duct cleaning"),
+log = logging.getLogger(__name__)
+
+DEMO_KEYRING_SERVICE = "crewboard-demo"
+
+# Working hours per demo tech (by email); the rest work mon-fri 08:00-17:00.
+HOURS = {
+    "jordan.lee@gmail.example": "mon-fri 08:00-17:00; sat 09:00-13:00",
+    "casey.nguyen@outlook.example": "mon-fri 07:00-16:00",
+}
+
+# (customer, address, service, minutes): a week of HVAC and plumbing work around Chicago and LA.
+JOBS_CHICAGO = (
+    ("Harbor Dental", "1200 Lake St, Chicago", "AC maintenance", 90),
+    ("Greene Residence", "44 Elm Ave, Evanston", "Furnace repair", 120),
+    ("Oak Park Library", "834 Lake St, Oak Park", "Thermostat install", 60),
+    ("Riverside Bakery", "19 Harlem Ave, Riverside", "Walk-in cooler service", 150),
+    ("Kowalski Family", "310 Pine Rd, Skokie", "Water heater flush", 90),
+    ("Lakeview Apartments", "2500 N Clark St, Chicago", "Boiler inspection", 180),
+    ("Patel Residence", "71 Maple Ct, Oak Brook", "Duct cleaning", 120),
+    ("Wicker Park Coffee", "1540 N Milwaukee Ave, Chicago", "Ice machine repair", 60),
+    ("Hyde Park Dental", "5300 S Lake Park Ave, Chicago", "Rooftop unit service", 120),
+    ("Morales Residence", "18 Willow Ln, Berwyn", "Leaking pipe repair", 90),
 )
+JOBS_LA = (
+    ("Sunset Cafe", "8801 Sunset Blvd, Los Angeles", "Ice machine repair", 120),
+    ("Nguyen Residence", "77 Vista Dr, Pasadena", "AC repair", 90),
+    ("Bayside Clinic", "400 Ocean Ave, Santa Monica", "Filter replacement", 60),
+    ("Marina Lofts", "13900 Marquesas Way, Marina del Rey", "Duct cleaning", 150),
+    ("Echo Park Yoga", "1822 Sunset Blvd, Los Angeles", "Mini-split install", 180),
+    ("Okafor Residence", "5 Palm Ct, Glendale", "Water heater install", 120),
+    ("Silver Lake Books", "3401 W Sunset Blvd, Los Angeles", "Thermostat install", 60),
+    ("Venice Bistro", "1000 Abbot Kinney Blvd, Venice", "Walk-in cooler service", 90),
+)
+TRAVEL = timedelta(minutes=30)
+JOBS_PER_DAY = 2
 
 
 def week_start(today: date) -> date:
     return today - timedelta(days=today.weekday())
 
 
-def seed_demo(services: Services, clock: Clock) -> None:
-    """A small HVAC business: five techs in two zones and a week of jobs from this Monday."""
-    techs = [services.techs.add(n, e, z, h) for n, e, z, h in DEMO_TECHS]
-    monday = week_start(clock.now().astimezone(zone("America/Chicago")).date())
-    for index, offset, hour, minutes, customer, address, service in DEMO_JOBS:
-        tech = techs[index]
-        day = monday + timedelta(days=offset)
-        start = local_to_utc(day, time(hour), zone(tech.timezone))
-        services.bookings.create(
-            NewBooking(customer, service, timedelta(minutes=minutes), start, tech.id, address=address),
-            force=True,
-        )
+@dataclass
+class DemoSession:
+    """A running demo: its sandbox, store, keyring service and phone; `close()` removes all of it."""
+
+    folder: Path
+    sandbox: Sandbox
+    urls: SandboxUrls
+    database: Database
+    services: Services
+    store: TokenStore
+    phone: SandboxPhone
+    techs: list[Technician] = field(default_factory=list)
+    problem: str | None = None  # why calendars could not be connected, for the banner
+    owns_folder: bool = True
+
+    def close(self) -> None:
+        from sync.providers.secrets import KeyringUnavailable
+
+        self.phone.close()
+        if self.problem is None:
+            try:
+                for view in self.services.accounts.list():
+                    self.store.delete(view.account.token_ref)
+            except (KeyringUnavailable, CrewboardError):
+                log.warning("could not remove the demo's keyring entries")
+        self.database.dispose()
+        self.sandbox.stop()
+        if self.owns_folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start_demo(
+    folder: Path | None = None,
+    clock: Clock | None = None,
+    keyring_service: str | None = None,
+    first_sync: Callable[[Services, TokenStore], None] | None = None,
+) -> DemoSession:
+    """Sandbox, store, the five techs connected and read once, and a week of jobs in their free time."""
+    from storage.database import open_database
+    from sync.providers.secrets import TokenStore
+    from sync.sandbox.phone import SandboxPhone
+    from sync.sandbox.server import Sandbox
+
+    owns = folder is None
+    folder = folder or Path(tempfile.mkdtemp(prefix="crewboard-demo-"))
+    clock = clock or SystemClock()
+    sandbox = Sandbox()
+    urls = sandbox.start(seed="demo")
+    database = None
+    try:
+        database = open_database(f"sqlite:///{folder / 'crewboard.db'}")
+        services = Services.build(database.unit_of_work, clock)
+        # A demo-only keyring service: the user's own Crewboard sign-ins are never touched.
+        store = TokenStore(service=keyring_service or f"{DEMO_KEYRING_SERVICE}-{uuid.uuid4().hex[:8]}")
+        session = DemoSession(
+            folder, sandbox, urls, database, services, store,
+            SandboxPhone(urls.control, urls.google, urls.graph, urls.ca), owns_folder=owns,
+        )  # fmt: skip
+        session.techs = add_demo_techs(services)
+        session.problem = connect_demo_techs(services, urls, store, session.techs)
+        if session.problem is None:
+            (first_sync or read_calendars_once)(services, store)
+        book_demo_week(services, clock, session.techs)
+        return session
+    except BaseException:
+        if database is not None:
+            database.dispose()
+        sandbox.stop()
+        if owns:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def add_demo_techs(services: Services) -> list[Technician]:
+    """The sandbox seed's five technicians: same names, emails and zones."""
+    from sync.sandbox.seed import TECHS
+
+    return [
+        services.techs.add(t.name, t.email, t.timezone, HOURS.get(t.email, "mon-fri 08:00-17:00"))
+        for t in TECHS
+    ]
+
+
+def connect_demo_techs(
+    services: Services, urls: SandboxUrls, store: TokenStore, techs: list[Technician]
+) -> str | None:
+    """Sign each tech in to their sandbox account headlessly; the reason if calendars cannot be connected."""
+    from sync.providers.config import SandboxApprover, sandbox_endpoints
+    from sync.providers.google_auth import GoogleConnector
+    from sync.providers.microsoft_auth import MicrosoftConnector
+    from sync.providers.secrets import KeyringUnavailable
+    from sync.sandbox.seed import TECHS
+
+    try:
+        store.check()
+    except KeyringUnavailable as error:
+        log.warning("demo without calendars: %s", error)
+        return str(error)
+    endpoints = sandbox_endpoints(urls.control)
+    providers = {t.email: t.provider for t in TECHS}
+    for tech in techs:
+        approver = SandboxApprover(tech.email, endpoints.ca)
+        connector: Any
+        if providers[tech.email] == "google":
+            connector = GoogleConnector(
+                endpoints.google_settings(), store, browser=approver, login_hint=tech.email
+            )
+            provider = Provider.GOOGLE
+        else:
+            connector = MicrosoftConnector(
+                endpoints.microsoft_settings(), store, browser=approver, login_hint=tech.email
+            )
+            provider = Provider.MICROSOFT
+        try:
+            services.accounts.connect(tech.id, provider, connector)
+        except CrewboardError as error:
+            log.warning("demo could not connect %s: %s", tech.name, error)
+            return f"{tech.name}'s calendar could not be connected: {error}"
+        finally:
+            connector.close()
+    return None
+
+
+def read_calendars_once(services: Services, store: TokenStore) -> None:
+    """One sync round before the window opens, so jobs are booked around the techs' own events."""
+    from app.main import build_sync_engine
+
+    async def once() -> None:
+        engine = build_sync_engine(services, store)
+        try:
+            await engine.run_once()
+        finally:
+            await engine.aclose()
+
+    asyncio.run(once())
+
+
+def book_demo_week(services: Services, clock: Clock, techs: list[Technician]) -> None:
+    """Two jobs a weekday per tech, each at the earliest free time (never over their busy time)."""
+    chicago = iter(JOBS_CHICAGO * 3)
+    la = iter(JOBS_LA * 4)
+    for tech in techs:
+        tz = zone(tech.timezone)
+        monday = week_start(clock.now().astimezone(tz).date())
+        jobs = la if tech.timezone == "America/Los_Angeles" else chicago
+        for offset in range(5):
+            day = monday + timedelta(days=offset)
+            search_from = local_to_utc(day, time(8, 0), tz)
+            day_end = local_to_utc(day + timedelta(days=1), time(0), tz)
+            for _ in range(JOBS_PER_DAY):
+                customer, address, service, minutes = next(jobs)
+                duration = timedelta(minutes=minutes)
+                slots = services.schedule.earliest(duration, [tech.id], start=search_from, days=1)
+                if not slots or slots[0].interval.start + duration > day_end:
+                    break  # the day is full (PTO, say): no job is forced over busy time
+                start = slots[0].interval.start
+                services.bookings.create(
+                    NewBooking(customer, service, duration, start, tech.id, address=address)
+                )
+                search_from = start + duration + TRAVEL
     services.bookings.create(
         NewBooking(
             "Jensen Hardware",
@@ -64,22 +248,77 @@ def seed_demo(services: Services, clock: Clock) -> None:
             address="5 Main St, Naperville",
         )
     )
-    services.time_off.add_days(techs[2].id, monday + timedelta(days=4), 1, "PTO")
+    services.bookings.create(
+        NewBooking(
+            "Westwood Pediatrics", "AC not cooling", timedelta(minutes=90), address="10921 Wilshire Blvd, LA"
+        )
+    )
+
+
+def demo_banner(problem: str) -> str:
+    return (
+        f"Calendars could not be connected: {problem} The board works with the demo jobs; calendar sync "
+        "and the Sandbox phone's effect on the board are off until a keyring is available."
+    )
+
+
+def decorate_demo_window(session: DemoSession) -> Callable[[Any, Any], None]:
+    """The Demo menu (Sandbox phone…) and, without a keyring, the banner saying why."""
+
+    def decorate(window: Any, setup: Any) -> None:
+        from ui.phone import PhoneWindow
+
+        menu = window.menuBar().addMenu("&Demo")
+        action = menu.addAction("Sandbox &phone…")
+        action.setObjectName("sandboxPhoneAction")
+
+        def open_phone() -> None:
+            current = getattr(window, "phone_window", None)
+            if current is not None and current.isVisible():
+                current.raise_()
+                current.activateWindow()
+                return
+            phone = PhoneWindow(session.phone, session.services.clock, window)
+            window.phone_window = phone
+            phone.show()
+
+        action.triggered.connect(open_phone)
+        if session.problem is not None:
+            window.show_error(demo_banner(session.problem))
+        else:
+            window.show_info(
+                "Demo: five technicians with their sandbox calendars connected. Demo ▸ Sandbox phone edits a "
+                "tech's calendar as their phone would; double-click a tech's name for calendar settings.",
+                timeout_ms=20_000,
+            )
+
+    return decorate
 
 
 def run_demo() -> int:
     folder = Path(tempfile.mkdtemp(prefix="crewboard-demo-"))
     os.environ.setdefault("CREWBOARD_LOG_DIR", str(folder / "logs"))
+    from app.logs import configure_logging, log_file
+
+    configure_logging()
     try:
-        from storage.database import open_database
-
-        url = f"sqlite:///{folder / 'crewboard.db'}"
-        database = open_database(url)
-        clock = SystemClock()
-        seed_demo(Services.build(database.unit_of_work, clock), clock)
-        database.dispose()
-        from app.main import open_app
-
-        return open_app(url)
-    finally:
+        session = start_demo(folder)
+    except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
+        raise
+    session.owns_folder = True
+    try:
+        from app.main import run_desktop
+
+        return run_desktop(
+            session.services,
+            sandbox_control=session.urls.control,
+            sandbox_identity_url=session.urls.microsoft,
+            store=session.store,
+            title_suffix="demo",
+            decorate=decorate_demo_window(session),
+            log_path=str(log_file()),
+            sync=session.problem is None,
+        )
+    finally:
+        session.close()

@@ -18,13 +18,14 @@ from urllib.parse import quote
 
 import httpx
 
+from app.errors import CrewboardError
 from sync.sandbox.seed import TECHS
 
 OUTAGE_SECONDS = 600
 HTTP_TIMEOUT = 15.0
 
 
-class PhoneError(Exception):
+class PhoneError(CrewboardError):
     """The provider or the control API refused a phone action; the message says what happened."""
 
 

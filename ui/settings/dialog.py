@@ -549,11 +549,11 @@ class CalendarSettingsDialog(QDialog):
             f"stay there. Crewboard stops reading {view.account.email} (its events no longer block time) and "
             "stops writing new jobs to it, and removes its sign-in from this computer.",
             "Disconnect",
-            lambda: self.disconnect(view),
+            lambda: self.disconnect_account(view),
             no_text="Keep it connected",
         )
 
-    def disconnect(self, view: AccountView) -> None:
+    def disconnect_account(self, view: AccountView) -> None:
         tech = self._tech
         assert tech is not None
         self._clear_error()
