@@ -275,8 +275,8 @@ def paint_cell_background(
     """The item's background and row line as the stylesheet draws them, without its text."""
     opt = QStyleOptionViewItem(option)
     delegate.initStyleOption(opt, index)
-    opt.text = ""  # type: ignore[attr-defined]
-    widget = opt.widget  # type: ignore[attr-defined]
+    opt.text = ""
+    widget = opt.widget
     widget_style = widget.style() if isinstance(widget, QWidget) else QApplication.style()
     widget_style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
 
@@ -291,8 +291,8 @@ class TwoLineDelegate(QStyledItemDelegate):
             return
         paint_cell_background(self, painter, option, index)
         painter.save()
-        rect: QRect = option.rect  # type: ignore[attr-defined]
-        font = QFont(option.font)  # type: ignore[attr-defined]
+        rect: QRect = option.rect
+        font = QFont(option.font)
         small = QFont(font)
         small.setPointSizeF(max(7.0, font.pointSizeF() - 1))
         metrics, small_metrics = QFontMetrics(font), QFontMetrics(small)
@@ -329,10 +329,10 @@ class LevelBadgeDelegate(QStyledItemDelegate):
         badge = badge_for(row)
         paint_cell_background(self, painter, option, index)
         painter.save()
-        font = QFont(option.font)  # type: ignore[attr-defined]
+        font = QFont(option.font)
         font.setWeight(QFont.Weight.DemiBold)
         metrics = QFontMetrics(font)
-        rect: QRect = option.rect  # type: ignore[attr-defined]
+        rect: QRect = option.rect
         width = metrics.horizontalAdvance(badge.text) + 30
         height = metrics.height() + 6
         pill = QRectF(rect.left() + 8, rect.center().y() - height / 2 + 1, width, height)
@@ -342,7 +342,7 @@ class LevelBadgeDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(pill, height / 2, height / 2)
         painter.setBrush(QColor(badge.color))
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.drawEllipse(pill.left() + 9, pill.center().y() - 3, 6, 6)
+        painter.drawEllipse(QRectF(pill.left() + 9, pill.center().y() - 3, 6, 6))
         painter.setPen(QColor(badge.color))
         painter.setFont(font)
         painter.drawText(pill.adjusted(20, 0, -8, 0), Qt.AlignmentFlag.AlignCenter, badge.text)
