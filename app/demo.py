@@ -114,7 +114,7 @@ class DemoSession:
 def start_demo(
     folder: Path | None = None,
     clock: Clock | None = None,
-    keyring_service: str | None = None,
+    store: TokenStore | None = None,
     first_sync: Callable[[Services, TokenStore], None] | None = None,
 ) -> DemoSession:
     """Sandbox, store, the five techs connected and read once, and a week of jobs in their free time."""
@@ -126,14 +126,15 @@ def start_demo(
     owns = folder is None
     folder = folder or Path(tempfile.mkdtemp(prefix="crewboard-demo-"))
     clock = clock or SystemClock()
-    sandbox = Sandbox()
+    now = clock.now
+    sandbox = Sandbox(clock=now)  # the sandbox's week and the board's week are the same week
     urls = sandbox.start(seed="demo")
     database = None
     try:
         database = open_database(f"sqlite:///{folder / 'crewboard.db'}")
         services = Services.build(database.unit_of_work, clock)
         # A demo-only keyring service: the user's own Crewboard sign-ins are never touched.
-        store = TokenStore(service=keyring_service or f"{DEMO_KEYRING_SERVICE}-{uuid.uuid4().hex[:8]}")
+        store = store or TokenStore(service=f"{DEMO_KEYRING_SERVICE}-{uuid.uuid4().hex[:8]}")
         session = DemoSession(
             folder, sandbox, urls, database, services, store,
             SandboxPhone(urls.control, urls.google, urls.graph, urls.ca), owns_folder=owns,
