@@ -126,6 +126,7 @@ class CalendarReader:
             outcome.refused = refused
             return outcome
         old_blocks = _blocks_by_series(uow, tech, calendar.id, horizon)
+        batch = _tag_known_booking_events(uow, calendar.id, old_events, batch)
         gone = self._gone_links(uow, calendar.id, old_events, batch)
         affected = self._apply(uow, calendar.id, old_events, batch)
         outcome.stored = len(batch.events)
@@ -368,6 +369,29 @@ def _context(uow: UnitOfWork, calendar_id: CalendarId) -> _Context:
     if tech is None:
         raise LookupError(f"technician of calendar {calendar_id} was removed")
     return _Context(calendar, account, tech)
+
+
+def _tag_known_booking_events(
+    uow: UnitOfWork, calendar_id: CalendarId, old_events: dict[str, RemoteEvent], batch: ChangeBatch
+) -> ChangeBatch:
+    """Give our own events their booking id when the read did not carry it.
+
+    Some change feeds (Graph's delta) leave out the extended property holding the booking id; the
+    event is still ours if we linked it, or if the mirror knew it as a booking event. Without the
+    id it would block its own job's time and pass for a personal event landing on it.
+    """
+    tagged: list[RemoteEvent] = []
+    changed = False
+    for event in batch.events:
+        if event.booking_id is None:
+            link = uow.links.by_remote(calendar_id, event.remote_id)
+            known = old_events.get(event.remote_id)
+            booking_id = link.booking_id if link is not None else (known.booking_id if known else None)
+            if booking_id is not None:
+                event = replace(event, booking_id=booking_id)
+                changed = True
+        tagged.append(event)
+    return replace(batch, events=tuple(tagged)) if changed else batch
 
 
 def _signature(calendar: Calendar, tech: Technician) -> tuple[object, ...]:

@@ -333,3 +333,26 @@ async def test_bookings_edited_during_sync_are_not_overwritten_by_the_tech_move(
     [event] = world.booking_events()
     assert world.phone.written[-1].booking.notes == "Call first"
     assert event.when.start == booking.start
+
+
+async def test_booking_events_read_back_without_their_tag_stay_ours(world: World, engine: SyncEngine) -> None:
+    """Graph's delta feed leaves out the extended property carrying the booking id."""
+    phone = world.phone
+    original = phone.read_changes
+
+    async def untagged(calendar, cursor, window):  # type: ignore[no-untyped-def]
+        batch = await original(calendar, cursor, window)
+        return replace(batch, events=tuple(replace(e, booking_id=None) for e in batch.events))
+
+    phone.read_changes = untagged  # type: ignore[method-assign]
+    booking = world.book(hours=3)
+    await engine.run_once()
+    [event] = world.booking_events()
+    phone.edit_event(PRIMARY, event.remote_id, when=timed(NOW + timedelta(hours=6)))
+    await engine.run_once()
+    world.phone.expire_cursors()
+    await engine.run_once()
+
+    assert busy(world) == []  # the job's own event does not block the job's time
+    assert conflicts(world) == []
+    assert world.booking(booking.id).start == NOW + timedelta(hours=6)
