@@ -64,7 +64,7 @@ def reason_for(event: RemoteEvent, calendar: Calendar, tech: Technician) -> tupl
     blocks = blocks_availability(event, tentative_blocks=tech.tentative_blocks)
     if is_tentative(event):
         return blocks, (
-            "Blocks: tentative, and tentative invitations block time"
+            "Blocks: tentative (the tech counts those)"
             if blocks
             else "Doesn't block: tentative (not accepted yet)"
         )

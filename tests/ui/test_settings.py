@@ -135,8 +135,9 @@ def test_switches_and_the_tentative_preference_update_the_store_and_the_preview(
         dialog.tentative.click()
     qtbot.waitUntil(lambda: preview_row(dialog, "Supplier walkthrough (invitation)")[0], timeout=10_000)
     assert demo.services.techs.find(alex.id).tentative_blocks is True
-    assert preview_row(dialog, "Supplier walkthrough (invitation)")[1] == (
-        "Blocks: tentative, and tentative invitations block time"
+    assert (
+        preview_row(dialog, "Supplier walkthrough (invitation)")[1]
+        == "Blocks: tentative (the tech counts those)"
     )
     assert dialog.preview_summary.text().startswith(f"{len(dialog.current_preview.blocking)} of ")  # type: ignore[union-attr]
 

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
@@ -70,7 +69,6 @@ QLabel#muted {{ color: {style.TEXT_MUTED}; }}
 QPushButton#danger {{ color: {style.DANGER}; }}
 QTreeWidget#preview {{ background: {style.SURFACE}; border: 1px solid {style.BORDER}; border-radius: 6px; }}
 QTreeWidget#preview::item {{ padding: 3px 2px; }}
-QScrollArea#accountsArea {{ background: transparent; border: none; }}
 QWidget#accountsBox {{ background: transparent; }}
 """
 
@@ -152,7 +150,7 @@ class CalendarSettingsDialog(QDialog):
         self.setObjectName("calendarSettingsDialog")
         self.setWindowTitle("Calendar settings")
         self.setStyleSheet(LOCAL_STYLE)
-        self.resize(820, 820)
+        self.resize(900, 800)
         self._build()
         self._bridge = BusBridge(services.bus, self)
         self._bridge.accounts_changed.connect(self._schedule_reload)
@@ -201,12 +199,7 @@ class CalendarSettingsDialog(QDialog):
         self.accounts_layout = QVBoxLayout(self.accounts_box)
         self.accounts_layout.setContentsMargins(0, 0, 0, 0)
         self.accounts_layout.setSpacing(8)
-        area = QScrollArea(self)
-        area.setObjectName("accountsArea")
-        area.setWidgetResizable(True)
-        area.setWidget(self.accounts_box)
-        area.setMinimumHeight(150)
-        column.addWidget(area, 3)
+        column.addWidget(self.accounts_box)
 
         connect_row = QHBoxLayout()
         connect_row.setSpacing(8)
@@ -218,6 +211,7 @@ class CalendarSettingsDialog(QDialog):
             text = f"Connect {'sandbox ' if sandbox else ''}{provider_label(provider)}"
             button = QPushButton(text, self)
             button.setObjectName(f"connect_{provider.value}{'_sandbox' if sandbox else ''}")
+            button.setAutoDefault(False)
             button.clicked.connect(lambda _=False, p=provider, s=sandbox: self.open_connect(p, s))
             connect_row.addWidget(button)
             self.connect_buttons[(provider, sandbox)] = button
@@ -274,13 +268,13 @@ class CalendarSettingsDialog(QDialog):
             ]
         ):
             header.setSectionResizeMode(index, mode)
-        self.preview.setColumnWidth(2, 230)
-        column.addWidget(self.preview, 4)
+        self.preview.setColumnWidth(2, 270)
+        column.addWidget(self.preview, 1)
 
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         close = QPushButton("Close", self)
-        close.setProperty("primary", True)
+        close.setDefault(True)
         close.clicked.connect(self.accept)
         buttons.addWidget(close)
         column.addLayout(buttons)
@@ -392,7 +386,6 @@ class CalendarSettingsDialog(QDialog):
             self.accounts_layout.addWidget(empty)
         for view in self._views:
             self.accounts_layout.addWidget(self._account_card(view, tech))
-        self.accounts_layout.addStretch(1)
 
     def _account_card(self, view: AccountView, tech: Technician) -> QFrame:
         account = view.account
@@ -458,11 +451,13 @@ class CalendarSettingsDialog(QDialog):
         name.setObjectName("calendarName")
         if calendar.primary:
             switch.setEnabled(False)
-            note = "Main calendar: always blocks availability, so a tech's own appointments are never double-booked."
+            note = "Main calendar: always blocks availability"
         else:
             note = "Blocks availability" if calendar.blocks else "Does not block availability"
             switch.toggled.connect(lambda checked, c=calendar.id: self.set_blocks(c, checked))
-        switch.setToolTip(note)
+        switch.setToolTip(
+            note + (": a tech's own appointments are never double-booked." if calendar.primary else ".")
+        )
         explain = QLabel(note, row)
         explain.setObjectName("muted")
         explain.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
