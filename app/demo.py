@@ -289,8 +289,7 @@ def decorate_demo_window(session: DemoSession) -> Callable[[Any, Any], None]:
         else:
             window.show_info(
                 "Demo: five technicians with their sandbox calendars connected. Demo ▸ Sandbox phone edits a "
-                "tech's calendar as their phone would; double-click a tech's name for calendar settings.",
-                timeout_ms=20_000,
+                "tech's calendar as their phone would; double-click a tech's name for calendar settings."
             )
 
     return decorate
