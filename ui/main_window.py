@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QMainWindow,
+    QMenu,
     QSizePolicy,
     QStackedWidget,
     QToolBar,
@@ -36,8 +37,11 @@ from ui.board.layout import BoardMode, board_window, period_start
 from ui.board.view import BoardView
 from ui.booking_editor import BookingEditorDialog, describe_booking
 from ui.bridge import BusBridge
+from ui.conflicts_panel import BoardRevealer, ConflictsPanelWidget
 from ui.dialogs import FindSlotDialog, TechnicianDialog, TimeOffDialog
 from ui.format import clock_range, duration_text
+from ui.health_panel import SyncHealthDialog
+from ui.inbox import NotificationBellButton, NotificationCenter, NotificationInboxWidget, TrayNotifier
 from ui.models import TechRowsModel, UnassignedJobsModel
 from ui.widgets import MessageBanner, ask
 from ui.worker import DatabaseWorker
@@ -114,6 +118,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_menus()
         self._build_status_bar()
+        self._build_sync_panels()
 
         self.worker.error_reported.connect(self._on_worker_error_reported)
         self.worker.failure_reported.connect(self._on_worker_error_reported)
@@ -607,6 +612,70 @@ class MainWindow(QMainWindow):
             no_text="Not now",
             on_no=self.board.clear_slot,
         )
+
+    # --- conflicts, sync health and alerts ----------------------------------------------------------
+
+    def _build_sync_panels(self) -> None:
+        """The conflicts dock beside the tray, the alerts bell, and View ▸ Sync health."""
+        self.conflicts_panel = ConflictsPanelWidget(
+            self.services, self.worker, self.bridge, self.office, self
+        )
+        dock = QDockWidget("Conflicts", self)
+        dock.setObjectName("conflictsDock")
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        dock.setWidget(self.conflicts_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.tabifyDockWidget(self.tray_dock, dock)
+        self.tray_dock.raise_()
+        self.conflicts_dock = dock
+        self._revealer = BoardRevealer(self, self)
+        self.conflicts_panel.booking_selected.connect(self._revealer.reveal)
+        self.conflicts_panel.message_shown.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.conflicts_panel.count_changed.connect(
+            lambda count: dock.setWindowTitle(f"Conflicts ({count})" if count else "Conflicts")
+        )
+        self.conflicts_action = QAction("&Conflicts", self)
+        self.conflicts_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        self.conflicts_action.triggered.connect(self.show_conflicts)
+        self.health_action = QAction("Sync &health…", self)
+        self.health_action.triggered.connect(self.open_sync_health)
+        self.alerts = NotificationCenter(self.services, self.worker, self.bridge, self.office, self)
+        self.tray_notifier = TrayNotifier(self)
+        self.alerts.alert_arrived.connect(self.tray_notifier.notify)
+        self.bell = NotificationBellButton(self)
+        self.bell.clicked.connect(self.open_inbox)
+        self.alerts.unread_changed.connect(self.bell.set_count)
+        self.toolbar.addSeparator()
+        self.toolbar.addWidget(self.bell)
+        view_menu = next(
+            m for a in self.menuBar().actions() if isinstance(m := a.menu(), QMenu) and a.text() == "&View"
+        )
+        view_menu.addSeparator()
+        view_menu.addAction(self.conflicts_action)
+        view_menu.addAction(self.health_action)
+        self._health_dialog: SyncHealthDialog | None = None
+        self._inbox: NotificationInboxWidget | None = None
+
+    def show_conflicts(self) -> None:
+        self.conflicts_dock.show()
+        self.conflicts_dock.raise_()
+        self.conflicts_panel.show_resolved(False)
+
+    def open_sync_health(self) -> SyncHealthDialog:
+        if self._health_dialog is None:
+            dialog = SyncHealthDialog(self.services, self.worker, self.bridge, self.office, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.destroyed.connect(lambda: setattr(self, "_health_dialog", None))
+            self._health_dialog = dialog
+        self._health_dialog.show()
+        self._health_dialog.raise_()
+        return self._health_dialog
+
+    def open_inbox(self) -> NotificationInboxWidget:
+        if self._inbox is None:
+            self._inbox = NotificationInboxWidget(self.alerts, self)
+        self._inbox.show_below(self.bell)
+        return self._inbox
 
     # --- closing -----------------------------------------------------------------------------------
 

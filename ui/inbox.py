@@ -1,0 +1,564 @@
+"""The notifications inbox: a bell with the unread count, a list of alerts, and tray messages.
+
+Alerts for the dispatcher and the owner (sync outages, conflicts, recoveries) are read through
+HealthViewService on the database worker, again whenever NotificationAdded arrives. Read state
+lives in memory for this session only: no service stores it yet. So that a restart does not flood
+the dispatcher, alerts older than `UNREAD_WINDOW` at start count as read.
+
+Where the desktop has a system tray, each alert that arrives while the window is open is also
+shown as a tray message; the offscreen platform (and some desktops) have none, and then nothing
+is created at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QIcon,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QPushButton,
+    QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QSystemTrayIcon,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.ids import NotificationId
+from app.domain.model import Audience, Notification
+from app.services.container import Services
+from app.services.health_view import HealthViewService
+from ui import style
+from ui.bridge import BusBridge
+from ui.health_panel import ago
+from ui.worker import DatabaseWorker
+
+UNREAD_WINDOW = timedelta(hours=24)
+REFRESH_DELAY_MS = 60
+TRAY_MESSAGE_MS = 10_000
+ModelIndex = QModelIndex | QPersistentModelIndex
+AUDIENCE_LABELS = {Audience.DISPATCHER: "Dispatcher", Audience.OWNER: "Owner", Audience.TECH: "Technician"}
+
+
+def bell_icon(color: str = style.TEXT, size: int = 20) -> QIcon:
+    """A bell drawn with paths, so it needs no icon theme and looks the same everywhere."""
+    pixmap = QPixmap(size * 2, size * 2)
+    pixmap.setDevicePixelRatio(2.0)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    paint_bell(painter, QRectF(0, 0, size, size), QColor(color))
+    painter.end()
+    return QIcon(pixmap)
+
+
+def paint_bell(painter: QPainter, box: QRectF, color: QColor) -> None:
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    w, h = box.width(), box.height()
+    x, y = box.left(), box.top()
+    path = QPainterPath()
+    path.moveTo(x + w * 0.5, y + h * 0.12)
+    path.cubicTo(x + w * 0.26, y + h * 0.12, x + w * 0.24, y + h * 0.34, x + w * 0.24, y + h * 0.5)
+    path.lineTo(x + w * 0.24, y + h * 0.64)
+    path.lineTo(x + w * 0.14, y + h * 0.76)
+    path.lineTo(x + w * 0.86, y + h * 0.76)
+    path.lineTo(x + w * 0.76, y + h * 0.64)
+    path.lineTo(x + w * 0.76, y + h * 0.5)
+    path.cubicTo(x + w * 0.76, y + h * 0.34, x + w * 0.74, y + h * 0.12, x + w * 0.5, y + h * 0.12)
+    painter.setPen(
+        QPen(
+            color, max(1.2, w / 12), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin
+        )
+    )
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawPath(path)
+    painter.setBrush(color)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawEllipse(QPointF(x + w * 0.5, y + h * 0.86), w * 0.09, w * 0.09)
+    painter.restore()
+
+
+# --- read state and the model -----------------------------------------------------------------
+
+
+class ReadState:
+    """Which alerts this session has seen. In memory: a restart forgets it (see the module note)."""
+
+    def __init__(self, session_start: datetime, unread_window: timedelta = UNREAD_WINDOW) -> None:
+        self._cutoff = session_start - unread_window
+        self._read: set[NotificationId] = set()
+
+    def is_read(self, notification: Notification) -> bool:
+        return notification.created < self._cutoff or notification.id in self._read
+
+    def mark(self, ids: Sequence[NotificationId]) -> None:
+        self._read.update(ids)
+
+
+class NotificationListModel(QAbstractListModel):
+    """Alerts, newest first. NotificationRole gives the Notification, UnreadRole whether it is new."""
+
+    NotificationRole = Qt.ItemDataRole.UserRole + 1
+    UnreadRole = Qt.ItemDataRole.UserRole + 2
+
+    def __init__(self, read: ReadState, tz: tzinfo, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._read = read
+        self._tz = tz
+        self._items: tuple[Notification, ...] = ()
+        self._now: datetime | None = None
+
+    def set_items(self, items: Sequence[Notification], now: datetime) -> None:
+        self.beginResetModel()
+        self._items = tuple(items)
+        self._now = now
+        self.endResetModel()
+
+    @property
+    def items(self) -> tuple[Notification, ...]:
+        return self._items
+
+    def unread_count(self) -> int:
+        return sum(1 for n in self._items if not self._read.is_read(n))
+
+    def notification_at(self, row: int) -> Notification | None:
+        return self._items[row] if 0 <= row < len(self._items) else None
+
+    def mark_read(self, rows: Sequence[int]) -> None:
+        ids = [n.id for r in rows if (n := self.notification_at(r)) is not None]
+        self._read.mark(ids)
+        for row in rows:
+            index = self.index(row, 0)
+            self.dataChanged.emit(index, index, [self.UnreadRole, Qt.ItemDataRole.FontRole])
+
+    def mark_all_read(self) -> None:
+        self.mark_read(range(len(self._items)))
+
+    def when_text(self, notification: Notification) -> str:
+        local = notification.created.astimezone(self._tz)
+        now = self._now or notification.created
+        day = "" if local.date() == now.astimezone(self._tz).date() else f"{local:%a %d %b} "
+        return f"{day}{local:%H:%M} · {ago(notification.created, now)}"
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._items)
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        item = self.notification_at(index.row()) if index.isValid() else None
+        if item is None:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return item.subject
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{item.subject}\n\n{item.body}"
+        if role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setWeight(QFont.Weight.DemiBold if not self._read.is_read(item) else QFont.Weight.Normal)
+            return font
+        if role == self.NotificationRole:
+            return item
+        if role == self.UnreadRole:
+            return not self._read.is_read(item)
+        return None
+
+
+class NotificationDelegate(QStyledItemDelegate):
+    """An alert: unread dot, subject, audience and time, then up to three lines of its body."""
+
+    PAD = 12
+    BODY_LINES = 3
+
+    def _fonts(self) -> tuple[QFont, QFont, QFont]:
+        view = self.parent()
+        base = QFont(view.font()) if isinstance(view, QWidget) else QFont()
+        bold = QFont(base)
+        bold.setWeight(QFont.Weight.DemiBold)
+        small = QFont(base)
+        small.setPointSizeF(max(7.0, base.pointSizeF() - 1))
+        return base, bold, small
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
+        base, bold, small = self._fonts()
+        lines = self._body_lines(index, base, self._text_width(option))
+        height = QFontMetrics(bold).height() + 4 + QFontMetrics(small).height() + 6
+        height += len(lines) * QFontMetrics(base).lineSpacing()
+        return QSize(320, height + 2 * self.PAD)
+
+    def _text_width(self, option: QStyleOptionViewItem) -> int:
+        view = self.parent()
+        width = view.viewport().width() if isinstance(view, QListView) else option.rect.width()
+        return max(120, width - 2 * self.PAD - 18)
+
+    def _body_lines(self, index: ModelIndex, font: QFont, width: int) -> list[str]:
+        item = index.data(NotificationListModel.NotificationRole)
+        if not isinstance(item, Notification):
+            return []
+        metrics = QFontMetrics(font)
+        words = " ".join(item.body.split()).split(" ")
+        lines: list[str] = []
+        current = ""
+        for word in words:
+            candidate = f"{current} {word}".strip()
+            if metrics.horizontalAdvance(candidate) <= width or not current:
+                current = candidate
+                continue
+            lines.append(current)
+            current = word
+            if len(lines) == self.BODY_LINES:
+                break
+        if current and len(lines) < self.BODY_LINES:
+            lines.append(current)
+        elif len(lines) == self.BODY_LINES:
+            rest = " ".join(words)
+            shown = " ".join(lines)
+            if len(shown) < len(rest):
+                lines[-1] = metrics.elidedText(lines[-1] + " …", Qt.TextElideMode.ElideRight, width)
+        return [line for line in lines if line]
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
+        item = index.data(NotificationListModel.NotificationRole)
+        model = index.model()
+        if not isinstance(item, Notification) or not isinstance(model, NotificationListModel):
+            return
+        unread = bool(index.data(NotificationListModel.UnreadRole))
+        base, bold, small = self._fonts()
+        rect: QRect = option.rect
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(
+            rect, QColor(style.ACCENT_SOFT if selected else ("#f7f9ff" if unread else style.SURFACE))
+        )
+        painter.setPen(QPen(QColor(style.GRID_LINE), 1))
+        painter.drawLine(rect.bottomLeft(), rect.bottomRight())
+        left = rect.left() + self.PAD + 14
+        width = rect.width() - 2 * self.PAD - 14
+        y = rect.top() + self.PAD
+        if unread:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(style.ACCENT))
+            painter.drawEllipse(
+                QPointF(rect.left() + self.PAD + 3, y + QFontMetrics(bold).height() / 2), 4, 4
+            )
+        title_font = bold if unread else base
+        metrics = QFontMetrics(title_font)
+        painter.setFont(title_font)
+        painter.setPen(QColor(style.TEXT))
+        painter.drawText(
+            QRect(left, y, width, metrics.height()),
+            Qt.AlignmentFlag.AlignVCenter,
+            metrics.elidedText(item.subject, Qt.TextElideMode.ElideRight, width),
+        )
+        y += QFontMetrics(bold).height() + 4
+        small_metrics = QFontMetrics(small)
+        painter.setFont(small)
+        painter.setPen(QColor(style.DANGER if item.audience is Audience.OWNER else style.ACCENT))
+        audience = f"To the {AUDIENCE_LABELS[item.audience].lower()}"
+        painter.drawText(
+            QRect(left, y, width, small_metrics.height()), Qt.AlignmentFlag.AlignVCenter, audience
+        )
+        painter.setPen(QColor(style.TEXT_MUTED))
+        offset = small_metrics.horizontalAdvance(audience + "   ")
+        painter.drawText(
+            QRect(left + offset, y, max(0, width - offset), small_metrics.height()),
+            Qt.AlignmentFlag.AlignVCenter,
+            model.when_text(item),
+        )
+        y += small_metrics.height() + 6
+        painter.setFont(base)
+        painter.setPen(QColor(style.TEXT if unread else style.BUSY_TEXT))
+        base_metrics = QFontMetrics(base)
+        for line in self._body_lines(index, base, self._text_width(option)):
+            painter.drawText(
+                QRect(left, y, width, base_metrics.height()), Qt.AlignmentFlag.AlignVCenter, line
+            )
+            y += base_metrics.lineSpacing()
+        painter.restore()
+
+
+# --- the tray ----------------------------------------------------------------------------------
+
+
+TrayFactory = Callable[[QObject], QSystemTrayIcon]
+
+
+class TrayNotifier(QObject):
+    """Shows alerts as tray messages where the desktop has a tray; does nothing where it has none."""
+
+    def __init__(self, parent: QObject | None = None, factory: TrayFactory | None = None) -> None:
+        super().__init__(parent)
+        self.tray: QSystemTrayIcon | None = None
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return
+        make = factory or (lambda owner: QSystemTrayIcon(bell_icon(style.ACCENT, 32), owner))
+        self.tray = make(self)
+        self.tray.setToolTip("Crewboard")
+        self.tray.show()
+
+    @property
+    def available(self) -> bool:
+        return self.tray is not None
+
+    def notify(self, notification: Notification) -> bool:
+        """Show one alert; False when there is no tray to show it in."""
+        if self.tray is None:
+            return False
+        icon = (
+            QSystemTrayIcon.MessageIcon.Warning
+            if notification.audience is Audience.OWNER
+            else QSystemTrayIcon.MessageIcon.Information
+        )
+        self.tray.showMessage(notification.subject, notification.body, icon, TRAY_MESSAGE_MS)
+        return True
+
+    def close(self) -> None:
+        if self.tray is not None:
+            self.tray.hide()
+
+
+# --- the inbox ---------------------------------------------------------------------------------
+
+
+class NotificationCenter(QObject):
+    """Keeps the alert list fresh. `unread_changed(count)` after each change of the unread count,
+    `alerts_loaded` after every refresh, `alert_arrived(notification)` for each alert that was not
+    there at the previous refresh (never for what was already there at start)."""
+
+    unread_changed = Signal(int)
+    alerts_loaded = Signal()
+    alert_arrived = Signal(object)
+
+    def __init__(
+        self,
+        services: Services,
+        worker: DatabaseWorker,
+        bridge: BusBridge,
+        tz: tzinfo,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._services = services
+        self._queries = HealthViewService(services.uow, services.clock)
+        self._worker = worker
+        self.read = ReadState(services.clock.now())
+        self.model = NotificationListModel(self.read, tz, self)
+        self._seen: set[NotificationId] | None = None
+        self._generation = 0
+        self._unread = 0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REFRESH_DELAY_MS)
+        self._timer.timeout.connect(self.refresh)
+        bridge.notification_added.connect(self._on_bridge_notification_added)
+        self.model.dataChanged.connect(self._on_model_data_changed)
+        self.refresh()
+
+    @property
+    def unread(self) -> int:
+        return self._unread
+
+    def refresh(self) -> None:
+        self._timer.stop()
+        self._generation += 1
+        generation = self._generation
+        queries = self._queries
+        self._worker.run(
+            queries.inbox, on_done=lambda items: self._on_inbox_loaded(generation, items), context=self
+        )
+
+    def mark_read(self, rows: Sequence[int]) -> None:
+        self.model.mark_read(rows)
+
+    def mark_all_read(self) -> None:
+        self.model.mark_all_read()
+
+    def _on_bridge_notification_added(self, _event: object) -> None:
+        self._timer.start()
+
+    def _on_inbox_loaded(self, generation: int, items: list[Notification]) -> None:
+        if generation != self._generation:
+            return
+        first = self._seen is None
+        fresh = [] if first else [n for n in items if n.id not in (self._seen or set())]
+        self._seen = {n.id for n in items}
+        self.model.set_items(items, self._services.clock.now())
+        self._announce_unread()
+        for notification in reversed(fresh):  # oldest first, as they happened
+            self.alert_arrived.emit(notification)
+        self.alerts_loaded.emit()
+
+    def _on_model_data_changed(self, *_args: object) -> None:
+        self._announce_unread()
+
+    def _announce_unread(self) -> None:
+        count = self.model.unread_count()
+        if count != self._unread:
+            self._unread = count
+            self.unread_changed.emit(count)
+
+
+class NotificationBellButton(QToolButton):
+    """The toolbar bell; a red badge carries the unread count."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("notificationBell")
+        self.setIcon(bell_icon())
+        self.setIconSize(QSize(18, 18))
+        self.setText("Alerts")
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self._count = 0
+        self.set_count(0)
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def badge_text(self) -> str:
+        return "" if not self._count else ("99+" if self._count > 99 else str(self._count))
+
+    def set_count(self, count: int) -> None:
+        self._count = count
+        self.setToolTip(
+            f"{count} unread alert{'s' if count != 1 else ''}" if count else "Alerts: nothing unread"
+        )
+        self.setAccessibleName(f"Alerts, {count} unread")
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(hint.width() + 22, hint.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        text = self.badge_text()
+        if not text:
+            return
+        painter = QPainter(self)
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            font = QFont(self.font())
+            font.setPointSizeF(max(7.0, font.pointSizeF() - 2))
+            font.setWeight(QFont.Weight.Bold)
+            metrics = QFontMetrics(font)
+            height = metrics.height() + 2
+            width = max(height, metrics.horizontalAdvance(text) + 8)
+            badge = QRectF(self.width() - width - 3, 2, width, height)
+            painter.setPen(QPen(QColor(style.SURFACE), 1.5))
+            painter.setBrush(QColor(style.DANGER))
+            painter.drawRoundedRect(badge, height / 2, height / 2)
+            painter.setFont(font)
+            painter.setPen(QColor("#ffffff"))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
+        finally:
+            painter.end()
+
+
+class NotificationInboxWidget(QFrame):
+    """The list of alerts that drops down from the bell. Clicking an alert marks it read."""
+
+    def __init__(self, center: NotificationCenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Popup)
+        self.setObjectName("notificationInbox")
+        self.setStyleSheet(
+            f"QFrame#notificationInbox {{ background: {style.SURFACE}; border: 1px solid {style.BORDER}; }}"
+            f"QListView#notificationList {{ border: none; border-top: 1px solid {style.BORDER}; }}"
+            "QListView#notificationList::item { border: none; padding: 0; }"
+        )
+        self._center = center
+        title = QLabel("Alerts", self)
+        title.setObjectName("sectionTitle")
+        self.summary = QLabel("", self)
+        self.summary.setObjectName("hint")
+        self.mark_all_button = QPushButton("Mark all read", self)
+        self.mark_all_button.clicked.connect(center.mark_all_read)
+        header = QHBoxLayout()
+        header.setContentsMargins(14, 10, 10, 8)
+        header.addWidget(title)
+        header.addWidget(self.summary)
+        header.addStretch(1)
+        header.addWidget(self.mark_all_button)
+        self.list = QListView(self)
+        self.list.setObjectName("notificationList")
+        self.list.setModel(center.model)
+        self.list.setItemDelegate(NotificationDelegate(self.list))
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.clicked.connect(self._on_list_clicked)
+        self.empty = QLabel("No alerts.\nSync trouble and conflicts that need you are reported here.", self)
+        self.empty.setObjectName("emptyState")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.list)
+        self.stack.addWidget(self.empty)
+        note = QLabel("Read marks are kept until Crewboard closes.", self)
+        note.setObjectName("hint")
+        note.setContentsMargins(14, 6, 14, 8)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addLayout(header)
+        column.addWidget(self.stack, 1)
+        column.addWidget(note)
+        self.resize(440, 520)
+        center.alerts_loaded.connect(self._update)
+        center.unread_changed.connect(self._update)
+        self._update()
+
+    def _update(self, *_args: object) -> None:
+        model = self._center.model
+        self.stack.setCurrentWidget(self.list if model.rowCount() else self.empty)
+        unread = model.unread_count()
+        self.summary.setText(f"{unread} unread" if unread else "")
+        self.mark_all_button.setEnabled(unread > 0)
+
+    def _on_list_clicked(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self._center.mark_read([index.row()])
+
+    def show_below(self, anchor: QWidget) -> None:
+        """Open under `anchor`, right-aligned with it, kept on its screen."""
+        corner = anchor.mapToGlobal(QPoint(anchor.width(), anchor.height() + 4))
+        x = corner.x() - self.width()
+        screen = anchor.screen().availableGeometry()
+        x = max(screen.left(), min(x, screen.right() - self.width()))
+        self.move(x, corner.y())
+        self.show()
+        self.list.setFocus()
