@@ -386,6 +386,7 @@ class PhoneWindow(QWidget):
                 header.setFlags(Qt.ItemFlag.NoItemFlags)
                 header.setForeground(0, QBrush(QColor(style.TEXT)))
                 self.list.addTopLevelItem(header)
+                header.setFirstColumnSpanned(True)
             if event.start is not None and event.end is not None:
                 when = f"{event.start.astimezone(tz):%H:%M}–{event.end.astimezone(tz):%H:%M}"
             else:
@@ -410,7 +411,7 @@ class PhoneWindow(QWidget):
                 item.setForeground(1, muted)
                 item.setForeground(0, muted)
             self.list.addTopLevelItem(item)
-        self.list.resizeColumnToContents(0)
+        self.list.setColumnWidth(0, 108)
         self.list.blockSignals(False)
         if keep:
             self.select_event(keep)

@@ -109,10 +109,6 @@ def test_the_board_follows_an_event_added_on_the_sandbox_phone(
     qtbot.waitUntil(lambda: "Dentist" in [e.title for e in phone.events], timeout=10_000)
     (added,) = [e for e in phone.events if e.title == "Dentist"]
     phone.select_event(added.id)
-    for _ in range(3):
-        qapp.processEvents()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    assert phone.grab().save(str(SHOTS / "phone.png"))
 
     win.set_mode(BoardMode.WEEK)
     win.go_to(wednesday)
@@ -129,6 +125,15 @@ def test_the_board_follows_an_event_added_on_the_sandbox_phone(
     assert not dentist_on_board()
     read_calendars_once(demo.services, demo.store)  # the round the running engine does every 10 s
     qtbot.waitUntil(dentist_on_board, timeout=15_000)
+    # The same round wrote the week's jobs into the techs' calendars: the phone shows them too.
+    with qtbot.waitSignal(phone.events_loaded, timeout=10_000):
+        phone.reload()
+    assert any(e.from_crewboard for e in phone.events)
+    phone.select_event(added.id)
+    for _ in range(3):
+        qapp.processEvents()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert phone.grab().save(str(SHOTS / "phone.png"))
 
     with qtbot.waitSignal(phone.changed, timeout=10_000):
         phone.delete_selected()
