@@ -1,0 +1,164 @@
+"""Figure: what an idle calendar costs, in API requests and bytes per calendar per hour.
+
+Twenty accounts (half Google, half Microsoft), each with two calendars holding a year of events.
+Ten are connected to Crewboard, whose engine polls every 10 s (push off: this is the polling cost);
+the other ten are read by a naive client that, every 10 s, lists every event of the same window the
+engine keeps (a day back, 120 days ahead) from each calendar, page by page at the largest page size
+each API allows (events.list with singleEvents, calendarView). Nothing changes on any calendar.
+Both run at the same time for a measured window; requests come from the sandbox's request log and
+bytes from its byte counter, per account, and are scaled to an hour.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import sys
+import threading
+import time
+from datetime import timedelta
+
+import httpx
+
+from sync.engine.inbound import LOOKBACK
+from tests.bench.common import Figure, from_samples, progress, report
+from tests.bench.harness import EngineThread, connect, store
+from tests.bench.phone import Phone
+from tests.bench.sandbox_proc import SandboxProcess
+from tests.bench.scale import specs
+
+ACCOUNTS = 10
+POLL_SECONDS = 10.0
+WINDOW = 90.0
+HORIZON = timedelta(days=120)  # SyncEngine's default horizon_days
+
+
+class NaiveClient:
+    """Re-reads the whole window of every calendar on each tick; no cursors, no push."""
+
+    def __init__(self, phones: list[Phone]) -> None:
+        self.phones = phones
+        self.calendars = [(phone, calendar) for phone in phones for calendar in phone.calendars()]
+        self.stop = threading.Event()
+        self.polls = 0
+
+    def run(self) -> None:
+        next_tick = time.monotonic()
+        while not self.stop.is_set():
+            now = dt.datetime.now(dt.UTC)
+            for phone, calendar in self.calendars:
+                phone.list_window(calendar, now - LOOKBACK, now + HORIZON)
+            self.polls += 1
+            next_tick += POLL_SECONDS
+            self.stop.wait(max(0.0, next_tick - time.monotonic()))
+
+
+def per_calendar_hour(
+    values: dict[str, int], emails: list[str], calendars: int, seconds: float
+) -> list[float]:
+    return [values.get(email, 0) / calendars * 3600 / seconds for email in emails]
+
+
+def run(out: str | None) -> list[Figure]:
+    crewboard_side = specs(ACCOUNTS, prefix="idlecb")
+    naive_side = specs(ACCOUNTS, prefix="idlenaive")
+    with SandboxProcess() as box, store() as made:
+        box.seed(crewboard_side + naive_side)
+        connect(made, box.urls, crewboard_side)
+        engine = EngineThread(made, poll_seconds=POLL_SECONDS)
+        phones = [Phone(box.urls, a.provider, a.email) for a in naive_side]
+        naive = NaiveClient(phones)
+        naive_thread = threading.Thread(target=naive.run, name="bench-naive", daemon=True)
+        try:
+            engine.call(engine.engine.run_once(), timeout=300)
+            engine.start()
+            naive_thread.start()
+            time.sleep(3.0)  # both past their first full read
+            control = httpx.Client(base_url=box.urls["control"], timeout=30)
+            seq0 = max((int(e["seq"]) for e in control.get("/requests").json()), default=0)
+            bytes0 = box.byte_totals()
+            started = time.perf_counter()
+            progress(
+                f"idle: measuring {WINDOW:.0f} s of {ACCOUNTS * 2} + {len(naive.calendars)} idle calendars"
+            )
+            time.sleep(WINDOW)
+            seconds = time.perf_counter() - started
+            entries = control.get("/requests", params={"since": str(seq0)}).json()
+            bytes1 = box.byte_totals()
+            control.close()
+        finally:
+            naive.stop.set()
+            naive_thread.join(60)
+            for phone in phones:
+                phone.close()
+            engine.stop()
+    requests: dict[str, int] = {}
+    for entry in entries:
+        account = str(entry.get("account") or "").lower()
+        requests[account] = requests.get(account, 0) + 1
+    moved: dict[str, int] = {}
+    for account, (_n, sent, received) in bytes1.items():
+        before = bytes0.get(account, (0, 0, 0))
+        moved[account] = (sent - before[1]) + (received - before[2])
+    cb_emails = [a.email for a in crewboard_side]
+    naive_emails = [a.email for a in naive_side]
+    cb_req = per_calendar_hour(requests, cb_emails, 2, seconds)
+    cb_bytes = per_calendar_hour(moved, cb_emails, 2, seconds)
+    nv_req = per_calendar_hour(requests, naive_emails, 2, seconds)
+    nv_bytes = per_calendar_hour(moved, naive_emails, 2, seconds)
+    polls_per_hour = 3600 / POLL_SECONDS
+    per_poll = [r / polls_per_hour for r in cb_req]
+    ratio_req = statistics.median(nv_req) / max(statistics.median(cb_req), 1e-9)
+    ratio_bytes = statistics.median(nv_bytes) / max(statistics.median(cb_bytes), 1e-9)
+    unattributed = requests.get("", 0)
+    figures = [
+        from_samples(
+            "idle_requests",
+            "idle cost, Crewboard: API requests per calendar per hour",
+            cb_req,
+            "req/cal/h",
+            "≤ 1 request per calendar per poll (≤ 360/h at 10 s)",
+            polls_per_hour,
+            note=(
+                f"median {statistics.median(per_poll):.2f} requests per calendar per poll; measured "
+                f"{seconds:.0f} s over {ACCOUNTS * 2} calendars, spread over the 10 accounts"
+                + (f"; {unattributed} requests named no account" if unattributed else "")
+            ),
+        ),
+        from_samples(
+            "idle_bytes",
+            "idle cost, Crewboard: bytes per calendar per hour",
+            [b / 1e3 for b in cb_bytes],
+            "kB/cal/h",
+            "—",
+            None,
+            note="HTTP/1.1 messages both ways, before TLS",
+        ),
+        from_samples(
+            "idle_naive_requests",
+            "idle cost, naive full re-read: API requests per calendar per hour",
+            nv_req,
+            "req/cal/h",
+            "—",
+            None,
+            note=f"{naive.polls} ticks; {ratio_req:.1f}× Crewboard's requests",
+        ),
+        from_samples(
+            "idle_naive_bytes",
+            "idle cost, naive full re-read: bytes per calendar per hour",
+            [b / 1e3 for b in nv_bytes],
+            "kB/cal/h",
+            "—",
+            None,
+            note=f"{ratio_bytes:.0f}× Crewboard's bytes",
+        ),
+    ]
+    for figure in figures[1:]:
+        figure.status = "info"
+    figures[0].extra.update(ratio_requests=ratio_req, ratio_bytes=ratio_bytes, window_seconds=seconds)
+    report(figures, out)
+    return figures
+
+
+if __name__ == "__main__":
+    run(sys.argv[1] if len(sys.argv) > 1 else None)

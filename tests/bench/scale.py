@@ -1,0 +1,213 @@
+"""Figures: the initial sync of 200 techs × 2 calendars with a year of events each, and a quiet round.
+
+The sandbox (a child process) holds 100 Google and 100 Microsoft accounts, each with a primary and
+a second calendar seeded with half a year back and half a year ahead: singles, all-day days off,
+private, tentative, declined and free events, and weekly, biweekly and daily series with
+exceptions. Every account is connected through its provider's real sign-in, both calendars set to
+block. Then, timed in this process (which holds Crewboard and nothing of the provider):
+- initial sync: one engine round from nothing stored to every busy block stored (`run_once`), with
+  this process's peak resident memory (ru_maxrss) at its end;
+- quiet round: further rounds over the same 400 calendars with nothing changed, wall and CPU time,
+  and the API requests each round made (from the sandbox's request log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.bench.common import Figure, from_samples, progress, report
+from tests.bench.harness import EngineThread, connect, store
+from tests.bench.sandbox_proc import AccountSpec, SandboxProcess
+
+TECHS = 200
+ZONES = ("America/Chicago", "America/New_York", "America/Denver", "America/Los_Angeles")
+QUIET_ROUNDS = 5
+
+
+def specs(count: int, prefix: str = "scale", year: bool = True) -> list[AccountSpec]:
+    return [
+        AccountSpec(
+            "google" if index % 2 == 0 else "microsoft",
+            f"{prefix}{index:03d}@{'gmail' if index % 2 == 0 else 'outlook'}.bench.example",
+            f"{prefix.title()} Tech {index:03d}",
+            ZONES[index % len(ZONES)],
+            "Family",
+            year,
+        )
+        for index in range(count)
+    ]
+
+
+def rss_now() -> int:
+    for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def count(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def last_seq(control: str) -> int:
+    entries = httpx.get(f"{control}/requests", params={"since": "0"}, timeout=30).json()
+    return max((int(e["seq"]) for e in entries), default=0)
+
+
+def requests_since(control: str, seq: int) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = httpx.get(
+        f"{control}/requests", params={"since": str(seq)}, timeout=30
+    ).json()
+    return found
+
+
+def run(out: str | None, techs: int = TECHS) -> list[Figure]:
+    accounts = specs(techs)
+    with SandboxProcess() as box:
+        seeded = box.seed(accounts)
+        progress(
+            f"scale: seeded {techs} accounts, {seeded['events']} events ({seeded['recurring']} series) "
+            f"in {seeded['seconds']:.1f} s"
+        )
+        with store() as made:
+            started = time.perf_counter()
+            connected = connect(made, box.urls, accounts)
+            connect_s = time.perf_counter() - started
+            calendars = sum(len(c.calendars) for c in connected)
+            progress(
+                f"scale: connected {len(connected)} accounts ({calendars} calendars) in {connect_s:.1f} s"
+            )
+            engine = EngineThread(made)
+            try:
+                before_seq = last_seq(box.urls["control"])
+                rss_before = rss_now()
+                cpu0 = time.process_time()
+                t0 = time.perf_counter()
+                first = engine.call(engine.engine.run_once(), timeout=900)
+                initial_s = time.perf_counter() - t0
+                initial_cpu = time.process_time() - cpu0
+                peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+                initial_requests = len(requests_since(box.urls["control"], before_seq))
+                blocks = count(made.path, "busy_blocks")
+                mirrored = count(made.path, "remote_events")
+                progress(
+                    f"scale: initial sync {initial_s:.1f} s, {blocks} busy blocks, {mirrored} events, "
+                    f"errors: {len(first.errors)}"
+                )
+                quiet_wall: list[float] = []
+                quiet_cpu: list[float] = []
+                quiet_requests: list[int] = []
+                quiet_errors = 0
+                for _ in range(QUIET_ROUNDS):
+                    seq = last_seq(box.urls["control"])
+                    cpu0 = time.process_time()
+                    t0 = time.perf_counter()
+                    again = engine.call(engine.engine.run_once(), timeout=600)
+                    quiet_wall.append(time.perf_counter() - t0)
+                    quiet_cpu.append(time.process_time() - cpu0)
+                    quiet_requests.append(len(requests_since(box.urls["control"], seq)))
+                    quiet_errors += len(again.errors)
+                progress(f"scale: quiet rounds {', '.join(f'{w:.2f}' for w in quiet_wall)} s")
+            finally:
+                engine.stop()
+        sandbox_rss = box.peak_rss()
+    errors = "; ".join(sorted(set(first.errors.values())))[:300]
+    initial = Figure(
+        "scale_initial_sync",
+        f"scale: initial sync, {techs} techs × 2 calendars, a year each",
+        "s",
+        "≤ 60 s, peak RSS ≤ 400 MB",
+        median=initial_s,
+        p95=None,
+        n=1,
+        value=None,
+        note=(
+            f"one run; {blocks} busy blocks and {mirrored} events stored from {seeded['events']} seeded "
+            f"({seeded['recurring']} series); {initial_requests} API requests; CPU {initial_cpu:.1f} s; "
+            f"peak RSS {peak_rss / 1e6:.0f} MB (before the sync {rss_before / 1e6:.0f} MB)"
+            + (f"; {len(first.errors)} account error(s): {errors}" if first.errors else "")
+        ),
+        extra={
+            "seconds": initial_s,
+            "cpu_seconds": initial_cpu,
+            "peak_rss_bytes": peak_rss,
+            "rss_before_bytes": rss_before,
+            "busy_blocks": blocks,
+            "remote_events": mirrored,
+            "seeded_events": seeded["events"],
+            "seeded_series": seeded["recurring"],
+            "api_requests": initial_requests,
+            "account_errors": len(first.errors),
+            "connect_seconds": connect_s,
+            "sandbox_peak_rss_bytes": sandbox_rss,
+        },
+    )
+    ok = initial_s <= 60 and peak_rss <= 400e6 and not first.errors
+    initial.value = initial_s
+    initial.limit = 60.0
+    initial.status = "ok" if ok else "MISSING"
+    rss = Figure(
+        "scale_peak_rss",
+        "scale: peak RSS at the end of the initial sync",
+        "MB",
+        "≤ 400 MB",
+        median=peak_rss / 1e6,
+        n=1,
+        value=peak_rss / 1e6,
+        limit=400.0,
+        note="ru_maxrss of the process holding Crewboard (the sandbox runs in another process)",
+    ).judge()
+    per_calendar = [r / calendars for r in quiet_requests]
+    quiet = from_samples(
+        "scale_quiet_round",
+        f"scale: quiet poll round over {calendars} calendars (wall)",
+        quiet_wall,
+        "s",
+        "≤ 2 s wall",
+        2.0,
+        note=(
+            f"CPU median {sorted(quiet_cpu)[len(quiet_cpu) // 2]:.2f} s; API requests per round "
+            f"{', '.join(str(r) for r in quiet_requests)} ({max(per_calendar):.2f} per calendar at most)"
+            + (f"; {quiet_errors} account error(s)" if quiet_errors else "")
+        ),
+        cpu_seconds=quiet_cpu,
+        requests=quiet_requests,
+    )
+    quiet_cpu_figure = from_samples(
+        "scale_quiet_round_cpu",
+        "scale: quiet poll round (CPU time of Crewboard's process)",
+        quiet_cpu,
+        "s",
+        "—",
+        None,
+        note="time.process_time over all of the process's threads",
+    )
+    connect_figure = Figure(
+        "scale_connect",
+        f"scale: connecting {techs} accounts through their sign-in pages",
+        "s",
+        "—",
+        median=connect_s,
+        n=1,
+        note="setup, not a target: OAuth with PKCE (Google) and MSAL (Microsoft) per account",
+    )
+    figures = [initial, rss, quiet, quiet_cpu_figure, connect_figure]
+    report(figures, out)
+    return figures
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", nargs="?")
+    parser.add_argument("--techs", type=int, default=TECHS)
+    args = parser.parse_args()
+    run(args.out, args.techs)
+    sys.exit(0)
