@@ -233,11 +233,33 @@ class ConflictListModel(QAbstractListModel):
 # --- the card ----------------------------------------------------------------------------------
 
 
+def wrap_lines(metrics: QFontMetrics, text: str, width: int, max_lines: int) -> list[str]:
+    """`text` broken at spaces into at most `max_lines` lines of `width`; the last one elided."""
+    words = text.split()
+    lines: list[str] = []
+    current = ""
+    for position, word in enumerate(words):
+        candidate = f"{current} {word}".strip()
+        if metrics.horizontalAdvance(candidate) <= width or not current:
+            current = candidate
+            continue
+        if len(lines) == max_lines - 1:
+            current = " ".join([current, *words[position:]])
+            break
+        lines.append(current)
+        current = word
+    if current:
+        lines.append(metrics.elidedText(current, Qt.TextElideMode.ElideRight, width))
+    return lines
+
+
 class ConflictCardDelegate(QStyledItemDelegate):
-    """A conflict as a card: kind and title, then the job and the other side on their own lines."""
+    """A conflict as a card: kind and age, the job's title, then each side under its own label."""
 
     PAD = 12
-    LABEL_WIDTH = 96
+    MARGIN = 8
+    LABEL_WIDTH = 98
+    VALUE_LINES = 2
 
     def __init__(self, resolved: bool, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -252,12 +274,44 @@ class ConflictCardDelegate(QStyledItemDelegate):
         small.setPointSizeF(max(7.0, base.pointSizeF() - 1))
         return base, bold, small
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
+    def _inner_width(self, option: QStyleOptionViewItem) -> int:
+        view = self.parent()
+        width = view.viewport().width() if isinstance(view, QListView) else option.rect.width()
+        return max(160, width - 2 * self.MARGIN - 2 * self.PAD)
+
+    def _rows(self, text: ConflictText, view: ConflictView) -> list[tuple[str, str, str]]:
+        rows = [
+            (text.job_label, text.job, style.TEXT),
+            (text.other_label, text.other, self._other_color(view)),
+        ]
+        if self._resolved:
+            rows.append(("Decision", text.outcome, style.TEXT))
+        return rows
+
+    def _heights(
+        self, width: int, text: ConflictText, view: ConflictView
+    ) -> tuple[int, int, list[list[str]]]:
         base, bold, small = self._fonts()
-        line = QFontMetrics(base).height()
-        head = max(QFontMetrics(bold).height(), QFontMetrics(small).height() + 6)
-        lines = 2 + (1 if self._resolved else 0)
-        return QSize(300, 2 * self.PAD + head + 6 + lines * (line + 4) + 8)
+        chip_h = QFontMetrics(small).height() + 4
+        title_h = QFontMetrics(bold).height()
+        metrics = QFontMetrics(base)
+        values = [
+            wrap_lines(metrics, value, width - self.LABEL_WIDTH, self.VALUE_LINES)
+            for _label, value, _color in self._rows(text, view)
+        ]
+        return chip_h, title_h, values
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
+        text = index.data(ConflictListModel.TextRole)
+        view = index.data(ConflictListModel.ViewRole)
+        if not isinstance(text, ConflictText) or not isinstance(view, ConflictView):
+            return QSize(300, 60)
+        base, _bold, _small = self._fonts()
+        chip_h, title_h, values = self._heights(self._inner_width(option), text, view)
+        line = QFontMetrics(base).lineSpacing()
+        body = sum(len(lines) * line + 4 for lines in values)
+        height = 2 * self.PAD + chip_h + 6 + title_h + 8 + body + 2 * 5
+        return QSize(300, height)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
         text = index.data(ConflictListModel.TextRole)
@@ -267,59 +321,53 @@ class ConflictCardDelegate(QStyledItemDelegate):
         base, bold, small = self._fonts()
         rect: QRect = option.rect
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        card = QRectF(rect).adjusted(8, 5, -8, -5)
-        painter.setPen(QPen(QColor(style.ACCENT if selected else style.BORDER), 1.5 if selected else 1))
+        card = QRectF(rect).adjusted(self.MARGIN, 5, -self.MARGIN, -5)
+        border = style.ACCENT if selected else ("#b9c3d0" if hovered and not self._resolved else style.BORDER)
+        painter.setPen(QPen(QColor(border), 1.5 if selected else 1))
         painter.setBrush(QColor("#f5f8ff" if selected else style.SURFACE))
         painter.drawRoundedRect(card, 8, 8)
-        inner = card.adjusted(self.PAD, self.PAD - 2, -self.PAD, -self.PAD)
+        inner = card.adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
+        width = int(inner.width())
+        chip_h, title_h, values = self._heights(width, text, view)
 
-        # Kind chip, then the title; the age sits at the right.
+        # The kind as a chip, the age at the right.
         color, soft = KIND_COLORS[view.conflict.kind]
-        small_metrics = QFontMetrics(small)
         if self._resolved:
             color, soft = style.TEXT_MUTED, "#eef0f3"
-        chip_w = small_metrics.horizontalAdvance(text.kind) + 16
-        chip_h = small_metrics.height() + 4
-        bold_metrics = QFontMetrics(bold)
-        head_h = max(bold_metrics.height(), chip_h)
-        chip = QRectF(inner.left(), inner.top() + (head_h - chip_h) / 2, chip_w, chip_h)
+        small_metrics = QFontMetrics(small)
+        chip = QRectF(inner.left(), inner.top(), small_metrics.horizontalAdvance(text.kind) + 16, chip_h)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(soft))
         painter.drawRoundedRect(chip, chip_h / 2, chip_h / 2)
-        painter.setPen(QColor(color))
         painter.setFont(small)
+        painter.setPen(QColor(color))
         painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, text.kind)
-        age = "" if self._resolved else text.noticed.removeprefix("Noticed ")
-        age_w = small_metrics.horizontalAdvance(age) + 4 if age else 0
-        if age:
-            painter.setPen(QColor(style.TEXT_MUTED))
-            painter.drawText(
-                QRectF(inner.right() - age_w, inner.top(), age_w, head_h),
-                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                age,
-            )
-        title_left = chip.right() + 8
-        title_w = max(0.0, inner.right() - age_w - 8 - title_left)
+        age = text.outcome.split(" · ")[-1] if self._resolved and text.outcome else text.noticed
+        painter.setPen(QColor(style.TEXT_MUTED))
+        painter.drawText(
+            QRectF(chip.right() + 8, inner.top(), inner.right() - chip.right() - 8, chip_h),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            small_metrics.elidedText(age, Qt.TextElideMode.ElideRight, int(inner.right() - chip.right() - 8)),
+        )
+
+        # The job's title.
+        y = inner.top() + chip_h + 6
+        bold_metrics = QFontMetrics(bold)
         painter.setFont(bold)
         painter.setPen(QColor(style.TEXT))
         painter.drawText(
-            QRectF(title_left, inner.top(), title_w, head_h),
+            QRectF(inner.left(), y, width, title_h),
             Qt.AlignmentFlag.AlignVCenter,
-            bold_metrics.elidedText(text.title, Qt.TextElideMode.ElideRight, int(title_w)),
+            bold_metrics.elidedText(text.title, Qt.TextElideMode.ElideRight, width),
         )
+        y += title_h + 8
 
-        # The two sides, each with its label.
+        # Each side under its label.
         metrics = QFontMetrics(base)
-        y = inner.top() + head_h + 8
-        rows = [
-            (text.job_label, text.job, style.TEXT),
-            (text.other_label, text.other, self._other_color(view)),
-        ]
-        if self._resolved:
-            rows.append(("Decision", text.outcome, style.TEXT))
-        for label, value, value_color in rows:
+        for (label, _value, value_color), lines in zip(self._rows(text, view), values, strict=True):
             painter.setFont(small)
             painter.setPen(QColor(style.TEXT_MUTED))
             painter.drawText(
@@ -329,13 +377,14 @@ class ConflictCardDelegate(QStyledItemDelegate):
             )
             painter.setFont(base)
             painter.setPen(QColor(value_color))
-            width = max(0, int(inner.right() - inner.left() - self.LABEL_WIDTH))
-            painter.drawText(
-                QRectF(inner.left() + self.LABEL_WIDTH, y, width, metrics.height()),
-                Qt.AlignmentFlag.AlignVCenter,
-                metrics.elidedText(value, Qt.TextElideMode.ElideRight, width),
-            )
-            y += metrics.height() + 4
+            for line in lines:
+                painter.drawText(
+                    QRectF(inner.left() + self.LABEL_WIDTH, y, width - self.LABEL_WIDTH, metrics.height()),
+                    Qt.AlignmentFlag.AlignVCenter,
+                    line,
+                )
+                y += metrics.lineSpacing()
+            y += 4
         painter.restore()
 
     def _other_color(self, view: ConflictView) -> str:
@@ -625,7 +674,8 @@ QToolButton[segment="true"] {{
     border: 1px solid {style.BORDER}; padding: 4px 12px; background: {style.SURFACE};
 }}
 QToolButton[segment="true"]:checked {{ background: {style.ACCENT_SOFT}; color: {style.ACCENT}; border-color: #c7d7fe; }}
-QLabel#conflictDetail {{ color: {style.TEXT_MUTED}; padding: 0 12px; }}
+QLabel#conflictDetail {{ color: {style.TEXT_MUTED}; padding: 4px 12px 2px 12px; }}
+QWidget#conflictActions QPushButton {{ padding: 6px 8px; }}
 """
 
 
@@ -650,6 +700,7 @@ class ConflictsPanelWidget(QWidget):
         super().__init__(parent)
         self.setObjectName("conflictsPanel")
         self.setStyleSheet(PANEL_STYLE)
+        self.setMinimumWidth(400)
         self._services = services
         self._queries = HealthViewService(services.uow, services.clock)
         self._worker = worker
@@ -707,6 +758,7 @@ class ConflictsPanelWidget(QWidget):
             button.setMinimumWidth(0)
             actions.addWidget(button, 1)
         self._action_box = QWidget(self)
+        self._action_box.setObjectName("conflictActions")
         action_column = QVBoxLayout(self._action_box)
         action_column.setContentsMargins(0, 0, 0, 0)
         action_column.setSpacing(2)
@@ -747,7 +799,8 @@ class ConflictsPanelWidget(QWidget):
             else QAbstractItemView.SelectionMode.SingleSelection
         )
         view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        view.setUniformItemSizes(True)
+        view.setResizeMode(QListView.ResizeMode.Adjust)
+        view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         view.setMouseTracking(True)
         if not resolved:
             view.selectionModel().currentRowChanged.connect(self._on_open_list_current_row_changed)
@@ -888,7 +941,7 @@ class ConflictsPanelWidget(QWidget):
 
     def open_reschedule(self) -> RescheduleDialog | None:
         view = self.selected()
-        if view is None or view.booking is None:
+        if view is None or view.booking is None or not view.booking.is_live:
             return None
         dialog = RescheduleDialog(self._services, self._worker, view, self._office, self)
         dialog.accepted.connect(lambda: self.reschedule(view, dialog.start()))
@@ -897,7 +950,7 @@ class ConflictsPanelWidget(QWidget):
 
     def open_reassign(self) -> ReassignDialog | None:
         view = self.selected()
-        if view is None or view.booking is None:
+        if view is None or view.booking is None or not view.booking.is_live:
             return None
         dialog = ReassignDialog(self._services, self._worker, view, self._office, self)
 
