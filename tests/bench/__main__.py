@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from tests.bench.common import MISSING, NOT_MEASURABLE, OK, Figure, figures_from_json
 from tests.bench.machine import describe, one_line
+from tests.bench.profile import ENV as PROFILE_ENV
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,28 +55,94 @@ GROUPS = (
             ("board_scroll_frame", "board paint: week view, one scroll frame", "ms", "≤ 16 ms"),
         ),
     ),
+    Group(
+        "latency",
+        "tests.bench.latency",
+        300,
+        (
+            ("outbound", "outbound latency: booking saved → event at the provider", "ms", "p95 ≤ 500 ms"),
+            ("inbound_push", "inbound latency, push: phone edit → busy block stored", "ms", "p95 ≤ 500 ms"),
+            ("inbound_poll", "inbound latency, polling (push paused, poll 10 s)", "s", "p95 ≤ 10.5 s"),
+        ),
+    ),
+    Group(
+        "idle",
+        "tests.bench.idle",
+        300,
+        (
+            (
+                "idle_requests",
+                "idle cost, Crewboard: API requests per calendar per hour",
+                "req/cal/h",
+                "≤ 1 request per calendar per poll (≤ 360/h at 10 s)",
+            ),
+        ),
+    ),
+    Group(
+        "scale",
+        "tests.bench.scale",
+        600,
+        (
+            (
+                "scale_initial_sync",
+                "scale: initial sync, 200 techs × 2 calendars, a year each",
+                "s",
+                "≤ 60 s, peak RSS ≤ 400 MB",
+            ),
+            ("scale_quiet_round", "scale: quiet poll round over 400 calendars (wall)", "s", "≤ 2 s wall"),
+        ),
+    ),
 )
 
+PROGRESS = "  · "
 
-def run_group(group: Group) -> tuple[list[Figure], float]:
+
+def run_group(group: Group, logs: Path) -> tuple[list[Figure], float]:
+    """Run one group in a child process; echo its progress lines, keep all its output in a log."""
     started = time.perf_counter()
-    with tempfile.NamedTemporaryFile(prefix=f"bench-{group.name}-", suffix=".json", delete=False) as handle:
-        out = handle.name
+    out = logs / f"{group.name}.json"
+    log_path = logs / f"{group.name}.log"
     reason = ""
-    try:
-        completed = subprocess.run(
-            [sys.executable, "-m", group.module, out], timeout=group.deadline, check=False
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", group.module, str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
         )
-        if completed.returncode == 0:
-            items = json.loads(Path(out).read_text(encoding="utf-8") or "[]")
+        assert process.stdout is not None
+        stream = process.stdout
+
+        def pump() -> None:
+            for line in stream:
+                log.write(line)
+                if line.startswith(PROGRESS):
+                    sys.stderr.write(line)
+                    sys.stderr.flush()
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        try:
+            code = process.wait(timeout=group.deadline)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = None
+            process.wait(30)
+        reader.join(30)
+    if code == 0:
+        try:
+            items = json.loads(out.read_text(encoding="utf-8") or "[]")
             return figures_from_json(items), time.perf_counter() - started
-        reason = f"the {group.name} group failed (exit {completed.returncode}); see its output above"
-    except subprocess.TimeoutExpired:
+        except (OSError, ValueError) as error:
+            reason = f"the {group.name} group gave no readable result ({error})"
+    elif code is None:
         reason = f"the {group.name} group did not finish within {group.deadline:.0f} s"
-    except (OSError, ValueError) as error:
-        reason = f"the {group.name} group gave no readable result ({error})"
-    finally:
-        Path(out).unlink(missing_ok=True)
+    else:
+        reason = f"the {group.name} group failed (exit {code})"
+    tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+    sys.stderr.write(f"bench: {reason}; the end of its output ({log_path}):\n" + "\n".join(tail) + "\n")
     figures = [
         Figure(key, name, unit, target, status=NOT_MEASURABLE, note=reason)
         for key, name, unit, target in group.placeholders
@@ -119,10 +187,19 @@ def table(figures: list[Figure]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     parser.add_argument("--only", nargs="*", default=None, help="run only these groups")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the measured sections with py-spy and print where the time went",
+    )
     args = parser.parse_args(argv)
+    logs = Path(tempfile.mkdtemp(prefix="crewboard-bench-"))
+    if args.profile:
+        os.environ[PROFILE_ENV] = os.environ.get(PROFILE_ENV) or str(logs / "profiles")
     chosen = [g for g in GROUPS if args.only is None or g.name in args.only]
     out = Path(os.environ.get("BENCH_OUT") or "bench-results.json")
     machine = describe()
+    load_before = os.getloadavg()
     started = time.perf_counter()
     began = datetime.now(UTC)
     figures: list[Figure] = []
@@ -130,21 +207,34 @@ def main(argv: list[str] | None = None) -> int:
     for group in chosen:
         sys.stderr.write(f"bench: {group.name} …\n")
         sys.stderr.flush()
-        found, seconds = run_group(group)
+        found, seconds = run_group(group, logs)
         groups[group.name] = round(seconds, 1)
         figures.extend(found)
         sys.stderr.write(f"bench: {group.name} took {seconds:.1f} s\n")
     total = time.perf_counter() - started
+    load_after = os.getloadavg()
+    machine["load_average_before"] = [round(x, 2) for x in load_before]
+    machine["load_average_after"] = [round(x, 2) for x in load_after]
     text = table(figures)
     missed = [f.name for f in figures if f.status == MISSING]
     unmeasured = [f.name for f in figures if f.status == NOT_MEASURABLE]
     print()
     print(f"Machine: {one_line(machine)}")
-    print(f"Run: {began.strftime('%Y-%m-%d %H:%M UTC')}, {total:.0f} s in all")
+    print(
+        f"Run: {began.strftime('%Y-%m-%d %H:%M UTC')}, {total:.0f} s in all; load average (1 min) "
+        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after"
+    )
     print()
     print(text)
     print()
     print(f"Targets missed: {len(missed)}; not measurable yet: {len(unmeasured)}.")
+    for figure in figures:
+        profile = figure.extra.get("profile")
+        if profile:
+            print()
+            print(f"Profile of {figure.name} ({profile['samples']} samples; % of samples):")
+            for label, entries in (("total", profile["total"][:12]), ("self", profile["self"][:8])):
+                print(f"  {label}: " + "; ".join(f"{frame} {share}%" for frame, share in entries))
     payload = {
         "started": began.isoformat(),
         "seconds": round(total, 1),
@@ -154,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         "table": text,
     }
     out.write_text(json.dumps(payload, indent=1, default=str) + "\n", encoding="utf-8")
-    print(f"Figures written to {out}")
+    print(f"Figures written to {out}; each group's output is in {logs}")
     return 0
 
 

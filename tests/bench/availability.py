@@ -14,17 +14,19 @@ import sys
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from app.bus import Bus
 from app.domain.availability import TechSchedule, earliest_slot
 from app.domain.ids import TimeOffId, new_id
-from app.domain.model import TimeOff
+from app.domain.model import Technician, TimeOff
 from app.domain.time import FixedClock, Interval
 from app.services.container import Services
 from app.services.schedule import busy_blocks
 from storage.database import open_database
 from tests.bench.common import Figure, from_samples, progress, report, timed
 from tests.bench.crew import Crew, add_blocks, add_bookings, add_crew, local
+from tests.bench.profile import enabled, spy
 
 TECHS = 50
 DAYS = 14
@@ -39,8 +41,8 @@ RUNS = 200
 
 def seed(services: Services) -> Crew:
     crew = add_crew(services, TECHS)
-    bookings = []
-    blocks = []
+    bookings: list[tuple[Technician, Interval]] = []
+    blocks: list[tuple[Technician, Interval, str | None, bool, bool]] = []
     for index, tech in enumerate(crew.techs):
         for offset in range(DAYS + 1):
             day = START + timedelta(days=offset)
@@ -110,6 +112,11 @@ def run(out: str | None) -> list[Figure]:
                 domain_search()
             service_ms = [timed(service_search) * 1000 for _ in range(RUNS)]
             domain_ms = [timed(domain_search) * 1000 for _ in range(RUNS)]
+            profiles: dict[str, Any] = {}
+            if enabled():  # a pass of its own, so sampling never slows the measured runs
+                with spy("availability", profiles):
+                    for _ in range(RUNS):
+                        service_search()
         finally:
             database.dispose()
     where = f"found {slot.interval.start.isoformat()} ({'the expected tech' if slot.tech_id == expected_tech else 'another tech'})"
@@ -135,6 +142,8 @@ def run(out: str | None) -> list[Figure]:
             note="app.domain.availability.earliest_slot",
         ),
     ]
+    if "availability" in profiles:
+        figures[0].extra["profile"] = profiles["availability"]
     report(figures, out)
     return figures
 

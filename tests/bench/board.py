@@ -16,6 +16,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -24,11 +25,13 @@ from PySide6.QtWidgets import QApplication
 
 import ui  # noqa: F401  (guards the interpreter before Qt is used)
 from app.bus import Bus
+from app.domain.model import Technician
 from app.domain.time import FixedClock, Interval
 from app.services.container import Services
 from storage.database import open_database
 from tests.bench.common import Figure, from_samples, progress, report, timed
 from tests.bench.crew import add_blocks, add_bookings, add_crew, local
+from tests.bench.profile import enabled, spy
 from ui.board.layout import BoardMode, board_window, period_start
 from ui.main_window import MainWindow
 from ui.style import apply_style
@@ -45,8 +48,8 @@ SCROLL_FRAMES = 300
 def seed(services: Services) -> tuple[int, int]:
     """2,000 items over the week: 1,250 jobs and 750 calendar blocks (timed, all-day, private, tentative)."""
     crew = add_crew(services, TECHS)
-    bookings = []
-    blocks = []
+    bookings: list[tuple[Technician, Interval]] = []
+    blocks: list[tuple[Technician, Interval, str | None, bool, bool]] = []
     item = 0
     while item < ITEMS:
         for index, tech in enumerate(crew.techs):
@@ -135,6 +138,15 @@ def run(out: str | None) -> list[Figure]:
                 frame_ms.append(timed(frame) * 1000)
                 app.processEvents()
             size = board.viewport().size()
+            profiles: dict[str, Any] = {}
+            if enabled():  # a pass of its own, so sampling never slows the measured frames
+                with spy("board_scroll_frame", profiles):
+                    for step in range(SCROLL_FRAMES):
+                        bar.setValue((step * notch) % max(1, bar.maximum()))
+                        board.viewport().repaint()
+                with spy("board_first_paint", profiles):
+                    for _ in range(FIRST_PAINTS):
+                        first_paint()
             window.close()
             app.processEvents()
             time.sleep(0.05)
@@ -171,6 +183,9 @@ def run(out: str | None) -> list[Figure]:
             note="BoardService.snapshot; not a target, shown for context",
         ),
     ]
+    for figure in figures:
+        if figure.key in profiles:
+            figure.extra["profile"] = profiles[figure.key]
     report(figures, out)
     return figures
 

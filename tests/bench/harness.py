@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -172,8 +172,6 @@ class EngineThread:
                     with self.made.database.unit_of_work() as uow:
                         stored = uow.calendars.get(calendar.id)
                         assert stored is not None
-                        from dataclasses import replace
-
                         uow.calendars.update(
                             replace(
                                 stored,

@@ -19,11 +19,13 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from tests.bench.common import Figure, from_samples, progress, report
 from tests.bench.harness import EngineThread, connect, store
+from tests.bench.profile import spy
 from tests.bench.sandbox_proc import AccountSpec, SandboxProcess
 
 TECHS = 200
@@ -71,6 +73,7 @@ def requests_since(control: str, seq: int) -> list[dict[str, object]]:
 
 def run(out: str | None, techs: int = TECHS) -> list[Figure]:
     accounts = specs(techs)
+    profiles: dict[str, Any] = {}
     with SandboxProcess() as box:
         seeded = box.seed(accounts)
         progress(
@@ -91,7 +94,8 @@ def run(out: str | None, techs: int = TECHS) -> list[Figure]:
                 rss_before = rss_now()
                 cpu0 = time.process_time()
                 t0 = time.perf_counter()
-                first = engine.call(engine.engine.run_once(), timeout=900)
+                with spy("scale_initial_sync", profiles):
+                    first = engine.call(engine.engine.run_once(), timeout=900)
                 initial_s = time.perf_counter() - t0
                 initial_cpu = time.process_time() - cpu0
                 peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -106,15 +110,16 @@ def run(out: str | None, techs: int = TECHS) -> list[Figure]:
                 quiet_cpu: list[float] = []
                 quiet_requests: list[int] = []
                 quiet_errors = 0
-                for _ in range(QUIET_ROUNDS):
-                    seq = last_seq(box.urls["control"])
-                    cpu0 = time.process_time()
-                    t0 = time.perf_counter()
-                    again = engine.call(engine.engine.run_once(), timeout=600)
-                    quiet_wall.append(time.perf_counter() - t0)
-                    quiet_cpu.append(time.process_time() - cpu0)
-                    quiet_requests.append(len(requests_since(box.urls["control"], seq)))
-                    quiet_errors += len(again.errors)
+                with spy("scale_quiet_round", profiles):
+                    for _ in range(QUIET_ROUNDS):
+                        seq = last_seq(box.urls["control"])
+                        cpu0 = time.process_time()
+                        t0 = time.perf_counter()
+                        again = engine.call(engine.engine.run_once(), timeout=600)
+                        quiet_wall.append(time.perf_counter() - t0)
+                        quiet_cpu.append(time.process_time() - cpu0)
+                        quiet_requests.append(len(requests_since(box.urls["control"], seq)))
+                        quiet_errors += len(again.errors)
                 progress(f"scale: quiet rounds {', '.join(f'{w:.2f}' for w in quiet_wall)} s")
             finally:
                 engine.stop()
@@ -200,6 +205,9 @@ def run(out: str | None, techs: int = TECHS) -> list[Figure]:
         note="setup, not a target: OAuth with PKCE (Google) and MSAL (Microsoft) per account",
     )
     figures = [initial, rss, quiet, quiet_cpu_figure, connect_figure]
+    for figure in (initial, quiet):
+        if figure.key in profiles:
+            figure.extra["profile"] = profiles[figure.key]
     report(figures, out)
     return figures
 
