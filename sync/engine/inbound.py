@@ -119,6 +119,20 @@ class CalendarReader:
         calendar, tech = ctx.calendar, ctx.tech
         outcome = ReadOutcome(calendar.id, ctx.account.id, tech.id, full=batch.full)
         horizon = self.horizon(now)
+        if not (batch.full or batch.events or batch.deleted or rebuild):
+            # Nothing changed there (most polls): only the cursor moves, and overlaps whose job
+            # was moved away on the board close.
+            if any(
+                c.kind is ConflictKind.OVERLAP and c.calendar_id == calendar.id for c in uow.conflicts.open()
+            ):
+                current = {
+                    k: [b.interval for b in v]
+                    for k, v in _blocks_by_series(uow, tech, calendar.id, horizon).items()
+                }
+                self._close_overlaps(uow, outcome.alerts, tech, calendar, current, horizon, now)
+            if batch.cursor != calendar.sync_cursor:
+                uow.calendars.update(replace(calendar, sync_cursor=batch.cursor))
+            return outcome
         old_events = {e.remote_id: e for e in uow.remote_events.for_calendar(calendar.id)}
         refused = self._check_guard(uow, ctx, old_events, batch)
         if refused is not None and not self.accept_mass_delete:
