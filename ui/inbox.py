@@ -458,11 +458,24 @@ class NotificationBellButton(QToolButton):
             f"{count} unread alert{'s' if count != 1 else ''}" if count else "Alerts: nothing unread"
         )
         self.setAccessibleName(f"Alerts, {count} unread")
+        # Room for the badge right after the text, inside the button's own padding.
+        self.setStyleSheet(f"QToolButton {{ padding-right: {self._badge_room()}px; }}" if count else "")
+        self.updateGeometry()
         self.update()
 
-    def sizeHint(self) -> QSize:
-        hint = super().sizeHint()
-        return QSize(hint.width() + 22, hint.height())
+    def _badge_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() - 2))
+        font.setWeight(QFont.Weight.Bold)
+        return font
+
+    def _badge_size(self) -> tuple[float, float]:
+        metrics = QFontMetrics(self._badge_font())
+        height = metrics.height() + 2
+        return max(height, metrics.horizontalAdvance(self.badge_text()) + 10), height
+
+    def _badge_room(self) -> int:
+        return int(self._badge_size()[0]) + 16
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
@@ -472,13 +485,9 @@ class NotificationBellButton(QToolButton):
         painter = QPainter(self)
         try:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            font = QFont(self.font())
-            font.setPointSizeF(max(7.0, font.pointSizeF() - 2))
-            font.setWeight(QFont.Weight.Bold)
-            metrics = QFontMetrics(font)
-            height = metrics.height() + 2
-            width = max(height, metrics.horizontalAdvance(text) + 8)
-            badge = QRectF(self.width() - width - 3, 2, width, height)
+            font = self._badge_font()
+            width, height = self._badge_size()
+            badge = QRectF(self.width() - self._badge_room() + 4, (self.height() - height) / 2, width, height)
             painter.setPen(QPen(QColor(style.SURFACE), 1.5))
             painter.setBrush(QColor(style.DANGER))
             painter.drawRoundedRect(badge, height / 2, height / 2)
@@ -509,6 +518,7 @@ class NotificationInboxWidget(QFrame):
         self.mark_all_button.clicked.connect(center.mark_all_read)
         header = QHBoxLayout()
         header.setContentsMargins(14, 10, 10, 8)
+        header.setSpacing(10)
         header.addWidget(title)
         header.addWidget(self.summary)
         header.addStretch(1)
