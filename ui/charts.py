@@ -27,6 +27,7 @@ MEDIAN_COLOR = "#1e3a8a"
 # Candidate tops of the delay axis, in seconds: the first one above the slowest sample is used.
 # Each divides into four steps that read well on the axis (30 s, 1 min, 2.5 min, 15 min, 1 h...).
 _NICE_TOPS = (4, 10, 20, 40, 60, 120, 240, 480, 600, 1200, 2400, 3600, 7200, 4 * 3600, 8 * 3600, 86400)
+MEDIAN_GAP_HOURS = 2
 _MARGIN_LEFT = 52.0
 _MARGIN_RIGHT = 16.0
 _MARGIN_TOP = 30.0
@@ -72,7 +73,7 @@ class LatencyGeometry:
     y_ticks: tuple[tuple[float, str], ...]  # y, label
     x_ticks: tuple[tuple[float, str], ...]  # x, label
     points: tuple[PlottedSample, ...]
-    medians: tuple[QPointF, ...]  # hourly medians of the writes, left to right
+    medians: tuple[tuple[QPointF, ...], ...]  # hourly medians of the writes: one line per run of hours
 
 
 def nice_top(slowest: timedelta) -> int:
@@ -108,13 +109,18 @@ def latency_geometry(bounds: QRectF, report: LatencyReport, tz: tzinfo) -> Laten
     buckets: dict[int, list[LatencySample]] = {}
     for sample in report.of(LatencyDirection.WRITE):
         buckets.setdefault(int((sample.at - start).total_seconds() // 3600), []).append(sample)
-    medians = tuple(
-        QPointF(
+    runs: list[list[QPointF]] = []
+    previous: int | None = None
+    for hour, bucket in sorted(buckets.items()):
+        point = QPointF(
             x_for(start + timedelta(hours=hour, minutes=30)),
             y_for(timedelta(seconds=statistics.median(s.delay.total_seconds() for s in bucket))),
         )
-        for hour, bucket in sorted(buckets.items())
-    )
+        if previous is None or hour - previous > MEDIAN_GAP_HOURS:
+            runs.append([])  # hours without writes: the line stops rather than inventing values
+        runs[-1].append(point)
+        previous = hour
+    medians = tuple(tuple(run) for run in runs)
     return LatencyGeometry(plot, clamp, y_ticks, tuple(x_ticks), points, medians)
 
 
@@ -210,10 +216,12 @@ class LatencyChartWidget(QWidget):
             painter.setPen(QPen(color, 1))
             painter.setBrush(fill)
             painter.drawEllipse(plotted.point, 3.5, 3.5)
-        if len(g.medians) > 1:
-            path = QPainterPath(g.medians[0])
-            for point in g.medians[1:]:
+        path = QPainterPath()
+        for run in g.medians:
+            path.moveTo(run[0])
+            for point in run[1:]:
                 path.lineTo(point)
+        if not path.isEmpty():
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.setPen(
                 QPen(
@@ -233,7 +241,7 @@ class LatencyChartWidget(QWidget):
             entries.append(("Booking → calendar write", WRITE_COLOR, False))
         if report.of(LatencyDirection.READ):
             entries.append(("Calendar change → board", READ_COLOR, False))
-        if len(g.medians) > 1:
+        if any(len(run) > 1 for run in g.medians):
             entries.append(("Hourly median of writes", MEDIAN_COLOR, True))
         metrics = QFontMetricsF(self.font())
         x = g.plot.left()

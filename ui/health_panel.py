@@ -621,11 +621,10 @@ class SyncHealthDialog(QDialog):
                 f"95% within {delay_text(slowest)}"
             )
         text = "; ".join(parts)
-        self.chart_summary.setText(
-            (text + ". " if text else "")
-            + "Delay is the time from a booking change to its confirmed calendar write, "
-            "and from a calendar change to the board."
-        )
+        meaning = "Delay is the time from a booking change to its confirmed calendar write"
+        if latency.of(LatencyDirection.READ):
+            meaning += ", and from a change in a technician's calendar to the board"
+        self.chart_summary.setText((text + ". " if text else "") + meaning + ".")
 
     def closeEvent(self, event: Any) -> None:
         self._tick.stop()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
-from app.domain.ids import AccountId, BookingId, ConflictId, NotificationId, TechId
+from app.domain.ids import AccountId, BookingId, CalendarId, ConflictId, NotificationId, TechId
 from app.domain.model import (
     Audience,
     AuditEntry,
@@ -35,15 +35,24 @@ AUDIT_SCAN_LIMIT = 20_000  # a busy day of dispatch and sync actions, with room 
 RESOLVED_LIMIT = 50
 INBOX_LIMIT = 200
 
-# What the sync engine records when a calendar write is confirmed (booking → calendar) and when it
-# has read a change the calendar announced (calendar → booking). Their `extra` carries the moment
-# the change began: "queued_at" (the outbox row's created_at) and "changed_at" (the event's
-# `updated` time at the provider), as ISO 8601 instants.
+# The engine records each confirmed calendar write as one of WRITES (at the moment the provider
+# answered, with the booking id). When its `extra` also carries "queued_at" (the outbox row's
+# created_at, ISO 8601), that is the start of the delay; otherwise the booking's latest change in
+# the audit log since its previous write is. A read that applied a calendar change is recorded as
+# READ_APPLIED with "changed_at" (the event's `updated` time at the provider).
 WRITE_CONFIRMED = "sync.write_confirmed"
+WRITES = ("sync.event_created", "sync.event_updated", "sync.event_deleted", WRITE_CONFIRMED)
 READ_APPLIED = "sync.read_applied"
 QUEUED_AT = "queued_at"
 CHANGED_AT = "changed_at"
-BOOKING_CHANGES = ("booking.created", "booking.moved", "booking.reassigned", "booking.edited")
+BOOKING_CHANGES = (
+    "booking.created",
+    "booking.moved",
+    "booking.reassigned",
+    "booking.edited",
+    "booking.cancelled",
+    "conflict.resolved",
+)
 
 STAFF = (Audience.DISPATCHER, Audience.OWNER)
 
@@ -101,6 +110,7 @@ class LatencyDirection(Enum):
 
 class LatencySource(Enum):
     AUDIT = "audit"  # the engine recorded when the change began and when it completed
+    PAIRED = "paired"  # the engine's write record paired with the booking's change before it
     MIRROR = "mirror"  # the booking's audit time against the mirrored event's updated time
 
 
@@ -331,32 +341,63 @@ def _instant(text: str | None) -> datetime | None:
 def _latency(uow: UnitOfWork, start: datetime, end: datetime) -> LatencyReport:
     """Delays of the changes completed in [start, end], from what the audit log says.
 
-    Preferred: the engine's own records (`WRITE_CONFIRMED` with `queued_at`, `READ_APPLIED` with
-    `changed_at`). Where a booking has no such record, its last dispatcher change is compared with
-    the `updated` time of the calendar event we mirror for it: the moment our write landed.
+    A write's delay runs from the change that caused it to the engine's record of the write: the
+    record's own "queued_at" when it has one, else the booking's latest change since its previous
+    write. A read's delay runs from the calendar change ("changed_at") to its READ_APPLIED record.
+    Bookings with no write record at all fall back to the `updated` time of the event we mirror.
     """
-    entries = [e for e in uow.audit.recent(AUDIT_SCAN_LIMIT) if e.at <= end]
+    # Oldest first; entries at the same instant stay in the order they were written.
+    newest_first = [e for e in uow.audit.recent(AUDIT_SCAN_LIMIT) if e.at <= end]
+    entries = sorted(reversed(newest_first), key=lambda e: e.at)
     samples: list[LatencySample] = []
-    measured: set[BookingId] = set()
+    written: set[BookingId] = set()
+    latest: dict[BookingId, datetime] = {}  # the latest change since the booking's last write
+    accounts: dict[str, AccountId | None] = {}
+
+    def account_of(entry: AuditEntry) -> AccountId | None:
+        if entry.account_id is not None:
+            return entry.account_id
+        calendar_id = entry.extra.get("calendar")
+        if not calendar_id:
+            return None
+        if calendar_id not in accounts:
+            found = uow.calendars.get(CalendarId(calendar_id))
+            accounts[calendar_id] = None if found is None else found.account_id
+        return accounts[calendar_id]
+
     for entry in entries:
-        if entry.at < start:
+        booking_id = entry.booking_id
+        if entry.action in BOOKING_CHANGES and booking_id is not None:
+            latest[booking_id] = entry.at
             continue
-        began = None
-        direction = None
-        if entry.action == WRITE_CONFIRMED:
-            began, direction = _instant(entry.extra.get(QUEUED_AT)), LatencyDirection.WRITE
-        elif entry.action == READ_APPLIED:
-            began, direction = _instant(entry.extra.get(CHANGED_AT)), LatencyDirection.READ
-        if began is None or direction is None or began > entry.at:
-            continue
-        samples.append(
-            LatencySample(
-                entry.at, entry.at - began, direction, LatencySource.AUDIT, entry.booking_id, entry.account_id
+        if entry.action in WRITES and booking_id is not None:
+            written.add(booking_id)
+            began = _instant(entry.extra.get(QUEUED_AT))
+            source = LatencySource.AUDIT
+            if began is None:
+                began, source = latest.get(booking_id), LatencySource.PAIRED
+            latest.pop(booking_id, None)
+            if began is None or began > entry.at or entry.at < start:
+                continue
+            samples.append(
+                LatencySample(
+                    entry.at, entry.at - began, LatencyDirection.WRITE, source, booking_id, account_of(entry)
+                )
             )
-        )
-        if direction is LatencyDirection.WRITE and entry.booking_id is not None:
-            measured.add(entry.booking_id)
-    samples.extend(_mirror_samples(uow, entries, start, end, measured))
+        elif entry.action == READ_APPLIED and entry.at >= start:
+            began = _instant(entry.extra.get(CHANGED_AT))
+            if began is not None and began <= entry.at:
+                samples.append(
+                    LatencySample(
+                        entry.at,
+                        entry.at - began,
+                        LatencyDirection.READ,
+                        LatencySource.AUDIT,
+                        booking_id,
+                        account_of(entry),
+                    )
+                )
+    samples.extend(_mirror_samples(uow, entries, start, end, written))
     samples.sort(key=lambda s: (s.at, s.delay))
     return LatencyReport(start, end, tuple(samples))
 

@@ -136,10 +136,11 @@ def seed_health(services: Services, biz: Business) -> None:
 
 
 def seed_latency(services: Services, biz: Business) -> None:
-    """A day of confirmed writes and applied reads, as the engine records them; one slow spell at 3:00."""
+    """A day of dispatcher changes and the engine's records of their calendar writes, as the engine
+    writes them (sync.event_updated with the calendar); the provider was slow from 9:00 to 10:00."""
     rng = random.Random(7)
-    bookings = [b for b in biz.bookings.values() if b.tech_id is not None]
-    accounts = list(biz.accounts.values())
+    calendars = {biz.techs[name].id: calendar for name, calendar in biz.calendars.items()}
+    bookings = [b for b in biz.bookings.values() if b.tech_id in calendars]
     with services.uow() as uow:
         minute = 24 * 60 - 5
         while minute > 2:
@@ -147,31 +148,20 @@ def seed_latency(services: Services, biz: Business) -> None:
             local_hour = at.astimezone(zone(OFFICE)).hour
             busy = 7 <= local_hour < 18
             delay = timedelta(seconds=rng.uniform(1.2, 4.5) if rng.random() < 0.85 else rng.uniform(6, 16))
-            if 2 <= local_hour < 3:
-                delay = timedelta(seconds=rng.uniform(60, 170))  # the provider was slow at night
+            if local_hour == 9:
+                delay = timedelta(seconds=rng.uniform(35, 110))
             booking = rng.choice(bookings)
+            assert booking.tech_id is not None
+            uow.audit.record(AuditEntry(at - delay, "booking.moved", "moved on the board", booking.id))
             uow.audit.record(
                 AuditEntry(
                     at,
-                    WRITE_CONFIRMED,
-                    "event updated",
+                    "sync.event_updated",
+                    f"Personal: {booking.id}",
                     booking.id,
-                    rng.choice(accounts),
-                    extra={"queued_at": (at - delay).isoformat()},
+                    extra={"calendar": calendars[booking.tech_id]},
                 )
             )
-            if rng.random() < 0.5:
-                read = at + timedelta(seconds=rng.uniform(20, 60))
-                uow.audit.record(
-                    AuditEntry(
-                        read,
-                        READ_APPLIED,
-                        "event moved by the tech",
-                        None,
-                        rng.choice(accounts),
-                        extra={"changed_at": (read - timedelta(seconds=rng.uniform(4, 12))).isoformat()},
-                    )
-                )
             minute -= rng.randint(12, 28) if busy else rng.randint(45, 110)
         uow.commit()
 
@@ -352,6 +342,43 @@ def test_latency_comes_from_engine_records_and_else_from_the_mirrored_write(
     assert report.percentile(0.5, LatencyDirection.READ) == timedelta(seconds=8)
 
 
+def test_engine_write_records_pair_with_the_change_that_caused_them(
+    services: Services, business: Business
+) -> None:
+    """The engine's sync.event_* records carry no start time: the booking's change before them is it."""
+    booking = business.bookings["kim"]
+    calendar = business.calendars["Marcus Lee"]
+    moved = DEMO_NOW + timedelta(minutes=1)
+    services.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+    with services.uow() as uow:
+        uow.audit.record(AuditEntry(moved, "booking.moved", "moved", booking.id))
+        uow.audit.record(AuditEntry(moved + timedelta(seconds=2), "booking.edited", "notes", booking.id))
+        uow.audit.record(
+            AuditEntry(
+                moved + timedelta(seconds=6),
+                "sync.event_updated",
+                "Personal: evt",
+                booking.id,
+                extra={"calendar": calendar},
+            )
+        )
+        # Written again with no change in between (a retry after a 412): no second sample.
+        uow.audit.record(
+            AuditEntry(
+                moved + timedelta(seconds=40),
+                "sync.event_updated",
+                "Personal: evt",
+                booking.id,
+                extra={"calendar": calendar},
+            )
+        )
+        uow.commit()
+    report = HealthViewService(services.uow, services.clock).latency()
+    (sample,) = [s for s in report.samples if s.booking_id == booking.id]
+    assert (sample.delay, sample.source) == (timedelta(seconds=4), LatencySource.PAIRED)
+    assert sample.account_id == business.accounts["Marcus Lee"]
+
+
 def test_token_free_hides_credentials_and_keeps_the_sentence() -> None:
     text = token_free(f"POST /token?code=4/abc&refresh_token=1//xyz failed: Bearer {TOKEN} rejected")
     assert text is not None
@@ -374,8 +401,8 @@ def test_chart_paints_a_dot_for_each_sample(  # type: ignore[no-untyped-def]
     assert chart.empty_text is None
     geometry = chart.geometry_now()
     assert geometry is not None
-    assert len(geometry.points) == len(report.samples) > 40
-    assert len(geometry.medians) > 10
+    assert len(geometry.points) == len(report.samples) > 30
+    assert sum(len(run) for run in geometry.medians) > 10
     assert all(geometry.plot.contains(p.point) for p in geometry.points)
     image = chart.grab().toImage()
     write = next(p for p in geometry.points if p.sample.direction is LatencyDirection.WRITE)
