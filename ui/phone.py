@@ -129,6 +129,7 @@ class PhoneWindow(QWidget):
         self._events: list[Any] = []
         self._week: date | None = None
         self._generation = 0
+        self._closed = False
         self.setObjectName("phoneWindow")
         self.setWindowTitle("Sandbox phone")
         self.setStyleSheet(LOCAL_STYLE)
@@ -137,6 +138,10 @@ class PhoneWindow(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.reload)
+        self._unstick = QTimer(self)  # a message stays readable for a while before counts replace it
+        self._unstick.setSingleShot(True)
+        self._unstick.setInterval(12_000)
+        self._unstick.timeout.connect(lambda: self.status.setProperty("sticky", False))
         self._worker.run(backend.techs, on_done=self._on_techs_loaded, on_error=self._on_failed, context=self)
 
     # --- construction ------------------------------------------------------------------------
@@ -357,6 +362,8 @@ class PhoneWindow(QWidget):
         last = week + timedelta(days=6)
         self.week_label.setText(f"{week:%a %d %b} – {last:%a %d %b}")
         backend = self._backend
+        if self._closed:
+            return  # its worker is shut down
         self._worker.run(
             lambda: backend.events(tech, start, end),
             on_done=lambda found: self._on_events_loaded(generation, found),
@@ -442,7 +449,7 @@ class PhoneWindow(QWidget):
     def _say(self, text: str) -> None:
         self.status.setText(text)
         self.status.setProperty("sticky", True)
-        QTimer.singleShot(12_000, lambda: self.status.setProperty("sticky", False))
+        self._unstick.start()
 
     def add_event(self) -> None:
         tech = self.tech
@@ -519,6 +526,7 @@ class PhoneWindow(QWidget):
     # --- closing -------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._closed = True
         self._timer.stop()
         self._worker.shutdown()
         super().closeEvent(event)

@@ -580,7 +580,10 @@ class ConnectDialog(QDialog):
         self._sync_elapsed += FIRST_SYNC_POLL_MS
         accounts = account_service(self.services)
         account_id = self._account.account.id
-        self._db.run(lambda: accounts.get(account_id), on_done=self._on_sync_progress, context=self)
+        try:
+            self._db.run(lambda: accounts.get(account_id), on_done=self._on_sync_progress, context=self)
+        except RuntimeError:  # the board closed meanwhile: nothing left to show progress for
+            self._sync_timer.stop()
 
     def _on_sync_progress(self, view: AccountView) -> None:
         if self._stage is not Stage.FIRST_SYNC:

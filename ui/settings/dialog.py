@@ -323,9 +323,15 @@ class CalendarSettingsDialog(QDialog):
             tech = techs.find(tech_id)
             return tech, accounts.for_tech(tech_id), preview.week(tech_id, today)
 
-        self._db.run(
-            load, on_done=lambda r: self._on_loaded(generation, r), on_error=self._show_error, context=self
-        )
+        try:
+            self._db.run(
+                load,
+                on_done=lambda r: self._on_loaded(generation, r),
+                on_error=self._show_error,
+                context=self,
+            )
+        except RuntimeError:  # the board closed (its worker is gone) while this dialog was still open
+            self._closing = True
 
     def _on_loaded(
         self, generation: int, result: tuple[Technician, list[AccountView], CalendarPreview]
