@@ -706,6 +706,7 @@ class ConflictsPanelWidget(QWidget):
         self._worker = worker
         self._office = office
         self._generation = 0
+        self._stopped = False
         self._lists: ConflictLists | None = None
         self._dialog: QDialog | None = None
 
@@ -868,8 +869,16 @@ class ConflictsPanelWidget(QWidget):
 
     # --- data --------------------------------------------------------------------------------
 
+    def stop(self) -> None:
+        """No more loading: the window is closing and its worker is gone."""
+        self._stopped = True
+        self._refresh_timer.stop()
+        self._tick.stop()
+
     def refresh(self) -> None:
         self._refresh_timer.stop()
+        if self._stopped:
+            return
         self._generation += 1
         generation = self._generation
         queries = self._queries

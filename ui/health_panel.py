@@ -431,6 +431,7 @@ class SyncHealthDialog(QDialog):
         self._thresholds = thresholds or Thresholds()
         self._report: HealthReport | None = None
         self._generation = 0
+        self._stopped = False
 
         self.model = AccountHealthModel(tz, self)
         self.table = QTableView(self)
@@ -529,8 +530,16 @@ class SyncHealthDialog(QDialog):
     def report(self) -> HealthReport | None:
         return self._report
 
+    def stop(self) -> None:
+        """No more loading: the window is closing and its worker is gone."""
+        self._stopped = True
+        self._refresh_timer.stop()
+        self._tick.stop()
+
     def refresh(self) -> None:
         self._refresh_timer.stop()
+        if self._stopped:
+            return
         self._generation += 1
         generation = self._generation
         queries = self._queries

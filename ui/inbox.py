@@ -378,6 +378,7 @@ class NotificationCenter(QObject):
         self.model = NotificationListModel(self.read, tz, self)
         self._seen: set[NotificationId] | None = None
         self._generation = 0
+        self._stopped = False
         self._unread = 0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -391,8 +392,15 @@ class NotificationCenter(QObject):
     def unread(self) -> int:
         return self._unread
 
+    def stop(self) -> None:
+        """No more loading: the window is closing and its worker is gone."""
+        self._stopped = True
+        self._timer.stop()
+
     def refresh(self) -> None:
         self._timer.stop()
+        if self._stopped:
+            return
         self._generation += 1
         generation = self._generation
         queries = self._queries

@@ -655,6 +655,14 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.health_action)
         self._health_dialog: SyncHealthDialog | None = None
         self._inbox: NotificationInboxWidget | None = None
+        self.closed.connect(self._on_self_closed_stop_sync_panels)
+
+    def _on_self_closed_stop_sync_panels(self) -> None:
+        self.conflicts_panel.stop()
+        self.alerts.stop()
+        self.tray_notifier.close()
+        if self._health_dialog is not None:
+            self._health_dialog.stop()
 
     def show_conflicts(self) -> None:
         self.conflicts_dock.show()

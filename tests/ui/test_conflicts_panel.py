@@ -311,3 +311,15 @@ def test_screenshot(qtbot, qapp, business: Business, window: MainWindow) -> None
     assert image.save(str(SHOTS / "conflicts.png"))
     assert (image.width(), image.height()) == (1600, 900)
     assert window.conflicts_dock.isVisible() and not window.conflicts_dock.visibleRegion().isEmpty()
+
+
+def test_nothing_loads_after_the_window_closed(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    loaded(qtbot, window)
+    health = window.open_sync_health()
+    window.close()
+    before = window.worker.pending
+    # Timers and late bus events may still call these; the worker is gone, so they must do nothing.
+    window.conflicts_panel.refresh()
+    window.alerts.refresh()
+    health.refresh()
+    assert window.worker.pending == before
