@@ -291,15 +291,13 @@ class HealthMonitor:
             customer = uow.customers.get(booking.customer_id)
             when = booking.start.astimezone(tz).strftime("%a %H:%M") if booking.start else "unscheduled"
             lines.append(f"{when} {booking.service} — {customer.name if customer else 'unknown customer'}")
-        jobs = "1 job was" if len(added) == 1 else f"{len(added)} jobs were"
+        count = f"{len(added)} job" if len(added) == 1 else f"{len(added)} jobs"
         gap = f"{since.astimezone(tz):%H:%M}–{now.astimezone(tz):%H:%M}"
         body = (
-            f"While your calendar was out of reach ({gap}), {jobs} added: {', '.join(lines)}.\n\n"
-            "They are on their way to your calendar now."
+            f"While your calendar was out of reach ({gap}), {count} {'was' if len(added) == 1 else 'were'} "
+            f"added: {', '.join(lines)}.\n\nThey are on their way to your calendar now."
         )
-        subject = (
-            f"{jobs.removesuffix(' was').removesuffix(' were')} added while your calendar was out of reach"
-        )
+        subject = f"{count} added while your calendar was out of reach"
         return self._notifier.compose(Audience.TECH, subject, body, now, tech)
 
     def _announce(self, account_id: AccountId, added: Sequence[Notification]) -> None:

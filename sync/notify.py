@@ -233,11 +233,7 @@ class Notifier:
         now = self._clock.now()
         with self._uow() as uow:
             pending = uow.notifications.undelivered()
-            techs = {
-                t.id: t
-                for t in (uow.techs.get(TechId(i)) for i in {n.tech_id for n in pending if n.tech_id})
-                if t
-            }
+            techs = {tech.id: tech for tech in uow.techs.list(include_inactive=True)}
         if smtp is None:
             return DeliveryReport(waiting=len(pending))
         due: list[tuple[Notification, str]] = []

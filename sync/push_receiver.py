@@ -433,12 +433,13 @@ class PushReceiver:
         number_text = headers.get("x-goog-message-number", "")
         if not number_text.isdigit():
             raise _Reject(400, f"malformed message number on channel {channel_id}")
-        entry = await self._lookup(channel_id)
-        if entry is None and state == "sync":
+        if state == "sync" and channel_id not in self._last_number:
+            # Asked before the table: once the channel's creation ends, the table already has it.
             token = headers.get("x-goog-channel-token", "")
             if await asyncio.to_thread(self._registry.pending, token) is not None:
                 self._last_number[channel_id] = int(number_text)
                 return _Answer(200), []  # the handshake of a channel being created
+        entry = await self._lookup(channel_id)
         if entry is None:
             raise _Reject(404, f"unknown channel {channel_id}")
         if not _same(headers.get("x-goog-channel-token", ""), entry.token):
