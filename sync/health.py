@@ -243,12 +243,6 @@ class HealthMonitor:
             "jobs, and the board may not see personal events added there, so check with them before "
             "booking them tightly."
         )
-        if audience is Audience.OWNER:
-            body += (
-                "\n\nThe dispatcher was told at "
-                + self._office_time(health.failing_since + self.thresholds.dispatcher)
-                + "."
-            )
         return self._notifier.compose(audience, subject, body, now, tech)
 
     def _recovery_notices(self, uow: UnitOfWork, health: SyncHealth, now: datetime) -> list[Notification]:
