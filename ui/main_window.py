@@ -655,9 +655,8 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.health_action)
         self._health_dialog: SyncHealthDialog | None = None
         self._inbox: NotificationInboxWidget | None = None
-        self.closed.connect(self._on_self_closed_stop_sync_panels)
 
-    def _on_self_closed_stop_sync_panels(self) -> None:
+    def _stop_sync_panels(self) -> None:
         self.conflicts_panel.stop()
         self.alerts.stop()
         self.tray_notifier.close()
@@ -691,6 +690,9 @@ class MainWindow(QMainWindow):
         self._closing = True
         self._now_timer.stop()
         self._refresh_timer.stop()
+        # Panels stop asking before the worker goes: shutting it down delivers finished jobs,
+        # whose callbacks must not queue new ones.
+        self._stop_sync_panels()
         self.bridge.close()
         self.worker.shutdown()
         super().closeEvent(event)
