@@ -209,11 +209,11 @@ def read_calendars_once(services: Services, store: TokenStore) -> None:
     from app.main import build_sync_engine
 
     async def once() -> None:
-        engine = build_sync_engine(services, store)
+        sync = build_sync_engine(services, store)
         try:
-            await engine.run_once()
+            await sync.engine.run_once()
         finally:
-            await engine.aclose()
+            await sync.aclose()
 
     asyncio.run(once())
 

@@ -15,11 +15,13 @@ import webbrowser
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from app.domain.ids import CalendarId
 from app.domain.model import Provider
 from app.services.container import Services
 from app.services.ports import CalendarConnector
 
 if TYPE_CHECKING:
+    from sync.companions import SyncCompanions
     from sync.engine import SyncEngine
     from sync.providers.secrets import TokenStore
     from ui.main_window import MainWindow
@@ -60,8 +62,10 @@ def connector_factory(
     return make
 
 
-def build_sync_engine(services: Services, store: TokenStore | None = None) -> SyncEngine:
-    """The two-way sync engine over the app's store, opening providers with tokens from `store`."""
+def build_sync_engine(services: Services, store: TokenStore | None = None) -> DesktopSync:
+    """The two-way sync engine over the app's store, with health escalation and alert e-mail beside it."""
+    from app.cli.args import office_zone
+    from sync.companions import SyncCompanions, build_health_monitor
     from sync.engine import SyncEngine
     from sync.providers.factory import open_provider
     from sync.providers.secrets import TokenStore
@@ -71,7 +75,38 @@ def build_sync_engine(services: Services, store: TokenStore | None = None) -> Sy
     def provider_for(account: Any) -> Any:
         return open_provider(account, tokens)
 
-    return SyncEngine(services.uow, provider_for, services.clock, services.bus)
+    monitor = build_health_monitor(services.uow, services.clock, services.bus, office_zone=office_zone())
+    engine = SyncEngine(
+        services.uow,
+        provider_for,
+        services.clock,
+        services.bus,
+        health=monitor,
+        holder_name="Crewboard desktop",
+    )
+    return DesktopSync(engine, SyncCompanions(monitor, services.uow, services.clock, provider_for))
+
+
+class DesktopSync:
+    """The engine plus its companions (health rounds, alert delivery), run and stopped as one."""
+
+    def __init__(self, engine: SyncEngine, companions: SyncCompanions) -> None:
+        self.engine = engine
+        self._companions = companions
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        beside = asyncio.ensure_future(self._companions.run(self.engine.request_read, stop))
+        try:
+            await self.engine.run_forever(stop)
+        finally:
+            stop.set()
+            await beside
+
+    def request_read(self, calendar_id: CalendarId) -> None:
+        self.engine.request_read(calendar_id)
+
+    async def aclose(self) -> None:
+        await self.engine.aclose()
 
 
 def run_desktop(
