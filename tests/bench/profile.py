@@ -48,6 +48,8 @@ def spy(name: str, found: dict[str, Any]) -> Iterator[None]:
     folder = os.environ.get(ENV)
     tool = _py_spy()
     if not folder or tool is None:
+        if folder:
+            sys.stderr.write("  · no profile: py-spy is not installed (.venv/bin/pip install py-spy)\n")
         yield
         return
     out = Path(folder) / f"{name}.txt"
