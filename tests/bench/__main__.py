@@ -228,6 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     print()
     print(f"Targets missed: {len(missed)}; not measurable yet: {len(unmeasured)}.")
+    cores = os.cpu_count() or 1
+    if max(load_before[0], load_after[0]) > cores:
+        print(
+            f"Note: the machine was busy with other work (load average above its {cores} cores); "
+            "figures from such a run are pessimistic."
+        )
     for figure in figures:
         profile = figure.extra.get("profile")
         if profile:
