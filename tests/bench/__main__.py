@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -250,7 +251,12 @@ def main(argv: list[str] | None = None) -> int:
         "table": text,
     }
     out.write_text(json.dumps(payload, indent=1, default=str) + "\n", encoding="utf-8")
-    print(f"Figures written to {out}; each group's output is in {logs}")
+    failed = any(f.status == NOT_MEASURABLE and "group" in f.note for f in figures)
+    if args.profile or failed:
+        print(f"Figures written to {out}; each group's output is in {logs}")
+    else:
+        shutil.rmtree(logs, ignore_errors=True)
+        print(f"Figures written to {out}")
     return 0
 
 
