@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import sqlite3
+import statistics
 import sys
 import threading
 import time
@@ -31,7 +32,7 @@ import httpx
 
 from app.services.bookings import NewBooking
 from storage.types import utc_text
-from tests.bench.common import Figure, from_samples, not_measurable, progress, report
+from tests.bench.common import Figure, from_samples, not_measurable, percentile, progress, report
 from tests.bench.harness import Connected, EngineThread, Store, connect, store
 from tests.bench.phone import Phone
 from tests.bench.sandbox_proc import SandboxProcess
@@ -49,6 +50,7 @@ class Pending:
     check: tuple[str, str | None]  # (title, start as stored text or None)
     edited: float
     found: float | None = None
+    provider: str = ""
 
 
 @dataclass(slots=True)
@@ -88,6 +90,16 @@ class StoreWatcher:
             self.pending.append(item)
 
 
+def split(samples: list[float], providers: list[str], scale: float) -> str:
+    """Median and p95 per provider, for the note."""
+    parts = []
+    for provider, label in (("google", "Google"), ("microsoft", "Microsoft")):
+        mine = [s * scale for s, p in zip(samples, providers, strict=True) if p == provider]
+        if mine:
+            parts.append(f"{label} median {statistics.median(mine):.0f}, p95 {percentile(mine, 0.95):.0f}")
+    return "; ".join(parts)
+
+
 def edit_slot(index: int) -> tuple[dt.datetime, dt.datetime]:
     base = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2 + index % 20)
     start = base + timedelta(minutes=15 * (index % 30))
@@ -101,8 +113,12 @@ def inbound(
     tag: str,
     spacing: tuple[float, float],
     rng: random.Random,
+    providers: list[str],
 ) -> tuple[list[float], int]:
-    """`count` phone edits; returns the latencies (s) and how many never arrived within WAIT."""
+    """`count` phone edits; the latencies (s) and how many never arrived within WAIT.
+
+    `providers` is filled with the provider of each latency, in order.
+    """
     items: list[Pending] = []
     last: dict[int, tuple[str, str]] = {}  # per phone: the event its previous edit created
     for index in range(count):
@@ -122,6 +138,7 @@ def inbound(
             item.edited = time.perf_counter()
             event_id = phone.create(title, start, end)
             last[which] = (title, event_id)
+        item.provider = phone.provider
         watcher.add(item)
         items.append(item)
         if spacing[1] > 0:
@@ -133,13 +150,13 @@ def inbound(
     deadline = time.perf_counter() + WAIT
     while any(i.found is None for i in items) and time.perf_counter() < deadline:
         time.sleep(0.01)
-    return [i.found - i.edited for i in items if i.found is not None], sum(
-        1 for i in items if i.found is None
-    )
+    arrived = [(i.found - i.edited, i.provider) for i in items if i.found is not None]
+    providers[:] = [provider for _, provider in arrived]
+    return [latency for latency, _ in arrived], len(items) - len(arrived)
 
 
 def outbound(
-    made: Store, urls: dict[str, str], connected: list[Connected], count: int
+    made: Store, urls: dict[str, str], connected: list[Connected], count: int, providers: list[str]
 ) -> tuple[list[float], int]:
     control = urls["control"]
     latencies: list[float] = []
@@ -187,12 +204,15 @@ def outbound(
                 lost += 1
             else:
                 latencies.append((found - saved).total_seconds())
+                providers.append(item.spec.provider)
     return latencies, lost
 
 
 def run(out: str | None) -> list[Figure]:
     accounts = specs(4, prefix="latency")
     rng = random.Random(11)
+    push_providers: list[str] = []
+    poll_providers: list[str] = []
     figures: list[Figure] = []
     with SandboxProcess() as box, store() as made:
         box.seed(accounts)
@@ -208,7 +228,8 @@ def run(out: str | None) -> list[Figure]:
             watch_thread.start()
             progress(f"latency: engine running, {channels} push channels")
 
-            out_s, out_lost = outbound(made, box.urls, connected, OUTBOUND)
+            out_providers: list[str] = []
+            out_s, out_lost = outbound(made, box.urls, connected, OUTBOUND, out_providers)
             progress(f"latency: outbound {len(out_s)} bookings")
             figures.append(
                 from_samples(
@@ -218,12 +239,12 @@ def run(out: str | None) -> list[Figure]:
                     "ms",
                     "p95 ≤ 500 ms",
                     500.0,
-                    note=f"{OUTBOUND} bookings, Google and Microsoft alternating"
+                    note=f"{OUTBOUND} bookings, Google and Microsoft alternating; {split(out_s, out_providers, 1000)}"
                     + (f"; {out_lost} not written within {WAIT:.0f} s" if out_lost else ""),
                 )
             )
 
-            push_s, push_lost = inbound(watcher, phones, PUSH_EDITS, "push", (0.0, 0.0), rng)
+            push_s, push_lost = inbound(watcher, phones, PUSH_EDITS, "push", (0.0, 0.0), rng, push_providers)
             deliveries = httpx.get(f"{box.urls['control']}/push", timeout=30).json()["deliveries"]
             delivered = sum(1 for d in deliveries if d["status"] in (200, 202))
             progress(f"latency: push {len(push_s)} edits, {delivered} notices delivered")
@@ -247,15 +268,16 @@ def run(out: str | None) -> list[Figure]:
                         "p95 ≤ 500 ms",
                         500.0,
                         note=(
-                            f"{PUSH_EDITS} edits (new events and moves), one at a time; {delivered} notices delivered;"
-                            " channels made by the bench with the adapters' watch(), as the engine does not make them"
-                            " yet" + (f"; {push_lost} not stored within {WAIT:.0f} s" if push_lost else "")
+                            f"{PUSH_EDITS} edits (new events and moves), one at a time; "
+                            f"{split(push_s, push_providers, 1000)}; {delivered} notices delivered; channels made "
+                            "by the bench with the adapters' watch(), as the engine does not make them yet"
+                            + (f"; {push_lost} not stored within {WAIT:.0f} s" if push_lost else "")
                         ),
                     )
                 )
 
             httpx.post(f"{box.urls['control']}/push/pause", timeout=30).raise_for_status()
-            poll_s, poll_lost = inbound(watcher, phones, POLL_EDITS, "poll", (0.5, 1.5), rng)
+            poll_s, poll_lost = inbound(watcher, phones, POLL_EDITS, "poll", (0.5, 1.5), rng, poll_providers)
             httpx.post(f"{box.urls['control']}/push/resume", timeout=30).raise_for_status()
             progress(f"latency: polling {len(poll_s)} edits")
             figures.append(
@@ -269,7 +291,8 @@ def run(out: str | None) -> list[Figure]:
                     note=(
                         f"{POLL_EDITS} edits 0.5–1.5 s apart; the engine's poll is jittered ±20 % (8–12 s); "
                         f"max {max(poll_s, default=0):.1f} s, "
-                        f"{sum(1 for s in poll_s if s > POLL_SECONDS + 0.5)} over {POLL_SECONDS + 0.5:.1f} s"
+                        f"{sum(1 for s in poll_s if s > POLL_SECONDS + 0.5)} over {POLL_SECONDS + 0.5:.1f} s; "
+                        f"{split(poll_s, poll_providers, 1)}"
                         + (f"; {poll_lost} not stored within {WAIT:.0f} s" if poll_lost else "")
                     ),
                 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import resource
 import sqlite3
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -23,8 +24,12 @@ from typing import Any
 
 import httpx
 
-from tests.bench.common import Figure, from_samples, progress, report
-from tests.bench.harness import EngineThread, connect, store
+from app.bus import Bus
+from app.domain.time import SystemClock
+from app.services.container import Services
+from storage.database import open_database
+from tests.bench.common import Figure, from_samples, percentile, progress, report
+from tests.bench.harness import EngineThread, Store, connect, store
 from tests.bench.profile import spy
 from tests.bench.sandbox_proc import AccountSpec, SandboxProcess
 
@@ -88,6 +93,9 @@ def run(out: str | None, techs: int = TECHS) -> list[Figure]:
             progress(
                 f"scale: connected {len(connected)} accounts ({calendars} calendars) in {connect_s:.1f} s"
             )
+            pristine = Path(made.folder.name) / "connected.db"
+            with sqlite3.connect(made.path) as source, sqlite3.connect(pristine) as copy:
+                source.backup(copy)  # the store as connecting left it, for a second initial sync
             engine = EngineThread(made)
             try:
                 before_seq = last_seq(box.urls["control"])
@@ -123,25 +131,48 @@ def run(out: str | None, techs: int = TECHS) -> list[Figure]:
                 progress(f"scale: quiet rounds {', '.join(f'{w:.2f}' for w in quiet_wall)} s")
             finally:
                 engine.stop()
+            # The initial sync once more, from the same connected store, for a second sample.
+            database = open_database(f"sqlite:///{pristine}")
+            bus = Bus()
+            again_store = Store(
+                made.folder,
+                database,
+                Services.build(database.unit_of_work, SystemClock(), bus),
+                bus,
+                made.tokens,
+            )
+            second_engine = EngineThread(again_store)
+            try:
+                t0 = time.perf_counter()
+                second = second_engine.call(second_engine.engine.run_once(), timeout=900)
+                second_s = time.perf_counter() - t0
+                second_errors = len(second.errors)
+                second_blocks = count(pristine, "busy_blocks")
+            finally:
+                second_engine.stop()
+                database.dispose()
+            progress(f"scale: initial sync again {second_s:.1f} s")
         sandbox_rss = box.peak_rss()
     errors = "; ".join(sorted(set(first.errors.values())))[:300]
+    runs = [initial_s, second_s]
     initial = Figure(
         "scale_initial_sync",
         f"scale: initial sync, {techs} techs × 2 calendars, a year each",
         "s",
         "≤ 60 s, peak RSS ≤ 400 MB",
-        median=initial_s,
-        p95=None,
-        n=1,
+        median=statistics.median(runs),
+        p95=percentile(runs, 0.95),
+        n=len(runs),
         value=None,
         note=(
-            f"one run; {blocks} busy blocks and {mirrored} events stored from {seeded['events']} seeded "
+            f"runs {', '.join(f'{r:.1f}' for r in runs)} s, judged on the slower; {blocks} busy blocks and {mirrored} events stored from {seeded['events']} seeded "
             f"({seeded['recurring']} series); {initial_requests} API requests; CPU {initial_cpu:.1f} s; "
             f"peak RSS {peak_rss / 1e6:.0f} MB (before the sync {rss_before / 1e6:.0f} MB)"
             + (f"; {len(first.errors)} account error(s): {errors}" if first.errors else "")
+            + (f"; the second run stored {second_blocks} busy blocks" if second_blocks != blocks else "")
         ),
         extra={
-            "seconds": initial_s,
+            "seconds": runs,
             "cpu_seconds": initial_cpu,
             "peak_rss_bytes": peak_rss,
             "rss_before_bytes": rss_before,
@@ -150,18 +181,18 @@ def run(out: str | None, techs: int = TECHS) -> list[Figure]:
             "seeded_events": seeded["events"],
             "seeded_series": seeded["recurring"],
             "api_requests": initial_requests,
-            "account_errors": len(first.errors),
+            "account_errors": len(first.errors) + second_errors,
             "connect_seconds": connect_s,
             "sandbox_peak_rss_bytes": sandbox_rss,
         },
     )
-    ok = initial_s <= 60 and peak_rss <= 400e6 and not first.errors
-    initial.value = initial_s
+    ok = max(runs) <= 60 and peak_rss <= 400e6 and not first.errors and not second_errors
+    initial.value = max(runs)
     initial.limit = 60.0
     initial.status = "ok" if ok else "MISSING"
     rss = Figure(
         "scale_peak_rss",
-        "scale: peak RSS at the end of the initial sync",
+        "scale: peak RSS at the end of the first initial sync",
         "MB",
         "≤ 400 MB",
         median=peak_rss / 1e6,
