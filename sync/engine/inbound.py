@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from app.domain.blocking import materialize
 from app.domain.ids import AccountId, BookingId, CalendarId, OutboxId, TechId, new_id
@@ -29,11 +29,12 @@ from app.domain.model import (
     RemoteEvent,
     Technician,
 )
-from app.domain.recurrence import InvalidRecurrence
+from app.domain.recurrence import InvalidRecurrence, occurrence_interval
 from app.domain.time import Clock, Interval, zone
 from app.services.accounts import DISPATCHER, provider_label
 from app.services.ports import UnitOfWork
 from sync.core.planner import MassDeleteGuard
+from sync.engine import cursors
 from sync.engine.alerts import SYNC_ACTOR, Alerts, notify, open_conflict, tell_tech_and_dispatcher
 from sync.engine.worker import DbWorker
 from sync.providers.errors import CursorExpired
@@ -96,8 +97,9 @@ class CalendarReader:
         now = self._clock.now()
         window = self.horizon(now)
         calendar = context.calendar
+        cursor = cursors.current(calendar.sync_cursor, window_day(now))
         try:
-            batch = await provider.read_changes(calendar, calendar.sync_cursor, window)
+            batch = await provider.read_changes(calendar, cursor, window)
         except CursorExpired:
             log.info("change feed of calendar %s expired; reading it in full", calendar.name)
             batch = await provider.read_changes(calendar, None, window)
@@ -130,8 +132,9 @@ class CalendarReader:
                     for k, v in _blocks_by_series(uow, tech, calendar.id, horizon).items()
                 }
                 self._close_overlaps(uow, outcome.alerts, tech, calendar, current, horizon, now)
-            if batch.cursor != calendar.sync_cursor:
-                uow.calendars.update(replace(calendar, sync_cursor=batch.cursor))
+            stored = cursors.stamp(batch.cursor, window_day(now))
+            if stored != calendar.sync_cursor:
+                uow.calendars.update(replace(calendar, sync_cursor=stored))
             return outcome
         old_events = {e.remote_id: e for e in uow.remote_events.for_calendar(calendar.id)}
         refused = self._check_guard(uow, ctx, old_events, batch)
@@ -141,8 +144,23 @@ class CalendarReader:
             return outcome
         old_blocks = _blocks_by_series(uow, tech, calendar.id, horizon)
         batch = _tag_known_booking_events(uow, calendar.id, old_events, batch)
+        if batch.full:
+            # A full read speaks only for its window: what lies wholly outside it was not read,
+            # not deleted, so it stays as last seen (a past job's event above all).
+            returned = {e.remote_id for e in batch.events}
+            kept = {rid: e for rid, e in _outside(old_events, horizon).items() if rid not in returned}
+            old_events = {rid: e for rid, e in old_events.items() if rid not in kept}
+        else:
+            kept = {}
+            # Graph reports changes to events outside its window as removals (documented): an
+            # event we know lies wholly outside the window was not deleted by this news.
+            outside = _outside(old_events, horizon)
+            if any(rid in outside for rid in batch.deleted):
+                batch = replace(batch, deleted=tuple(r for r in batch.deleted if r not in outside))
         gone = self._gone_links(uow, calendar.id, old_events, batch)
         affected = self._apply(uow, calendar.id, old_events, batch)
+        for event in kept.values():
+            uow.remote_events.upsert(event)
         outcome.stored = len(batch.events)
         outcome.deleted = len(batch.deleted)
         if rebuild:
@@ -160,7 +178,7 @@ class CalendarReader:
         self._open_overlaps(uow, outcome.alerts, tech, calendar, old_blocks, new_blocks, horizon, now)
         self._close_overlaps(uow, outcome.alerts, tech, calendar, current, horizon, now)
         outcome.touched = self._touch_bookings(uow, ctx, batch, gone, now)
-        uow.calendars.update(replace(calendar, sync_cursor=batch.cursor))
+        uow.calendars.update(replace(calendar, sync_cursor=cursors.stamp(batch.cursor, window_day(now))))
         return outcome
 
     def _check_guard(
@@ -417,6 +435,22 @@ def _signature(calendar: Calendar, tech: Technician) -> tuple[object, ...]:
         tech.tentative_blocks,
         tech.calendar_blocking,
     )
+
+
+def window_day(now: datetime) -> date:
+    """The day a read window belongs to (UTC): a new day rolls the window and starts a full read."""
+    return now.astimezone(UTC).date()
+
+
+def _outside(events: dict[str, RemoteEvent], window: Interval) -> dict[str, RemoteEvent]:
+    """Single events (not series, not instances of one) that lie wholly outside `window`."""
+    found: dict[str, RemoteEvent] = {}
+    for rid, event in events.items():
+        if event.recurrence or event.master_remote_id is not None:
+            continue
+        if not occurrence_interval(event.when).overlaps(window):
+            found[rid] = event
+    return found
 
 
 def _vanished(old_events: dict[str, RemoteEvent], batch: ChangeBatch) -> set[str]:

@@ -190,3 +190,22 @@ async def test_outlook_faults_lose_nothing_and_double_nothing(office: Office, co
     with office.database.unit_of_work() as uow:
         assert uow.outbox.pending() == []
         assert all(uow.links.for_booking(b) is not None for b in ids)  # type: ignore[arg-type]
+
+
+async def test_a_past_job_is_not_taken_for_deleted_when_outlook_reports_it_out_of_window(
+    office: Office,
+) -> None:
+    """Graph's delta reports news of events outside its window as removals: a job from three days
+    ago, written after the first read, must not turn into "the tech deleted this job"."""
+    await office.engine.run_once()  # the first read fixes the delta window
+    past = _book(office, _start(office, -3, 9), customer="Past Customer")
+    soon = _book(office, _start(office, 2, 9), customer="Soon Customer")
+    for _ in range(3):
+        report = await office.engine.run_once()
+        assert report.ok, report.errors
+    with office.database.unit_of_work() as uow:
+        assert uow.conflicts.open() == []
+        assert uow.links.for_booking(past) is not None  # type: ignore[arg-type]
+        assert uow.links.for_booking(soon) is not None  # type: ignore[arg-type]
+    subjects = sorted(e["subject"] for e in office.phone.events())
+    assert subjects == ["AC repair — Past Customer", "AC repair — Soon Customer"]

@@ -356,3 +356,35 @@ async def test_booking_events_read_back_without_their_tag_stay_ours(world: World
     assert busy(world) == []  # the job's own event does not block the job's time
     assert conflicts(world) == []
     assert world.booking(booking.id).start == NOW + timedelta(hours=6)
+
+
+async def test_a_full_read_speaks_only_for_its_window(world: World, engine: SyncEngine) -> None:
+    """A job two days ago is outside the read window: a full read does not see it, and must not
+    take that for "the tech deleted it" (a provider's window-bounded read, such as Graph's
+    calendarView delta, never returns it)."""
+    past = world.book(hours=-48, force=True)
+    await engine.run_once()
+    assert len(world.booking_events()) == 1
+    world.phone.expire_cursors()
+    report = await engine.run_once()
+    assert report.ok
+    assert conflicts(world) == []
+    with world.uow() as uow:
+        assert uow.links.for_booking(past.id) is not None
+        assert any(e.booking_id == past.id for e in uow.remote_events.for_calendar(world.tech.primary.id))
+
+
+async def test_the_read_window_rolls_forward_every_day(world: World, engine: SyncEngine) -> None:
+    """Change feeds keep the window they started with; a new day starts a full read on today's window."""
+    far = NOW + timedelta(days=125)  # beyond the first day's 120-day horizon
+    world.phone.add_event(PRIMARY, timed(far), title="Trade show")
+    await engine.run_once()
+    assert busy(world) == []
+    with world.uow() as uow:
+        calendar = uow.calendars.get(world.tech.primary.id)
+    assert calendar is not None and calendar.sync_cursor is not None
+    assert calendar.sync_cursor.startswith(NOW.date().isoformat())
+    world.clock.advance(timedelta(days=6))
+    await engine.run_once()
+    assert busy(world) == [(far, far + timedelta(hours=1), "Trade show")]
+    assert conflicts(world) == []
