@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from app.domain.time import SystemClock
 from app.services.accounts import AccountService
 from app.services.container import Services
 from storage.database import Database, open_database
+from sync.channels import ChannelKeeper
 from sync.engine import SyncEngine
 from sync.providers.config import SandboxApprover, sandbox_endpoints
 from sync.providers.factory import open_provider
@@ -30,7 +31,7 @@ from sync.providers.google_auth import GoogleConnector
 from sync.providers.microsoft_auth import MicrosoftConnector
 from sync.providers.protocol import CalendarProvider
 from sync.providers.secrets import TokenStore
-from sync.push_receiver import CalendarChannels, PushReceiver, push_address
+from sync.push_receiver import CalendarChannels, PushReceiver
 from tests.bench.sandbox_proc import AccountSpec
 
 T = TypeVar("T")
@@ -141,6 +142,8 @@ class EngineThread:
         self._task: concurrent.futures.Future[None] | None = None
         self.receiver: PushReceiver | None = None
         self.channels: CalendarChannels | None = None
+        self.keeper: ChannelKeeper | None = None
+        self._keeper_task: concurrent.futures.Future[None] | None = None
 
     def call(self, work: Coroutine[Any, Any, T], timeout: float = 600) -> T:
         return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout)
@@ -151,47 +154,36 @@ class EngineThread:
 
         self._stop = self.call(make_stop())
         self._task = asyncio.run_coroutine_threadsafe(self.engine.run_forever(self._stop), self._loop)
+        if self.keeper is not None:  # renews channels while running; stops them all at the end
+            self._keeper_task = asyncio.run_coroutine_threadsafe(self.keeper.run(self._stop), self._loop)
 
-    def start_push(self, connected: list[Connected]) -> int:
-        """Start the push receiver on the engine's loop and watch each calendar through the adapters.
-
-        The receiver turns a verified notice into `engine.request_read`; the channels are made with
-        each provider's `watch` and stored on the calendar, as the receiver's registry expects.
+    def start_push(self) -> int:
+        """The push side of `crewboard sync --listen`: the receiver on the engine's loop, whose verified
+        notices call `engine.request_read`, and the ChannelKeeper watching every calendar (a Google
+        channel or Graph subscription pointing at the receiver). Returns how many channels it opened.
         """
         channels = CalendarChannels(self.made.database.unit_of_work)
         receiver = PushReceiver(channels, self.engine.request_read)
-        self.call(receiver.start())
-        self.receiver, self.channels = receiver, channels
-        made = 0
-        for item in connected:
-            provider = open_provider(item.account, self.made.tokens)
-            try:
-                for calendar in item.calendars:
-                    address = push_address(receiver.url, item.spec.provider)
-                    channel = self.call(provider.watch(calendar, address, channels.token_for(calendar.id)))
-                    with self.made.database.unit_of_work() as uow:
-                        stored = uow.calendars.get(calendar.id)
-                        assert stored is not None
-                        uow.calendars.update(
-                            replace(
-                                stored,
-                                channel_id=channel.id,
-                                channel_resource_id=channel.resource_id,
-                                channel_expires=channel.expires,
-                            )
-                        )
-                        uow.commit()
-                    made += 1
-            finally:
-                self.call(provider.aclose())
-        channels.refresh()
-        return made
+        self.call(receiver.start("127.0.0.1", 0))
+        tokens = self.made.tokens
+
+        def provider_for(account: CalendarAccount) -> CalendarProvider:
+            return open_provider(account, tokens)
+
+        keeper = ChannelKeeper(
+            self.made.database.unit_of_work, provider_for, channels, receiver.url, self.made.services.clock
+        )
+        self.receiver, self.channels, self.keeper = receiver, channels, keeper
+        return self.call(keeper.keep())
 
     def stop(self) -> None:
         if self._stop is not None and self._task is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
             with contextlib.suppress(Exception):
                 self._task.result(60)
+            if self._keeper_task is not None:
+                with contextlib.suppress(Exception):
+                    self._keeper_task.result(60)
         if self.receiver is not None:
             with contextlib.suppress(Exception):
                 self.call(self.receiver.aclose(), 30)

@@ -223,7 +223,7 @@ def run(out: str | None) -> list[Figure]:
         phones = [Phone(box.urls, a.provider, a.email) for a in accounts]
         try:
             engine.call(engine.engine.run_once(), timeout=300)
-            channels = engine.start_push(connected)
+            channels = engine.start_push()
             engine.start()
             watch_thread.start()
             progress(f"latency: engine running, {channels} push channels")
@@ -270,7 +270,7 @@ def run(out: str | None) -> list[Figure]:
                         note=(
                             f"{PUSH_EDITS} edits (new events and moves), one at a time; "
                             f"{split(push_s, push_providers, 1000)}; {delivered} notices delivered; channels made "
-                            "by the bench with the adapters' watch(), as the engine does not make them yet"
+                            "by the ChannelKeeper, as `crewboard sync --listen` does"
                             + (f"; {push_lost} not stored within {WAIT:.0f} s" if push_lost else "")
                         ),
                     )
