@@ -43,3 +43,10 @@ clean:
 # BENCH_OUT names the JSON file (default bench-results.json); BENCH_ARGS e.g. "--only availability board".
 bench: system-deps $(STAMP)
 	CREWBOARD_REQUIRE_KEYRING=1 scripts/with-secret-service $(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+# The soak (not part of `make test`): ten techs on both providers, random dispatch and phone edits,
+# ~20% injected faults and a sync process SIGKILLed at least 30 times; bounded at 10 minutes.
+# SOAK_ARGS e.g. "--seed 123 --seconds 120".
+soak: system-deps $(STAMP)
+	CREWBOARD_REQUIRE_KEYRING=1 timeout --signal=TERM --kill-after=15 600 \
+		scripts/with-secret-service $(BIN)/python -m tests.soak $(SOAK_ARGS)
