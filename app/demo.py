@@ -76,6 +76,9 @@ TRAVEL = timedelta(minutes=30)
 JOBS_PER_DAY = 2
 
 
+DEMO_OFFICE_ZONE = "America/Chicago"
+
+
 def week_start(today: date) -> date:
     return today - timedelta(days=today.weekday())
 
@@ -298,6 +301,8 @@ def decorate_demo_window(session: DemoSession) -> Callable[[Any, Any], None]:
 def run_demo() -> int:
     folder = Path(tempfile.mkdtemp(prefix="crewboard-demo-"))
     os.environ.setdefault("CREWBOARD_LOG_DIR", str(folder / "logs"))
+    # The demo business works from Chicago: the board's time axis and alert times use its clock.
+    os.environ.setdefault("CREWBOARD_TIMEZONE", DEMO_OFFICE_ZONE)
     from app.logs import configure_logging, log_file
 
     configure_logging()

@@ -119,6 +119,7 @@ def run_desktop(
     decorate: Decorate | None = None,
     log_path: str | None = None,
     sync: bool = True,
+    office_zone: str | None = None,
 ) -> int:
     """Show the dispatch board over `services`, sync in the background, run until the window closes."""
     import qasync
@@ -152,7 +153,9 @@ def run_desktop(
         sync=runner,
     )
     closed = asyncio.Event()
-    window = MainWindow(services, title_suffix=title_suffix)
+    from app.cli.args import office_zone_name
+
+    window = MainWindow(services, office_zone=office_zone or office_zone_name(), title_suffix=title_suffix)
     attach_calendar_settings(window, setup)
     if decorate is not None:
         decorate(window, setup)

@@ -49,17 +49,22 @@ def parse_minutes(text: str) -> timedelta:
     return timedelta(minutes=minutes)
 
 
-def office_zone() -> tzinfo:
-    """The zone of this desk: CREWBOARD_TIMEZONE if set, else the machine's own zone."""
+def office_zone_name() -> str:
+    """The zone of this desk: CREWBOARD_TIMEZONE if set, else the machine's own zone, else UTC."""
     import os
 
     name = os.environ.get("CREWBOARD_TIMEZONE")
     if name:
-        return zone(name)
+        zone(name)  # an unknown name is refused with a sentence that says what to write
+        return name
     try:
         from tzlocal import get_localzone_name
 
         local = get_localzone_name()
     except Exception:  # a machine with no zone configured still works, in UTC
         local = None
-    return zone(local or "UTC")
+    return local or "UTC"
+
+
+def office_zone() -> tzinfo:
+    return zone(office_zone_name())

@@ -37,7 +37,9 @@ def find_tech(uow: UnitOfWork, name_or_id: str) -> Technician:
         names = ", ".join(sorted(t.name for t in matches))
         raise InvalidInput(f"'{name_or_id}' could mean {names}; type more of the name.")
     known = ", ".join(sorted(t.name for t in everyone)) or "none yet"
-    raise NotFound(f"No technician called '{name_or_id}' (known: {known}); add one with 'crewboard tech add'.")
+    raise NotFound(
+        f"No technician called '{name_or_id}' (known: {known}); add one with 'crewboard tech add'."
+    )
 
 
 def validate_email(email: str) -> str:

@@ -670,6 +670,9 @@ class BoardView(QAbstractScrollArea):
                 Qt.AlignmentFlag.AlignLeft,
                 name_metrics.elidedText(tech.name, Qt.TextElideMode.ElideRight, text_w),
             )
+            # The health badge sits on the name line, whose text leaves room for it; the lines
+            # below may then use the full width (a long zone label never runs under the badge).
+            badge_center = QPointF(GUTTER - 22, y + name_metrics.height() / 2)
             painter.setFont(self._small)
             painter.setPen(QColor(style.TEXT_MUTED))
             y += name_metrics.height() + 1
@@ -692,7 +695,7 @@ class BoardView(QAbstractScrollArea):
                 QRectF(34, y, GUTTER - 48, small_metrics.height()), Qt.AlignmentFlag.AlignLeft, summary
             )
             if now is not None:
-                self._paint_badge(painter, row, QPointF(GUTTER - 22, top + layout.row_height / 2), now)
+                self._paint_badge(painter, row, badge_center, now)
             painter.setPen(QPen(QColor(style.GRID_LINE), 1))
             painter.drawLine(
                 QPointF(0, top + layout.row_height - 0.5), QPointF(GUTTER, top + layout.row_height - 0.5)
