@@ -22,8 +22,9 @@ from app.domain.model import (
     Technician,
 )
 from app.domain.time import Clock, Interval, ensure_utc
-from app.errors import InvalidInput, NotFound, Refused
+from app.errors import InvalidInput, Refused
 from app.services.customers import upsert_customer
+from app.services.lookup import by_id_or_prefix
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
 from app.services.schedule import describe_clash, overlapping_busy
 from app.services.techs import find_tech
@@ -60,19 +61,14 @@ class BookingEdit:
 
 def find_booking(uow: UnitOfWork, id_or_prefix: str) -> Booking:
     """A booking by full id or by an unambiguous prefix of at least 6 characters."""
-    key = id_or_prefix.strip().lower()
-    booking = uow.bookings.get(BookingId(key))
-    if booking is not None:
-        return booking
-    if len(key) >= 6:
-        matches = uow.bookings.by_prefix(key)
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise InvalidInput(
-                f"Booking id '{id_or_prefix}' matches {len(matches)} bookings; give more of it."
-            )
-    raise NotFound(f"No booking with id '{id_or_prefix}'; list them with 'crewboard bookings'.")
+    return by_id_or_prefix(
+        id_or_prefix,
+        lambda key: uow.bookings.get(BookingId(key)),
+        uow.bookings.by_prefix,
+        noun="booking",
+        listing="crewboard bookings",
+        min_prefix=6,
+    )
 
 
 def _validate_duration(duration: timedelta) -> timedelta:

@@ -27,26 +27,22 @@ from app.domain.model import (
     Resolution,
 )
 from app.domain.time import Clock
-from app.errors import InvalidInput, NotFound, Refused
+from app.errors import InvalidInput, Refused
 from app.services.bookings import BookingService
+from app.services.lookup import by_id_or_prefix
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
 
 
 def find_conflict(uow: UnitOfWork, id_or_prefix: str) -> Conflict:
     """A conflict by full id or by an unambiguous prefix of at least 4 characters."""
-    key = id_or_prefix.strip().lower()
-    found = uow.conflicts.get(ConflictId(key))
-    if found is not None:
-        return found
-    if len(key) >= 4:
-        matches = uow.conflicts.by_prefix(key)
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise InvalidInput(
-                f"Conflict id '{id_or_prefix}' matches {len(matches)} conflicts; give more of it."
-            )
-    raise NotFound(f"No conflict with id '{id_or_prefix}'; list them with 'crewboard conflicts'.")
+    return by_id_or_prefix(
+        id_or_prefix,
+        lambda key: uow.conflicts.get(ConflictId(key)),
+        uow.conflicts.by_prefix,
+        noun="conflict",
+        listing="crewboard conflicts",
+        min_prefix=4,
+    )
 
 
 class ConflictService:
