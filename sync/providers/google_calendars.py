@@ -11,15 +11,14 @@ import logging
 from typing import Any
 
 import google.auth.exceptions
-import google_auth_httplib2  # type: ignore[import-untyped]
 import httplib2
 from google.oauth2.credentials import Credentials
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from app.services.ports import ProviderUnavailable, ReconnectRequired, RemoteCalendar
 from sync.providers.config import GoogleSettings
 from sync.providers.google_auth import HTTP_TIMEOUT, reconnect_error
+from sync.providers.google_provider import build_service
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +27,7 @@ PAGE_SIZE = 250
 
 def calendar_service(settings: GoogleSettings, credentials: Credentials) -> Any:
     """A Calendar v3 client that adds the bearer token and refreshes it on 401."""
-    http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=HTTP_TIMEOUT))
-    return build(
-        "calendar",
-        "v3",
-        http=http,
-        static_discovery=True,
-        cache_discovery=False,
-        client_options={"api_endpoint": settings.api_endpoint},
-    )
+    return build_service(settings, credentials, HTTP_TIMEOUT)
 
 
 def _call(request: Any) -> Any:
