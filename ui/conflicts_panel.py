@@ -59,6 +59,7 @@ from ui.board.view import BoardView
 from ui.bridge import BusBridge
 from ui.format import clock_range, day_text, duration_text
 from ui.health_panel import ago
+from ui.loading import LatestLoader
 from ui.worker import DatabaseWorker
 
 ACTOR = "dispatcher"
@@ -705,8 +706,6 @@ class ConflictsPanelWidget(QWidget):
         self._queries = HealthViewService(services.uow, services.clock)
         self._worker = worker
         self._office = office
-        self._generation = 0
-        self._stopped = False
         self._lists: ConflictLists | None = None
         self._dialog: QDialog | None = None
 
@@ -774,10 +773,9 @@ class ConflictsPanelWidget(QWidget):
         column.addWidget(self._action_box)
         self._update_actions()
 
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
-        self._refresh_timer.timeout.connect(self.refresh)
+        self._loader = LatestLoader(
+            worker, self._queries.conflicts, self._on_conflicts_loaded, REFRESH_DELAY_MS, self
+        )
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self._on_tick_timeout)
@@ -871,26 +869,13 @@ class ConflictsPanelWidget(QWidget):
 
     def stop(self) -> None:
         """No more loading: the window is closing and its worker is gone."""
-        self._stopped = True
-        self._refresh_timer.stop()
+        self._loader.stop()
         self._tick.stop()
 
     def refresh(self) -> None:
-        self._refresh_timer.stop()
-        if self._stopped:
-            return
-        self._generation += 1
-        generation = self._generation
-        queries = self._queries
-        self._worker.run(
-            queries.conflicts,
-            on_done=lambda lists: self._on_conflicts_loaded(generation, lists),
-            context=self,
-        )
+        self._loader.load()
 
-    def _on_conflicts_loaded(self, generation: int, lists: ConflictLists) -> None:
-        if generation != self._generation:
-            return
+    def _on_conflicts_loaded(self, lists: ConflictLists) -> None:
         chosen = self.selected()
         self._lists = lists
         now = self._now()
@@ -907,7 +892,7 @@ class ConflictsPanelWidget(QWidget):
         self.conflicts_loaded.emit()
 
     def _on_bridge_changed(self, _event: object) -> None:
-        self._refresh_timer.start()
+        self._loader.schedule()
 
     def _on_tick_timeout(self) -> None:
         now = self._now()

@@ -49,6 +49,7 @@ from ui import style
 from ui.bridge import BusBridge
 from ui.charts import LatencyChartWidget, delay_text
 from ui.format import duration_text
+from ui.loading import LatestLoader
 from ui.worker import DatabaseWorker
 
 REFRESH_DELAY_MS = 150
@@ -426,12 +427,9 @@ class SyncHealthDialog(QDialog):
         self.setStyleSheet(PANEL_STYLE)
         self._services = services
         self._queries = HealthViewService(services.uow, services.clock)
-        self._worker = worker
         self._tz = tz
         self._thresholds = thresholds or Thresholds()
         self._report: HealthReport | None = None
-        self._generation = 0
-        self._stopped = False
 
         self.model = AccountHealthModel(tz, self)
         self.table = QTableView(self)
@@ -512,10 +510,9 @@ class SyncHealthDialog(QDialog):
         column.addLayout(bottom)
         self.resize(1240, 800)
 
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
-        self._refresh_timer.timeout.connect(self.refresh)
+        self._loader = LatestLoader(
+            worker, self._queries.report, self._on_report_loaded, REFRESH_DELAY_MS, self
+        )
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self._on_tick_timeout)
@@ -532,20 +529,11 @@ class SyncHealthDialog(QDialog):
 
     def stop(self) -> None:
         """No more loading: the window is closing and its worker is gone."""
-        self._stopped = True
-        self._refresh_timer.stop()
+        self._loader.stop()
         self._tick.stop()
 
     def refresh(self) -> None:
-        self._refresh_timer.stop()
-        if self._stopped:
-            return
-        self._generation += 1
-        generation = self._generation
-        queries = self._queries
-        self._worker.run(
-            queries.report, on_done=lambda report: self._on_report_loaded(generation, report), context=self
-        )
+        self._loader.load()
 
     def _legend_text(self) -> str:
         t = self._thresholds
@@ -556,7 +544,7 @@ class SyncHealthDialog(QDialog):
         )
 
     def _on_bridge_changed(self, _event: object) -> None:
-        self._refresh_timer.start()
+        self._loader.schedule()
 
     def _on_tick_timeout(self) -> None:
         now = self._services.clock.now()
@@ -568,9 +556,7 @@ class SyncHealthDialog(QDialog):
             when = self._report.now.astimezone(self._tz)
             self.updated_label.setText(f"Updated {when:%H:%M}")
 
-    def _on_report_loaded(self, generation: int, report: HealthReport) -> None:
-        if generation != self._generation:
-            return
+    def _on_report_loaded(self, report: HealthReport) -> None:
         self._report = report
         self.model.set_report(report)
         self._fit_table()
@@ -637,5 +623,5 @@ class SyncHealthDialog(QDialog):
 
     def closeEvent(self, event: Any) -> None:
         self._tick.stop()
-        self._refresh_timer.stop()
+        self._loader.cancel()
         super().closeEvent(event)

@@ -27,7 +27,6 @@ from PySide6.QtCore import (
     QRectF,
     QSize,
     Qt,
-    QTimer,
     Signal,
 )
 from PySide6.QtGui import (
@@ -65,6 +64,7 @@ from app.services.health_view import HealthViewService
 from ui import style
 from ui.bridge import BusBridge
 from ui.health_panel import ago
+from ui.loading import LatestLoader
 from ui.worker import DatabaseWorker
 
 UNREAD_WINDOW = timedelta(hours=24)
@@ -373,17 +373,13 @@ class NotificationCenter(QObject):
         super().__init__(parent)
         self._services = services
         self._queries = HealthViewService(services.uow, services.clock)
-        self._worker = worker
         self.read = ReadState(services.clock.now())
         self.model = NotificationListModel(self.read, tz, self)
         self._seen: set[NotificationId] | None = None
-        self._generation = 0
-        self._stopped = False
         self._unread = 0
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(REFRESH_DELAY_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._loader = LatestLoader(
+            worker, self._queries.inbox, self._on_inbox_loaded, REFRESH_DELAY_MS, self
+        )
         bridge.notification_added.connect(self._on_bridge_notification_added)
         self.model.dataChanged.connect(self._on_model_data_changed)
         self.refresh()
@@ -394,19 +390,10 @@ class NotificationCenter(QObject):
 
     def stop(self) -> None:
         """No more loading: the window is closing and its worker is gone."""
-        self._stopped = True
-        self._timer.stop()
+        self._loader.stop()
 
     def refresh(self) -> None:
-        self._timer.stop()
-        if self._stopped:
-            return
-        self._generation += 1
-        generation = self._generation
-        queries = self._queries
-        self._worker.run(
-            queries.inbox, on_done=lambda items: self._on_inbox_loaded(generation, items), context=self
-        )
+        self._loader.load()
 
     def mark_read(self, rows: Sequence[int]) -> None:
         self.model.mark_read(rows)
@@ -415,11 +402,9 @@ class NotificationCenter(QObject):
         self.model.mark_all_read()
 
     def _on_bridge_notification_added(self, _event: object) -> None:
-        self._timer.start()
+        self._loader.schedule()
 
-    def _on_inbox_loaded(self, generation: int, items: list[Notification]) -> None:
-        if generation != self._generation:
-            return
+    def _on_inbox_loaded(self, items: list[Notification]) -> None:
         first = self._seen is None
         fresh = [] if first else [n for n in items if n.id not in (self._seen or set())]
         self._seen = {n.id for n in items}
