@@ -1,0 +1,98 @@
+"""Hostile input to us: a broken settings.toml and bad flag values get one sentence, never a traceback.
+
+(Forged push notifications are covered by tests/health/test_push_receiver.py.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Result, _cli_env, cli
+
+__all__ = ["_cli_env", "cli"]
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    config = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    folder = config / "crewboard"
+    folder.mkdir(parents=True)
+    return folder / "settings.toml"
+
+
+def _one_sentence(result: Result) -> str:
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert result.code != 0, result.out
+    assert "Traceback" not in result.err and "something went wrong" not in result.err, result.err
+    assert len(lines) == 1, result.err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("[sync\nwarn_after = ", "settings"),  # not TOML at all
+        ("[sync]\nwarn_after = 'soon'\n", "warn_after"),  # wrong type
+        ("[sync]\nwarn_after = -5\n", "warn_after"),  # impossible value
+        ("sync = 3\n", "sync"),  # a table that is a number
+        ("\x00\xff\xfe binary", "settings"),  # not even text
+    ],
+)
+def test_a_broken_settings_file_gets_one_sentence(
+    cli: Cli, settings: Path, content: str, expected: str
+) -> None:
+    settings.write_bytes(content.encode("utf-8", "surrogateescape"))
+    text = _one_sentence(cli("sync", "--once"))
+    assert expected in text
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["[google]\nclient_id = 5\n", "[microsoft]\nclient_id = ['a']\n", "[google\n"],
+)
+def test_bad_provider_settings_get_one_sentence(cli: Cli, settings: Path, content: str) -> None:
+    added = cli("tech", "add", "Maria Lopez", "--email", "maria@example.com", "--timezone", "America/Chicago")
+    assert added.code == 0, added.err
+    settings.write_text(content)
+    provider = "google" if "google" in content else "microsoft"
+    _one_sentence(
+        cli("connect", "Maria Lopez", "--provider", provider, "--device-code" * (provider == "microsoft"))
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("sync", "--poll", "abc"),
+        ("sync", "--poll", "0"),
+        ("sync", "--poll", "-5"),
+        ("sync", "--poll", "nan"),
+        ("sync", "--poll", "inf"),
+        ("sync", "--warn-after", "xyz"),
+        ("sync", "--once", "--listen", "not-an-address"),
+        ("sync", "--unknown-flag"),
+        ("connect", "Maria Lopez", "--provider", "yahoo"),
+        ("connect", "Maria Lopez", "--provider", "google", "--sandbox", "not a url", "--approve-as", "a@b.c"),
+        (
+            "connect",
+            "Maria Lopez",
+            "--provider",
+            "google",
+            "--sandbox",
+            "http://127.0.0.1:9",
+            "--approve-as",
+            "a@b",
+        ),
+        ("connect", "Nobody Here", "--provider", "google"),
+    ],
+)
+def test_bad_flags_get_one_sentence(cli: Cli, args: tuple[str, ...]) -> None:
+    added = cli("tech", "add", "Maria Lopez", "--email", "maria@example.com", "--timezone", "America/Chicago")
+    assert added.code == 0, added.err
+    _one_sentence(cli(*[a for a in args if a]))
