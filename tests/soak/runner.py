@@ -537,7 +537,11 @@ def check(
     for booking in bookings.values():
         found = by_booking.get(booking.id, [])
         if not booking.is_live or booking.tech_id is None:
-            if found:
+            if found and booking.id in open_ids:
+                result.operations[
+                    "cancelled job kept in the calendar until a person decides its conflict"
+                ] += 1
+            elif found:
                 result.duplicated += len(found)
                 fail(f"booking {booking.id[:8]} ({booking.status.value}) still has {len(found)} event(s)")
             continue
@@ -555,6 +559,12 @@ def check(
             continue
         calendar_id, event = found[0]
         _account, info, _events = truth[calendar_id]
+        if any(
+            open_conflicts[(booking.id, k)] for k in (ConflictKind.EDITED_BOTH, ConflictKind.EVENT_DELETED)
+        ):
+            # Changed on both sides: the event stays as the tech left it until a person decides.
+            result.operations["job waiting for a person to decide its conflict"] += 1
+            continue
         if info["tech_id"] != booking.tech_id or not info["primary"]:
             fail(f"booking {booking.id[:8]}'s event is not in its technician's primary calendar")
         customer = customers.get(booking.customer_id)
