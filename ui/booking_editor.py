@@ -14,7 +14,6 @@ from PySide6.QtCore import QDate, Qt, QTime, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QCompleter,
     QDateEdit,
     QDialog,
     QFormLayout,
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QSpinBox,
     QTimeEdit,
     QVBoxLayout,
@@ -40,7 +38,16 @@ from app.services.schedule import DayAvailability
 from ui.format import clock_range, day_text, duration_text, zone_difference
 from ui.models import VALUE_ROLE, CustomerCompletionModel, TechRowsModel
 from ui.timeline import DayTimelineWidget
-from ui.widgets import ask, error_label, set_invalid, show_error
+from ui.widgets import (
+    ask,
+    contains_completer,
+    dialog_buttons,
+    error_label,
+    form_error_label,
+    set_invalid,
+    show_error,
+    stacked,
+)
 from ui.worker import DatabaseWorker
 
 COMMON_SERVICES = (
@@ -102,10 +109,7 @@ class BookingEditorDialog(QDialog):
         assert customer_line is not None
         self.customer_line = customer_line
         customer_line.setPlaceholderText("Type a name to search customers")
-        completer = QCompleter(self.customers, self)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        completer = contains_completer(self.customers, self)
         self.customer_combo.setCompleter(completer)
         self.address_edit = QLineEdit(self)
         self.address_edit.setPlaceholderText("Street, city")
@@ -140,26 +144,20 @@ class BookingEditorDialog(QDialog):
         self.customer_error = error_label(self)
         self.service_error = error_label(self)
         self.start_error = error_label(self)
-        self.form_error = QLabel(self)
-        self.form_error.setObjectName("formError")
-        self.form_error.setWordWrap(True)
-        self.form_error.hide()
-        self.save_button = QPushButton("Save booking" if booking is None else "Save changes", self)
-        self.save_button.setDefault(True)
-        self.save_button.setProperty("primary", True)
-        cancel = QPushButton("Cancel", self)
-        cancel.clicked.connect(self.reject)
-        self.save_button.clicked.connect(self.save)
+        self.form_error = form_error_label(self)
+        self.save_button, buttons = dialog_buttons(
+            self, "Save booking" if booking is None else "Save changes", self.save
+        )
 
         # --- layout ------------------------------------------------------------------------------
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         form.setHorizontalSpacing(14)
         form.setVerticalSpacing(8)
-        form.addRow("Customer", _stacked(self.customer_combo, self.customer_error))
+        form.addRow("Customer", stacked(self.customer_combo, self.customer_error))
         form.addRow("Address", self.address_edit)
         form.addRow("Phone", self.phone_edit)
-        form.addRow("Service", _stacked(self.service_combo, self.service_error))
+        form.addRow("Service", stacked(self.service_combo, self.service_error))
         form.addRow("Duration", self.duration_spin)
         when = QHBoxLayout()
         when.setSpacing(8)
@@ -170,7 +168,7 @@ class BookingEditorDialog(QDialog):
         when_box.setLayout(when)
         when.setContentsMargins(0, 0, 0, 0)
         zone_name = getattr(office, "key", str(office))
-        form.addRow("Start", _stacked(when_box, self.start_error))
+        form.addRow("Start", stacked(when_box, self.start_error))
         hint = QLabel(f"Office time ({zone_name})", self)
         hint.setObjectName("hint")
         form.addRow("", hint)
@@ -210,10 +208,6 @@ class BookingEditorDialog(QDialog):
         body.addLayout(left, 1)
         panel.setFixedWidth(340)
         body.addWidget(panel)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(cancel)
-        buttons.addWidget(self.save_button)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(20, 18, 20, 16)
         outer.setSpacing(14)
@@ -517,16 +511,6 @@ class BookingEditorDialog(QDialog):
             self.form_error.show()
             return
         self._worker.report(error)
-
-
-def _stacked(field: QWidget, error: QLabel) -> QWidget:
-    box = QWidget(field.parentWidget())
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(3)
-    layout.addWidget(field)
-    layout.addWidget(error)
-    return box
 
 
 def describe_booking(booking: Booking, customer: Customer | None, office: tzinfo) -> str:

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QColorDialog,
     QComboBox,
-    QCompleter,
     QDateEdit,
     QDialog,
     QFormLayout,
@@ -42,7 +41,15 @@ from app.errors import CrewboardError
 from app.services.container import Services
 from app.services.techs import PALETTE
 from ui.models import TechRowsModel
-from ui.widgets import error_label, set_invalid, show_error
+from ui.widgets import (
+    contains_completer,
+    dialog_buttons,
+    error_label,
+    form_error_label,
+    set_invalid,
+    show_error,
+    stacked,
+)
 from ui.worker import DatabaseWorker
 
 
@@ -62,20 +69,8 @@ class _ServiceDialog(QDialog):
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.form.setHorizontalSpacing(14)
         self.form.setVerticalSpacing(10)
-        self.form_error = QLabel(self)
-        self.form_error.setObjectName("formError")
-        self.form_error.setWordWrap(True)
-        self.form_error.hide()
-        self.save_button = QPushButton("Save", self)
-        self.save_button.setDefault(True)
-        self.save_button.setProperty("primary", True)
-        self.save_button.clicked.connect(self.save)
-        cancel = QPushButton("Cancel", self)
-        cancel.clicked.connect(self.reject)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(cancel)
-        buttons.addWidget(self.save_button)
+        self.form_error = form_error_label(self)
+        self.save_button, buttons = dialog_buttons(self, "Save", self.save)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(20, 18, 20, 16)
         outer.setSpacing(14)
@@ -132,11 +127,7 @@ class TechnicianDialog(_ServiceDialog):
         self.zone_combo.setEditable(True)
         self.zone_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.zone_combo.addItems(timezone_names())
-        completer = QCompleter(self.zone_combo.model(), self)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
-        self.zone_combo.setCompleter(completer)
+        self.zone_combo.setCompleter(contains_completer(self.zone_combo.model(), self))
         self.zone_combo.setCurrentText(default_zone)
         self.hours_edit = QLineEdit(DEFAULT_HOURS_TEXT, self)
         hours_hint = QLabel(
@@ -167,10 +158,10 @@ class TechnicianDialog(_ServiceDialog):
         self.color_group.idClicked.connect(self._on_color_group_id_clicked)
         self.name_error = error_label(self)
         self.email_error = error_label(self)
-        self.form.addRow("Name", _stacked(self.name_edit, self.name_error))
-        self.form.addRow("Email", _stacked(self.email_edit, self.email_error))
+        self.form.addRow("Name", stacked(self.name_edit, self.name_error))
+        self.form.addRow("Email", stacked(self.email_edit, self.email_error))
         self.form.addRow("Time zone", self.zone_combo)
-        self.form.addRow("Hours", _stacked(self.hours_edit, hours_hint))
+        self.form.addRow("Hours", stacked(self.hours_edit, hours_hint))
         self.form.addRow("Colour", colors)
         self.save_button.setText("Add technician")
         self.resize(520, 360)
@@ -261,7 +252,7 @@ class TimeOffDialog(_ServiceDialog):
         self.form.addRow("", kind)
         self.form.addRow("From", self.date_edit)
         self.form.addRow("Length", self.days_spin)
-        self.form.addRow("Hours", _stacked(self.span_row, self.span_error))
+        self.form.addRow("Hours", stacked(self.span_row, self.span_error))
         self.form.addRow("Reason", self.reason_edit)
         self.whole_days.toggled.connect(self._on_whole_days_toggled)
         self._on_whole_days_toggled(True)
@@ -320,17 +311,8 @@ class FindSlotDialog(QDialog):
         form = QFormLayout()
         form.setHorizontalSpacing(14)
         form.addRow("Job length", self.duration_spin)
-        form.addRow("Technicians", _stacked(self.tech_list, self.error))
-        self.find_button = QPushButton("Find slot", self)
-        self.find_button.setDefault(True)
-        self.find_button.setProperty("primary", True)
-        self.find_button.clicked.connect(self._on_find_button_clicked)
-        cancel = QPushButton("Cancel", self)
-        cancel.clicked.connect(self.reject)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(cancel)
-        buttons.addWidget(self.find_button)
+        form.addRow("Technicians", stacked(self.tech_list, self.error))
+        self.find_button, buttons = dialog_buttons(self, "Find slot", self._on_find_button_clicked)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(20, 18, 20, 16)
         outer.addLayout(form)
@@ -355,13 +337,3 @@ class FindSlotDialog(QDialog):
 
 def _time(value: QTime) -> time:
     return time(value.hour(), value.minute())
-
-
-def _stacked(field: QWidget, below: QLabel) -> QWidget:
-    box = QWidget(field.parentWidget())
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(3)
-    layout.addWidget(field)
-    layout.addWidget(below)
-    return box

@@ -1,11 +1,22 @@
-"""Small shared widgets: the message banner, confirmation prompts, inline field errors."""
+"""Small shared widgets: the message banner, confirmation prompts, inline field errors, form parts."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QToolButton, QWidget
+from PySide6.QtCore import QAbstractItemModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCompleter,
+    QDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 class MessageBanner(QFrame):
@@ -119,3 +130,49 @@ def error_label(parent: QWidget) -> QLabel:
 def show_error(label: QLabel, message: str) -> None:
     label.setText(message)
     label.setVisible(bool(message))
+
+
+def form_error_label(parent: QWidget) -> QLabel:
+    """The sentence under a form for what no single field explains (a service's refusal)."""
+    label = QLabel(parent)
+    label.setObjectName("formError")
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+def stacked(field: QWidget, below: QLabel) -> QWidget:
+    """A field with its hint or inline error right under it, as one form row."""
+    box = QWidget(field.parentWidget())
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(3)
+    layout.addWidget(field)
+    layout.addWidget(below)
+    return box
+
+
+def dialog_buttons(
+    dialog: QDialog, text: str, on_clicked: Callable[[], object]
+) -> tuple[QPushButton, QHBoxLayout]:
+    """Cancel and the dialog's primary (default) button, right-aligned; Cancel rejects the dialog."""
+    primary = QPushButton(text, dialog)
+    primary.setDefault(True)
+    primary.setProperty("primary", True)
+    primary.clicked.connect(on_clicked)
+    cancel = QPushButton("Cancel", dialog)
+    cancel.clicked.connect(dialog.reject)
+    row = QHBoxLayout()
+    row.addStretch(1)
+    row.addWidget(cancel)
+    row.addWidget(primary)
+    return primary, row
+
+
+def contains_completer(model: QAbstractItemModel, parent: QWidget) -> QCompleter:
+    """Completion that matches anywhere in an entry, ignoring case, in a popup."""
+    completer = QCompleter(model, parent)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+    return completer
