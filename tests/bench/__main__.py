@@ -230,10 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"Targets missed: {len(missed)}; not measurable yet: {len(unmeasured)}.")
     cores = os.cpu_count() or 1
-    if max(load_before[0], load_after[0]) > cores:
+    if load_before[0] > cores / 2:
         print(
-            f"Note: the machine was busy with other work (load average above its {cores} cores); "
-            "figures from such a run are pessimistic."
+            f"Note: other work kept about {load_before[0]:.1f} of the {cores} cores busy as the run began "
+            "(the load average after it counts the benchmark's own processes); such figures read pessimistic."
         )
     for figure in figures:
         profile = figure.extra.get("profile")

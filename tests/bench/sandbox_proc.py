@@ -262,6 +262,9 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
                     result = {k: list(v) for k, v in totals.items()}
             elif command == "rss":
                 result = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            elif command == "cpu":
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                result = usage.ru_utime + usage.ru_stime
             else:
                 result = {"error": f"unknown command {command}"}
             conn.send(result)
@@ -311,3 +314,7 @@ class SandboxProcess:
 
     def peak_rss(self) -> int:
         return int(self._ask("rss"))
+
+    def cpu_seconds(self) -> float:
+        """CPU time the sandbox process has used so far (user and system)."""
+        return float(self._ask("cpu"))
