@@ -401,7 +401,45 @@ class ConflictCardDelegate(QStyledItemDelegate):
 # --- dialogs -----------------------------------------------------------------------------------
 
 
-class RescheduleDialog(QDialog):
+class _DecisionDialog(QDialog):
+    """The frame of a dialog that decides one conflict: its title, a line on what clashes, the
+    subclass's body, then the decision's own button beside Cancel."""
+
+    def __init__(
+        self, name: str, window_title: str, heading: str, about: str, parent: QWidget | None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setWindowTitle(window_title)
+        self._heading = QLabel(heading, self)
+        self._heading.setObjectName("sectionTitle")
+        self._about = QLabel(about, self)
+        self._about.setObjectName("hint")
+        self._about.setWordWrap(True)
+
+    def _lay_out(self, body: QWidget | QFormLayout, action: str, min_width: int) -> QPushButton:
+        """Place the parts (a widget body takes the spare height) and return the decision's button."""
+        buttons = QDialogButtonBox(self)
+        ok_button = buttons.addButton(action, QDialogButtonBox.ButtonRole.AcceptRole)
+        ok_button.setDefault(True)
+        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(18, 16, 18, 14)
+        column.setSpacing(10)
+        column.addWidget(self._heading)
+        column.addWidget(self._about)
+        if isinstance(body, QWidget):
+            column.addWidget(body, 1)
+        else:
+            column.addLayout(body)
+        column.addWidget(buttons)
+        self.setMinimumWidth(min_width)
+        return ok_button
+
+
+class RescheduleDialog(_DecisionDialog):
     """A new start for the job, in the tech's own clock; "Next free time" asks ScheduleService."""
 
     def __init__(
@@ -412,9 +450,9 @@ class RescheduleDialog(QDialog):
         office: tzinfo,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setObjectName("rescheduleDialog")
-        self.setWindowTitle("Reschedule job")
+        text = describe_conflict(view, office, services.clock.now())
+        sides = f"{text.job_label}: {text.job}\n{text.other_label}: {text.other}"
+        super().__init__("rescheduleDialog", "Reschedule job", text.title, sides, parent)
         self._services = services
         self._worker = worker
         self._view = view
@@ -422,12 +460,6 @@ class RescheduleDialog(QDialog):
         self._tech = tech
         self._tz: tzinfo = zone(tech.timezone) if tech else office
         booking = view.booking
-        text = describe_conflict(view, office, services.clock.now())
-        heading = QLabel(text.title, self)
-        heading.setObjectName("sectionTitle")
-        sides = QLabel(f"{text.job_label}: {text.job}\n{text.other_label}: {text.other}", self)
-        sides.setObjectName("hint")
-        sides.setWordWrap(True)
         proposed = self._proposal()
         local = proposed.astimezone(self._tz)
         self.date_edit = QDateEdit(QDate(local.year, local.month, local.day), self)
@@ -450,20 +482,7 @@ class RescheduleDialog(QDialog):
         form = QFormLayout()
         form.addRow("New start", when)
         form.addRow("", self.note)
-        buttons = QDialogButtonBox(self)
-        self.ok_button = buttons.addButton("Reschedule", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.ok_button.setDefault(True)
-        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(18, 16, 18, 14)
-        column.setSpacing(10)
-        column.addWidget(heading)
-        column.addWidget(sides)
-        column.addLayout(form)
-        column.addWidget(buttons)
-        self.setMinimumWidth(460)
+        self.ok_button = self._lay_out(form, "Reschedule", 460)
 
     def _proposal(self) -> datetime:
         """The tech's time for a both-sides edit; else the booking's own start."""
@@ -588,7 +607,7 @@ class TechChoiceModel(QAbstractListModel):
         return None
 
 
-class ReassignDialog(QDialog):
+class ReassignDialog(_DecisionDialog):
     """Pick who takes the job; each tech shows whether they are free at the job's time."""
 
     choices_loaded = Signal()
@@ -601,15 +620,10 @@ class ReassignDialog(QDialog):
         office: tzinfo,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setObjectName("reassignDialog")
-        self.setWindowTitle("Reassign job")
         text = describe_conflict(view, office, services.clock.now())
-        heading = QLabel(text.title, self)
-        heading.setObjectName("sectionTitle")
-        job = QLabel(f"{text.job_label}: {text.job}", self)
-        job.setObjectName("hint")
-        job.setWordWrap(True)
+        super().__init__(
+            "reassignDialog", "Reassign job", text.title, f"{text.job_label}: {text.job}", parent
+        )
         self.model = TechChoiceModel(self)
         self.list = QListView(self)
         self.list.setObjectName("techChoices")
@@ -617,21 +631,8 @@ class ReassignDialog(QDialog):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setMinimumHeight(260)
         self.list.doubleClicked.connect(lambda _index: self.accept() if self.chosen() else None)
-        buttons = QDialogButtonBox(self)
-        self.ok_button = buttons.addButton("Reassign", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.ok_button.setDefault(True)
+        self.ok_button = self._lay_out(self.list, "Reassign", 440)
         self.ok_button.setEnabled(False)
-        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(18, 16, 18, 14)
-        column.setSpacing(10)
-        column.addWidget(heading)
-        column.addWidget(job)
-        column.addWidget(self.list, 1)
-        column.addWidget(buttons)
-        self.setMinimumWidth(440)
         self.list.selectionModel().selectionChanged.connect(self._on_list_selection_changed)
         booking = view.booking
         if booking is not None:
