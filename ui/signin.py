@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QDesktopServices
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWebEngineCore import (
     QWebEngineCertificateError,
     QWebEnginePage,
@@ -41,7 +41,6 @@ from PySide6.QtWebEngineCore import (
 )
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import (
-    QDialog,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -59,6 +58,7 @@ from app.services.accounts import AccountService, AccountView, provider_label
 from app.services.container import Services
 from app.services.ports import CalendarConnector, Grant, RemoteCalendar
 from ui.sync_runner import SyncControl
+from ui.widgets import ReleasingDialog
 from ui.worker import DatabaseWorker, describe_unexpected
 
 log = logging.getLogger(__name__)
@@ -244,7 +244,7 @@ class _Bridge(QObject):
     open_requested = Signal(str)
 
 
-class ConnectDialog(QDialog):
+class ConnectDialog(ReleasingDialog):
     """Sign a technician in to Google or Outlook (or the sandbox's), then show their first sync."""
 
     stage_changed = Signal(object)  # Stage
@@ -640,15 +640,7 @@ class ConnectDialog(QDialog):
             except Exception:
                 log.exception("closing a calendar connector failed")
 
-    def done(self, result: int) -> None:
-        self._shutdown()
-        super().done(result)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self._shutdown()
-        super().closeEvent(event)
-
-    def _shutdown(self) -> None:
+    def _release(self) -> None:
         self._sync_timer.stop()
         if self._stage not in (Stage.DONE, Stage.FAILED, Stage.CANCELLED, Stage.FIRST_SYNC):
             self._cancel.set()

@@ -1,10 +1,12 @@
-"""Small shared widgets: the message banner, confirmation prompts, inline field errors, form parts."""
+"""Small shared widgets: the message banner, confirmation prompts, inline field errors, form parts,
+and the base of dialogs that must let go of what they started when they close."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from PySide6.QtCore import QAbstractItemModel, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCompleter,
     QDialog,
@@ -176,3 +178,22 @@ def contains_completer(model: QAbstractItemModel, parent: QWidget) -> QCompleter
     completer.setFilterMode(Qt.MatchFlag.MatchContains)
     completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
     return completer
+
+
+class ReleasingDialog(QDialog):
+    """A dialog that runs timers or threads of its own: `_release()` stops them however it closes.
+
+    A dialog closes through `done()` (its buttons, Esc) or a close event (the title bar, `close()`,
+    which then calls `done()` too), so `_release()` may run more than once and must allow for it.
+    """
+
+    def done(self, result: int) -> None:
+        self._release()
+        super().done(result)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._release()
+        super().closeEvent(event)
+
+    def _release(self) -> None:
+        """Stop what the dialog started; subclasses that start something say what."""

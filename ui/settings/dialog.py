@@ -12,11 +12,10 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QCloseEvent, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -42,7 +41,7 @@ from ui.bridge import BusBridge
 from ui.format import clock_range
 from ui.settings.switch import ToggleSwitch
 from ui.signin import ConnectDialog, ConnectionSetup, account_service
-from ui.widgets import ask
+from ui.widgets import ReleasingDialog, ask
 from ui.worker import DatabaseWorker, describe_unexpected
 
 log = logging.getLogger(__name__)
@@ -116,7 +115,7 @@ def _last_sync(health: SyncHealth | None) -> str:
     return f"Last read {last.astimezone():%a %H:%M}."
 
 
-class CalendarSettingsDialog(QDialog):
+class CalendarSettingsDialog(ReleasingDialog):
     """Settings for one tech's calendars; every switch saves at once and the preview follows."""
 
     loaded = Signal()  # fresh accounts and preview are on screen
@@ -628,15 +627,7 @@ class CalendarSettingsDialog(QDialog):
 
     # --- closing -------------------------------------------------------------------------------
 
-    def done(self, result: int) -> None:
-        self._wind_down()
-        super().done(result)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self._wind_down()
-        super().closeEvent(event)
-
-    def _wind_down(self) -> None:
+    def _release(self) -> None:
         if self._closing:
             return
         self._closing = True
