@@ -121,9 +121,10 @@ def set_invalid(widget: QWidget, invalid: bool) -> None:
     widget.style().polish(widget)
 
 
-def error_label(parent: QWidget) -> QLabel:
+def error_label(parent: QWidget, name: str = "fieldError") -> QLabel:
+    """A hidden, wrapping error line; the stylesheet colours it by its object name."""
     label = QLabel(parent)
-    label.setObjectName("fieldError")
+    label.setObjectName(name)
     label.setWordWrap(True)
     label.hide()
     return label
@@ -136,11 +137,7 @@ def show_error(label: QLabel, message: str) -> None:
 
 def form_error_label(parent: QWidget) -> QLabel:
     """The sentence under a form for what no single field explains (a service's refusal)."""
-    label = QLabel(parent)
-    label.setObjectName("formError")
-    label.setWordWrap(True)
-    label.hide()
-    return label
+    return error_label(parent, "formError")
 
 
 def stacked(field: QWidget, below: QLabel) -> QWidget:
