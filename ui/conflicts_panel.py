@@ -82,6 +82,7 @@ RESOLUTION_VERBS = {
     Resolution.KEEP: "Kept as booked",
     Resolution.RESCHEDULE: "Rescheduled",
     Resolution.REASSIGN: "Reassigned",
+    Resolution.CANCELLED: "Job cancelled",
 }
 
 

@@ -304,6 +304,7 @@ class Resolution(Enum):
     KEEP = "keep"
     RESCHEDULE = "reschedule"
     REASSIGN = "reassign"
+    CANCELLED = "cancelled"  # the job itself was cancelled, which settles whatever was open on it
 
 
 @dataclass(frozen=True, slots=True)

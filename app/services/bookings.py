@@ -10,15 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from app.bus import BookingChanged, Bus, OutboxQueued
+from app.bus import BookingChanged, Bus, ConflictChanged, OutboxQueued
 from app.domain.ids import BookingId, OutboxId, TechId, new_id
 from app.domain.model import (
     AccountStatus,
     AuditEntry,
     Booking,
     BookingStatus,
+    Conflict,
+    ConflictStatus,
     OutboxAction,
     OutboxItem,
+    Resolution,
     Technician,
 )
 from app.domain.time import Clock, Interval, ensure_utc
@@ -204,10 +207,37 @@ class BookingService:
             uow.bookings.update(cancelled)
             if old.tech_id is not None:
                 self._enqueue(uow, cancelled, OutboxAction.DELETE, old.tech_id)
+            settled = self._settle_conflicts(uow, cancelled, actor, now)
             self._audit(uow, "booking.cancelled", cancelled, actor)
             uow.commit()
+        for conflict in settled:
+            self._bus.publish(ConflictChanged(conflict.id, conflict.booking_id, False))
         self._announce(cancelled, (old.tech_id,), "cancelled")
         return cancelled
+
+    def _settle_conflicts(
+        self, uow: UnitOfWork, booking: Booking, actor: str, now: datetime
+    ) -> list[Conflict]:
+        """Cancelling a job decides what was open on it: nothing is left for anyone to keep or move,
+        and its calendar event can go (an open conflict would otherwise hold the delete back)."""
+        settled = []
+        for conflict in uow.conflicts.for_booking(booking.id):
+            if conflict.status is not ConflictStatus.OPEN:
+                continue
+            done = replace(
+                conflict,
+                status=ConflictStatus.RESOLVED,
+                resolution=Resolution.CANCELLED,
+                resolved_by=actor,
+                resolved_at=now,
+            )
+            uow.conflicts.update(done)
+            settled.append(done)
+        if settled:
+            # Writes that waited for a person's decision go out with the cancellation.
+            for item in uow.outbox.for_booking(booking.id):
+                uow.outbox.update(replace(item, next_attempt=now, last_error=None))
+        return settled
 
     # --- reading ---------------------------------------------------------------------------
 

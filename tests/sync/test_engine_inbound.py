@@ -388,3 +388,24 @@ async def test_the_read_window_rolls_forward_every_day(world: World, engine: Syn
     await engine.run_once()
     assert busy(world) == [(far, far + timedelta(hours=1), "Trade show")]
     assert conflicts(world) == []
+
+
+async def test_cancelling_a_job_settles_its_conflict_and_removes_its_event(
+    world: World, engine: SyncEngine
+) -> None:
+    booking = world.book(hours=3)
+    await engine.run_once()
+    [event] = world.booking_events()
+    world.services.bookings.move(booking.id, NOW + timedelta(hours=4))
+    world.phone.edit_event(PRIMARY, event.remote_id, when=timed(NOW + timedelta(hours=7)))
+    await engine.run_once()
+    [conflict] = conflicts(world, ConflictKind.EDITED_BOTH)
+
+    world.services.bookings.cancel(booking.id)
+    await engine.run_once()
+    assert world.booking_events() == []
+    [settled] = conflicts(world, ConflictKind.EDITED_BOTH)
+    assert settled.id == conflict.id
+    assert (settled.status, settled.resolution) == (ConflictStatus.RESOLVED, Resolution.CANCELLED)
+    with world.uow() as uow:
+        assert uow.outbox.pending() == []

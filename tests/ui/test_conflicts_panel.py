@@ -274,16 +274,16 @@ def test_the_conflict_models_pass_the_model_tester(  # type: ignore[no-untyped-d
         qtmodeltester.check(model, force_py=True)
 
 
-def test_a_cancelled_job_can_only_be_kept(qtbot, business: Business, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+def test_cancelling_the_job_settles_its_conflict(qtbot, business: Business, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     found = seed_conflicts(window.services, business)
-    window.services.bookings.cancel(business.bookings["brown"].id)
     loaded(qtbot, window)
-    panel = window.conflicts_panel
-    panel.select(found["deleted"].id)
-    assert panel.keep_button.isEnabled()
-    assert not panel.reschedule_button.isEnabled() and not panel.reassign_button.isEnabled()
-    assert panel.open_reschedule() is None and panel.open_reassign() is None
-    assert panel.detail.text() == "Marcus deleted the Brown & Co. job from his calendar"
+    window.services.bookings.cancel(business.bookings["brown"].id)
+    settled = resolved_after(qtbot, window, found["deleted"].id)
+    assert settled.resolution is Resolution.CANCELLED
+    window.conflicts_panel.show_resolved(True)
+    outcomes = [t.outcome for t in texts(window.conflicts_panel.resolved_model)]
+    assert any(o.startswith("Job cancelled by dispatcher") for o in outcomes)
+    assert window.conflicts_dock.windowTitle() == "Conflicts (3)"
 
 
 def test_empty_panel_says_so(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
