@@ -150,7 +150,8 @@ class MicrosoftConnector:
                 instance_discovery=self.settings.instance_discovery,
                 timeout=HTTP_TIMEOUT,
             )
-        except requests.RequestException as error:
+        except (requests.RequestException, msal.exceptions.MsalServiceError) as error:
+            # Offline, or the sign-in service answered 5xx while MSAL read its configuration.
             raise _offline(error) from None
         except ValueError as error:  # an authority MSAL cannot use (a typo in the tenant, say)
             raise SignInFailed(
@@ -281,7 +282,7 @@ class MicrosoftConnector:
             result = app.acquire_token_silent_with_error(
                 list(MICROSOFT_SCOPES), account=chosen, force_refresh=force_refresh
             )
-        except requests.RequestException as error:
+        except (requests.RequestException, msal.exceptions.MsalServiceError) as error:
             raise _offline(error) from None
         if result is None:
             raise ReconnectRequired("Microsoft has no usable sign-in left for this account.")

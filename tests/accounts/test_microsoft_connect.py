@@ -13,6 +13,7 @@ import pytest
 from app.domain.model import AccountStatus, Audience, Provider, Technician
 from app.services.accounts import AccountService
 from app.services.container import Services
+from app.services.ports import ProviderUnavailable
 from sync.providers.config import SandboxApprover, sandbox_endpoints
 from sync.providers.google_auth import LoopbackReceiver
 from sync.providers.microsoft_auth import MICROSOFT_SCOPES, MicrosoftConnector
@@ -180,3 +181,26 @@ def test_disconnect_forgets_the_cache(
     assert done.status is AccountStatus.DISCONNECTED
     assert token_store.load(view.account.token_ref) is None
     assert [c.id for c in account_service.get(view.account.id).calendars] == [c.id for c in view.calendars]
+
+
+def test_a_sign_in_service_outage_is_temporary_not_a_lost_sign_in(
+    sandbox: Sandbox,
+    control: httpx.Client,
+    outlook_account: str,
+    token_store: TokenStore,
+    account_service: AccountService,
+    sam: Technician,
+) -> None:
+    """MSAL reads the authority's configuration when a client is built; a 5xx there is an outage."""
+    with connector(sandbox, token_store, browser=SandboxApprover(outlook_account, sandbox.urls.ca)) as mc:
+        view = account_service.connect("Sam Reed", Provider.MICROSOFT, mc)
+    fault = control.post("/faults", json={"provider": "microsoft", "kind": "5xx", "count": 3})
+    assert fault.status_code in (200, 201), fault.text
+    with (
+        connector(sandbox, token_store) as later,
+        pytest.raises(ProviderUnavailable, match="Could not reach"),
+    ):
+        later.access_token(view.account)
+    control.delete("/faults")
+    with connector(sandbox, token_store) as later:
+        assert later.access_token(view.account)
