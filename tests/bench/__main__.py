@@ -73,9 +73,9 @@ GROUPS = (
         (
             (
                 "idle_requests",
-                "idle cost, Crewboard: API requests per calendar per hour",
-                "req/cal/h",
-                "≤ 1 request per calendar per poll (≤ 360/h at 10 s)",
+                "idle cost, Crewboard: API requests per calendar per poll",
+                "req/cal/poll",
+                "≤ 1 request per calendar per poll",
             ),
         ),
     ),
