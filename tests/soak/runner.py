@@ -549,19 +549,22 @@ def check(
         if len(found) > 1:
             result.duplicated += len(found) - 1
             fail(f"booking {booking.id[:8]} has {len(found)} calendar events")
+        waiting = any(
+            open_conflicts[(booking.id, k)] for k in (ConflictKind.EDITED_BOTH, ConflictKind.EVENT_DELETED)
+        )
         if not found:
-            if not open_conflicts[(booking.id, ConflictKind.EVENT_DELETED)]:
+            # A job whose event the tech deleted, or deleted while a changed-on-both-sides conflict
+            # was open, waits (booked, flagged) for a person; without an open conflict it is lost.
+            if not waiting:
                 result.lost += 1
                 fail(
                     f"booking {booking.id[:8]} of {tech_names.get(booking.tech_id)} has no calendar event "
-                    "and no open event-deleted conflict"
+                    "and no open conflict waiting for a person"
                 )
             continue
         calendar_id, event = found[0]
         _account, info, _events = truth[calendar_id]
-        if any(
-            open_conflicts[(booking.id, k)] for k in (ConflictKind.EDITED_BOTH, ConflictKind.EVENT_DELETED)
-        ):
+        if waiting:
             # Changed on both sides: the event stays as the tech left it until a person decides.
             result.operations["job waiting for a person to decide its conflict"] += 1
             continue
