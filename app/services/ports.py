@@ -78,6 +78,11 @@ class BookingRepository(Protocol):
         """Bookings overlapping `window`, optionally for some techs; cancelled ones only on request."""
         ...
 
+    def spans(self, window: Interval, tech_ids: Sequence[TechId]) -> list[tuple[TechId, Interval]]:
+        """(tech, time) of the live bookings of these techs overlapping `window`: what a slot search
+        needs, without building whole bookings."""
+        ...
+
     def unassigned(self) -> list[Booking]:
         """Live bookings with no tech."""
         ...
@@ -125,6 +130,10 @@ class BusyBlockRepository(Protocol):
     def clear_calendar(self, calendar_id: CalendarId) -> None: ...
     def for_techs(self, tech_ids: Sequence[TechId], window: Interval) -> list[BusyBlock]:
         """Calendar busy blocks of these techs overlapping `window`."""
+        ...
+
+    def spans(self, tech_ids: Sequence[TechId], window: Interval) -> list[tuple[TechId, Interval]]:
+        """(tech, time) of the calendar busy blocks of these techs overlapping `window`."""
         ...
 
 

@@ -69,6 +69,25 @@ def busy_blocks(
     return by_tech
 
 
+def busy_spans(
+    uow: UnitOfWork, techs: Sequence[Technician], window: Interval
+) -> dict[TechId, list[Interval]]:
+    """Only the times each tech is busy in `window` (calendars, time off, jobs): what a slot search
+    needs. Cheaper than `busy_blocks`, which builds the full blocks a screen shows."""
+    ids = [t.id for t in techs]
+    spans: dict[TechId, list[Interval]] = {t.id: [] for t in techs}
+    for tech_id, span in uow.busy.spans(ids, window):
+        spans[tech_id].append(span)
+    for tech_id, span in uow.bookings.spans(window, ids):
+        spans[tech_id].append(span)
+    zones = {t.id: t.timezone for t in techs}
+    for item in uow.time_off.for_techs(ids):
+        span = time_off_interval(item, zones[item.tech_id])
+        if span.overlaps(window):
+            spans[item.tech_id].append(span)
+    return spans
+
+
 @dataclass(frozen=True, slots=True)
 class DayAvailability:
     tech: Technician
@@ -119,8 +138,8 @@ class ScheduleService:
             techs = [find_tech(uow, n) for n in tech_names] if tech_names else uow.techs.list()
             if not techs:
                 raise InvalidInput("There are no technicians yet; add one with 'crewboard tech add'.")
-            busy = busy_blocks(uow, techs, window)
-        schedules = [TechSchedule(t, tuple(b.interval for b in busy[t.id])) for t in techs]
+            busy = busy_spans(uow, techs, window)
+        schedules = [TechSchedule(t, tuple(busy[t.id])) for t in techs]
         return earliest_slots(schedules, duration, window, limit)
 
     def conflicts_for(

@@ -190,6 +190,14 @@ class SqlBusyBlockRepository(SqlRepository):
         )
         return [_block(row) for row in self._session.scalars(query)]
 
+    def spans(self, tech_ids: Sequence[TechId], window: Interval) -> list[tuple[TechId, Interval]]:
+        query = select(BusyBlockRow.tech_id, BusyBlockRow.start, BusyBlockRow.end).where(
+            BusyBlockRow.tech_id.in_(tech_ids),
+            BusyBlockRow.start < window.end,
+            BusyBlockRow.end > window.start,
+        )
+        return [(TechId(tech), Interval(start, end)) for tech, start, end in self._session.execute(query)]
+
 
 # --- event links --------------------------------------------------------------------------
 

@@ -115,3 +115,23 @@ def test_unassigned_list_and_prefix(db: Database, people: tuple[Technician, Cust
         assert cancelled.id not in {b.id for b in uow.bookings.list(live_only=True)}
         assert uow.bookings.by_prefix("abc123") == [assigned]
         assert uow.bookings.by_prefix("%") == []
+
+
+def test_spans_give_the_live_times_of_the_chosen_techs(
+    db: Database, people: tuple[Technician, Customer]
+) -> None:
+    ana, harbor = people
+    ben = tech("Ben Okafor")
+    window = Interval(T0, T0 + 8 * HOUR)
+    anas = booking(harbor.id, ana.id, T0 + HOUR)
+    bens = booking(harbor.id, ben.id, T0 + 2 * HOUR)
+    cancelled = booking(harbor.id, ana.id, T0 + 3 * HOUR, status=BookingStatus.CANCELLED)
+    outside = booking(harbor.id, ana.id, T0 + 9 * HOUR)
+    _store(db, ben, anas, bens, cancelled, outside)
+    with db.unit_of_work() as uow:
+        assert uow.bookings.spans(window, [ana.id]) == [(ana.id, anas.interval)]
+        assert sorted(uow.bookings.spans(window, [ana.id, ben.id]), key=lambda s: s[1]) == [
+            (ana.id, anas.interval),
+            (ben.id, bens.interval),
+        ]
+        assert uow.bookings.spans(window, []) == []

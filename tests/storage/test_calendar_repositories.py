@@ -201,7 +201,11 @@ def test_busy_blocks_replace_and_read_by_window(
     window = Interval(T0, T0 + 48 * HOUR)
     with db.unit_of_work() as uow:
         assert uow.busy.for_techs([ana.id], window) == [days[0], lunch, days[1]]
+        assert sorted(uow.busy.spans([ana.id], window), key=lambda s: s[1]) == [
+            (ana.id, b.interval) for b in (days[0], lunch, days[1])
+        ]
         assert uow.busy.for_techs([TechId(new_id())], window) == []
+        assert uow.busy.spans([TechId(new_id())], window) == []
         uow.busy.replace_for_event(cal, "series", days[3:])
         uow.commit()
     with db.unit_of_work() as uow:
