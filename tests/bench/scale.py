@@ -214,8 +214,8 @@ def run(out: str | None, techs: int = TECHS) -> list[Figure]:
         2.0,
         note=(
             f"CPU median {statistics.median(quiet_cpu):.2f} s here and "
-            f"{statistics.median(quiet_sandbox_cpu):.2f} s in the sandbox; calendars are read one after "
-            f"another; API requests per round {', '.join(str(r) for r in quiet_requests)} "
+            f"{statistics.median(quiet_sandbox_cpu):.2f} s in the sandbox; eight accounts are read at a time; "
+            f"API requests per round {', '.join(str(r) for r in quiet_requests)} "
             f"({max(per_calendar):.2f} per calendar at most)"
             + (f"; {quiet_errors} account error(s)" if quiet_errors else "")
         ),
