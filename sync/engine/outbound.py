@@ -47,7 +47,7 @@ from sync.providers.errors import (
     ProviderError,
     RateLimited,
 )
-from sync.providers.protocol import BookingEventContent, CalendarProvider
+from sync.providers.protocol import BookingEventContent, CalendarProvider, WrittenEvent
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +224,28 @@ class OutboxFlusher:
             report.failed[failing] = f"Unexpected error while syncing a booking: {error}"
             await self._retry(items, repr(error), delay=self._backoff(items))
 
+    def _written(
+        self,
+        report: FlushReport,
+        account: CalendarAccount,
+        calendar: Calendar,
+        written: WrittenEvent,
+        snap: _Snapshot,
+        audit_action: str,
+        now: datetime,
+    ) -> Effect:
+        """What a confirmed create or update records: the mirror of the event and the new agreement."""
+        booking, customer, tech = _parts(snap)
+        report.wrote.add(account.id)
+        report.writes += 1
+        mirror = views.written_mirror(
+            calendar.id, written.remote_id, written.etag, booking, customer, tech, now
+        )
+        link = EventLink(
+            booking.id, calendar.id, written.remote_id, written.etag, written.content_hash, booking.version
+        )
+        return _record_write(link, mirror, audit_action, calendar, now)
+
     async def _perform(
         self, action: Action, snap: _Snapshot, observed: Observed | None, report: FlushReport
     ) -> Effect:
@@ -231,46 +253,18 @@ class OutboxFlusher:
         booking_id = action.booking_id
         now = self._clock.now()
         if action.kind is Kind.CREATE:
-            booking, customer, tech = _parts(snap)
             calendar, account = self._target(snap, action.calendar_id)
             self._current_account = account.id
             written = await self._provider(account).create_event(calendar, self._content(snap))
-            report.wrote.add(account.id)
-            report.writes += 1
-            mirror = views.written_mirror(
-                calendar.id, written.remote_id, written.etag, booking, customer, tech, now
-            )
-            link = EventLink(
-                booking_id,
-                calendar.id,
-                written.remote_id,
-                written.etag,
-                written.content_hash,
-                booking.version,
-            )
-            return _record_write(link, mirror, "sync.event_created", calendar, now)
+            return self._written(report, account, calendar, written, snap, "sync.event_created", now)
         if action.kind is Kind.UPDATE:
-            booking, customer, tech = _parts(snap)
             calendar, account = self._target(snap, action.calendar_id)
             assert action.remote_id is not None
             self._current_account = account.id
             written = await self._provider(account).update_event(
                 calendar, action.remote_id, action.etag, self._content(snap)
             )
-            report.wrote.add(account.id)
-            report.writes += 1
-            mirror = views.written_mirror(
-                calendar.id, written.remote_id, written.etag, booking, customer, tech, now
-            )
-            link = EventLink(
-                booking_id,
-                calendar.id,
-                written.remote_id,
-                written.etag,
-                written.content_hash,
-                booking.version,
-            )
-            return _record_write(link, mirror, "sync.event_updated", calendar, now)
+            return self._written(report, account, calendar, written, snap, "sync.event_updated", now)
         if action.kind is Kind.DELETE:
             calendar, account = self._target(snap, action.calendar_id)
             assert action.remote_id is not None
