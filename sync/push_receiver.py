@@ -322,6 +322,11 @@ class PushReceiver:
                 await self._linger(reader)
         except (ConnectionError, asyncio.IncompleteReadError):
             calendars = []
+        except asyncio.CancelledError:
+            # Our own shutdown cancels open connections. The connection ends quietly instead of
+            # re-raising: asyncio's server (3.11) asks each connection task for its exception, which
+            # for a cancelled task raises again and logs a traceback.
+            calendars = []
         finally:
             self._connections.discard(task)
             writer.close()

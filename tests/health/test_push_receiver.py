@@ -259,6 +259,24 @@ async def test_huge_headers_and_stalled_requests_are_cut_off(services: Services,
         await writer.wait_closed()
 
 
+async def test_shutting_down_with_a_request_half_sent_ends_quietly(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    channels = CalendarChannels(services.uow)
+    receiver = PushReceiver(channels, Reads())
+    await receiver.start("127.0.0.1", 0)
+    reader, writer = await asyncio.open_connection(receiver.host, receiver.port)
+    writer.write(b"POST /google HTTP/1.1\r\nContent-Length: 10\r\n\r\n")  # the body never comes
+    await writer.drain()
+    await asyncio.sleep(0.1)
+    with caplog.at_level(logging.ERROR):
+        await receiver.aclose()
+        await asyncio.sleep(0.05)  # the server's own callbacks for the closed connection run
+    writer.close()
+    await writer.wait_closed()
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
 async def test_tokens_are_stable_per_database_and_differ_per_calendar(
     services: Services, business: Business
 ) -> None:
