@@ -265,7 +265,7 @@ async def test_shutting_down_with_a_request_half_sent_ends_quietly(
     channels = CalendarChannels(services.uow)
     receiver = PushReceiver(channels, Reads())
     await receiver.start("127.0.0.1", 0)
-    reader, writer = await asyncio.open_connection(receiver.host, receiver.port)
+    _reader, writer = await asyncio.open_connection(receiver.host, receiver.port)
     writer.write(b"POST /google HTTP/1.1\r\nContent-Length: 10\r\n\r\n")  # the body never comes
     await writer.drain()
     await asyncio.sleep(0.1)
