@@ -333,3 +333,17 @@ def test_dropping_a_job_from_the_tray_assigns_it(
     assigned = services.bookings.get(morris.id)
     assert (assigned.tech_id, assigned.start) == (sam.id, at(WED, 14))
     assert model.rowCount() == 1
+
+
+def test_a_selected_job_in_conflict_keeps_its_colour(busy_window: MainWindow, business: Business) -> None:
+    """Selecting draws an outline only: a flagged job must not turn into a red block."""
+    win = busy_window
+    nguyen = business.bookings["nguyen"]
+    layout = win.board.board_layout
+    assert layout is not None
+    tile = layout.by_booking[nguyen.id]
+    assert tile.flagged
+    win.board.select_booking(nguyen.id)
+    inside = win.board.to_viewport(tile.rect.bottomLeft() + QPointF(10, -6))
+    image = win.board.viewport().grab().toImage()
+    assert image.pixelColor(inside).name() == business.techs["Priya Shah"].color

@@ -461,18 +461,21 @@ class BoardView(QAbstractScrollArea):
             painter.setPen(QPen(fill.darker(125), 1))
             painter.drawPath(path)
         if tile.booking is not None and tile.booking.id == self._selected:
+            painter.setBrush(Qt.BrushStyle.NoBrush)  # an outline only: the tile keeps its colour
             painter.setPen(QPen(QColor(style.SELECTION), 2))
             painter.drawRoundedRect(rect.adjusted(-2.5, -2.5, 2.5, 2.5), 7, 7)
         self._paint_tile_text(painter, tile, rect, style.text_color_for(fill), busy=False)
 
     def _paint_flag(self, painter: QPainter, center: QPointF) -> None:
         """A small red "!" disc: this job needs the dispatcher's attention."""
+        painter.save()
         painter.setPen(QPen(QColor("#ffffff"), 1.5))
         painter.setBrush(QColor(style.DANGER))
         painter.drawEllipse(center, 7, 7)
         painter.setFont(self._small_bold)
         painter.setPen(QColor("#ffffff"))
         painter.drawText(QRectF(center.x() - 7, center.y() - 7, 14, 14), Qt.AlignmentFlag.AlignCenter, "!")
+        painter.restore()
 
     def _paint_tile_text(
         self, painter: QPainter, tile: Tile, rect: QRectF, color: QColor, busy: bool
