@@ -63,7 +63,9 @@ class Kind(Enum):
     UPDATE = "update"  # overwrite the event with the booking's content (If-Match agreed etag)
     DELETE = "delete"  # remove the event we created
     ADOPT = "adopt"  # record the observed event as agreed (no remote write)
-    MOVE_BOOKING = "move_booking"  # the tech moved the event: move the booking to observed times
+    # The tech moved the event: move the booking to the observed times. The engine then plans the
+    # moved booking again, which writes back any text the tech changed along with the time.
+    MOVE_BOOKING = "move_booking"
     FLAG_DELETED = "flag_deleted"  # the tech deleted the event: open a conflict, keep the booking
     CONFLICT = "conflict"  # both sides changed the time: open a conflict, touch nothing
     FORGET = "forget"  # both sides agree the event is gone: drop the agreement

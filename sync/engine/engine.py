@@ -37,7 +37,8 @@ from sync.providers.errors import AuthExpired, ProviderError
 
 log = logging.getLogger(__name__)
 
-# A flush that made the engine re-read calendars (a 412) plans again at most this many times a round.
+# A flush that made the engine re-read calendars (a 412) or moved bookings after the tech plans
+# again at most this many times a round.
 MAX_FLUSH_PASSES = 3
 # Accounts read at once in a round (see `_read_all`); calendars of one account are read in turn.
 READ_CONCURRENCY = 8
@@ -299,7 +300,9 @@ class SyncEngine:
             flushed = await self._flusher.flush(blocked)
             await self._absorb(flushed, report, blocked)
             reread = flushed.reread
-            if not reread:
+            # A booking moved after the tech is queued once more (to write back the text we own):
+            # that pass belongs to this round too.
+            if not reread and not flushed.changed:
                 return
             for target in by_id.values():
                 if target.account.status is not AccountStatus.CONNECTED or target.account.id in blocked:

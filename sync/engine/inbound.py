@@ -14,18 +14,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from app.domain.blocking import materialize
-from app.domain.ids import AccountId, BookingId, CalendarId, OutboxId, TechId, new_id
+from app.domain.ids import AccountId, BookingId, CalendarId, TechId
 from app.domain.model import (
     Audience,
     AuditEntry,
-    Booking,
     BusyBlock,
     Calendar,
     CalendarAccount,
     ConflictKind,
     ConflictStatus,
-    OutboxAction,
-    OutboxItem,
     RemoteEvent,
     Technician,
 )
@@ -36,6 +33,7 @@ from app.services.ports import UnitOfWork
 from sync.core.planner import MassDeleteGuard
 from sync.engine import cursors
 from sync.engine.alerts import SYNC_ACTOR, Alerts, notify, open_conflict, tell_tech_and_dispatcher
+from sync.engine.replan import planner_item
 from sync.engine.worker import DbWorker
 from sync.providers.errors import CursorExpired
 from sync.providers.protocol import CalendarProvider, ChangeBatch
@@ -382,7 +380,7 @@ class CalendarReader:
             if booking is None:
                 continue  # another installation's job, or one deleted here: not ours to touch
             if not uow.outbox.for_booking(booking_id):
-                uow.outbox.add(_planner_item(booking, ctx.calendar.id, remote_id, now))
+                uow.outbox.add(planner_item(booking, ctx.calendar.id, remote_id, now))
             queued.append(booking_id)
         return queued
 
@@ -513,16 +511,3 @@ def _expand(
         log.warning("cannot expand event %r of %s: %s", master.remote_id[:80], calendar.name, error)
         return []
 
-
-def _planner_item(booking: Booking, calendar_id: CalendarId, remote_id: str, now: datetime) -> OutboxItem:
-    return OutboxItem(
-        id=OutboxId(new_id()),
-        booking_id=booking.id,
-        action=OutboxAction.UPDATE,
-        tech_id=booking.tech_id,
-        idempotency_key=f"{booking.id}:calendar:{new_id()}",
-        created_at=now,
-        next_attempt=now,
-        calendar_id=calendar_id,
-        remote_id=remote_id,
-    )

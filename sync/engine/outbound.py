@@ -38,6 +38,7 @@ from sync.core.planner import Action, Agreed, Desired, Kind, Observed, plan
 from sync.engine import views
 from sync.engine.alerts import Alerts, open_conflict, tell_tech_and_dispatcher
 from sync.engine.providers import ProviderPool
+from sync.engine.replan import planner_item
 from sync.engine.worker import DbWorker
 from sync.providers.errors import (
     AlreadyExists,
@@ -332,6 +333,9 @@ class OutboxFlusher:
                     moved.version,
                 )
             )
+            # The tech may have changed the title with the time: plan once more against the moved
+            # booking, so text we own is written back (a pass that finds nothing to do costs no request).
+            uow.outbox.add(planner_item(moved, observed.calendar_id, observed.remote_id, now))
             uow.audit.record(
                 AuditEntry(
                     now,

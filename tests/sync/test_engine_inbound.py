@@ -409,3 +409,22 @@ async def test_cancelling_a_job_settles_its_conflict_and_removes_its_event(
     assert (settled.status, settled.resolution) == (ConflictStatus.RESOLVED, Resolution.CANCELLED)
     with world.uow() as uow:
         assert uow.outbox.pending() == []
+
+
+async def test_a_booking_event_moved_and_renamed_moves_the_booking_and_gets_its_title_back(
+    world: World, engine: SyncEngine
+) -> None:
+    booking = world.book(hours=3, minutes=60)
+    await engine.run_once()
+    [event] = world.booking_events()
+    title = event.title
+    new_start = NOW + timedelta(hours=6)
+    world.phone.edit_event(PRIMARY, event.remote_id, when=timed(new_start, 60), title="my own name for it")
+    await engine.run_once()
+
+    assert world.booking(booking.id).start == new_start  # the time is the tech's
+    [event] = world.booking_events()
+    assert (event.title, event.when.start) == (title, new_start)  # the text is the booking's
+    with world.uow() as uow:
+        assert uow.outbox.pending() == []
+    assert conflicts(world) == []

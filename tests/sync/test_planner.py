@@ -164,13 +164,18 @@ class SyncMachine(RuleBasedStateMachine):
         self.provider = Provider()
         self.links: dict[BookingId, Agreed] = {}
         self.conflicts: set[BookingId] = set()
+        # As in the engine, only bookings with a due outbox row are planned: the dispatcher's
+        # changes queue them, and so does a read that sees the tech change or delete their event.
+        self.queued: set[BookingId] = set()
         self.count = 0
 
     # dispatcher side
     @rule(calendar=st.sampled_from([CAL_A, CAL_B]), hour=st.integers(0, 8))
     def book(self, calendar: CalendarId, hour: int) -> None:
         self.count += 1
-        self.bookings[BookingId(f"b{self.count}")] = Booking(1, True, calendar, hour, "job")
+        bid = BookingId(f"b{self.count}")
+        self.bookings[bid] = Booking(1, True, calendar, hour, "job")
+        self.queued.add(bid)
 
     @precondition(lambda self: self.bookings)
     @rule(data=st.data(), hour=st.integers(0, 8))
@@ -179,6 +184,7 @@ class SyncMachine(RuleBasedStateMachine):
         b = self.bookings[bid]
         if b.live:
             self.bookings[bid] = replace(b, hour=hour, version=b.version + 1)
+            self.queued.add(bid)
 
     @precondition(lambda self: self.bookings)
     @rule(data=st.data(), calendar=st.sampled_from([CAL_A, CAL_B, None]))
@@ -187,6 +193,7 @@ class SyncMachine(RuleBasedStateMachine):
         b = self.bookings[bid]
         if b.live:
             self.bookings[bid] = replace(b, calendar=calendar, version=b.version + 1)
+            self.queued.add(bid)
 
     @precondition(lambda self: self.bookings)
     @rule(data=st.data())
@@ -194,6 +201,7 @@ class SyncMachine(RuleBasedStateMachine):
         bid = data.draw(st.sampled_from(sorted(self.bookings)))
         b = self.bookings[bid]
         self.bookings[bid] = replace(b, live=False, version=b.version + 1)
+        self.queued.add(bid)
 
     # the tech's phone
     @precondition(lambda self: self.provider.events)
@@ -236,6 +244,7 @@ class SyncMachine(RuleBasedStateMachine):
                 # booking differs from what was agreed, so the next run writes the booking over it.
                 etag = seen.etag if seen is not None else link.etag
                 self.links[bid] = replace(link, etag=etag, booking_version=-1)
+            self.queued.add(bid)
         self.conflicts.clear()
 
     def _observed(self, bid: BookingId) -> Observed | None:
@@ -249,9 +258,19 @@ class SyncMachine(RuleBasedStateMachine):
         start = _start(event.hour)
         return Observed(calendar, remote_id, str(event.etag), start, start + timedelta(hours=1), event.text)
 
+    def _read(self) -> None:
+        """The inbound read: an event that is not the one last agreed, or an agreed one gone, queues its booking."""
+        for (calendar, remote_id), event in self.provider.events.items():
+            link = self.links.get(event.booking_id)
+            if link is None or (link.calendar_id, link.remote_id, link.etag) != (calendar, remote_id, str(event.etag)):
+                self.queued.add(event.booking_id)
+        for bid, link in self.links.items():
+            if (link.calendar_id, link.remote_id) not in self.provider.events:
+                self.queued.add(bid)
+
     def _run(self) -> None:
-        ids = set(self.bookings) | set(self.links) | {e.booking_id for e in self.provider.events.values()}
-        for bid in sorted(ids):
+        self._read()
+        for bid in sorted(self.queued):
             if bid in self.conflicts:
                 continue  # a person decides first
             b = self.bookings.get(bid)
@@ -260,11 +279,16 @@ class SyncMachine(RuleBasedStateMachine):
                 start = _start(b.hour)
                 d = Desired(bid, b.version, b.calendar, start, start + timedelta(hours=1), b.text)
             try:
+                replan = False
                 for action in plan(bid, d, self._observed(bid), self.links.get(bid)):
                     if not self._execute(action, d):
-                        break
+                        break  # 412 or gone: the row stays and the next run re-reads and replans
+                    replan |= action.kind is Kind.MOVE_BOOKING
+                else:
+                    if not replan:  # the engine queues one more pass after moving the booking
+                        self.queued.discard(bid)
             except ConnectionError:
-                continue  # nothing recorded: the next run plans the same work again
+                continue  # nothing recorded: the row stays and the next run plans the same work again
 
     def _execute(self, action: Action, d: Desired | None) -> bool:
         bid = action.booking_id
