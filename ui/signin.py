@@ -23,7 +23,7 @@ import threading
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from app.domain.ids import CalendarId
-from app.domain.model import CalendarAccount, Provider, Technician
+from app.domain.model import Calendar, CalendarAccount, Provider, Technician
 from app.errors import CrewboardError
 from app.services.accounts import AccountService, AccountView, provider_label
 from app.services.container import Services
@@ -238,6 +238,14 @@ class Stage(Enum):
     CANCELLED = "cancelled"
 
 
+def calendar_names(calendars: Sequence[Calendar]) -> str:
+    """Calendar names quoted, so "Alex Rivera, Family" does not read as a list of people."""
+    quoted = [f"“{c.name}”" for c in calendars]
+    if len(quoted) <= 1:
+        return "".join(quoted)
+    return ", ".join(quoted[:-1]) + f" and {quoted[-1]}"
+
+
 class _Bridge(QObject):
     """Carries calls from the sign-in thread to the GUI thread."""
 
@@ -301,6 +309,7 @@ class ConnectDialog(ReleasingDialog):
         self.message.setWordWrap(True)
         self.message.setObjectName("connectMessage")
         self.progress = QProgressBar(self)
+        self.progress.setObjectName("connectProgress")
         self.progress.setRange(0, 0)
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(8)
@@ -547,7 +556,7 @@ class ConnectDialog(ReleasingDialog):
         self._account = view
         self.connected.emit(view)
         calendars = view.calendars
-        names = ", ".join(c.name for c in calendars) or "no calendars"
+        names = calendar_names(calendars) or "no calendars"
         sync = self._setup.sync
         if sync is None or not sync.running or not calendars:
             self.progress.setRange(0, 1)
@@ -592,10 +601,7 @@ class ConnectDialog(ReleasingDialog):
         self.progress.setValue(len(read))
         if len(read) >= len(self._waiting_for):
             self._sync_timer.stop()
-            self._set_stage(
-                Stage.DONE,
-                f"Connected {view.account.email}. Its events now block {self.tech.name}'s time on the board.",
-            )
+            self._set_stage(Stage.DONE, self._read_message(view))
             self.first_sync_finished.emit()
         elif self._sync_elapsed >= FIRST_SYNC_LIMIT_MS:
             self._sync_timer.stop()
@@ -605,6 +611,16 @@ class ConnectDialog(ReleasingDialog):
                 "it carries on in the background.",
             )
             self.first_sync_finished.emit()
+
+    def _read_message(self, view: AccountView) -> str:
+        """What now blocks the tech's time: a calendar switched off is read but blocks nothing, and
+        a tech who added "Dentist" there would otherwise wonder why the board still books them."""
+        text = f"Connected {view.account.email}. Its events now block {self.tech.name}'s time on the board"
+        idle = [c for c in view.calendars if c.id in self._waiting_for and not (c.primary or c.blocks)]
+        if not idle:
+            return text + "."
+        which = "that calendar is" if len(idle) == 1 else "those calendars are"
+        return f"{text}, except those in {calendar_names(idle)}: {which} set not to block time."
 
     # --- failure and cancelling ----------------------------------------------------------------
 

@@ -127,6 +127,12 @@ QFrame#banner QToolButton {{ border: none; padding: 2px 6px; font-weight: 600; }
 QToolTip {{ background: {SURFACE}; color: {TEXT}; border: 1px solid {BORDER}; padding: 6px; }}
 QFrame#sidePanel {{ background: {SURFACE}; border: 1px solid {BORDER}; border-radius: 8px; }}
 QLabel#emptyState {{ color: {TEXT_MUTED}; padding: 16px; }}
+/* The first sync's count is written across the bar: a light fill keeps it readable. */
+QProgressBar#connectProgress {{
+    background: {SURFACE}; border: 1px solid {BORDER}; border-radius: 4px;
+    color: {TEXT}; text-align: center;
+}}
+QProgressBar#connectProgress::chunk {{ background: #c7d7fe; border-radius: 3px; }}
 """
 
 
