@@ -3,8 +3,8 @@ links between bookings and the events that carry them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, insert, select
 
@@ -13,6 +13,17 @@ from app.domain.model import BusyBlock, EventLink, EventTime, RemoteEvent
 from app.domain.time import Interval
 from storage.orm import BusyBlockRow, EventLinkRow, RemoteEventRow
 from storage.repositories.base import SqlRepository, assign
+
+# Ids per IN (...) list: far below SQLite's variable limit, large enough that a full read of a
+# busy calendar takes a handful of statements rather than one per event.
+CHUNK = 500
+
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
 
 # --- remote events ------------------------------------------------------------------------
 
@@ -75,6 +86,33 @@ class SqlRemoteEventRepository(SqlRepository):
             self._session.add(row)
         assign(row, _event_values(event))
 
+    def upsert_many(self, calendar_id: CalendarId, events: Iterable[RemoteEvent]) -> None:
+        """Store a read's events of one calendar: one lookup per chunk, one insert for the new ones.
+
+        The same event twice in `events` (a page boundary that moved under a changing calendar)
+        is stored once, as last given.
+        """
+        latest: dict[str, RemoteEvent] = {}
+        for event in events:
+            if event.calendar_id != calendar_id:
+                raise ValueError(f"event of calendar {event.calendar_id} stored under calendar {calendar_id}")
+            latest[event.remote_id] = event
+        new: list[dict[str, Any]] = []
+        for chunk in _chunks(list(latest)):
+            query = select(RemoteEventRow).where(
+                RemoteEventRow.calendar_id == calendar_id, RemoteEventRow.remote_id.in_(chunk)
+            )
+            rows = {row.remote_id: row for row in self._session.scalars(query)}
+            for remote_id in chunk:
+                values = _event_values(latest[remote_id])
+                row = rows.get(remote_id)
+                if row is None:
+                    new.append({"calendar_id": calendar_id, "remote_id": remote_id, **values})
+                else:
+                    assign(row, values)
+        if new:
+            self._session.execute(insert(RemoteEventRow), new)
+
     def get(self, calendar_id: CalendarId, remote_id: str) -> RemoteEvent | None:
         row = self._row(calendar_id, remote_id)
         return None if row is None else _event(row)
@@ -109,6 +147,18 @@ class SqlRemoteEventRepository(SqlRepository):
         )
         return [_event(row) for row in self._session.scalars(query)]
 
+    def series(self, calendar_id: CalendarId, remote_ids: Iterable[str]) -> list[RemoteEvent]:
+        """The events with these ids and every instance stored for any of them (as a master)."""
+        found: dict[str, RemoteEvent] = {}
+        for chunk in _chunks(sorted(set(remote_ids))):
+            query = select(RemoteEventRow).where(
+                RemoteEventRow.calendar_id == calendar_id,
+                RemoteEventRow.remote_id.in_(chunk) | RemoteEventRow.master_remote_id.in_(chunk),
+            )
+            for row in self._session.scalars(query):
+                found[row.remote_id] = _event(row)
+        return list(found.values())
+
     def clear_calendar(self, calendar_id: CalendarId) -> None:
         self._session.execute(delete(RemoteEventRow).where(RemoteEventRow.calendar_id == calendar_id))
 
@@ -138,25 +188,23 @@ def _block(row: BusyBlockRow) -> BusyBlock:
 
 class SqlBusyBlockRepository(SqlRepository):
     def replace_for_event(self, calendar_id: CalendarId, remote_id: str, blocks: Sequence[BusyBlock]) -> None:
-        """Swap every block filed under one remote event (or series) for `blocks`.
+        """Swap every block filed under one remote event (or series) for `blocks`."""
+        self.replace_for_events(calendar_id, {remote_id: blocks})
 
-        The blocks are filed under (`calendar_id`, `remote_id`) whatever instance id each carries,
-        so the next replace for the same event removes all of them.
+    def replace_for_events(self, calendar_id: CalendarId, filed: Mapping[str, Sequence[BusyBlock]]) -> None:
+        """Swap the blocks filed under each remote event (or series) of `filed` for its blocks.
+
+        Blocks are filed under (`calendar_id`, event id) whatever instance id each carries, so the
+        next replace for the same event removes all of them.
         """
-        for block in blocks:
-            if block.calendar_id is not None and block.calendar_id != calendar_id:
-                raise ValueError(
-                    f"busy block of calendar {block.calendar_id} filed under calendar {calendar_id}"
-                )
-        self._session.execute(
-            delete(BusyBlockRow).where(
-                BusyBlockRow.calendar_id == calendar_id, BusyBlockRow.remote_id == remote_id
-            )
-        )
-        if blocks:
-            self._session.execute(
-                insert(BusyBlockRow),
-                [
+        rows: list[dict[str, Any]] = []
+        for remote_id, blocks in filed.items():
+            for block in blocks:
+                if block.calendar_id is not None and block.calendar_id != calendar_id:
+                    raise ValueError(
+                        f"busy block of calendar {block.calendar_id} filed under calendar {calendar_id}"
+                    )
+                rows.append(
                     {
                         "tech_id": block.tech_id,
                         "start": block.interval.start,
@@ -170,9 +218,15 @@ class SqlBusyBlockRepository(SqlRepository):
                         "tentative": block.tentative,
                         "calendar_name": block.calendar_name,
                     }
-                    for block in blocks
-                ],
+                )
+        for chunk in _chunks(list(filed)):
+            self._session.execute(
+                delete(BusyBlockRow).where(
+                    BusyBlockRow.calendar_id == calendar_id, BusyBlockRow.remote_id.in_(chunk)
+                )
             )
+        if rows:
+            self._session.execute(insert(BusyBlockRow), rows)
 
     def clear_calendar(self, calendar_id: CalendarId) -> None:
         self._session.execute(delete(BusyBlockRow).where(BusyBlockRow.calendar_id == calendar_id))
@@ -241,6 +295,10 @@ class SqlEventLinkRepository(SqlRepository):
         )
         row = self._session.scalars(query).one_or_none()
         return None if row is None else _link(row)
+
+    def for_calendar(self, calendar_id: CalendarId) -> list[EventLink]:
+        query = select(EventLinkRow).where(EventLinkRow.calendar_id == calendar_id)
+        return [_link(row) for row in self._session.scalars(query)]
 
     def remove(self, booking_id: BookingId) -> None:
         self._session.execute(delete(EventLinkRow).where(EventLinkRow.booking_id == booking_id))

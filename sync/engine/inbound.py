@@ -135,13 +135,15 @@ class CalendarReader:
                 uow.calendars.update(replace(calendar, sync_cursor=stored))
             return outcome
         old_events = {e.remote_id: e for e in uow.remote_events.for_calendar(calendar.id)}
-        refused = self._check_guard(uow, ctx, old_events, batch)
+        # Our booking events in this calendar, by event id; only the outbound side changes these.
+        links = {link.remote_id: link.booking_id for link in uow.links.for_calendar(calendar.id)}
+        refused = self._check_guard(ctx, old_events, links, batch)
         if refused is not None and not self.accept_mass_delete:
             self._refuse(uow, ctx, refused, now, outcome.alerts)
             outcome.refused = refused
             return outcome
         old_blocks = _blocks_by_series(uow, tech, calendar.id, horizon)
-        batch = _tag_known_booking_events(uow, calendar.id, old_events, batch)
+        batch = _tag_known_booking_events(old_events, links, batch)
         if batch.full:
             # A full read speaks only for its window: what lies wholly outside it was not read,
             # not deleted, so it stays as last seen (a past job's event above all).
@@ -155,24 +157,27 @@ class CalendarReader:
             outside = _outside(old_events, horizon)
             if any(rid in outside for rid in batch.deleted):
                 batch = replace(batch, deleted=tuple(r for r in batch.deleted if r not in outside))
-        gone = self._gone_links(uow, calendar.id, old_events, batch)
+        gone = _gone_links(old_events, links, batch)
         affected = self._apply(uow, calendar.id, old_events, batch)
         for event in kept.values():
             uow.remote_events.upsert(event)
         outcome.stored = len(batch.events)
         outcome.deleted = len(batch.deleted)
+        if batch.full or rebuild:
+            index = _SeriesIndex(uow.remote_events.for_calendar(calendar.id))
+        else:
+            index = _SeriesIndex.load(uow, calendar.id, affected)
         if rebuild:
-            affected |= {
-                e.master_remote_id or e.remote_id for e in uow.remote_events.for_calendar(calendar.id)
-            }
+            affected |= index.keys()
             affected |= set(old_blocks)
         current = {key: [b.interval for b in blocks] for key, blocks in old_blocks.items()}
         new_blocks: dict[str, list[BusyBlock]] = {}
         for key in sorted(affected):
-            filed = _materialize_series(uow, tech, calendar, key, horizon)
-            for filed_key, blocks in filed.items():
-                current[filed_key] = [b.interval for b in blocks]
-                new_blocks[filed_key] = blocks
+            # Later series overwrite what earlier ones filed under the same key, as they always did.
+            new_blocks.update(_materialize_series(index, tech, calendar, key, horizon))
+        uow.busy.replace_for_events(calendar.id, new_blocks)
+        for filed_key, blocks in new_blocks.items():
+            current[filed_key] = [b.interval for b in blocks]
         self._open_overlaps(uow, outcome.alerts, tech, calendar, old_blocks, new_blocks, horizon, now)
         self._close_overlaps(uow, outcome.alerts, tech, calendar, current, horizon, now)
         outcome.touched = self._touch_bookings(uow, ctx, batch, gone, now)
@@ -180,7 +185,11 @@ class CalendarReader:
         return outcome
 
     def _check_guard(
-        self, uow: UnitOfWork, ctx: _Context, old_events: dict[str, RemoteEvent], batch: ChangeBatch
+        self,
+        ctx: _Context,
+        old_events: dict[str, RemoteEvent],
+        links: dict[str, BookingId],
+        batch: ChangeBatch,
     ) -> str | None:
         """Why this batch must not be applied, or None when it may."""
         where = f"{ctx.calendar.name} ({ctx.account.email})"
@@ -189,11 +198,7 @@ class CalendarReader:
                 f"Calendar {where} suddenly read back empty while {len(old_events)} events were known; "
                 "its events were kept. Check that the account is the right one and still shared."
             )
-        linked = {
-            rid
-            for rid, event in old_events.items()
-            if event.booking_id is not None and uow.links.by_remote(ctx.calendar.id, rid) is not None
-        }
+        linked = {rid for rid, event in old_events.items() if event.booking_id is not None and rid in links}
         destructive = len(linked & _vanished(old_events, batch))
         if not self._guard.allows(destructive, len(linked)):
             return (
@@ -228,17 +233,6 @@ class CalendarReader:
         )
         log.warning("%s", reason)
 
-    def _gone_links(
-        self, uow: UnitOfWork, calendar_id: CalendarId, old_events: dict[str, RemoteEvent], batch: ChangeBatch
-    ) -> dict[BookingId, str]:
-        """Linked booking events this batch removes: booking → remote id."""
-        gone: dict[BookingId, str] = {}
-        for rid in _vanished(old_events, batch):
-            link = uow.links.by_remote(calendar_id, rid)
-            if link is not None:
-                gone[link.booking_id] = rid
-        return gone
-
     def _apply(
         self, uow: UnitOfWork, calendar_id: CalendarId, old_events: dict[str, RemoteEvent], batch: ChangeBatch
     ) -> set[str]:
@@ -258,11 +252,11 @@ class CalendarReader:
                     uow.remote_events.delete(calendar_id, instance.remote_id)
                     affected.add(instance.remote_id)
             uow.remote_events.delete(calendar_id, rid)
-        for event in batch.events:
-            if event.calendar_id != calendar_id:
-                event = replace(event, calendar_id=calendar_id)
-            uow.remote_events.upsert(event)
-            affected.add(event.master_remote_id or event.remote_id)
+        events = [
+            e if e.calendar_id == calendar_id else replace(e, calendar_id=calendar_id) for e in batch.events
+        ]
+        uow.remote_events.upsert_many(calendar_id, events)
+        affected |= {e.master_remote_id or e.remote_id for e in events}
         return affected
 
     def _open_overlaps(
@@ -402,7 +396,7 @@ def _context(uow: UnitOfWork, calendar_id: CalendarId) -> _Context:
 
 
 def _tag_known_booking_events(
-    uow: UnitOfWork, calendar_id: CalendarId, old_events: dict[str, RemoteEvent], batch: ChangeBatch
+    old_events: dict[str, RemoteEvent], links: dict[str, BookingId], batch: ChangeBatch
 ) -> ChangeBatch:
     """Give our own events their booking id when the read did not carry it.
 
@@ -414,14 +408,20 @@ def _tag_known_booking_events(
     changed = False
     for event in batch.events:
         if event.booking_id is None:
-            link = uow.links.by_remote(calendar_id, event.remote_id)
             known = old_events.get(event.remote_id)
-            booking_id = link.booking_id if link is not None else (known.booking_id if known else None)
+            booking_id = links.get(event.remote_id) or (known.booking_id if known else None)
             if booking_id is not None:
                 event = replace(event, booking_id=booking_id)
                 changed = True
         tagged.append(event)
     return replace(batch, events=tuple(tagged)) if changed else batch
+
+
+def _gone_links(
+    old_events: dict[str, RemoteEvent], links: dict[str, BookingId], batch: ChangeBatch
+) -> dict[BookingId, str]:
+    """Linked booking events this batch removes: booking → remote id."""
+    return {links[rid]: rid for rid in _vanished(old_events, batch) if rid in links}
 
 
 def _signature(calendar: Calendar, tech: Technician) -> tuple[object, ...]:
@@ -470,31 +470,70 @@ def _blocks_by_series(
     return found
 
 
+class _SeriesIndex:
+    """A calendar's mirrored events by id and by master, for rebuilding busy blocks in memory."""
+
+    def __init__(self, events: Sequence[RemoteEvent]) -> None:
+        self._by_id = {e.remote_id: e for e in events}
+        self._instances: dict[str, list[RemoteEvent]] = {}
+        for event in events:
+            if event.master_remote_id is not None:
+                self._instances.setdefault(event.master_remote_id, []).append(event)
+        for instances in self._instances.values():
+            instances.sort(key=_instance_order)
+
+    @classmethod
+    def load(cls, uow: UnitOfWork, calendar_id: CalendarId, keys: set[str]) -> _SeriesIndex:
+        """Only the series named by `keys`, with the masters of instances among them."""
+        events = uow.remote_events.series(calendar_id, keys)
+        loaded = {e.remote_id for e in events}
+        parents = {e.master_remote_id for e in events if e.master_remote_id} - loaded
+        if parents:
+            events += [e for e in uow.remote_events.series(calendar_id, parents) if e.remote_id not in loaded]
+        return cls(events)
+
+    def get(self, remote_id: str) -> RemoteEvent | None:
+        return self._by_id.get(remote_id)
+
+    def instances_of(self, master_remote_id: str) -> list[RemoteEvent]:
+        return self._instances.get(master_remote_id, [])
+
+    def keys(self) -> set[str]:
+        """Every series key: a master's (or single event's) own id, an instance's master id."""
+        return {e.master_remote_id or e.remote_id for e in self._by_id.values()}
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _instance_order(event: RemoteEvent) -> tuple[datetime, date, str]:
+    """Instances in the order of their original start (timed or all-day), then id."""
+    return (event.original_start or _EARLIEST, event.original_start_date or date.min, event.remote_id)
+
+
 def _materialize_series(
-    uow: UnitOfWork, tech: Technician, calendar: Calendar, key: str, horizon: Interval
+    index: _SeriesIndex, tech: Technician, calendar: Calendar, key: str, horizon: Interval
 ) -> dict[str, list[BusyBlock]]:
-    """Rebuild the blocks filed under series `key`; returns every filing it rewrote.
+    """The blocks to file under series `key`, and [] under each filing it replaces.
 
     Instances whose master we do not have (a series shared in part) block on their own, filed
     under their own id; once the master arrives they are folded into it.
     """
     filed: dict[str, list[BusyBlock]] = {}
-    master = uow.remote_events.get(calendar.id, key)
-    instances = uow.remote_events.instances_of(calendar.id, key)
+    master = index.get(key)
+    instances = index.instances_of(key)
     if master is not None and master.master_remote_id is None:
         filed[key] = _expand(tech, calendar, master, instances, horizon)
         for instance in instances:
             filed[instance.remote_id] = []
     elif master is not None:
         # `key` is itself an instance whose master we lack.
-        parent = uow.remote_events.get(calendar.id, master.master_remote_id or "")
+        parent = index.get(master.master_remote_id or "")
         filed[key] = [] if parent is not None else _expand(tech, calendar, master, [], horizon)
     else:
         filed[key] = []
         for instance in instances:
             filed[instance.remote_id] = _expand(tech, calendar, instance, [], horizon)
-    for filing, blocks in filed.items():
-        uow.busy.replace_for_event(calendar.id, filing, blocks)
     return filed
 
 

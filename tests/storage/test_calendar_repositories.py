@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
 
 from app.domain.ids import CalendarId, TechId, new_id
@@ -170,6 +172,53 @@ def test_instances_of_a_master_and_clearing_a_calendar(db: Database, google_cale
         assert uow.remote_events.for_calendar(cal) == []
 
 
+def test_upsert_many_inserts_updates_and_keeps_the_last_of_a_repeated_event(
+    db: Database, google_calendar: Calendar
+) -> None:
+    cal = google_calendar.id
+    kept = _timed_event(cal, "kept", T0, title="Stays as it was")
+    old = _timed_event(cal, "edited", T0 + HOUR, title="Before")
+    with db.unit_of_work() as uow:
+        uow.remote_events.upsert_many(cal, [kept, old])
+        uow.commit()
+    edited = dataclasses.replace(old, etag="e2", title="After")
+    first = _timed_event(cal, "twice", T0 + 2 * HOUR, etag="e1")
+    second = dataclasses.replace(first, etag="e2", title="Moved under the read")
+    many = [_timed_event(cal, f"bulk-{n:04d}", T0 + n * HOUR) for n in range(1200)]  # several chunks
+    with db.unit_of_work() as uow:
+        uow.remote_events.upsert_many(cal, [edited, first, *many, second])
+        uow.commit()
+    with db.unit_of_work() as uow:
+        stored = {e.remote_id: e for e in uow.remote_events.for_calendar(cal)}
+    assert len(stored) == 3 + len(many)
+    assert (stored["kept"], stored["edited"], stored["twice"]) == (kept, edited, second)
+    assert stored["bulk-1199"] == many[-1]
+    with db.unit_of_work() as uow, pytest.raises(ValueError, match="stored under calendar"):
+        uow.remote_events.upsert_many(cal, [_timed_event(CalendarId(new_id()), "stray", T0)])
+
+
+def test_series_finds_masters_their_instances_and_single_events(
+    db: Database, google_calendar: Calendar
+) -> None:
+    cal = google_calendar.id
+    master = _timed_event(cal, "series", T0, recurrence=("RRULE:FREQ=DAILY;COUNT=5",))
+    moved = _timed_event(cal, "series_1", T0 + 26 * HOUR, master_remote_id="series", original_start=T0 + 24 * HOUR)
+    single = _timed_event(cal, "single", T0 + 3 * HOUR)
+    other = _timed_event(cal, "other", T0 + 5 * HOUR)
+    with db.unit_of_work() as uow:
+        uow.remote_events.upsert_many(cal, [master, moved, single, other])
+        uow.commit()
+    with db.unit_of_work() as uow:
+
+        def by_id(keys: Iterable[str]) -> list[str]:
+            return sorted(e.remote_id for e in uow.remote_events.series(cal, keys))
+
+        assert by_id({"series", "single"}) == ["series", "series_1", "single"]
+        assert by_id({"series_1"}) == ["series_1"]  # an instance alone, without its master
+        assert by_id({"gone"}) == []
+        assert by_id([f"k{n}" for n in range(1100)] + ["other"]) == ["other"]
+
+
 def _block(
     tech_id: TechId, calendar_id: CalendarId, start: datetime, hours: int = 1, **changes: object
 ) -> BusyBlock:
@@ -219,6 +268,28 @@ def test_busy_blocks_replace_and_read_by_window(
         uow.commit()
     with db.unit_of_work() as uow:
         assert uow.busy.for_techs([ana.id], Interval(T0 - 100 * HOUR, T0 + 200 * HOUR)) == []
+
+
+def test_replacing_the_blocks_of_many_events_at_once(
+    db: Database, people: tuple[Technician, Customer], google_calendar: Calendar
+) -> None:
+    ana, _ = people
+    cal = google_calendar.id
+    window = Interval(T0 - 24 * HOUR, T0 + 2000 * HOUR)
+    first = {f"e{n}": [_block(ana.id, cal, T0 + n * HOUR, remote_id=f"e{n}")] for n in range(700)}
+    with db.unit_of_work() as uow:
+        uow.busy.replace_for_events(cal, first)
+        uow.commit()
+    again = {"e1": [], "e2": [_block(ana.id, cal, T0 + 1000 * HOUR, remote_id="e2")], "new": []}
+    with db.unit_of_work() as uow:
+        assert len(uow.busy.for_techs([ana.id], window)) == 700
+        uow.busy.replace_for_events(cal, again)
+        uow.commit()
+    with db.unit_of_work() as uow:
+        blocks = uow.busy.for_techs([ana.id], window)
+    assert len(blocks) == 699  # e1 gone, e2 moved, the rest untouched
+    assert blocks[-1] == again["e2"][0]
+    assert first["e1"][0] not in blocks and first["e2"][0] not in blocks
 
 
 def test_busy_blocks_for_many_techs_use_the_index(db: Database) -> None:
