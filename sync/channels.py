@@ -66,7 +66,12 @@ class ChannelKeeper:
             ):
                 continue
             try:
-                channel = await self._open_or_renew(target)
+                # Stored before `creating` ends (its end re-reads the table for the receiver): the
+                # provider posts notices as soon as it has answered, and until the channel is in
+                # the table the receiver refuses them as unknown.
+                with self._channels.creating(calendar.id):
+                    channel = await self._open_or_renew(target)
+                    await asyncio.to_thread(self._store, calendar, channel)
             except ProviderError as error:
                 if calendar.id not in self._refused:
                     self._refused.add(calendar.id)
@@ -77,25 +82,21 @@ class ChannelKeeper:
                     )
                 continue
             self._refused.discard(calendar.id)
-            await asyncio.to_thread(self._store, calendar, channel)
             changed += 1
-        if changed:
-            await asyncio.to_thread(self._channels.refresh)
         return changed
 
     async def _open_or_renew(self, target: _Target) -> Channel:
         provider = self._providers.get(target.account)
         calendar = target.calendar
         address = push_address(self._public_url, target.account.provider.value)
-        with self._channels.creating(calendar.id):
-            if (
-                calendar.channel_id
-                and calendar.channel_expires
-                and calendar.channel_expires > self._clock.now()
-            ):
-                old = _channel(calendar, self._channels.token_for(calendar.id))
-                return await provider.renew(calendar, old, address)
-            return await provider.watch(calendar, address, self._channels.token_for(calendar.id))
+        if (
+            calendar.channel_id
+            and calendar.channel_expires
+            and calendar.channel_expires > self._clock.now()
+        ):
+            old = _channel(calendar, self._channels.token_for(calendar.id))
+            return await provider.renew(calendar, old, address)
+        return await provider.watch(calendar, address, self._channels.token_for(calendar.id))
 
     async def stop_all(self) -> None:
         """Stop every stored channel (providers would otherwise post to a closed door until expiry)."""

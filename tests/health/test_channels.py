@@ -13,6 +13,7 @@ from app.services.container import Services
 from app.services.ports import RemoteCalendar
 from sync.channels import ChannelKeeper
 from sync.providers.fake import CHANNEL_LIFETIME, InMemoryCalendarProvider
+from sync.providers.protocol import Channel
 from sync.push_receiver import CalendarChannels
 from tests.health.conftest import Business
 
@@ -89,3 +90,33 @@ async def test_a_refused_channel_is_logged_once_and_left_to_polling(
     assert len([r for r in caplog.records if "polled instead" in r.getMessage()]) == 1
     assert await keeper.keep() == 1  # the provider accepts again
     assert _calendar(services, business.maria_calendar).channel_id is not None
+
+
+async def test_a_new_channel_answers_notices_while_the_next_calendar_is_watched(
+    services: Services, clock: FixedClock, business: Business
+) -> None:
+    """Providers post as soon as a channel exists; the keeper still opening other calendars must not
+    leave the receiver refusing the first one's notices as unknown."""
+    fakes = Fakes(clock)
+    channels = CalendarChannels(services.uow)
+    channels.REFRESH_EVERY = 3600.0  # unknown ids never re-read the table by themselves here
+    made: list[str] = []
+    known_meanwhile: list[bool] = []
+
+    def provider_for(account: CalendarAccount) -> InMemoryCalendarProvider:
+        provider = fakes(account)
+        watch = provider.watch
+
+        async def watching(calendar: Calendar, address: str, token: str) -> Channel:
+            known_meanwhile.extend(channels.lookup(channel_id) is not None for channel_id in made)
+            channel = await watch(calendar, address, token)
+            made.append(channel.id)
+            return channel
+
+        provider.watch = watching  # type: ignore[method-assign]
+        return provider
+
+    keeper = ChannelKeeper(services.uow, provider_for, channels, "https://relay.example.com", clock)
+    assert await keeper.keep() == 2
+    assert known_meanwhile == [True]
+    assert all(channels.lookup(channel_id) is not None for channel_id in made)
