@@ -70,7 +70,9 @@ class ProviderSandbox(Protocol):
     Constructed as `Provider(clock: Callable[[], datetime], push: push.PushSender)`. Optional
     hooks the server and control API use when a provider has them:
     `set_urls(urls: Mapping[str, str | None])` (called once the sites have ports, with the keys of
-    `GET /` on the control API) and `share_calendar(email, calendar, with_email, role)`.
+    `GET /` on the control API), `share_calendar(email, calendar, with_email, role)` and
+    `push_channels()` (the live push channels, each {"provider","id","account","calendar","url",
+    "expires"}, for `GET /push`).
     Control-API failures are raised as `UnknownAccount` (→ 404) or `InvalidInput` (→ 400).
     """
 

@@ -14,7 +14,12 @@ account email answers 404. Provider-specific work is delegated to each `Provider
   GET    /faults; DELETE /faults
   POST   /faults                            {"kind","provider"?,"account"?,"count"|"seconds",
                                              "retry_after"?,"hold_seconds"?,"status"?}
-  POST   /push/pause; POST /push/resume; GET /push (held count and recent deliveries)
+  POST   /push/pause; POST /push/resume
+  GET    /push                              {"paused","held","totals","channels","deliveries"}:
+                                            totals counts every notice by outcome (delivered,
+                                            refused, unreachable); channels lists the live Google
+                                            channels and Graph subscriptions; deliveries the
+                                            recent ones in detail
   GET    /requests?account=&since=&site=    since: a sequence number or an ISO time
 """
 
@@ -255,9 +260,16 @@ class ControlSite:
 
     def push_status(self, request: Request) -> Response:
         push = self.sandbox.push
+        channels: list[dict[str, Any]] = []
+        for provider in self.sandbox.providers.values():
+            listed = getattr(provider, "push_channels", None)
+            if listed is not None:
+                channels.extend(listed())
         return Response.json(200, {
             "paused": push.paused,
             "held": push.held,
+            "totals": push.totals,
+            "channels": channels,
             "deliveries": [
                 {"url": d.notification.url, "provider": d.notification.provider, "status": d.status,
                  "attempts": d.attempts, "error": d.error, "headers": d.headers}

@@ -165,6 +165,24 @@ class GoogleSandbox:
     def set_push_paused(self, paused: bool) -> None:
         self.push.set_paused(paused)
 
+    def push_channels(self) -> list[dict[str, Any]]:
+        """The watch channels that would get a notice now (expired ones are dropped, as on a change)."""
+        now_ms = int(self.store.now().timestamp() * 1000)
+        with self.store.lock:
+            for channel in [c for c in self.store.channels.values() if c.expiration_ms <= now_ms]:
+                del self.store.channels[channel.id]
+            return [
+                {
+                    "provider": self.provider,
+                    "id": c.id,
+                    "account": c.email,
+                    "calendar": c.calendar_id,
+                    "url": c.address,
+                    "expires": dt.datetime.fromtimestamp(c.expiration_ms / 1000, dt.UTC).isoformat(),
+                }
+                for c in self.store.channels.values()
+            ]
+
     def to_state(self) -> dict[str, Any]:
         return self.store.to_state()
 

@@ -185,6 +185,21 @@ class MicrosoftSandbox:
     def set_push_paused(self, paused: bool) -> None:
         self.push.set_paused(paused)
 
+    def push_channels(self) -> list[dict[str, Any]]:
+        """The live subscriptions (an expired one is deleted, as Graph does)."""
+        with self.state.lock:
+            return [
+                {
+                    "provider": self.provider,
+                    "id": s.id,
+                    "account": s.email,
+                    "calendar": s.calendar_id,
+                    "url": s.notification_url,
+                    "expires": s.expires.isoformat(),
+                }
+                for s in self.subscriptions.live(self.clock())
+            ]
+
     def to_state(self) -> dict[str, Any]:
         with self.state.lock:
             return {"state": self.state.to_json(), "subscriptions": self.subscriptions.to_json()}

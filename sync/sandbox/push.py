@@ -5,6 +5,10 @@ POSTs them in order. While paused (`POST /push/pause`) notifications queue up an
 them, which lets tests and demos reproduce late or bunched notifications. Receivers that answer
 500/502/503/504 get a few retries with a short backoff, as Google documents for its push channels
 (the exact retry schedule is unverified; ours is 3 attempts, 0.2 s then 0.4 s apart).
+
+`deliveries` keeps the recent ones in detail; `totals` counts every finished one by outcome for the
+sender's whole life (a long soak outlives the history): "delivered" (2xx), "refused" (any other
+status) and "unreachable" (no answer at all: nothing listening, a reset, a timeout).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -21,6 +25,7 @@ import httpx
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+OUTCOMES = ("delivered", "refused", "unreachable")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,7 @@ class PushSender:
         self._pending = 0
         self._stopping = threading.Event()
         self.deliveries: deque[Delivery] = deque(maxlen=history)
+        self._totals: Counter[str] = Counter()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -77,6 +83,12 @@ class PushSender:
     def held(self) -> int:
         with self._lock:
             return len(self._held)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        """Finished notifications by outcome: delivered, refused, unreachable (each key always present)."""
+        with self._lock:
+            return {outcome: self._totals[outcome] for outcome in OUTCOMES}
 
     def send(self, notification: Notification) -> None:
         with self._lock:
@@ -133,6 +145,9 @@ class PushSender:
                 break
         if error is not None or (status is not None and status >= 300):
             log.info("push to %s failed: %s", notification.url, error or status)
+        outcome = "unreachable" if status is None else "delivered" if 200 <= status < 300 else "refused"
+        with self._lock:
+            self._totals[outcome] += 1
         self.deliveries.append(
             Delivery(notification, status, attempt, error, dict(notification.headers))
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -125,3 +126,31 @@ def test_deleting_a_watched_calendar_sends_not_exists(sandbox: Sandbox, cal: Any
     with pytest.raises(HttpError) as info:
         cal.events().list(calendarId=second["id"]).execute()
     assert info.value.resp.status == 404
+
+
+def test_push_status_counts_outcomes_and_lists_live_channels(sandbox: Sandbox, cal: Any) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        nobody = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
+    with (
+        httpx.Client(base_url=sandbox.urls.control, trust_env=False) as control,
+        receiver() as hook,
+        receiver(status=404) as refusing,
+    ):
+        channel = cal.events().watch(calendarId="primary", body={
+            "id": "counted", "type": "web_hook", "address": hook.url}).execute()
+        cal.events().watch(calendarId="primary", body={
+            "id": "refused", "type": "web_hook", "address": refusing.url}).execute()
+        cal.events().watch(calendarId="primary", body={
+            "id": "nobody", "type": "web_hook", "address": nobody}).execute()
+        _event(cal)
+        assert sandbox.push.wait_idle()
+        status = control.get("/push").json()
+        # Each channel got its sync message and one for the new event.
+        assert status["totals"] == {"delivered": 2, "refused": 2, "unreachable": 2}
+        listed = {c["id"]: c for c in status["channels"]}
+        assert set(listed) == {"counted", "refused", "nobody"}
+        assert listed["counted"]["provider"] == "google" and listed["counted"]["account"] == EMAIL
+        assert listed["counted"]["url"] == hook.url and listed["counted"]["expires"]
+        cal.channels().stop(body={"id": "counted", "resourceId": channel["resourceId"]}).execute()
+        assert {c["id"] for c in control.get("/push").json()["channels"]} == {"refused", "nobody"}

@@ -131,7 +131,11 @@ def test_subscription_handshake_and_notification(ms: MicrosoftSandbox, graph: ht
         assert item["resource"].endswith(f"/Events/{event['id']}") and item["tenantId"]
         renewed = graph.patch(f"/subscriptions/{sub['id']}", json={"expirationDateTime": expires})
         assert renewed.status_code == 200
+        [listed] = ms.push_channels()
+        assert listed["provider"] == "microsoft" and listed["id"] == sub["id"] and listed["account"] == EMAIL
+        assert listed["url"] == receiver.url
         assert graph.delete(f"/subscriptions/{sub['id']}").status_code == 204
+        assert ms.push_channels() == []
         assert graph.delete(f"/subscriptions/{sub['id']}").status_code == 404
         schema_check("subscription", sub)
 
