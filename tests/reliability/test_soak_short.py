@@ -1,4 +1,5 @@
-"""The soak, short: three techs on both providers, faults of every kind and a few SIGKILLs of the sync.
+"""The soak, short: three techs on both providers, faults of every kind and a few SIGKILLs of the sync,
+which listens for push notices from the sandbox's channels as it does in the long one.
 
 `make soak` runs the long version (ten techs, at least 30 kills); this one keeps the same checks in
 every `make test` run.
@@ -29,3 +30,5 @@ def test_a_short_soak_loses_nothing_and_doubles_nothing(token_store: TokenStore)
     assert result.kills >= 4
     assert all(result.faults_injected[kind] > 0 for kind in FAULT_KINDS)
     assert result.live_bookings > 0 and result.booking_events > 0 and result.personal_events > 0
+    assert result.push_address is not None and result.push["delivered"] > 0
+    assert 0 < result.channels_live - result.channels_stray <= result.calendars  # the channels calendars hold

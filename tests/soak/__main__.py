@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fault-rate", type=float, default=0.2, help="share of requests that fail (default 0.2)"
     )
+    parser.add_argument(
+        "--no-push", action="store_true", help="run the sync process without --listen (polling only)"
+    )
     parser.add_argument("--seed", type=int, help="replay a run: the seed it printed")
     parser.add_argument(
         "--workdir", type=Path, help="keep the database and logs here (default: a temporary folder)"
@@ -36,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         techs=args.techs,
         min_kills=args.kills,
         fault_rate=args.fault_rate,
+        push=not args.no_push,
         seed=args.seed,
         workdir=args.workdir,
     )

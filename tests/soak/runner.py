@@ -5,9 +5,12 @@ flows; the dispatcher books, moves, reassigns and cancels through `BookingServic
 phone adds, edits and deletes personal events and the booking events on the provider's own API;
 the sandbox injects faults at about `fault_rate` of requests, rotating through every kind; and
 `crewboard sync` runs as a separate process on the same SQLite file, SIGKILLed at random moments
-and restarted. Then the faults stop, a few scripted conflicts are staged, `crewboard sync --once`
-runs until a round changes nothing, and every invariant is checked against provider truth read
-fresh through the adapters. `SoakResult.failures` lists each broken invariant in one sentence.
+and restarted. It runs with push (`--listen` on one loopback port chosen at the start, kept across
+restarts because the channels a killed process opened still point there), so the sandbox's Google
+channels and Graph subscriptions deliver notices to it, fail while it is down, and are held and
+flushed by the `push_pause` fault. Then the faults stop, a few scripted conflicts are staged,
+`crewboard sync --once` runs until a round changes nothing, and every invariant is checked against
+provider truth read fresh through the adapters. `SoakResult.failures` lists each broken invariant in one sentence.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import itertools
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -66,6 +70,8 @@ FAULT_KINDS = REQUEST_FAULTS + ACCOUNT_FAULTS
 # Tables whose content says what sync decided; a settle round that leaves them alike changed nothing.
 STATE_TABLES = ("bookings", "remote_events", "busy_blocks", "event_links", "outbox", "conflicts")
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+# A Google watch channel or a Graph subscription being made, as the sandbox logs the request.
+CHANNEL_PATHS = ("/events/watch", "/subscriptions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,7 @@ class SoakConfig:
     kill_every: tuple[float, float] = (2.5, 9.0)  # seconds between SIGKILLs, uniform
     settle_seconds: float = 150.0
     timeout_hold: float = 1.0
+    push: bool = True  # the sync process listens for push notices (a loopback --public-url)
     seed: int | None = None
     workdir: Path | None = None
     echo: bool = True
@@ -97,6 +104,14 @@ class SoakResult:
     booking_events: int = 0
     personal_events: int = 0
     conflicts: Counter[str] = field(default_factory=Counter)
+    push_address: str | None = None  # what --public-url said; None: the soak ran without push
+    push: Counter[str] = field(default_factory=Counter)  # notices by outcome (sandbox's totals)
+    push_held: int = 0  # notices the push_pause fault held back, then released
+    channels_made: int = 0  # channel-making requests the provider answered with success
+    channels_dropped: int = 0  # ... that it carried out but whose answer a fault dropped
+    channels_live: int = 0  # at the end, at the providers
+    channels_stray: int = 0  # ... of them not the one stored on any calendar
+    calendars: int = 0
     lost: int = 0
     duplicated: int = 0
     failures: list[str] = field(default_factory=list)
@@ -116,6 +131,7 @@ class SoakResult:
             f"faults injected: {counts(self.faults_injected)}",
             f"faults hit (request log): {counts(self.faults_hit)}",
             f"sync process: {self.kills} SIGKILLs, {self.restarts} starts; settled in {self.settle_rounds} round(s)",
+            *self._push_lines(),
             f"at the end: {self.live_bookings} live bookings, {self.booking_events} booking events, "
             f"{self.personal_events} blocking personal events; conflicts: {counts(self.conflicts)}",
             f"lost: {self.lost}  duplicated: {self.duplicated}",
@@ -123,6 +139,18 @@ class SoakResult:
         lines += [f"FAILED: {failure}" for failure in self.failures]
         lines.append("RESULT: " + ("every invariant holds" if self.ok else "INVARIANTS BROKEN"))
         return "\n".join(lines)
+
+    def _push_lines(self) -> list[str]:
+        if self.push_address is None:
+            return ["push: off (the sync process only polled)"]
+        return [
+            f"push to {self.push_address}: {self.push['delivered']} notices delivered, "
+            f"{self.push['refused']} refused, {self.push['unreachable']} unreachable (process down); "
+            f"{self.push_held} held by push_pause, then released",
+            f"push channels: {self.channels_made} made ({self.channels_dropped} more whose answer a "
+            f"fault dropped); at the end {self.channels_live} live for {self.calendars} calendar(s), "
+            f"{self.channels_stray} not stored on any",
+        ]
 
 
 @dataclass
@@ -136,18 +164,30 @@ class Tech:
 class SyncProcess:
     """`crewboard sync` in a child process on the same database; killed with SIGKILL on demand."""
 
-    def __init__(self, db_url: str, env: dict[str, str], poll: float, log_path: Path) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        env: dict[str, str],
+        poll: float,
+        log_path: Path,
+        listen: tuple[str, int] | None = None,
+    ) -> None:
         self.db_url, self.env, self.poll = db_url, env, poll
         self.log_path = log_path
+        self.listen = listen
         self.child: subprocess.Popen[bytes] | None = None
         self.kills = 0
         self.starts = 0
 
     def start(self) -> None:
         assert self.child is None
+        command = [sys.executable, "-m", "app.cli", "--db", self.db_url, "sync", "--poll", str(self.poll)]
+        if self.listen is not None:
+            # The same address at every start: channels a killed process opened still point there.
+            command += ["--listen", f"{self.listen[0]}:{self.listen[1]}", "--public-url", self.public_url]
         with self.log_path.open("ab") as log:
             self.child = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "--db", self.db_url, "sync", "--poll", str(self.poll)],
+                command,
                 env=self.env,
                 cwd=ROOT,
                 stdin=subprocess.DEVNULL,
@@ -155,6 +195,12 @@ class SyncProcess:
                 stderr=log,
             )
         self.starts += 1
+
+    @property
+    def public_url(self) -> str:
+        """Where the providers send notices: straight to the listener (the sandbox accepts loopback http)."""
+        assert self.listen is not None
+        return f"http://{self.listen[0]}:{self.listen[1]}/crewboard"
 
     def kill(self) -> None:
         """SIGKILL and reap it (a zombie would still look alive to the next engine's lock check)."""
@@ -168,6 +214,13 @@ class SyncProcess:
 
     def alive(self) -> bool:
         return self.child is not None and self.child.poll() is None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A loopback port nothing listens on now (the sync binds it with SO_REUSEADDR at every start)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def _env(workdir: Path) -> dict[str, str]:
@@ -365,13 +418,24 @@ class FaultMaker:
             self.requests += 1
             if entry.get("fault"):
                 self.result.faults_hit[str(entry["fault"])] += 1
+            if entry.get("method") == "POST" and str(entry.get("path", "")).endswith(CHANNEL_PATHS):
+                status = entry.get("status")
+                if entry.get("fault") == "drop_after_commit":
+                    self.result.channels_dropped += 1
+                elif isinstance(status, int) and 200 <= status < 300:
+                    self.result.channels_made += 1
         self.result.requests = self.requests
+
+    def resume_push(self) -> None:
+        """End a push_pause: count what it held back, then let the sandbox flush it."""
+        self.result.push_held += int(self.control.get("/push").json()["held"])
+        self.control.post("/push/resume").raise_for_status()
+        self.paused_until = None
 
     def tick(self) -> None:
         self.observe()
         if self.paused_until is not None and time.monotonic() >= self.paused_until:
-            self.control.post("/push/resume").raise_for_status()
-            self.paused_until = None
+            self.resume_push()
         if self.injected >= self.config.fault_rate * self.requests:
             return
         if len(self.control.get("/faults").json()) >= 3:
@@ -399,8 +463,7 @@ class FaultMaker:
 
     def stop(self) -> None:
         self.control.delete("/faults").raise_for_status()
-        self.control.post("/push/resume").raise_for_status()
-        self.paused_until = None
+        self.resume_push()
 
 
 # --- settling and checking ----------------------------------------------------------------------
@@ -641,6 +704,43 @@ def check(
         fail("a private event's title, description or attendee reached the database file")
 
 
+def check_push(database: Database, control: httpx.Client, result: SoakResult) -> None:
+    """Push really ran, and channels did not pile up across the restarts.
+
+    `ChannelKeeper` keeps one channel per calendar, stored on the calendar's row, and a restarted
+    process reuses it until it is near expiry (hours away here) instead of opening another. A channel
+    the provider made but no row holds is one whose answer never reached the row: a fault dropped
+    the answer after the provider carried it out, or the process was killed between the answer and
+    storing it; such channels lapse by themselves. So: every stored channel is live; and the channels
+    no row holds stay within those dropped answers plus at most one kill per calendar, never one for
+    each restart.
+    """
+    fail = result.failures.append
+    status = control.get("/push").json()
+    result.push.update({k: int(v) for k, v in status["totals"].items()})
+    if result.push["delivered"] == 0:
+        fail("push was on, yet not a single notice reached the sync process")
+    with database.unit_of_work() as uow:
+        calendars = [c for a in uow.accounts.list() for c in uow.calendars.for_account(a.id)]
+    live = {str(c["id"]): c for c in status["channels"]}
+    stored = {c.channel_id for c in calendars if c.channel_id}
+    result.calendars = len(calendars)
+    result.channels_live = len(live)
+    result.channels_stray = len([i for i in live if i not in stored])
+    gone = [c.name for c in calendars if c.channel_id and c.channel_id not in live]
+    if gone:
+        fail(f"{len(gone)} calendar(s) keep a push channel the provider no longer has")
+    outside = [c for c in live.values() if c["url"] != f"{result.push_address}/{c['provider']}"]
+    if outside:
+        fail(f"{len(outside)} live push channel(s) point elsewhere than the sync's public address")
+    allowed = result.channels_dropped + len(calendars)
+    if result.channels_stray > allowed:
+        fail(
+            f"{result.channels_stray} push channels are live that no calendar holds (at most {allowed} "
+            "expected: answers dropped by faults, one kill per calendar); restarts pile channels up"
+        )
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -739,7 +839,10 @@ def run_soak(config: SoakConfig, store: TokenStore | None = None) -> SoakResult:
             techs.append(connect_tech(sandbox, control, services, store, n + 1, provider))
         say(f"{len(techs)} techs connected through the sign-in flows (seed {seed})")
 
-        sync = SyncProcess(database.url, env, config.poll, workdir / "sync-process.log")
+        listen = ("127.0.0.1", free_port()) if config.push else None
+        sync = SyncProcess(database.url, env, config.poll, workdir / "sync-process.log", listen)
+        if listen is not None:
+            result.push_address = sync.public_url
         stack.callback(sync.kill)
         dispatcher = Dispatcher(services, techs, rng, result)
         phones = Phones(techs, rng, result, services.clock.now)
@@ -788,6 +891,8 @@ def run_soak(config: SoakConfig, store: TokenStore | None = None) -> SoakResult:
         say(f"settled after {result.settle_rounds} round(s); checking")
         truth = asyncio.run(provider_truth(database, store))
         check(database, db_path, truth, dispatcher.created, staged, result)
+        if config.push:
+            check_push(database, control, result)
         for tech in techs:
             result.operations["phone request failed (fault)"] += tech.phone.failures
         result.kills, result.restarts = sync.kills, sync.starts
