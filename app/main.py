@@ -125,6 +125,7 @@ def run_desktop(
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from ui.gc_guard import MainThreadGarbageCollector
     from ui.main_window import MainWindow
     from ui.settings import attach_calendar_settings
     from ui.signin import ConnectionSetup
@@ -138,6 +139,7 @@ def run_desktop(
     app.setApplicationName("Crewboard")
     app.setOrganizationName("Crewboard")
     apply_style(app)
+    collector = MainThreadGarbageCollector(app)  # Qt objects in cycles die on the GUI thread
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     runner: SyncRunner | None = None
@@ -171,6 +173,7 @@ def run_desktop(
                 loop.run_until_complete(runner.wait_stopped())
     finally:
         asyncio.set_event_loop(None)
+        collector.stop()
     return 0
 
 

@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from app.domain.ids import CalendarId
-from app.domain.model import Calendar, CalendarAccount, Provider, Technician
+from app.domain.model import AccountStatus, Calendar, CalendarAccount, Provider, Technician
 from app.errors import CrewboardError
 from app.services.accounts import AccountService, AccountView, provider_label
 from app.services.container import Services
@@ -292,6 +292,7 @@ class ConnectDialog(ReleasingDialog):
         self._profile: QWebEngineProfile | None = None
         self._account: AccountView | None = None
         self._waiting_for: set[CalendarId] = set()
+        self._reading_text = ""  # the first-sync message, before any news of a failed try
         self._sync_elapsed = 0
         self._bridge = _Bridge(self)
         self._bridge.open_requested.connect(
@@ -577,9 +578,8 @@ class ConnectDialog(ReleasingDialog):
         self.progress.setFormat("%v of %m calendars read")
         self.progress.setFixedHeight(18)
         self._sync_elapsed = 0
-        self._set_stage(
-            Stage.FIRST_SYNC, f"Connected {view.account.email}. Reading {names} for the first time…"
-        )
+        self._reading_text = f"Connected {view.account.email}. Reading {names} for the first time…"
+        self._set_stage(Stage.FIRST_SYNC, self._reading_text)
         self._sync_timer.start()
 
     def _on_sync_timer_timeout(self) -> None:
@@ -599,11 +599,28 @@ class ConnectDialog(ReleasingDialog):
             return
         read = [c for c in view.calendars if c.id in self._waiting_for and c.sync_cursor]
         self.progress.setValue(len(read))
-        if len(read) >= len(self._waiting_for):
+        if view.account.status in (AccountStatus.NEEDS_RECONNECT, AccountStatus.REVOKED):
+            # Waiting on would only end in "taking longer": nothing is read until the tech signs in again.
+            self._sync_timer.stop()
+            label = provider_label(view.account.provider)
+            self._set_stage(
+                Stage.DONE,
+                f"Connected {view.account.email}, but {label} stopped Crewboard from reading it: "
+                "the sign-in was withdrawn or has expired. Use Reconnect in Calendar settings to sign in again.",
+            )
+            self.first_sync_finished.emit()
+        elif len(read) >= len(self._waiting_for):
             self._sync_timer.stop()
             self._set_stage(Stage.DONE, self._read_message(view))
             self.first_sync_finished.emit()
-        elif self._sync_elapsed >= FIRST_SYNC_LIMIT_MS:
+        elif self._sync_elapsed < FIRST_SYNC_LIMIT_MS:
+            failed = view.health.last_error if view.health and view.health.failing_since else None
+            text = self._reading_text
+            if failed:
+                text += f" The last try failed ({failed.rstrip('.')}); Crewboard tries again shortly."
+            if self.message.text() != text:
+                self.message.setText(text)
+        else:
             self._sync_timer.stop()
             self._set_stage(
                 Stage.DONE,

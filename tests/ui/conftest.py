@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from app.domain.time import FixedClock
 from app.services.container import Services
 from tests.ui.business import DEMO_NOW, Business, build_business
+from ui.gc_guard import MainThreadGarbageCollector
 from ui.main_window import MainWindow
 from ui.style import apply_style
 
@@ -33,6 +34,15 @@ class QtMessages:
         serious = kind in (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)
         if serious and not any(part in message for part in HARMLESS):
             self.problems.append(f"{kind.name}: {message}")
+
+
+@pytest.fixture(autouse=True)
+def gui_thread_collects_garbage(qapp: QApplication) -> Iterator[MainThreadGarbageCollector]:
+    """As in the app: cyclic garbage (Qt objects among it) is collected on the GUI thread only."""
+    collector = MainThreadGarbageCollector(qapp)
+    yield collector
+    collector.stop()
+    collector.deleteLater()
 
 
 @pytest.fixture(autouse=True)

@@ -223,6 +223,9 @@ def test_a_failing_first_read_ends_in_taking_longer_and_shows_what_was_read(
         await until(lambda: dialog.stage is Stage.FIRST_SYNC, "the first sync to start")
         await until(lambda: bool(services.accounts.list()) and family_read(), "the second calendar's read")
         assert dialog.stage is Stage.FIRST_SYNC  # the primary calendar is still unread
+        # While it waits, the dialog says the read failed and will be tried again.
+        await until(lambda: "The last try failed (" in dialog.message.text(), "news of the failed read")
+        assert dialog.message.text().endswith("; Crewboard tries again shortly.")
         monkeypatch.setattr(ui.signin, "FIRST_SYNC_LIMIT_MS", 0)  # the wait runs out now
         await until(lambda: dialog.stage is Stage.DONE, "the dialog to stop waiting")
 
@@ -233,4 +236,42 @@ def test_a_failing_first_read_ends_in_taking_longer_and_shows_what_was_read(
     )
     assert dialog.progress.text() == "1 of 2 calendars read"
     assert calendar_blocks(services, alex, DENTIST_START.date()) == []  # the primary was not read
+    dialog.close()
+
+
+def test_a_sign_in_withdrawn_before_the_first_read_says_to_reconnect_at_once(
+    qtbot: Any,
+    loop: qasync.QEventLoop,
+    runner: SyncRunner,
+    sandbox: Sandbox,
+    control: httpx.Client,
+    token_store: TokenStore,
+    services: Services,
+    alex: Technician,
+    db: DatabaseWorker,
+) -> None:
+    """Waiting out the first-sync limit would help nobody: nothing is read until the tech signs in again."""
+    add_sandbox_account(control, "google", GOOGLE, "Alex Rivera")
+    dialog = connect_dialog(qtbot, sandbox, token_store, services, db, alex, runner)
+
+    def withdraw(_view: object) -> None:
+        # Saved, not yet read: the tech withdraws Crewboard's access in their Google account.
+        revoked = control.post(f"/accounts/{GOOGLE}/revoke")
+        assert revoked.status_code < 300, revoked.text
+        expired = control.post(f"/accounts/{GOOGLE}/expire-access")
+        assert expired.status_code < 300, expired.text
+
+    dialog.connected.connect(withdraw)
+
+    async def scenario() -> None:
+        dialog.start()
+        await until(lambda: dialog.stage is Stage.DONE, "the dialog to stop waiting")
+
+    run_with_sync(loop, runner, scenario)
+
+    assert dialog.message.text() == (
+        f"Connected {GOOGLE}, but Google stopped Crewboard from reading it: the sign-in was withdrawn "
+        "or has expired. Use Reconnect in Calendar settings to sign in again."
+    )
+    assert dialog.progress.text() == "0 of 1 calendars read"
     dialog.close()
