@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -96,25 +97,54 @@ def run_with_sync(
     assert left == []
 
 
-def connect_dialog(
+@dataclass(frozen=True)
+class Office:
+    """The office computer of these tests: the app's loop and sync, the sandbox, a tech to connect."""
+
+    qtbot: Any
+    loop: qasync.QEventLoop
+    runner: SyncRunner
+    sandbox: Sandbox
+    control: httpx.Client
+    token_store: TokenStore
+    services: Services
+    alex: Technician
+    db: DatabaseWorker
+
+    def connect_dialog(self) -> ConnectDialog:
+        """Alex's Google connect dialog, shown, with the scripted browser approving as Alex."""
+        setup = ConnectionSetup(
+            make_connector=connector_factory(self.sandbox.urls.control, self.token_store),
+            sandbox=True,
+            sync=self.runner,
+            open_url=SandboxApprover(GOOGLE, sandbox_endpoints(self.sandbox.urls.control).ca),
+        )
+        dialog = ConnectDialog(self.services, self.db, setup, self.alex, Provider.GOOGLE, sandbox=True)
+        self.qtbot.addWidget(dialog)
+        dialog.show()
+        return dialog
+
+    def run(self, scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        run_with_sync(self.loop, self.runner, scenario)
+
+    def alex_blocks(self) -> list[tuple[datetime, datetime]]:
+        """Alex's calendar busy time on the dentist's day."""
+        return calendar_blocks(self.services, self.alex, DENTIST_START.date())
+
+
+@pytest.fixture
+def office(
     qtbot: Any,
+    loop: qasync.QEventLoop,
+    runner: SyncRunner,
     sandbox: Sandbox,
+    control: httpx.Client,
     token_store: TokenStore,
     services: Services,
+    alex: Technician,
     db: DatabaseWorker,
-    tech: Technician,
-    runner: SyncRunner,
-) -> ConnectDialog:
-    setup = ConnectionSetup(
-        make_connector=connector_factory(sandbox.urls.control, token_store),
-        sandbox=True,
-        sync=runner,
-        open_url=SandboxApprover(GOOGLE, sandbox_endpoints(sandbox.urls.control).ca),
-    )
-    dialog = ConnectDialog(services, db, setup, tech, Provider.GOOGLE, sandbox=True)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    return dialog
+) -> Office:
+    return Office(qtbot, loop, runner, sandbox, control, token_store, services, alex, db)
 
 
 def seed_event(control: httpx.Client, summary: str, start: datetime, calendar: str | None = None) -> None:
@@ -136,22 +166,13 @@ def calendar_blocks(services: Services, tech: Technician, day: date) -> list[tup
 
 
 def test_first_sync_reads_every_new_calendar_and_its_events_block_the_tech(
-    qtbot: Any,
-    loop: qasync.QEventLoop,
-    runner: SyncRunner,
-    sandbox: Sandbox,
-    control: httpx.Client,
-    token_store: TokenStore,
-    services: Services,
-    alex: Technician,
-    db: DatabaseWorker,
-    tmp_path: Path,
+    office: Office, tmp_path: Path
 ) -> None:
-    add_sandbox_account(control, "google", GOOGLE, "Alex Rivera", ("Family",))
-    seed_dentist(control)
+    add_sandbox_account(office.control, "google", GOOGLE, "Alex Rivera", ("Family",))
+    seed_dentist(office.control)
     # "Family" is connected as a calendar that does not block time: read, but no busy block.
-    seed_event(control, "School play", DENTIST_START + timedelta(hours=3), calendar="Family")
-    dialog = connect_dialog(qtbot, sandbox, token_store, services, db, alex, runner)
+    seed_event(office.control, "School play", DENTIST_START + timedelta(hours=3), calendar="Family")
+    dialog = office.connect_dialog()
     stages: list[Stage] = []
     read_counts: list[int] = []
     dialog.stage_changed.connect(stages.append)
@@ -165,14 +186,14 @@ def test_first_sync_reads_every_new_calendar_and_its_events_block_the_tech(
             assert dialog.grab().save(str(tmp_path / f"connect-{stage.value}.png"))
 
     dialog.stage_changed.connect(shoot)
-    assert calendar_blocks(services, alex, DENTIST_START.date()) == []
+    assert office.alex_blocks() == []
 
     async def scenario() -> None:
-        assert runner.running
+        assert office.runner.running
         dialog.start()
         await until(lambda: dialog.stage is Stage.DONE, "the first sync to finish")
 
-    run_with_sync(loop, runner, scenario)
+    office.run(scenario)
 
     assert stages[-3:] == [Stage.FINISHING, Stage.FIRST_SYNC, Stage.DONE]
     assert (dialog.progress.value(), dialog.progress.maximum()) == (2, 2)
@@ -182,33 +203,24 @@ def test_first_sync_reads_every_new_calendar_and_its_events_block_the_tech(
         f"Connected {GOOGLE}. Its events now block Alex Rivera's time on the board, "
         "except those in “Family”: that calendar is set not to block time."
     )
-    assert calendar_blocks(services, alex, DENTIST_START.date()) == [(DENTIST_START, DENTIST_END)]
+    assert office.alex_blocks() == [(DENTIST_START, DENTIST_END)]
     dialog.close()
 
 
 def test_a_failing_first_read_ends_in_taking_longer_and_shows_what_was_read(
-    qtbot: Any,
-    loop: qasync.QEventLoop,
-    runner: SyncRunner,
-    sandbox: Sandbox,
-    control: httpx.Client,
-    token_store: TokenStore,
-    services: Services,
-    alex: Technician,
-    db: DatabaseWorker,
-    monkeypatch: pytest.MonkeyPatch,
+    office: Office, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The primary calendar's read fails; the dialog still ends, saying the read carries on."""
     monkeypatch.setattr(ui.signin, "FIRST_SYNC_LIMIT_MS", 3_600_000)
-    add_sandbox_account(control, "google", GOOGLE, "Alex Rivera", ("Family",))
-    seed_dentist(control)
-    dialog = connect_dialog(qtbot, sandbox, token_store, services, db, alex, runner)
+    add_sandbox_account(office.control, "google", GOOGLE, "Alex Rivera", ("Family",))
+    seed_dentist(office.control)
+    dialog = office.connect_dialog()
 
     def fail_next_read(_view: object) -> None:
         # Saved, not yet asked to read: the engine's first request for the account (renewing its
         # access, then httplib2's one retry) meets a reset connection, so the primary calendar's
         # read fails; calendars are read primary first, and the next one renews and reads fine.
-        added = control.post(
+        added = office.control.post(
             "/faults", json={"kind": "reset", "provider": "google", "account": GOOGLE, "count": 2}
         )
         assert added.status_code == 201, added.text
@@ -216,12 +228,12 @@ def test_a_failing_first_read_ends_in_taking_longer_and_shows_what_was_read(
     dialog.connected.connect(fail_next_read)
 
     def family_read() -> bool:
-        return any(c.name == "Family" and c.sync_cursor for c in services.accounts.list()[0].calendars)
+        return any(c.name == "Family" and c.sync_cursor for c in office.services.accounts.list()[0].calendars)
 
     async def scenario() -> None:
         dialog.start()
         await until(lambda: dialog.stage is Stage.FIRST_SYNC, "the first sync to start")
-        await until(lambda: bool(services.accounts.list()) and family_read(), "the second calendar's read")
+        await until(lambda: bool(office.services.accounts.list()) and family_read(), "the second calendar's read")
         assert dialog.stage is Stage.FIRST_SYNC  # the primary calendar is still unread
         # While it waits, the dialog says the read failed and will be tried again.
         await until(lambda: "The last try failed (" in dialog.message.text(), "news of the failed read")
@@ -229,36 +241,26 @@ def test_a_failing_first_read_ends_in_taking_longer_and_shows_what_was_read(
         monkeypatch.setattr(ui.signin, "FIRST_SYNC_LIMIT_MS", 0)  # the wait runs out now
         await until(lambda: dialog.stage is Stage.DONE, "the dialog to stop waiting")
 
-    run_with_sync(loop, runner, scenario)
+    office.run(scenario)
 
     assert dialog.message.text() == (
         f"Connected {GOOGLE}. The first read is taking longer than usual; it carries on in the background."
     )
     assert dialog.progress.text() == "1 of 2 calendars read"
-    assert calendar_blocks(services, alex, DENTIST_START.date()) == []  # the primary was not read
+    assert office.alex_blocks() == []  # the primary was not read
     dialog.close()
 
 
-def test_a_sign_in_withdrawn_before_the_first_read_says_to_reconnect_at_once(
-    qtbot: Any,
-    loop: qasync.QEventLoop,
-    runner: SyncRunner,
-    sandbox: Sandbox,
-    control: httpx.Client,
-    token_store: TokenStore,
-    services: Services,
-    alex: Technician,
-    db: DatabaseWorker,
-) -> None:
+def test_a_sign_in_withdrawn_before_the_first_read_says_to_reconnect_at_once(office: Office) -> None:
     """Waiting out the first-sync limit would help nobody: nothing is read until the tech signs in again."""
-    add_sandbox_account(control, "google", GOOGLE, "Alex Rivera")
-    dialog = connect_dialog(qtbot, sandbox, token_store, services, db, alex, runner)
+    add_sandbox_account(office.control, "google", GOOGLE, "Alex Rivera")
+    dialog = office.connect_dialog()
 
     def withdraw(_view: object) -> None:
         # Saved, not yet read: the tech withdraws Crewboard's access in their Google account.
-        revoked = control.post(f"/accounts/{GOOGLE}/revoke")
+        revoked = office.control.post(f"/accounts/{GOOGLE}/revoke")
         assert revoked.status_code < 300, revoked.text
-        expired = control.post(f"/accounts/{GOOGLE}/expire-access")
+        expired = office.control.post(f"/accounts/{GOOGLE}/expire-access")
         assert expired.status_code < 300, expired.text
 
     dialog.connected.connect(withdraw)
@@ -267,7 +269,7 @@ def test_a_sign_in_withdrawn_before_the_first_read_says_to_reconnect_at_once(
         dialog.start()
         await until(lambda: dialog.stage is Stage.DONE, "the dialog to stop waiting")
 
-    run_with_sync(loop, runner, scenario)
+    office.run(scenario)
 
     assert dialog.message.text() == (
         f"Connected {GOOGLE}, but Google stopped Crewboard from reading it: the sign-in was withdrawn "
