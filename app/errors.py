@@ -29,6 +29,10 @@ class Refused(CrewboardError):
     exit_code = 2
 
 
+class Outdated(Refused):
+    """The request was prepared against a version of something that has changed since."""
+
+
 class StorageError(CrewboardError):
     """The store could not be read or written (locked, full disk, wrong schema)."""
 

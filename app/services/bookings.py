@@ -1,4 +1,4 @@
-"""Booking use cases: create, edit, move, reassign, cancel.
+"""Booking use cases: create, edit, move, reassign, cancel, and undoing the last of those.
 
 A booking always saves, whatever the state of sync: the calendar write goes into the outbox in
 the same transaction and the sync engine sends it when it can. Booking over busy time is
@@ -25,7 +25,8 @@ from app.domain.model import (
     Technician,
 )
 from app.domain.time import Clock, Interval, ensure_utc
-from app.errors import InvalidInput, Refused
+from app.errors import InvalidInput, Outdated, Refused
+from app.services.booking_changes import BookingChange
 from app.services.customers import upsert_customer
 from app.services.lookup import by_id_or_prefix
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -214,6 +215,63 @@ class BookingService:
             self._bus.publish(ConflictChanged(conflict.id, conflict.booking_id, False))
         self._announce(cancelled, (old.tech_id,), "cancelled")
         return cancelled
+
+    def undo(self, change: BookingChange, force: bool = False, actor: str = "dispatcher") -> Booking:
+        """Put a booking back as it was before `change`, as a new change of its own.
+
+        Undo is refused when the booking moved on since (another dispatcher, or the tech's calendar
+        through sync): putting the old state back would silently throw that edit away. The old slot
+        is checked like any move, so busy time is refused unless the dispatcher forces it.
+        """
+        before = change.before
+        if not before.is_live:
+            raise Refused("Only changes to a scheduled job can be undone.")
+        now = self._clock.now()
+        with self._uow() as uow:
+            current = find_booking(uow, before.id)
+            if current.version != change.after.version:
+                customer = uow.customers.get(current.customer_id)
+                name = customer.name if customer else "this customer"
+                raise Outdated(
+                    f"Can't undo: the {name} job was changed after that (by someone else or in the "
+                    "technician's calendar), so it was left as it is now."
+                )
+            tech = uow.techs.get(before.tech_id) if before.tech_id else None
+            if before.tech_id is not None and tech is None:
+                raise Refused("Can't undo: that technician is no longer on the board.")
+            restored = replace(
+                current,
+                tech_id=before.tech_id,
+                start=before.start,
+                duration=before.duration,
+                service=before.service,
+                notes=before.notes,
+                customer_id=before.customer_id,
+                status=before.status,
+                updated_at=now,
+                version=current.version + 1,
+                forced=False,
+            )
+            restored = self._check_free(uow, restored, tech, force, actor)
+            if not current.is_live:
+                kind = "reinstated"
+                if restored.tech_id is not None:
+                    self._enqueue(uow, restored, OutboxAction.CREATE, restored.tech_id)
+            elif current.tech_id != restored.tech_id:
+                kind = "reassigned"
+                if current.tech_id is not None:
+                    self._enqueue(uow, current, OutboxAction.DELETE, current.tech_id)
+                if restored.tech_id is not None:
+                    self._enqueue(uow, restored, OutboxAction.CREATE, restored.tech_id)
+            else:
+                kind = "moved" if current.start != restored.start else "edited"
+                if restored.tech_id is not None:
+                    self._enqueue(uow, restored, OutboxAction.UPDATE, restored.tech_id)
+            uow.bookings.update(restored)
+            self._audit(uow, f"booking.undone.{change.kind.value}", restored, actor)
+            uow.commit()
+        self._announce(restored, (current.tech_id, restored.tech_id), kind)
+        return restored
 
     def _settle_conflicts(
         self, uow: UnitOfWork, booking: Booking, actor: str, now: datetime
