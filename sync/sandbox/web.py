@@ -117,6 +117,10 @@ class LogEntry:
     status: int | None  # None: the connection was dropped without an answer
     account: str | None
     fault: str | None = None
+    # The HTTP/1.1 messages each way, before TLS: request line, headers and body in; status line,
+    # headers and body out (0 out when the connection was dropped without an answer).
+    bytes_in: int = 0
+    bytes_out: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -128,6 +132,8 @@ class LogEntry:
             "status": self.status,
             "account": self.account,
             "fault": self.fault,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
         }
 
 
@@ -148,10 +154,14 @@ class RequestLog:
         status: int | None,
         account: str | None,
         fault: str | None = None,
+        bytes_in: int = 0,
+        bytes_out: int = 0,
     ) -> LogEntry:
         with self._lock:
             self._seq += 1
-            entry = LogEntry(self._seq, self._clock(), site, method, path, status, account, fault)
+            entry = LogEntry(
+                self._seq, self._clock(), site, method, path, status, account, fault, bytes_in, bytes_out
+            )
             self._entries.append(entry)
             return entry
 
@@ -240,6 +250,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     timeout = 60  # idle keep-alive connections are closed after a minute
     server: _HttpServer
     _headers_buffer: list[bytes]  # http.server's pending header lines
+    raw_requestline: bytes  # the request line as received (http.server sets it)
 
     def setup(self) -> None:
         if self.server.ssl_context is not None:
@@ -292,12 +303,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         context = self.server.context
         split = urlsplit(self.path)
         path = unquote(split.path)
+        head = len(self.raw_requestline) + sum(len(k) + len(v) + 4 for k, v in self.headers.items()) + 2
+        body = b""
+
+        def answer(status: int | None, account: str | None, fault: str | None, response: Response | None) -> None:
+            """Log the exchange with its sizes, then send `response` (None: nothing is sent)."""
+            sent = self._prepare(response) if response is not None else 0
+            received = head + len(body)
+            context.requests.add(site.name, self.command, path, status, account, fault, received, sent)
+            if response is not None:
+                self.flush_headers()
+
         try:
             body = self._read_body()
         except ValueError:
             self.close_connection = True
-            context.requests.add(site.name, self.command, path, 400, None)
-            self._write(Response.json(400, {"error": "The request body could not be read."}))
+            answer(400, None, None, Response.json(400, {"error": "The request body could not be read."}))
             return
         scheme = "https" if self.server.ssl_context is not None else "http"
         host, port = self.server.server_address[:2]
@@ -322,15 +343,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         fault = context.faults.take(provider, account) if provider else None
         if fault is not None and fault.kind in ("5xx", "429"):
             status = 429 if fault.kind == "429" else fault.status
-            context.requests.add(site.name, self.command, path, status, account, fault.kind)
-            self._write(fault_response(site.name, status, fault.retry_after if status == 429 else None))
+            retry_after = fault.retry_after if status == 429 else None
+            answer(status, account, fault.kind, fault_response(site.name, status, retry_after))
             return
         if fault is not None and fault.kind == "reset":
-            context.requests.add(site.name, self.command, path, None, account, fault.kind)
+            answer(None, account, fault.kind, None)
             self._reset()
             return
         if fault is not None and fault.kind == "timeout":
-            context.requests.add(site.name, self.command, path, None, account, fault.kind)
+            answer(None, account, fault.kind, None)
             context.stopping.wait(fault.hold_seconds)
             self._reset()
             return
@@ -341,11 +362,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             context.on_change()
         if fault is not None and fault.kind == "drop_after_commit":
             self.close_connection = True
-            context.requests.add(site.name, self.command, path, 503, account, fault.kind)
-            self._write(fault_response(site.name, 503, None))
+            answer(503, account, fault.kind, fault_response(site.name, 503, None))
             return
-        context.requests.add(site.name, self.command, path, response.status, account)
-        self._write(response)
+        answer(response.status, account, None, response)
 
     def _handle(self, site: Site, request: Request) -> Response:
         try:
@@ -361,7 +380,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
-    def _write(self, response: Response) -> None:
+    def _prepare(self, response: Response) -> int:
+        """Queue `response` (headers and body, sent by one flush_headers); its size in bytes."""
         self.send_response(response.status)
         headers = {k.lower(): (k, v) for k, v in response.headers.items()}
         for name, value in headers.values():
@@ -374,7 +394,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD" and response.body:
             self._headers_buffer.append(response.body)
-        self.flush_headers()
+        return sum(len(part) for part in self._headers_buffer)
 
 
 class _HttpServer(http.server.ThreadingHTTPServer):

@@ -91,7 +91,6 @@ def run(out: str | None) -> list[Figure]:
             time.sleep(3.0)  # both past their first full read
             control = httpx.Client(base_url=box.urls["control"], timeout=30)
             seq0 = max((int(e["seq"]) for e in control.get("/requests").json()), default=0)
-            bytes0 = box.byte_totals()
             started = time.perf_counter()
             window_start = dt.datetime.now(dt.UTC)
             progress(
@@ -101,7 +100,6 @@ def run(out: str | None) -> list[Figure]:
             seconds = time.perf_counter() - started
             window_end = dt.datetime.now(dt.UTC)
             entries = control.get("/requests", params={"since": str(seq0)}).json()
-            bytes1 = box.byte_totals()
             control.close()
         finally:
             naive.stop.set()
@@ -110,13 +108,11 @@ def run(out: str | None) -> list[Figure]:
                 phone.close()
             engine.stop()
     requests: dict[str, int] = {}
+    moved: dict[str, int] = {}  # bytes both ways, as the sandbox logged each exchange
     for entry in entries:
         account = str(entry.get("account") or "").lower()
         requests[account] = requests.get(account, 0) + 1
-    moved: dict[str, int] = {}
-    for account, (_n, sent, received) in bytes1.items():
-        before = bytes0.get(account, (0, 0, 0))
-        moved[account] = (sent - before[1]) + (received - before[2])
+        moved[account] = moved.get(account, 0) + int(entry["bytes_in"]) + int(entry["bytes_out"])
     cb_emails = [a.email for a in crewboard_side]
     naive_emails = [a.email for a in naive_side]
     cb_req = per_calendar_hour(requests, cb_emails, 2, seconds)

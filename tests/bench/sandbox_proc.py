@@ -3,11 +3,8 @@
 `SandboxProcess` starts `sync.sandbox.server.Sandbox` (the same in-process sandbox the tests use)
 on loopback in a child Python process and talks to it over a pipe: seeding accounts with a year
 of events (in the child, through each provider's own `seed_event`, so no HTTP is spent on setup)
-and reading the byte counter. Everything Crewboard does goes over HTTP, as against Google and
-Microsoft; requests are counted from the sandbox's own request log (`GET /requests`).
-
-Bytes are counted as HTTP/1.1 messages, before TLS: request line, headers and body one way,
-status line, headers and body the other, per account the request acted for.
+and reading its memory and CPU. Everything Crewboard does goes over HTTP, as against Google and
+Microsoft; requests and their bytes are counted from the sandbox's own request log (`GET /requests`).
 """
 
 from __future__ import annotations
@@ -18,15 +15,10 @@ import multiprocessing
 import multiprocessing.connection
 import random
 import resource
-import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
-
-from sync.sandbox.base import Request, Response, Site
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,56 +29,6 @@ class AccountSpec:
     timezone: str
     second_calendar: str
     year: bool  # seed a year of events (else a light week)
-
-
-class CountingSite:
-    """Wraps a sandbox site: answers as it does and adds each exchange's size to per-account totals."""
-
-    def __init__(self, inner: Site, totals: dict[str, list[int]], lock: threading.Lock) -> None:
-        self._inner = inner
-        self._totals = totals
-        self._lock = lock
-        self.name = inner.name
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def account_of(self, request: Request) -> str | None:
-        return self._inner.account_of(request)
-
-    def handle(self, request: Request) -> Response:
-        response = self._inner.handle(request)
-        query = urlencode([(k, v) for k, values in request.query.items() for v in values])
-        line = f"{request.method} {request.path}{'?' + query if query else ''} HTTP/1.1\r\n"
-        sent = (
-            len(line) + sum(len(k) + len(v) + 4 for k, v in request.headers.items()) + 2 + len(request.body)
-        )
-        # Status line, the provider's headers, and what the server adds (Server, Date, Content-Length).
-        received = 17 + sum(len(k) + len(v) + 4 for k, v in response.headers.items()) + 80 + 2
-        received += len(response.body)
-        try:
-            account = response.account or self._inner.account_of(request)
-        except Exception:
-            account = None
-        with self._lock:
-            entry = self._totals[(account or "").lower()]
-            entry[0] += 1
-            entry[1] += sent
-            entry[2] += received
-        return response
-
-
-def _count_bytes(box: Any) -> tuple[dict[str, list[int]], threading.Lock]:
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    lock = threading.Lock()
-    servers = getattr(box, "_servers", None)
-    if not servers:
-        raise RuntimeError("the sandbox's site servers are not where the byte counter expects them")
-    for server in servers:
-        http_server = server._server
-        if http_server.site.name != "control":
-            http_server.site = CountingSite(http_server.site, totals, lock)
-    return totals, lock
 
 
 # --- a year of a technician's calendar -----------------------------------------------------------
@@ -243,7 +185,6 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
 
     box = Sandbox()
     urls = box.start()
-    totals, lock = _count_bytes(box)
     conn.send(urls.as_json())
     try:
         while True:
@@ -257,9 +198,6 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
                 started = time.perf_counter()
                 result: Any = _seed(box, accounts, seed)
                 result["seconds"] = time.perf_counter() - started
-            elif command == "bytes":
-                with lock:
-                    result = {k: list(v) for k, v in totals.items()}
             elif command == "rss":
                 result = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
             elif command == "cpu":
@@ -306,11 +244,6 @@ class SandboxProcess:
     def seed(self, accounts: list[AccountSpec], seed: int = 7) -> dict[str, Any]:
         result: dict[str, Any] = self._ask("seed", (accounts, seed))
         return result
-
-    def byte_totals(self) -> dict[str, tuple[int, int, int]]:
-        """Per account: (requests, bytes sent to the provider, bytes received from it)."""
-        raw: dict[str, list[int]] = self._ask("bytes")
-        return {k: (v[0], v[1], v[2]) for k, v in raw.items()}
 
     def peak_rss(self) -> int:
         return int(self._ask("rss"))

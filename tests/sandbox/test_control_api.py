@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -17,7 +20,7 @@ import pytest
 
 from sync.sandbox import cli
 from sync.sandbox.server import Sandbox
-from tests.sandbox.google_client import calendar_service, create_account, credentials, timed
+from tests.sandbox.google_client import calendar_service, create_account, credentials, issue_token, timed
 
 EMAIL = "tech@example.com"
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,6 +134,39 @@ def test_request_log_filters_by_account_and_since(sandbox: Sandbox, control: htt
     by_time = control.get("/requests", params={"since": middle.isoformat()}).json()
     assert [e["seq"] for e in by_time] == [e["seq"] for e in after]
     assert control.get("/requests", params={"since": "yesterday"}).status_code == 400
+
+
+def _exchange(address: str, request: bytes) -> bytes:
+    """Send one raw request on a fresh connection; everything that came back before it closed."""
+    where = urlsplit(address)
+    answer = b""
+    with socket.create_connection((where.hostname, where.port), timeout=10) as raw:
+        raw.sendall(request)
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := raw.recv(65536):
+                answer += chunk
+    return answer
+
+
+def test_request_log_counts_the_bytes_of_each_message_as_sent(sandbox: Sandbox, control: httpx.Client) -> None:
+    """Sizes are HTTP/1.1 messages as they cross the wire (before TLS), checked on a raw socket."""
+    create_account(sandbox, EMAIL)
+    token = issue_token(sandbox, EMAIL)["access_token"]
+    body = json.dumps(timed("Sized", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z")).encode()
+    request = (
+        f"POST /calendar/v3/calendars/primary/events HTTP/1.1\r\nHost: {urlsplit(sandbox.urls.google).netloc}\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+    answer = _exchange(sandbox.urls.google, request)
+    assert answer.startswith(b"HTTP/1.1 200")
+    [entry] = control.get("/requests", params={"account": EMAIL}).json()
+    assert (entry["bytes_in"], entry["bytes_out"]) == (len(request), len(answer))
+
+    control.post("/faults", json={"kind": "reset", "count": 1, "account": EMAIL})
+    assert _exchange(sandbox.urls.google, request) == b""
+    dropped = control.get("/requests", params={"account": EMAIL}).json()[-1]
+    assert (dropped["fault"], dropped["bytes_in"], dropped["bytes_out"]) == ("reset", len(request), 0)
 
 
 def test_state_file_survives_a_restart(tmp_path: Path) -> None:
