@@ -37,6 +37,7 @@ from app.domain.model import Booking
 from app.domain.time import Interval
 from app.services.board import BoardSnapshot
 from ui import style
+from ui.board.autoscroll import DragAutoScroller
 from ui.board.health import Badge, health_badge
 from ui.board.layout import BoardLayout, BoardMode, RowLayout, Tile, TileKind, build_layout, snap
 from ui.format import clock_range, duration_text, zone_label
@@ -98,6 +99,12 @@ class BoardView(QAbstractScrollArea):
         self._press: _Press | None = None
         self._drag: _Drag | None = None
         self._slot: tuple[TechId, Interval] | None = None
+        # Where the pointer of a drag last was, and the tray job it carries (None for a tile drag):
+        # auto-scroll re-aims the drag there as the content slides under a pointer held still.
+        self._pointer: QPoint | None = None
+        self._carried: Booking | None = None
+        self._autoscroll = DragAutoScroller(self, self._grid_rect)
+        self._autoscroll.scrolled.connect(self._on_autoscroll_scrolled)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(False)
         self.setAcceptDrops(True)
@@ -150,6 +157,11 @@ class BoardView(QAbstractScrollArea):
         return self._drag.blocked if self._drag is not None else None
 
     @property
+    def autoscrolling(self) -> bool:
+        """Whether a drag is scrolling the board because its pointer is near an edge."""
+        return self._autoscroll.active
+
+    @property
     def highlighted_slot(self) -> tuple[TechId, datetime, datetime] | None:
         return (self._slot[0], self._slot[1].start, self._slot[1].end) if self._slot is not None else None
 
@@ -169,9 +181,8 @@ class BoardView(QAbstractScrollArea):
         self._snapshot = snapshot
         self._mode = mode
         self._first_day = first_day
-        self._drag = None
-        self._press = None
         self._relayout()
+        self._resume_drag(snapshot)
         layout = self._layout
         if self._selected is not None and layout is not None and self._selected not in layout.by_booking:
             self._select(None)
@@ -216,6 +227,11 @@ class BoardView(QAbstractScrollArea):
 
     def in_grid(self, pos: QPoint | QPointF) -> bool:
         return pos.x() >= GUTTER and pos.y() >= self.header_height
+
+    def _grid_rect(self) -> QRect:
+        """The scrolling part of the viewport: below the time header, right of the names."""
+        vp = self.viewport().rect()
+        return QRect(GUTTER, self.header_height, vp.width() - GUTTER, vp.height() - self.header_height)
 
     def tile_at(self, pos: QPoint) -> Tile | None:
         """The tile under a viewport position, if any."""
@@ -792,6 +808,12 @@ class BoardView(QAbstractScrollArea):
         pos = event.position().toPoint()
         if self._drag is None and (pos - press.pos).manhattanLength() < QApplication.startDragDistance():
             return
+        self._pointer = pos
+        self._aim_tile(press, layout, pos)
+        self._autoscroll.hover(pos)
+        event.accept()
+
+    def _aim_tile(self, press: _Press, layout: BoardLayout, pos: QPoint) -> None:
         content = self.to_content(pos)
         row = layout.row_at(min(max(content.y(), 0.0), layout.height - 1))
         if row is None:
@@ -799,10 +821,46 @@ class BoardView(QAbstractScrollArea):
         start = snap(layout.axis.instant_at(content.x() - press.grab_dx))
         self._drag = self._drag_to(layout, press.tile, press.grab_dx, row, start)
         self.viewport().update()
-        event.accept()
+
+    def _on_autoscroll_scrolled(self) -> None:
+        layout, pos = self._layout, self._pointer
+        if layout is None or pos is None:
+            self._autoscroll.stop()
+        elif self._press is not None and self._drag is not None:
+            self._aim_tile(self._press, layout, pos)
+        elif self._carried is not None:
+            self._aim_job(self._carried, layout, pos)
+
+    def _resume_drag(self, snapshot: BoardSnapshot) -> None:
+        """Keep a drag going across a fresh snapshot (sync brings them every few seconds), re-aimed
+        on the new layout; it ends only if the job being dragged is no longer on the board."""
+        layout, press, pos = self._layout, self._press, self._pointer
+        if press is not None and press.tile.booking_id is not None and layout is not None:
+            tile = layout.by_booking.get(press.tile.booking_id)
+            if tile is not None:
+                self._press = _Press(press.pos, tile, press.grab_dx)
+                if self._drag is not None and pos is not None:
+                    self._aim_tile(self._press, layout, pos)
+                return
+        carried = self._carried
+        if carried is not None and layout is not None and pos is not None:
+            job = next((b for b in snapshot.unassigned if b.id == carried.id), None)
+            if job is not None:
+                self._carried = job
+                self._aim_job(job, layout, pos)
+                return
+        self._end_drag()
+
+    def _end_drag(self) -> None:
+        self._drag = None
+        self._press = None
+        self._pointer = None
+        self._carried = None
+        self._autoscroll.stop()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        drag, self._drag, self._press = self._drag, None, None
+        drag = self._drag
+        self._end_drag()
         if drag is None or event.button() != Qt.MouseButton.LeftButton:
             super().mouseReleaseEvent(event)
             return
@@ -833,31 +891,41 @@ class BoardView(QAbstractScrollArea):
         job = self._dropped_job(event)
         layout = self._layout
         pos = event.position().toPoint()
-        if job is None or layout is None or not self.in_grid(pos):
-            self._drag = None
+        if job is None or layout is None:
+            self._end_drag()
             self.viewport().update()
             event.ignore()
             return
+        self._pointer, self._carried = pos, job
+        # Over the time header or the names the job cannot land, but the board still scrolls.
+        self._autoscroll.hover(pos)
+        if self._aim_job(job, layout, pos):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def _aim_job(self, job: Booking, layout: BoardLayout, pos: QPoint) -> bool:
+        """Aim a job carried from the tray at `pos`; False when it could not land there."""
         content = self.to_content(pos)
-        row = layout.row_at(content.y())
+        row = layout.row_at(content.y()) if self.in_grid(pos) else None
         if row is None:
             self._drag = None
             self.viewport().update()
-            event.ignore()
-            return
+            return False
         start = snap(layout.axis.instant_at(content.x()))
         span = Interval(start, start + job.duration)
         tile = Tile(TileKind.BOOKING, row.index, QRectF(), span, booking=job, row_color=row.row.tech.color)
         self._drag = self._drag_to(layout, tile, 0.0, row, start)
         self.viewport().update()
-        event.acceptProposedAction()
+        return True
 
     def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
-        self._drag = None
+        self._end_drag()
         self.viewport().update()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        drag, self._drag = self._drag, None
+        drag = self._drag
+        self._end_drag()
         self.viewport().update()
         if drag is None or drag.tile.booking is None or self._dropped_job(event) is None:
             event.ignore()
@@ -880,8 +948,7 @@ class BoardView(QAbstractScrollArea):
         if layout is None or event.button() != Qt.MouseButton.LeftButton or not self.in_grid(pos):
             super().mouseDoubleClickEvent(event)
             return
-        self._press = None
-        self._drag = None
+        self._end_drag()
         tile = self.tile_at(pos)
         if tile is not None and tile.booking is not None:
             self.booking_activated.emit(tile.booking.id)
@@ -897,8 +964,7 @@ class BoardView(QAbstractScrollArea):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if key == Qt.Key.Key_Escape and self._drag is not None:
-            self._drag = None
-            self._press = None
+            self._end_drag()
             self.viewport().update()
             return
         arrows = {
