@@ -4,7 +4,8 @@ Used by `crewboard sync --listen … --public-url …`. Each calendar of a conne
 Google watch channel or Graph subscription pointing at the public URL, carrying the calendar's
 token from `CalendarChannels`; its id, resource id and expiry are kept on the Calendar row, which
 is where the receiver looks notices up. A provider that refuses a channel (real Google wants a
-verified domain, for one) is logged once and left to polling, which runs regardless.
+verified domain, for one) is logged once and left to polling, which runs regardless. Graph's
+lifecycle notices reach `ChannelKeeper.lifecycle` through the receiver.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from app.domain.ids import CalendarId
 from app.domain.model import AccountStatus, Calendar, CalendarAccount
 from app.domain.time import Clock
 from app.services.ports import UnitOfWorkFactory
@@ -22,7 +24,7 @@ from sync.engine.ports import ProviderFor
 from sync.engine.providers import ProviderPool
 from sync.providers.errors import ProviderError
 from sync.providers.protocol import Channel
-from sync.push_receiver import CalendarChannels, push_address
+from sync.push_receiver import CalendarChannels, LifecycleEvent, Trigger, push_address
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,13 @@ class _Target:
 
 
 class ChannelKeeper:
+    """Opens, renews and stops the channels; with `trigger`, also answers Graph's lifecycle notices.
+
+    A calendar's channel is changed by one piece of work at a time (the periodic round or a
+    lifecycle notice), so a notice arriving while the round renews the same calendar does not
+    leave two subscriptions behind.
+    """
+
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
@@ -45,6 +54,7 @@ class ChannelKeeper:
         public_url: str,
         clock: Clock,
         renew_before: timedelta = RENEW_BEFORE,
+        trigger: Trigger | None = None,
     ) -> None:
         self._uow = uow_factory
         self._providers = ProviderPool(provider_for)
@@ -52,45 +62,66 @@ class ChannelKeeper:
         self._public_url = public_url
         self._clock = clock
         self._renew_before = renew_before
+        self._trigger = trigger
         self._refused: set[str] = set()  # calendars whose provider refused a channel (logged once)
+        self._locks: dict[CalendarId, asyncio.Lock] = {}
+        self._answering: set[tuple[CalendarId, LifecycleEvent]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def keep(self) -> int:
         """Open missing channels and renew those close to expiry; returns how many changed."""
         changed = 0
         for target in await asyncio.to_thread(self._targets):
-            calendar, now = target.calendar, self._clock.now()
-            if (
-                calendar.channel_id
-                and calendar.channel_expires
-                and calendar.channel_expires - now > self._renew_before
-            ):
+            if not self._due(target.calendar):
                 continue
-            try:
-                # Stored before `creating` ends (its end re-reads the table for the receiver): the
-                # provider posts notices as soon as it has answered, and until the channel is in
-                # the table the receiver refuses them as unknown.
-                with self._channels.creating(calendar.id):
-                    channel = await self._open_or_renew(target)
-                    await asyncio.to_thread(self._store, calendar, channel)
-            except ProviderError as error:
-                if calendar.id not in self._refused:
-                    self._refused.add(calendar.id)
-                    log.warning(
-                        "no push channel for calendar %s (%s); it is polled instead",
-                        calendar.id,
-                        type(error).__name__,
-                    )
-                continue
-            self._refused.discard(calendar.id)
-            changed += 1
+            async with self._lock(target.calendar.id):
+                # A lifecycle notice may have replaced the channel meanwhile: decide on the row.
+                current = await asyncio.to_thread(self._current, target.calendar.id)
+                if current is None or not self._due(current):
+                    continue
+                if await self._open(_Target(target.account, current), fresh=False):
+                    changed += 1
         return changed
 
-    async def _open_or_renew(self, target: _Target) -> Channel:
+    def _due(self, calendar: Calendar) -> bool:
+        return not (
+            calendar.channel_id
+            and calendar.channel_expires
+            and calendar.channel_expires - self._clock.now() > self._renew_before
+        )
+
+    def _lock(self, calendar_id: CalendarId) -> asyncio.Lock:
+        return self._locks.setdefault(calendar_id, asyncio.Lock())
+
+    async def _open(self, target: _Target, fresh: bool) -> bool:
+        """Open (or renew) the calendar's channel and store it; False if the provider refused."""
+        calendar = target.calendar
+        try:
+            # Stored before `creating` ends (its end re-reads the table for the receiver): the
+            # provider posts notices as soon as it has answered, and until the channel is in
+            # the table the receiver refuses them as unknown.
+            with self._channels.creating(calendar.id):
+                channel = await self._open_or_renew(target, fresh)
+                await asyncio.to_thread(self._store, calendar, channel)
+        except ProviderError as error:
+            if calendar.id not in self._refused:
+                self._refused.add(calendar.id)
+                log.warning(
+                    "no push channel for calendar %s (%s); it is polled instead",
+                    calendar.id,
+                    type(error).__name__,
+                )
+            return False
+        self._refused.discard(calendar.id)
+        return True
+
+    async def _open_or_renew(self, target: _Target, fresh: bool) -> Channel:
         provider = self._providers.get(target.account)
         calendar = target.calendar
         address = push_address(self._public_url, target.account.provider.value)
         if (
-            calendar.channel_id
+            not fresh
+            and calendar.channel_id
             and calendar.channel_expires
             and calendar.channel_expires > self._clock.now()
         ):
@@ -98,8 +129,65 @@ class ChannelKeeper:
             return await provider.renew(calendar, old, address)
         return await provider.watch(calendar, address, self._channels.token_for(calendar.id))
 
+    # -- Graph's lifecycle notices ------------------------------------------------------------------
+
+    def lifecycle(self, calendar_id: CalendarId, subscription_id: str, event: LifecycleEvent) -> None:
+        """The receiver's `on_lifecycle`: act on a verified notice (on the loop; never blocks).
+
+        `missed` reads the calendar; `reauthorizationRequired` renews the subscription (a PATCH of
+        its expiry reauthorizes it too, and Graph asks not to mix that with `/reauthorize` within
+        ten minutes, so only the PATCH is used); `subscriptionRemoved` subscribes anew and then
+        reads, in that order, so no change falls between the read and the new subscription. A
+        notice for a subscription we no longer hold is ignored; a second one while the first is
+        being answered adds nothing.
+        """
+        if event is LifecycleEvent.MISSED:
+            self._read(calendar_id)
+            return
+        key = (calendar_id, event)
+        if key in self._answering:
+            return
+        self._answering.add(key)
+        task = asyncio.get_running_loop().create_task(self._answer(calendar_id, subscription_id, event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _task: self._answering.discard(key))
+
+    async def _answer(self, calendar_id: CalendarId, subscription_id: str, event: LifecycleEvent) -> None:
+        removed = event is LifecycleEvent.SUBSCRIPTION_REMOVED
+        try:
+            async with self._lock(calendar_id):
+                target = await asyncio.to_thread(self._target, calendar_id)
+                if target is None or target.calendar.channel_id != subscription_id:
+                    log.info("%s for subscription %s, which is no longer ours; ignored", event, subscription_id)
+                    return
+                if removed:
+                    # Graph has dropped it: its notices (none should come) are refused from now
+                    # on, and if a new one cannot be made the round retries and polling reads.
+                    self._channels.forget(subscription_id)
+                    await asyncio.to_thread(self._store, target.calendar, None)
+                    target = _Target(target.account, replace(target.calendar, channel_id=None))
+                if await self._open(target, fresh=removed):
+                    log.info("calendar %s: subscription %s after %s", calendar_id,
+                             "made anew" if removed else "renewed", event)
+        except Exception:
+            log.exception("answering %s for calendar %s failed", event, calendar_id)
+        finally:
+            if removed:
+                self._read(calendar_id)
+
+    def _read(self, calendar_id: CalendarId) -> None:
+        if self._trigger is not None:
+            self._trigger(calendar_id)
+
+    # -- the end ------------------------------------------------------------------------------------
+
     async def stop_all(self) -> None:
         """Stop every stored channel (providers would otherwise post to a closed door until expiry)."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         for target in await asyncio.to_thread(self._targets):
             calendar = target.calendar
             if not calendar.channel_id:
@@ -126,6 +214,19 @@ class ChannelKeeper:
                 await self.stop_all()
             finally:
                 await self._providers.aclose()
+
+    def _current(self, calendar_id: CalendarId) -> Calendar | None:
+        with self._uow() as uow:
+            return uow.calendars.get(calendar_id)
+
+    def _target(self, calendar_id: CalendarId) -> _Target | None:
+        """The calendar and its account, if the account is still connected."""
+        with self._uow() as uow:
+            calendar = uow.calendars.get(calendar_id)
+            account = uow.accounts.get(calendar.account_id) if calendar is not None else None
+        if calendar is None or account is None or account.status is not AccountStatus.CONNECTED:
+            return None
+        return _Target(account, calendar)
 
     def _targets(self) -> list[_Target]:
         with self._uow() as uow:

@@ -78,7 +78,10 @@ class SyncCompanions:
         work = [self._monitor.run(stop, self._health_every)]
         if self._listen is not None and self._public_url is not None:
             channels = CalendarChannels(self._uow)
-            self.receiver = PushReceiver(channels, trigger)
+            keeper = ChannelKeeper(
+                self._uow, self._provider_for, channels, self._public_url, self._clock, trigger=trigger
+            )
+            self.receiver = PushReceiver(channels, trigger, on_lifecycle=keeper.lifecycle)
             host, port = self._listen
             try:
                 await self.receiver.start(host, port)
@@ -87,7 +90,6 @@ class SyncCompanions:
                     f"Cannot listen for push notices on {host}:{port} ({error.strerror or error}); "
                     "choose another --listen address or stop what uses it."
                 ) from None
-            keeper = ChannelKeeper(self._uow, self._provider_for, channels, self._public_url, self._clock)
             work.append(keeper.run(stop))
             log.info("push notices are received on %s via %s", self.receiver.url, self._public_url)
         self.listening.set()

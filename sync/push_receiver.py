@@ -11,15 +11,20 @@ no token):
   must match (constant-time compare, 403), X-Goog-Resource-ID must match when we know it (403); a
   message number not above the last one seen on the channel is a replay, acknowledged and ignored.
   `sync` is the handshake right after the channel is made (no read); `exists`/`not_exists` read.
-- Graph (`.../microsoft`): `?validationToken=` is the subscription handshake, answered at once
-  with the decoded token as text/plain (Graph allows 10 s). A notification body is JSON
+- Graph (`.../microsoft`, and `.../microsoft/lifecycle` for lifecycle notices):
+  `?validationToken=` is the subscription handshake, answered at once with the decoded token as
+  text/plain (Graph allows 10 s, and validates both URLs). A notification body is JSON
   `{"value": [...]}` (malformed: 400); each item's subscriptionId must be ours and its clientState
-  must match. Items that pass trigger reads; if none passes the request is refused (404/403).
+  must match, lifecycle notices included. Change notices trigger reads; lifecycle notices
+  (`lifecycleEvent`) go to the `on_lifecycle` handler (the channel keeper: reauthorize, subscribe
+  anew, read), which is also where either path's items end up by their content, since Graph allows
+  one URL for both. If no item passes the request is refused (404/403).
 - Anything else: bad request line or headers (400), chunked bodies (411), a body over the limit
   (413, without reading it), headers over the limit (431), other methods (405), paths (404).
 
-The answer (200 or 202) is written and flushed before the engine is poked, so providers get their
-acknowledgement well inside their deadlines (Graph: 3 s) whatever the read costs.
+The answer (200 or 202) is written and flushed before the engine is poked or a lifecycle notice is
+acted on, so providers get their acknowledgement well inside their deadlines (Graph: 3 s) whatever
+the read or the renewal costs.
 
 Why asyncio.start_server with a small HTTP/1.1 parser, not http.server in a thread: the receiver
 lives on the engine's event loop, so a notice becomes a plain call to the engine's trigger with no
@@ -41,6 +46,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
@@ -58,6 +64,19 @@ MAX_VALIDATION_TOKEN = 4096
 GOOGLE_STATES = frozenset({"sync", "exists", "not_exists"})
 
 Trigger = Callable[[CalendarId], None]
+
+
+class LifecycleEvent(StrEnum):
+    """Graph's `lifecycleEvent` values."""
+
+    REAUTHORIZATION_REQUIRED = "reauthorizationRequired"  # renew or reauthorize, or notices stop
+    SUBSCRIPTION_REMOVED = "subscriptionRemoved"  # subscribe anew, then read: changes were missed
+    MISSED = "missed"  # some change notices were lost: read
+
+
+# (calendar, subscription id, event): called on the receiver's loop after the 202 went out; it
+# must not block (the channel keeper starts a task).
+LifecycleHandler = Callable[[CalendarId, str, LifecycleEvent], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +240,15 @@ class _Request:
 
 
 @dataclass(frozen=True, slots=True)
+class _Notice:
+    """What a verified notice asks for: a read of the calendar, or a lifecycle event's handling."""
+
+    calendar_id: CalendarId
+    subscription_id: str = ""
+    lifecycle: LifecycleEvent | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class _Answer:
     status: int
     body: bytes = b""
@@ -251,9 +279,13 @@ class PushReceiver:
         trigger: Trigger,
         max_body: int = MAX_BODY,
         read_timeout: float = READ_TIMEOUT,
+        on_lifecycle: LifecycleHandler | None = None,
     ) -> None:
         self._registry = registry
         self._trigger = trigger
+        # Without a handler, `missed` and `subscriptionRemoved` still read the calendar at once;
+        # only the subscription's care is left to whoever keeps the channels.
+        self._on_lifecycle = on_lifecycle
         self._max_body = max_body
         self._read_timeout = read_timeout
         self._server: asyncio.Server | None = None
@@ -298,45 +330,54 @@ class PushReceiver:
         assert task is not None
         self._connections.add(task)
         peer = writer.get_extra_info("peername")
-        calendars: list[CalendarId] = []
+        notices: list[_Notice] = []
         try:
             if len(self._connections) > MAX_CONNECTIONS:
                 return
             unread = False
             try:
                 request = await self._read(reader, writer)
-                answer, calendars = await self._handle(request)
+                answer, notices = await self._handle(request)
             except _Reject as rejection:
                 log.warning(
                     "push notice refused (%d): %s [from %s]", rejection.status, rejection.reason, _host(peer)
                 )
-                answer, calendars = _Answer(rejection.status, rejection.reason.encode() + b"\n"), []
+                answer, notices = _Answer(rejection.status, rejection.reason.encode() + b"\n"), []
                 unread = rejection.status in (411, 413, 431)
             except (ConnectionError, asyncio.IncompleteReadError):
                 raise
             except Exception:
                 log.exception("push notice could not be handled")
-                answer, calendars = _Answer(500, b"internal error\n"), []
+                answer, notices = _Answer(500, b"internal error\n"), []
             await self._write(writer, answer)
             if unread:
                 await self._linger(reader)
         except (ConnectionError, asyncio.IncompleteReadError):
-            calendars = []
+            notices = []
         except asyncio.CancelledError:
             # Our own shutdown cancels open connections. The connection ends quietly instead of
             # re-raising: asyncio's server (3.11) asks each connection task for its exception, which
             # for a cancelled task raises again and logs a traceback.
-            calendars = []
+            notices = []
         finally:
             self._connections.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
-        for calendar_id in calendars:  # only after the acknowledgement went out
-            try:
+        for notice in notices:  # only after the acknowledgement went out
+            self._act(notice)
+
+    def _act(self, notice: _Notice) -> None:
+        calendar_id, event = notice.calendar_id, notice.lifecycle
+        try:
+            if event is None:
                 self._trigger(calendar_id)
-            except Exception:
-                log.exception("asking the engine to read calendar %s failed", calendar_id)
+            elif self._on_lifecycle is not None:
+                self._on_lifecycle(calendar_id, notice.subscription_id, event)
+            elif event is not LifecycleEvent.REAUTHORIZATION_REQUIRED:
+                self._trigger(calendar_id)
+        except Exception:
+            log.exception("acting on a push notice for calendar %s failed", calendar_id)
 
     async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> _Request:
         try:
@@ -414,20 +455,20 @@ class PushReceiver:
 
     # -- routing ------------------------------------------------------------------------------------
 
-    async def _handle(self, request: _Request) -> tuple[_Answer, list[CalendarId]]:
+    async def _handle(self, request: _Request) -> tuple[_Answer, list[_Notice]]:
         if request.method != "POST":
             raise _Reject(405, f"{request.method} is not accepted")
-        endpoint = request.path.rstrip("/").rpartition("/")[2]
-        if endpoint == "google":
+        segments = request.path.rstrip("/").split("/")
+        if segments[-1] == "google":
             return await self._google(request)
-        if endpoint == "microsoft":
+        if segments[-1] == "microsoft" or segments[-2:] == ["microsoft", "lifecycle"]:
             return await self._graph(request)
         raise _Reject(404, "no such endpoint")
 
     async def _lookup(self, channel_id: str) -> ChannelEntry | None:
         return await asyncio.to_thread(self._registry.lookup, channel_id)
 
-    async def _google(self, request: _Request) -> tuple[_Answer, list[CalendarId]]:
+    async def _google(self, request: _Request) -> tuple[_Answer, list[_Notice]]:
         headers = request.headers
         channel_id = headers.get("x-goog-channel-id", "")
         if not channel_id:
@@ -459,9 +500,9 @@ class PushReceiver:
         self._last_number[channel_id] = number
         if state == "sync":
             return _Answer(200), []
-        return _Answer(200), [entry.calendar_id]
+        return _Answer(200), [_Notice(entry.calendar_id)]
 
-    async def _graph(self, request: _Request) -> tuple[_Answer, list[CalendarId]]:
+    async def _graph(self, request: _Request) -> tuple[_Answer, list[_Notice]]:
         if "validationToken" in request.query:
             token = request.query["validationToken"][0]
             if len(token) > MAX_VALIDATION_TOKEN:
@@ -474,21 +515,23 @@ class PushReceiver:
         items = payload.get("value") if isinstance(payload, dict) else None
         if not isinstance(items, list) or not items:
             raise _Reject(400, "notification body has no value list")
-        calendars: list[CalendarId] = []
+        notices: list[_Notice] = []
         refusals: list[_Reject] = []
         for item in items:
             try:
-                calendars.append(await self._graph_item(item))
+                notices.append(await self._graph_item(item))
             except _Reject as rejection:
                 refusals.append(rejection)
-        if not calendars:
+        if not notices:
             first = refusals[0]
             raise _Reject(first.status, "; ".join(r.reason for r in refusals))
         for refusal in refusals:
             log.warning("push notice item refused: %s", refusal.reason)
-        return _Answer(202), list(dict.fromkeys(calendars))
+        reads = list(dict.fromkeys(n.calendar_id for n in notices if n.lifecycle is None))
+        lifecycle = list(dict.fromkeys(n for n in notices if n.lifecycle is not None))
+        return _Answer(202), [*lifecycle, *(_Notice(c) for c in reads)]
 
-    async def _graph_item(self, item: Any) -> CalendarId:
+    async def _graph_item(self, item: Any) -> _Notice:
         if not isinstance(item, dict):
             raise _Reject(400, "notification item is not an object")
         subscription = item.get("subscriptionId")
@@ -500,9 +543,18 @@ class PushReceiver:
         client_state = item.get("clientState")
         if not isinstance(client_state, str) or not _same(client_state, entry.token):
             raise _Reject(403, f"wrong clientState on subscription {subscription}")
-        if item.get("lifecycleEvent"):
-            log.info("subscription %s: lifecycle event %s", subscription, str(item["lifecycleEvent"])[:40])
-        return entry.calendar_id
+        raw = item.get("lifecycleEvent")
+        if raw is None:
+            return _Notice(entry.calendar_id)
+        try:
+            event = LifecycleEvent(raw)
+        except ValueError:
+            # One Graph may add later: reading the calendar is always safe, and a refusal would
+            # only make Graph retry it.
+            log.warning("subscription %s: unknown lifecycle event %s; reading", subscription, str(raw)[:40])
+            return _Notice(entry.calendar_id)
+        log.info("subscription %s of calendar %s: lifecycle event %s", subscription, entry.calendar_id, event)
+        return _Notice(entry.calendar_id, subscription, event)
 
 
 def _same(given: str, expected: str) -> bool:

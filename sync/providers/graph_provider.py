@@ -48,7 +48,7 @@ from sync.providers.normalize_graph import (
     is_removed,
     transaction_id,
 )
-from sync.providers.protocol import BookingEventContent, ChangeBatch, Channel, WrittenEvent
+from sync.providers.protocol import BookingEventContent, ChangeBatch, Channel, WrittenEvent, lifecycle_url
 
 log = logging.getLogger(__name__)
 
@@ -471,6 +471,10 @@ class GraphCalendarProvider:
         body = {
             "changeType": "created,updated,deleted",
             "notificationUrl": address,
+            # Graph warns here before it stops notifying (reauthorizationRequired), after it dropped
+            # the subscription (subscriptionRemoved) and when notices were lost (missed). It can only
+            # be given now: a PATCH cannot add it later.
+            "lifecycleNotificationUrl": lifecycle_url(address),
             "resource": f"me/calendars/{calendar.remote_id}/events",
             "expirationDateTime": self._expiry(),
             "clientState": token,
@@ -478,13 +482,23 @@ class GraphCalendarProvider:
         return self._channel(await self._json("POST", "subscriptions", body=body), token)
 
     async def renew(self, calendar: Calendar, channel: Channel, address: str) -> Channel:
-        """PATCH the expiry; a subscription Graph already dropped is created anew."""
+        """PATCH the expiry (which reauthorizes the subscription as well); a subscription Graph
+        already dropped is created anew, and so is one whose addresses are not `address` and its
+        lifecycle URL (made before lifecycle notices were asked for, or for another public URL),
+        because a PATCH cannot change those."""
         try:
             answer = await self._json(
                 "PATCH", f"subscriptions/{_segment(channel.id)}", body={"expirationDateTime": self._expiry()}
             )
         except NotFoundRemote:
             return await self.watch(calendar, address, channel.token)
+        if answer.get("notificationUrl") not in (None, address) or answer.get("lifecycleNotificationUrl") != (
+            lifecycle_url(address)
+        ):
+            fresh = await self.watch(calendar, address, channel.token)
+            with contextlib.suppress(ProviderError):  # it expires by itself if this fails
+                await self.stop_watch(calendar, channel)
+            return fresh
         return self._channel(answer, channel.token)
 
     async def stop_watch(self, calendar: Calendar, channel: Channel) -> None:

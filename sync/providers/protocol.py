@@ -64,6 +64,15 @@ class BookingEventContent:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+def lifecycle_url(address: str) -> str:
+    """Where a subscription made for notification `address` gets its lifecycle notices (Graph).
+
+    Beside the change notices, one path segment deeper, so the receiver that serves `address`
+    serves this too, and a relay forwarding the public URL's prefix forwards both.
+    """
+    return f"{address.rstrip('/')}/lifecycle"
+
+
 class CalendarProvider(Protocol):
     """One signed-in account at one provider."""
 
@@ -98,7 +107,8 @@ class CalendarProvider(Protocol):
         ...
 
     async def watch(self, calendar: Calendar, address: str, token: str) -> Channel:
-        """Ask the provider to POST change notices for `calendar` to `address`."""
+        """Ask the provider to POST change notices for `calendar` to `address` (Graph: its lifecycle
+        notices to `lifecycle_url(address)`)."""
         ...
 
     async def renew(self, calendar: Calendar, channel: Channel, address: str) -> Channel:

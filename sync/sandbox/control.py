@@ -11,6 +11,9 @@ account email answers 404. Provider-specific work is delegated to each `Provider
   POST   /accounts/{email}/events           a `base.EVENT_SPEC` with ISO strings, "calendar"?
   POST   /accounts/{email}/token            {"access_token","expires_in","refresh_token",...}
   POST   /accounts/{email}/revoke | /expire-access | /invalidate-cursors
+  POST   /accounts/{email}/lifecycle        {"event","calendar"?} (Microsoft): a Graph lifecycle
+                                            notice to each live subscription of the account (of
+                                            one calendar); subscriptionRemoved also drops them
   GET    /faults; DELETE /faults
   POST   /faults                            {"kind","provider"?,"account"?,"count"|"seconds",
                                              "retry_after"?,"hold_seconds"?,"status"?}
@@ -80,6 +83,7 @@ class ControlSite:
             ("POST", re.compile(rf"^/accounts/{account}/revoke$"), self.revoke),
             ("POST", re.compile(rf"^/accounts/{account}/expire-access$"), self.expire_access),
             ("POST", re.compile(rf"^/accounts/{account}/invalidate-cursors$"), self.invalidate_cursors),
+            ("POST", re.compile(rf"^/accounts/{account}/lifecycle$"), self.lifecycle),
             ("GET", re.compile(r"^/faults$"), self.list_faults),
             ("POST", re.compile(r"^/faults$"), self.add_fault),
             ("DELETE", re.compile(r"^/faults$"), self.clear_faults),
@@ -198,6 +202,19 @@ class ControlSite:
     def invalidate_cursors(self, request: Request, email: str) -> Response:
         self._owner(email).invalidate_cursors(email)
         return Response.json(200, {"invalidated": email.lower()})
+
+    def lifecycle(self, request: Request, email: str) -> Response:
+        provider = self._owner(email)
+        body = self._body(request)
+        event, calendar = body.get("event"), body.get("calendar")
+        if not isinstance(event, str):
+            raise _bad("event is required: reauthorizationRequired, subscriptionRemoved or missed.")
+        if calendar is not None and not isinstance(calendar, str):
+            raise _bad("calendar must be a calendar id.")
+        send = getattr(provider, "lifecycle", None)
+        if send is None:
+            raise _bad(f"The {provider.provider} sandbox has no lifecycle notifications.")
+        return Response.json(200, send(email, event, calendar))
 
     def list_faults(self, request: Request) -> Response:
         return Response.json(200, [f.describe() for f in self.sandbox.context.faults.active()])

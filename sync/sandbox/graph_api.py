@@ -624,12 +624,16 @@ class GraphSite:
             with self.state.lock:
                 mine = [s.render() for s in self.subscriptions.live(self.clock()) if s.email == grant.email]
             return Response.json(200, {"@odata.context": f"{base}/$metadata#subscriptions", "value": mine})
-        if len(rest) != 1:
+        if len(rest) > 2 or (len(rest) == 2 and rest[1] != "reauthorize"):
             raise GraphError(400, "BadRequest", f"Resource not found for the segment '{rest[1]}'.")
         with self.state.lock:
             sub = self.subscriptions.subscriptions.get(rest[0])
             if sub is None or sub.email != grant.email or sub.expires <= self.clock():
                 raise GraphError(404, "ResourceNotFound", "The object was not found.")
+            if len(rest) == 2:  # the answer to a reauthorizationRequired challenge; no body, 204
+                _allow(method, "POST")
+                self.subscriptions.reauthorized(sub, self.clock())
+                return Response(204)
             if method == "GET":
                 return Response.json(200, {"@odata.context": f"{base}/$metadata#subscriptions/$entity",
                                            **sub.render()})
@@ -642,6 +646,7 @@ class GraphSite:
                 sub.expires = parse_expiration(data.get("expirationDateTime"), self.clock())
             except SubscriptionError as exc:
                 raise GraphError(exc.status, exc.code, str(exc)) from None
+            self.subscriptions.renewed(sub)  # renewing reauthorizes as well
             return Response.json(200, {"@odata.context": f"{base}/$metadata#subscriptions/$entity",
                                        **sub.render()})
 

@@ -1,16 +1,33 @@
 """Graph change notifications: subscriptions, the validation handshake, and delivery.
 
 `POST /subscriptions` validates the notification URL before answering, as Graph does: it POSTs
-`?validationToken=...` and needs the URL-decoded token back as text/plain within 10 s. Changes to
-events are delivered through the shared `PushSender`, one notification per POST, in Graph's shape.
+`?validationToken=...` and needs the URL-decoded token back as text/plain within 10 s (the
+lifecycle URL, when given, is validated the same way). Changes to events are delivered through the
+shared `PushSender`, one notification per POST, in Graph's shape.
+
+Lifecycle notices go to the subscription's `lifecycleNotificationUrl` in the documented shape
+(`{"value": [{subscriptionId, subscriptionExpirationDateTime, tenantId, clientState,
+lifecycleEvent}]}`, no resource), through the same sender:
+- `reauthorizationRequired` once a subscription is within `REAUTHORIZE_BEFORE` of its expiry, again
+  every `CHALLENGE_EVERY` until it is renewed (PATCH) or reauthorized (`POST .../reauthorize`),
+  and on demand (control API).
+- `subscriptionRemoved` when the sandbox drops a subscription (control API); the subscription is
+  gone at once, as after Graph's own removals.
+- `missed` on demand, and when a change notice could not be delivered (unreachable, or still 5xx
+  after the retries): one at a time per subscription, the next only after that one is finished.
+A subscription that simply reaches its expiry is deleted without a notice: Graph documents
+`subscriptionRemoved` for removals it decides (conditions of access changed), and the
+`reauthorizationRequired` challenges before expiry are the warning.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import json
 import secrets
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,13 +37,21 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from sync.sandbox import graph_zones
-from sync.sandbox.push import Notification, PushSender
+from sync.sandbox.push import RETRY_STATUSES, Notification, PushSender
 
 MAX_MINUTES = 4230  # Outlook event subscriptions; "10,080" is reported for newer docs but unverified
 MAX_PER_MAILBOX = 1000
 VALIDATION_TIMEOUT = 10.0
 CHANGE_TYPES = ("created", "updated", "deleted")
 APPLICATION_ID = "00000000-0000-0000-0000-0000c0ffee00"
+REAUTHORIZED = "reauthorizationRequired"
+REMOVED = "subscriptionRemoved"
+MISSED = "missed"
+LIFECYCLE_EVENTS = (REAUTHORIZED, REMOVED, MISSED)
+# When the challenges before expiry start and how often they repeat: Graph says only that their
+# frequency "is subject to change"; its illustration sends one every 15 minutes in the last hour.
+REAUTHORIZE_BEFORE = dt.timedelta(hours=1)
+CHALLENGE_EVERY = dt.timedelta(minutes=15)
 
 
 class SubscriptionError(ValueError):
@@ -49,6 +74,7 @@ class Subscription:
     expires: dt.datetime
     immutable_ids: bool
     creator_id: str
+    last_challenge: dt.datetime | None = None  # the last reauthorizationRequired sent, or a reauthorize
 
     def render(self) -> dict[str, Any]:
         return {
@@ -72,12 +98,15 @@ class Subscription:
     def to_json(self) -> dict[str, Any]:
         data = dict(vars(self))
         data["expires"] = self.expires.isoformat()
+        data["last_challenge"] = self.last_challenge.isoformat() if self.last_challenge else None
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Subscription:
         values = dict(data)
         values["expires"] = dt.datetime.fromisoformat(values["expires"])
+        challenged = values.get("last_challenge")
+        values["last_challenge"] = dt.datetime.fromisoformat(challenged) if challenged else None
         return cls(**values)
 
 
@@ -140,19 +169,87 @@ def validate_endpoint(url: str, verify: Any) -> None:
 
 
 class SubscriptionBook:
-    """Active subscriptions and delivery of their notifications. Callers hold the state lock."""
+    """Active subscriptions and delivery of their notifications. Callers hold the state lock
+    (`lock`, which the sender's thread also takes before it sends a `missed` notice)."""
 
-    def __init__(self, push: PushSender, tenant_id: Callable[[], str]) -> None:
+    def __init__(
+        self, push: PushSender, tenant_id: Callable[[], str], lock: threading.RLock | None = None
+    ) -> None:
         self.push = push
         self.tenant_id = tenant_id
+        self.lock = lock or threading.RLock()
         self.subscriptions: dict[str, Subscription] = {}
+        self._missed_pending: set[str] = set()
 
     def live(self, now: dt.datetime) -> list[Subscription]:
-        # A missed renewal means Graph deletes the subscription.
+        """The subscriptions still alive; on the way, the expired ones go and those about to
+        expire are challenged to reauthorize."""
         for sub_id, sub in list(self.subscriptions.items()):
-            if sub.expires <= now:
+            if sub.expires <= now:  # a missed renewal means Graph deletes the subscription
                 del self.subscriptions[sub_id]
+            elif sub.expires - now <= REAUTHORIZE_BEFORE and (
+                sub.last_challenge is None or now - sub.last_challenge >= CHALLENGE_EVERY
+            ):
+                sub.last_challenge = now
+                self.lifecycle(sub, REAUTHORIZED)
         return list(self.subscriptions.values())
+
+    def renewed(self, sub: Subscription) -> None:
+        """A PATCH moved the expiry: challenges start over near the new one."""
+        sub.last_challenge = None
+
+    def reauthorized(self, sub: Subscription, now: dt.datetime) -> None:
+        """`POST .../reauthorize` answers the challenge without moving the expiry."""
+        sub.last_challenge = now
+
+    def remove(self, sub: Subscription) -> bool:
+        """Drop the subscription as Graph does on its own; True if a notice went out."""
+        self.subscriptions.pop(sub.id, None)
+        return self.lifecycle(sub, REMOVED)
+
+    def lifecycle(self, sub: Subscription, event: str) -> bool:
+        """Send `event` to the subscription's lifecycle URL; False when it has none."""
+        if event not in LIFECYCLE_EVENTS:
+            raise ValueError(f"lifecycle event must be one of: {', '.join(LIFECYCLE_EVENTS)}.")
+        if sub.lifecycle_url is None:
+            return False
+        item = {
+            "subscriptionId": sub.id,
+            "subscriptionExpirationDateTime": graph_zones.format_instant(sub.expires),
+            "tenantId": self.tenant_id(),
+            "clientState": sub.client_state,
+            "lifecycleEvent": event,
+        }
+        done: Callable[[int | None], None] | None = None
+        if event == MISSED:
+            self._missed_pending.add(sub.id)
+            done = functools.partial(self._missed_done, sub.id)
+        self.push.send(self._post(sub.lifecycle_url, item, done))
+        return True
+
+    def _post(
+        self, url: str, item: Mapping[str, Any], on_done: Callable[[int | None], None] | None = None
+    ) -> Notification:
+        return Notification(
+            url,
+            {"Content-Type": "application/json; charset=utf-8", "client-request-id": secrets.token_hex(16)},
+            json.dumps({"value": [item]}).encode("utf-8"),
+            "microsoft",
+            on_done,
+        )
+
+    def _undelivered(self, sub_id: str, status: int | None) -> None:
+        """On the sender's thread: a change notice is finished; if it did not get through, say so."""
+        if status is not None and status not in RETRY_STATUSES:
+            return  # delivered, or refused by the receiver (which a `missed` would not change)
+        with self.lock:
+            sub = self.subscriptions.get(sub_id)
+            if sub is not None and sub_id not in self._missed_pending:
+                self.lifecycle(sub, MISSED)
+
+    def _missed_done(self, sub_id: str, _status: int | None) -> None:
+        with self.lock:
+            self._missed_pending.discard(sub_id)
 
     def count_for(self, email: str, now: dt.datetime) -> int:
         return sum(1 for s in self.live(now) if s.email == email)
@@ -191,16 +288,7 @@ class SubscriptionBook:
                 "clientState": sub.client_state,
                 "tenantId": self.tenant_id(),
             }
-            body = json.dumps({"value": [item]}).encode("utf-8")
-            self.push.send(
-                Notification(
-                    sub.notification_url,
-                    {"Content-Type": "application/json; charset=utf-8",
-                     "client-request-id": secrets.token_hex(16)},
-                    body,
-                    "microsoft",
-                )
-            )
+            self.push.send(self._post(sub.notification_url, item, functools.partial(self._undelivered, sub.id)))
 
     def to_json(self) -> list[dict[str, Any]]:
         return [s.to_json() for s in self.subscriptions.values()]

@@ -4,6 +4,9 @@
 (ms_identity) and the "graph" site (graph_api, with graph_delta and graph_subscriptions), and
 implements the `base.ProviderSandbox` hooks. Test and demo extras: `hold(email)` keeps a mailbox's
 Graph requests in flight (to show MailboxConcurrency), `in_flight(email)`, and `device_interval`.
+`lifecycle(email, event)` sends Graph lifecycle notices on demand (the control API's
+`/accounts/{email}/lifecycle`); `tick()`, called by the server every second, lets subscriptions
+expire and be challenged to reauthorize on time.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from sync.sandbox.graph_delta import DeltaTracker
 from sync.sandbox.graph_events import BodyError, View
 from sync.sandbox.graph_recurrence import DAYS
 from sync.sandbox.graph_store import Mailbox, MicrosoftState, stamp
-from sync.sandbox.graph_subscriptions import SubscriptionBook
+from sync.sandbox.graph_subscriptions import LIFECYCLE_EVENTS, REMOVED, SubscriptionBook
 from sync.sandbox.ms_identity import IdentitySite
 from sync.sandbox.push import PushSender
 
@@ -51,7 +54,7 @@ class MicrosoftSandbox:
         self.verify = verify
         self.state = MicrosoftState()
         self.delta = DeltaTracker()
-        self.subscriptions = SubscriptionBook(push, lambda: self.state.tenant_id)
+        self.subscriptions = SubscriptionBook(push, lambda: self.state.tenant_id, self.state.lock)
         self.identity = IdentitySite(self.state, clock)
         self.graph = GraphSite(self.state, clock, self.delta, self.subscriptions, lambda: self.verify)
         self.urls: dict[str, str | None] = {}
@@ -195,10 +198,36 @@ class MicrosoftSandbox:
                     "account": s.email,
                     "calendar": s.calendar_id,
                     "url": s.notification_url,
+                    "lifecycle_url": s.lifecycle_url,
                     "expires": s.expires.isoformat(),
                 }
                 for s in self.subscriptions.live(self.clock())
             ]
+
+    def tick(self) -> None:
+        """Called every second or so by the server: expiries and the challenges before them happen
+        on time even when nobody calls Graph."""
+        with self.state.lock:
+            self.subscriptions.live(self.clock())
+
+    def lifecycle(self, email: str, event: str, calendar_id: str | None = None) -> dict[str, Any]:
+        """Send a lifecycle `event` for the account's live subscriptions (those of one calendar if
+        given); `subscriptionRemoved` drops them as well. Which were affected and which notified."""
+        if event not in LIFECYCLE_EVENTS:
+            raise InvalidInput(f"event must be one of: {', '.join(LIFECYCLE_EVENTS)}.")
+        with self.state.lock:
+            box = self._box(email)
+            if calendar_id is not None and calendar_id not in box.calendars:
+                raise InvalidInput(f"{box.email} has no calendar {calendar_id!r}.")
+            chosen = [
+                s for s in self.subscriptions.live(self.clock())
+                if s.email == box.email and (calendar_id is None or s.calendar_id == calendar_id)
+            ]
+            notified = [
+                s.id for s in chosen
+                if (self.subscriptions.remove(s) if event == REMOVED else self.subscriptions.lifecycle(s, event))
+            ]
+            return {"event": event, "subscriptions": [s.id for s in chosen], "notified": notified}
 
     def to_state(self) -> dict[str, Any]:
         with self.state.lock:

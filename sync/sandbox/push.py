@@ -9,6 +9,10 @@ them, which lets tests and demos reproduce late or bunched notifications. Receiv
 `deliveries` keeps the recent ones in detail; `totals` counts every finished one by outcome for the
 sender's whole life (a long soak outlives the history): "delivered" (2xx), "refused" (any other
 status) and "unreachable" (no answer at all: nothing listening, a reset, a timeout).
+
+A notification may carry `on_done`, called on the sender's thread with the final status (None:
+unreachable) once delivery is finished, so a provider can react to a notice it could not get
+through (Graph then sends a `missed` lifecycle notice). It is not called while the sender stops.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import logging
 import queue
 import threading
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -34,6 +38,7 @@ class Notification:
     headers: Mapping[str, str]
     body: bytes = b""
     provider: str = ""
+    on_done: Callable[[int | None], None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -119,13 +124,18 @@ class PushSender:
                 if notification is None:
                     return
                 try:
-                    self._deliver(client, notification)
+                    status = self._deliver(client, notification)
+                    if notification.on_done is not None and not self._stopping.is_set():
+                        try:
+                            notification.on_done(status)
+                        except Exception:  # a provider's reaction must not end the sender
+                            log.exception("reacting to the delivery to %s failed", notification.url)
                 finally:
                     with self._idle:
                         self._pending -= 1
                         self._idle.notify_all()
 
-    def _deliver(self, client: httpx.Client, notification: Notification) -> None:
+    def _deliver(self, client: httpx.Client, notification: Notification) -> int | None:
         status: int | None = None
         error: str | None = None
         attempt = 0
@@ -151,3 +161,4 @@ class PushSender:
         self.deliveries.append(
             Delivery(notification, status, attempt, error, dict(notification.headers))
         )
+        return status

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
 SAVE_DEBOUNCE = 0.25
+TICK_SECONDS = 1.0  # how often providers with a `tick()` see the time pass (Graph's lifecycle notices)
 TLS_SITES = frozenset({"microsoft", "graph"})
 
 
@@ -86,6 +87,8 @@ class Sandbox:
         self._save_lock = threading.Lock()
         self._saver: threading.Thread | None = None
         self._saver_stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self._ticker_stop = threading.Event()
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -144,6 +147,9 @@ class Sandbox:
             self.push.start()
             for server in self._servers:
                 server.start()
+            self._ticker_stop.clear()
+            self._ticker = threading.Thread(target=self._tick_loop, name="sandbox-clock", daemon=True)
+            self._ticker.start()
             if self._state_file is not None:
                 self.context.on_change = self._dirty.set
                 self._saver_stop.clear()
@@ -158,6 +164,10 @@ class Sandbox:
 
     def stop(self) -> None:
         self.context.stopping.set()
+        if self._ticker is not None:
+            self._ticker_stop.set()
+            self._ticker.join()
+            self._ticker = None
         stop_all(self._servers)
         self._servers.clear()
         if self._saver is not None:
@@ -235,6 +245,17 @@ class Sandbox:
             except BaseException:
                 Path(temp).unlink(missing_ok=True)
                 raise
+
+    def _tick_loop(self) -> None:
+        while not self._ticker_stop.wait(TICK_SECONDS):
+            for provider in self.providers.values():
+                tick = getattr(provider, "tick", None)
+                if tick is None:
+                    continue
+                try:
+                    tick()
+                except Exception:  # one bad round must not stop the clock
+                    log.exception("the %s sandbox's tick failed", provider.provider)
 
     def _save_loop(self) -> None:
         while not self._saver_stop.is_set():
