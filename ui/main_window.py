@@ -32,8 +32,11 @@ from app.domain.model import Booking, Technician
 from app.domain.time import Interval, zone
 from app.errors import Refused
 from app.services.board import BoardSnapshot
+from app.services.booking_changes import BookingChange
 from app.services.container import Services
 from ui.board.layout import BoardMode, board_window, period_start
+from ui.board.undo import BoardUndoStack
+from ui.board.undo_notice import UndoNoticeWidget
 from ui.board.view import BoardView
 from ui.booking_editor import BookingEditorDialog, describe_booking
 from ui.bridge import BusBridge
@@ -216,6 +219,16 @@ class MainWindow(QMainWindow):
         self.add_tech_action.triggered.connect(self.open_add_technician)
         self.time_off_action = QAction("&Time off…", self)
         self.time_off_action.triggered.connect(self.open_time_off)
+        self.undo_stack = BoardUndoStack(
+            self.services.bookings, self.worker, self.office, self._tech_name, self
+        )
+        self.undo_action = QAction("&Undo", self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.setEnabled(False)
+        self.undo_action.triggered.connect(lambda: self.undo_stack.undo())
+        self.undo_stack.changed.connect(self._on_undo_stack_changed)
+        self.undo_stack.undone.connect(self._on_undo_stack_undone)
+        self.undo_stack.refused.connect(self._on_undo_stack_refused)
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Navigation", self)
@@ -250,6 +263,8 @@ class MainWindow(QMainWindow):
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.quit_action)
+        edit_menu = menu.addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
         view_menu = menu.addMenu("&View")
         view_menu.addAction(self.day_action)
         view_menu.addAction(self.week_action)
@@ -269,9 +284,20 @@ class MainWindow(QMainWindow):
         self.summary_label = QLabel(self)
         self.sync_label = QLabel(self)
         self.zone_label = QLabel(f"Office time: {self.office_zone_name}", self)
+        self.undo_notice = UndoNoticeWidget(self)
+        self.undo_notice.undo_clicked.connect(lambda: self.undo_stack.undo())
+        self.undo_notice.offered_changed.connect(self._fit_status_bar)
+        bar.messageChanged.connect(self._fit_status_bar)
+        bar.addWidget(self.undo_notice)
         bar.addWidget(self.summary_label, 1)
         bar.addPermanentWidget(self.sync_label)
         bar.addPermanentWidget(self.zone_label)
+
+    def _fit_status_bar(self, *_args: object) -> None:
+        """The day's totals step aside while Undo is offered: both do not fit a narrow window."""
+        if self.statusBar().currentMessage():
+            return  # a passing message covers both; the status bar restores them after it
+        self.summary_label.setVisible(not self.undo_notice.offered)
 
     # --- navigation --------------------------------------------------------------------------------
 
@@ -446,17 +472,43 @@ class MainWindow(QMainWindow):
             else:
                 self.worker.report(error)
 
-        self.worker.run(
-            lambda: bookings.move(booking_id, start, tech=tech_id, force=force),
-            on_done=self._on_booking_moved,
-            on_error=failed,
-            context=self,
-        )
+        def move() -> BookingChange:
+            before = bookings.get(booking_id)
+            return BookingChange(before, bookings.move(booking_id, start, tech=tech_id, force=force))
 
-    def _on_booking_moved(self, booking: Booking) -> None:
-        snap = self._snapshot
-        customer = snap.customers.get(booking.customer_id) if snap else None
-        self.statusBar().showMessage(f"Moved: {describe_booking(booking, customer, self.office)}", 6000)
+        self.worker.run(move, on_done=self._remember, on_error=failed, context=self)
+
+    # --- undo --------------------------------------------------------------------------------------
+
+    def _tech_name(self, tech_id: TechId | None) -> str:
+        tech = next((t for t in self.techs() if t.id == tech_id), None)
+        return tech.name if tech is not None else "unassigned"
+
+    def _customer_name(self, booking: Booking) -> str:
+        customer = self._snapshot.customers.get(booking.customer_id) if self._snapshot else None
+        return customer.name if customer is not None else "the customer"
+
+    def _remember(self, change: BookingChange) -> None:
+        """Offer to undo a change just made here (Edit ▸ Undo, and Undo in the status bar)."""
+        entry = self.undo_stack.record(change, self._customer_name(change.before))
+        if entry is not None:
+            self.statusBar().clearMessage()
+            self.undo_notice.show_change(entry.label)
+
+    def _on_undo_stack_changed(self) -> None:
+        top = self.undo_stack.top
+        self.undo_action.setEnabled(self.undo_stack.can_undo)
+        self.undo_action.setText(f"&{top.action_text}" if top is not None else "&Undo")
+        if top is None:
+            self.undo_notice.dismiss()
+
+    def _on_undo_stack_undone(self, text: str) -> None:
+        self.undo_notice.dismiss()
+        self.statusBar().showMessage(text, 8000)
+
+    def _on_undo_stack_refused(self, text: str) -> None:
+        self.undo_notice.dismiss()
+        self.show_error(text)
 
     def _on_board_booking_activated(self, booking_id: str) -> None:
         booking = self._find_booking(booking_id)
@@ -481,6 +533,10 @@ class MainWindow(QMainWindow):
             return
         customer = self._snapshot.customers.get(booking.customer_id)
         bookings = self.services.bookings
+
+        def cancel() -> BookingChange:
+            return BookingChange(bookings.get(booking_id), bookings.cancel(booking_id))
+
         ask(
             self,
             "Cancel booking",
@@ -488,11 +544,7 @@ class MainWindow(QMainWindow):
             describe_booking(booking, customer, self.office)
             + "\n\nIt is removed from the board and from the technician's calendar.",
             "Cancel booking",
-            lambda: self.worker.run(
-                lambda: bookings.cancel(booking_id),
-                on_done=lambda _b: self.statusBar().showMessage("Booking cancelled.", 6000),
-                context=self,
-            ),
+            lambda: self.worker.run(cancel, on_done=self._remember, context=self),
             no_text="Keep it",
         )
 
@@ -529,6 +581,8 @@ class MainWindow(QMainWindow):
         )
         editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         editor.saved.connect(self._on_editor_saved)
+        if booking is not None:
+            editor.saved.connect(lambda after: self._remember(BookingChange(booking, after)))
         editor.finished.connect(lambda _result: self._forget_editor(editor))
         self._editor = editor
         editor.open()

@@ -124,6 +124,14 @@ QFrame#banner {{
 QFrame#banner[kind="info"] {{ background: {ACCENT_SOFT}; border-color: #c7d7fe; }}
 QFrame#banner QLabel {{ color: {TEXT}; }}
 QFrame#banner QToolButton {{ border: none; padding: 2px 6px; font-weight: 600; }}
+QFrame#undoNotice {{ background: {ACCENT_SOFT}; border: 1px solid #c7d7fe; border-radius: 5px; }}
+QFrame#undoNotice QLabel {{ color: {TEXT}; padding: 0 2px; }}
+QFrame#undoNotice QPushButton {{
+    background: transparent; color: {ACCENT}; border: none; font-weight: 600;
+    padding: 1px 8px; min-width: 0;
+}}
+QFrame#undoNotice QPushButton:hover {{ background: #c7d7fe; border-radius: 4px; }}
+QFrame#undoNotice QToolButton {{ border: none; padding: 0 4px; color: {TEXT_MUTED}; }}
 QToolTip {{ background: {SURFACE}; color: {TEXT}; border: 1px solid {BORDER}; padding: 6px; }}
 QFrame#sidePanel {{ background: {SURFACE}; border: 1px solid {BORDER}; border-radius: 8px; }}
 QLabel#emptyState {{ color: {TEXT_MUTED}; padding: 16px; }}
