@@ -18,7 +18,9 @@ account email answers 404. Provider-specific work is delegated to each `Provider
   POST   /faults                            {"kind","provider"?,"account"?,"count"|"seconds",
                                              "retry_after"?,"hold_seconds"?,"status"?}
   POST   /push/pause; POST /push/resume
-  GET    /push                              {"paused","held","totals","channels","deliveries"}:
+  POST   /push/drop                         loses the held notifications ({"dropped": n}); a Graph
+                                            subscription that lost one gets a `missed` notice
+  GET    /push                              {"paused","held","dropped","totals","channels","deliveries"}:
                                             totals counts every notice by outcome (delivered,
                                             refused, unreachable); channels lists the live Google
                                             channels and Graph subscriptions; deliveries the
@@ -89,6 +91,7 @@ class ControlSite:
             ("DELETE", re.compile(r"^/faults$"), self.clear_faults),
             ("POST", re.compile(r"^/push/pause$"), self.push_pause),
             ("POST", re.compile(r"^/push/resume$"), self.push_resume),
+            ("POST", re.compile(r"^/push/drop$"), self.push_drop),
             ("GET", re.compile(r"^/push$"), self.push_status),
             ("GET", re.compile(r"^/requests$"), self.requests),
         ]
@@ -275,6 +278,9 @@ class ControlSite:
         self.sandbox.set_push_paused(False)
         return Response.json(200, {"paused": False})
 
+    def push_drop(self, request: Request) -> Response:
+        return Response.json(200, {"dropped": self.sandbox.drop_held_push()})
+
     def push_status(self, request: Request) -> Response:
         push = self.sandbox.push
         channels: list[dict[str, Any]] = []
@@ -285,6 +291,7 @@ class ControlSite:
         return Response.json(200, {
             "paused": push.paused,
             "held": push.held,
+            "dropped": push.dropped,
             "totals": push.totals,
             "channels": channels,
             "deliveries": [

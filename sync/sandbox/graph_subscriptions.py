@@ -13,8 +13,9 @@ lifecycleEvent}]}`, no resource), through the same sender:
   and on demand (control API).
 - `subscriptionRemoved` when the sandbox drops a subscription (control API); the subscription is
   gone at once, as after Graph's own removals.
-- `missed` on demand, and when a change notice could not be delivered (unreachable, or still 5xx
-  after the retries): one at a time per subscription, the next only after that one is finished.
+- `missed` on demand, and when a change notice did not get through (unreachable, still 5xx after
+  the retries, or dropped while held: `POST /push/drop`): one at a time per subscription, the next
+  only after that one is finished.
 A subscription that simply reaches its expiry is deleted without a notice: Graph documents
 `subscriptionRemoved` for removals it decides (conditions of access changed), and the
 `reauthorizationRequired` challenges before expiry are the warning.

@@ -2,7 +2,8 @@
 
 Providers enqueue a notification (URL, headers, body) and return at once; one background thread
 POSTs them in order. While paused (`POST /push/pause`) notifications queue up and `resume` flushes
-them, which lets tests and demos reproduce late or bunched notifications. Receivers that answer
+them, which lets tests and demos reproduce late or bunched notifications; `drop` (`POST /push/drop`)
+throws the held ones away instead, as if they were lost on the way. Receivers that answer
 500/502/503/504 get a few retries with a short backoff, as Google documents for its push channels
 (the exact retry schedule is unverified; ours is 3 attempts, 0.2 s then 0.4 s apart).
 
@@ -65,6 +66,7 @@ class PushSender:
         self._stopping = threading.Event()
         self.deliveries: deque[Delivery] = deque(maxlen=history)
         self._totals: Counter[str] = Counter()
+        self._dropped = 0
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -94,6 +96,27 @@ class PushSender:
         """Finished notifications by outcome: delivered, refused, unreachable (each key always present)."""
         with self._lock:
             return {outcome: self._totals[outcome] for outcome in OUTCOMES}
+
+    @property
+    def dropped(self) -> int:
+        """Held notifications thrown away by `drop_held` so far."""
+        with self._lock:
+            return self._dropped
+
+    def drop_held(self) -> int:
+        """Lose the held notifications; each one's `on_done` hears None (it never got through)."""
+        with self._idle:
+            dropped, self._held = self._held, []
+            self._pending -= len(dropped)
+            self._dropped += len(dropped)
+            self._idle.notify_all()
+        for notification in dropped:  # outside the lock: a reaction may send a notice of its own
+            if notification.on_done is not None:
+                try:
+                    notification.on_done(None)
+                except Exception:
+                    log.exception("reacting to the notification dropped for %s failed", notification.url)
+        return len(dropped)
 
     def send(self, notification: Notification) -> None:
         with self._lock:

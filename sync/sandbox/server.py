@@ -207,6 +207,10 @@ class Sandbox:
             provider.set_push_paused(paused)
         self.push.set_paused(paused)
 
+    def drop_held_push(self) -> int:
+        """Lose the held notifications (Graph then sends `missed` for its subscriptions)."""
+        return self.push.drop_held()
+
     # -- persistence -------------------------------------------------------------------------------
 
     def _load(self) -> bool:
