@@ -67,6 +67,7 @@ class ChannelKeeper:
         self._locks: dict[CalendarId, asyncio.Lock] = {}
         self._answering: set[tuple[CalendarId, LifecycleEvent]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopped = False  # after stop_all, late notices start no work on closed providers
 
     async def keep(self) -> int:
         """Open missing channels and renew those close to expiry; returns how many changed."""
@@ -145,7 +146,7 @@ class ChannelKeeper:
             self._read(calendar_id)
             return
         key = (calendar_id, event)
-        if key in self._answering:
+        if key in self._answering or self._stopped:
             return
         self._answering.add(key)
         task = asyncio.get_running_loop().create_task(self._answer(calendar_id, subscription_id, event))
@@ -184,6 +185,7 @@ class ChannelKeeper:
 
     async def stop_all(self) -> None:
         """Stop every stored channel (providers would otherwise post to a closed door until expiry)."""
+        self._stopped = True
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
