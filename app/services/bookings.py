@@ -182,16 +182,7 @@ class BookingService:
             if updated == replace(old, updated_at=now, version=old.version + 1, forced=False):
                 return old
             updated = self._check_free(uow, updated, new_tech, force, actor)
-            if old.tech_id != updated.tech_id:
-                kind = "reassigned"
-                if old.tech_id is not None:
-                    self._enqueue(uow, old, OutboxAction.DELETE, old.tech_id)
-                if updated.tech_id is not None:
-                    self._enqueue(uow, updated, OutboxAction.CREATE, updated.tech_id)
-            else:
-                kind = "moved" if old.start != updated.start else "edited"
-                if updated.tech_id is not None:
-                    self._enqueue(uow, updated, OutboxAction.UPDATE, updated.tech_id)
+            kind = self._enqueue_change(uow, old, updated)
             uow.bookings.update(updated)
             self._audit(uow, f"booking.{kind}", updated, actor)
             uow.commit()
@@ -253,25 +244,28 @@ class BookingService:
                 forced=False,
             )
             restored = self._check_free(uow, restored, tech, force, actor)
-            if not current.is_live:
-                kind = "reinstated"
-                if restored.tech_id is not None:
-                    self._enqueue(uow, restored, OutboxAction.CREATE, restored.tech_id)
-            elif current.tech_id != restored.tech_id:
-                kind = "reassigned"
-                if current.tech_id is not None:
-                    self._enqueue(uow, current, OutboxAction.DELETE, current.tech_id)
-                if restored.tech_id is not None:
-                    self._enqueue(uow, restored, OutboxAction.CREATE, restored.tech_id)
-            else:
-                kind = "moved" if current.start != restored.start else "edited"
-                if restored.tech_id is not None:
-                    self._enqueue(uow, restored, OutboxAction.UPDATE, restored.tech_id)
+            kind = self._enqueue_change(uow, current, restored)
             uow.bookings.update(restored)
             self._audit(uow, f"booking.undone.{change.kind.value}", restored, actor)
             uow.commit()
         self._announce(restored, (current.tech_id, restored.tech_id), kind)
         return restored
+
+    def _enqueue_change(self, uow: UnitOfWork, before: Booking, after: Booking) -> str:
+        """Queue the calendar writes that take `before`'s event to `after`; the kind of change."""
+        if not before.is_live:
+            if after.tech_id is not None:
+                self._enqueue(uow, after, OutboxAction.CREATE, after.tech_id)
+            return "reinstated"
+        if before.tech_id != after.tech_id:
+            if before.tech_id is not None:
+                self._enqueue(uow, before, OutboxAction.DELETE, before.tech_id)
+            if after.tech_id is not None:
+                self._enqueue(uow, after, OutboxAction.CREATE, after.tech_id)
+            return "reassigned"
+        if after.tech_id is not None:
+            self._enqueue(uow, after, OutboxAction.UPDATE, after.tech_id)
+        return "moved" if before.start != after.start else "edited"
 
     def _settle_conflicts(
         self, uow: UnitOfWork, booking: Booking, actor: str, now: datetime
