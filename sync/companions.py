@@ -17,6 +17,7 @@ from datetime import UTC, timedelta, tzinfo
 from pathlib import Path
 
 from app.bus import Bus
+from app.domain.ids import CalendarId
 from app.domain.time import Clock
 from app.errors import InvalidInput
 from app.services.ports import UnitOfWorkFactory
@@ -25,7 +26,7 @@ from sync.engine.ports import ProviderFor
 from sync.health import HealthMonitor, load_thresholds
 from sync.notify import Notifier, notification_settings
 from sync.providers.config import read_settings_file, settings_path
-from sync.push_receiver import CalendarChannels, PushReceiver, Trigger
+from sync.push_receiver import CalendarChannels, LifecycleEvent, PushReceiver, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,47 @@ def build_health_monitor(
     thresholds = load_thresholds(data, warn, dispatcher, owner, path)
     notifier = Notifier(uow_factory, clock, notification_settings(data, path))
     return HealthMonitor(uow_factory, clock, bus, notifier, thresholds, office_zone)
+
+
+class PushSide:
+    """The push receiver and the channel keeper, wired together as `crewboard sync --listen` runs them.
+
+    Verified change notices call `trigger` (the engine's immediate read); lifecycle notices go to the
+    keeper, which renews, subscribes anew or reads. The keeper opens its channels toward
+    `public_url`, or toward the receiver's own address when none is given (a test or a benchmark on
+    loopback, where the providers reach the receiver directly).
+    """
+
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, provider_for: ProviderFor, clock: Clock, trigger: Trigger
+    ) -> None:
+        self._uow = uow_factory
+        self._provider_for = provider_for
+        self._clock = clock
+        self._trigger = trigger
+        self.channels = CalendarChannels(uow_factory)
+        self.receiver = PushReceiver(self.channels, trigger, on_lifecycle=self._lifecycle)
+        self.keeper: ChannelKeeper | None = None
+
+    async def start(self, host: str, port: int, public_url: str | None = None) -> ChannelKeeper:
+        """Listen on `host:port`; the keeper that watches every calendar (not started: `keeper.run`)."""
+        await self.receiver.start(host, port)
+        self.keeper = ChannelKeeper(
+            self._uow,
+            self._provider_for,
+            self.channels,
+            public_url or self.receiver.url,
+            self._clock,
+            trigger=self._trigger,
+        )
+        return self.keeper
+
+    def _lifecycle(self, calendar_id: CalendarId, subscription_id: str, event: LifecycleEvent) -> None:
+        if self.keeper is not None:
+            self.keeper.lifecycle(calendar_id, subscription_id, event)
+
+    async def aclose(self) -> None:
+        await self.receiver.aclose()
 
 
 class SyncCompanions:
@@ -76,15 +118,13 @@ class SyncCompanions:
 
     async def run(self, trigger: Trigger, stop: asyncio.Event) -> None:
         work = [self._monitor.run(stop, self._health_every)]
+        push: PushSide | None = None
         if self._listen is not None and self._public_url is not None:
-            channels = CalendarChannels(self._uow)
-            keeper = ChannelKeeper(
-                self._uow, self._provider_for, channels, self._public_url, self._clock, trigger=trigger
-            )
-            self.receiver = PushReceiver(channels, trigger, on_lifecycle=keeper.lifecycle)
+            push = PushSide(self._uow, self._provider_for, self._clock, trigger)
+            self.receiver = push.receiver
             host, port = self._listen
             try:
-                await self.receiver.start(host, port)
+                keeper = await push.start(host, port, self._public_url)
             except OSError as error:
                 raise InvalidInput(
                     f"Cannot listen for push notices on {host}:{port} ({error.strerror or error}); "
@@ -96,5 +136,5 @@ class SyncCompanions:
         try:
             await asyncio.gather(*work)
         finally:
-            if self.receiver is not None:
-                await self.receiver.aclose()
+            if push is not None:
+                await push.aclose()

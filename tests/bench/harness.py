@@ -24,6 +24,7 @@ from app.services.accounts import AccountService
 from app.services.container import Services
 from storage.database import Database, open_database
 from sync.channels import ChannelKeeper
+from sync.companions import PushSide
 from sync.engine import SyncEngine
 from sync.providers.config import SandboxApprover, sandbox_endpoints
 from sync.providers.factory import open_provider
@@ -162,18 +163,16 @@ class EngineThread:
         notices call `engine.request_read`, and the ChannelKeeper watching every calendar (a Google
         channel or Graph subscription pointing at the receiver). Returns how many channels it opened.
         """
-        channels = CalendarChannels(self.made.database.unit_of_work)
-        receiver = PushReceiver(channels, self.engine.request_read)
-        self.call(receiver.start("127.0.0.1", 0))
         tokens = self.made.tokens
 
         def provider_for(account: CalendarAccount) -> CalendarProvider:
             return open_provider(account, tokens)
 
-        keeper = ChannelKeeper(
-            self.made.database.unit_of_work, provider_for, channels, receiver.url, self.made.services.clock
+        push = PushSide(
+            self.made.database.unit_of_work, provider_for, self.made.services.clock, self.engine.request_read
         )
-        self.receiver, self.channels, self.keeper = receiver, channels, keeper
+        keeper = self.call(push.start("127.0.0.1", 0))
+        self.receiver, self.channels, self.keeper = push.receiver, push.channels, keeper
         return self.call(keeper.keep())
 
     def stop(self) -> None:
