@@ -84,7 +84,8 @@ def build_sync_engine(services: Services, store: TokenStore | None = None) -> De
         health=monitor,
         holder_name="Crewboard desktop",
     )
-    return DesktopSync(engine, SyncCompanions(monitor, services.uow, services.clock, provider_for))
+    companions = SyncCompanions(monitor, services.uow, services.clock, provider_for, pool=engine.providers)
+    return DesktopSync(engine, companions)
 
 
 class DesktopSync:

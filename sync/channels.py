@@ -55,9 +55,13 @@ class ChannelKeeper:
         clock: Clock,
         renew_before: timedelta = RENEW_BEFORE,
         trigger: Trigger | None = None,
+        pool: ProviderPool | None = None,
     ) -> None:
         self._uow = uow_factory
-        self._providers = ProviderPool(provider_for)
+        # The engine's pool when given: one connection per account, and Graph's four requests in
+        # flight per mailbox counted once. Its owner closes it; a pool of our own we close.
+        self._providers = pool or ProviderPool(provider_for)
+        self._owns_providers = pool is None
         self._channels = channels
         self._public_url = public_url
         self._clock = clock
@@ -215,7 +219,8 @@ class ChannelKeeper:
             try:
                 await self.stop_all()
             finally:
-                await self._providers.aclose()
+                if self._owns_providers:
+                    await self._providers.aclose()
 
     def _current(self, calendar_id: CalendarId) -> Calendar | None:
         with self._uow() as uow:

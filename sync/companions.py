@@ -23,6 +23,7 @@ from app.errors import InvalidInput
 from app.services.ports import UnitOfWorkFactory
 from sync.channels import ChannelKeeper
 from sync.engine.ports import ProviderFor
+from sync.engine.providers import ProviderPool
 from sync.health import HealthMonitor, load_thresholds
 from sync.notify import Notifier, notification_settings
 from sync.providers.config import read_settings_file, settings_path
@@ -60,10 +61,16 @@ class PushSide:
     """
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, provider_for: ProviderFor, clock: Clock, trigger: Trigger
+        self,
+        uow_factory: UnitOfWorkFactory,
+        provider_for: ProviderFor,
+        clock: Clock,
+        trigger: Trigger,
+        pool: ProviderPool | None = None,
     ) -> None:
         self._uow = uow_factory
         self._provider_for = provider_for
+        self._pool = pool
         self._clock = clock
         self._trigger = trigger
         self.channels = CalendarChannels(uow_factory)
@@ -80,6 +87,7 @@ class PushSide:
             public_url or self.receiver.url,
             self._clock,
             trigger=self._trigger,
+            pool=self._pool,
         )
         return self.keeper
 
@@ -103,6 +111,7 @@ class SyncCompanions:
         listen: tuple[str, int] | None = None,
         public_url: str | None = None,
         health_every: timedelta = timedelta(seconds=15),
+        pool: ProviderPool | None = None,
     ) -> None:
         if (listen is None) != (public_url is None):
             raise ValueError("listen and public_url go together")
@@ -113,6 +122,7 @@ class SyncCompanions:
         self._listen = listen
         self._public_url = public_url
         self._health_every = health_every
+        self._pool = pool  # the engine's providers, shared by the channel keeper
         self.receiver: PushReceiver | None = None
         self.listening = asyncio.Event()  # set once the receiver is up (or at once without one)
 
@@ -120,7 +130,7 @@ class SyncCompanions:
         work = [self._monitor.run(stop, self._health_every)]
         push: PushSide | None = None
         if self._listen is not None and self._public_url is not None:
-            push = PushSide(self._uow, self._provider_for, self._clock, trigger)
+            push = PushSide(self._uow, self._provider_for, self._clock, trigger, self._pool)
             self.receiver = push.receiver
             host, port = self._listen
             try:

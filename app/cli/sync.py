@@ -117,7 +117,9 @@ def run_sync(s: Services, a: argparse.Namespace) -> int:
     engine.accept_mass_delete = a.accept_deletions
     if a.once:
         return asyncio.run(_once(engine, monitor))
-    companions = SyncCompanions(monitor, s.uow, s.clock, provider_for, a.listen, a.public_url)
+    companions = SyncCompanions(
+        monitor, s.uow, s.clock, provider_for, a.listen, a.public_url, pool=engine.providers
+    )
     return asyncio.run(_forever(engine, companions))
 
 

@@ -153,6 +153,11 @@ class SyncEngine:
             self._pending_reads.add(calendar_id)
         self._poke()
 
+    @property
+    def providers(self) -> ProviderPool:
+        """The open provider of each account; whoever shares it must not close it (`aclose` does)."""
+        return self._providers
+
     def request_flush(self) -> None:
         """Send queued writes at once. Safe from any thread (bus handlers call it)."""
         with self._requests:

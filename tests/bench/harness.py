@@ -169,7 +169,11 @@ class EngineThread:
             return open_provider(account, tokens)
 
         push = PushSide(
-            self.made.database.unit_of_work, provider_for, self.made.services.clock, self.engine.request_read
+            self.made.database.unit_of_work,
+            provider_for,
+            self.made.services.clock,
+            self.engine.request_read,
+            self.engine.providers,
         )
         keeper = self.call(push.start("127.0.0.1", 0))
         self.receiver, self.channels, self.keeper = push.receiver, push.channels, keeper

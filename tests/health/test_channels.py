@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from app.domain.time import FixedClock
 from app.services.container import Services
 from app.services.ports import RemoteCalendar
 from sync.channels import ChannelKeeper
+from sync.engine.providers import ProviderPool
 from sync.providers.fake import CHANNEL_LIFETIME, InMemoryCalendarProvider
 from sync.providers.protocol import Channel
 from sync.push_receiver import CalendarChannels
@@ -120,3 +122,40 @@ async def test_a_new_channel_answers_notices_while_the_next_calendar_is_watched(
     assert await keeper.keep() == 2
     assert known_meanwhile == [True]
     assert all(channels.lookup(channel_id) is not None for channel_id in made)
+
+
+async def test_a_shared_pool_gives_one_provider_per_account_and_stays_open_for_its_owner(
+    services: Services, clock: FixedClock, business: Business
+) -> None:
+    """`crewboard sync --listen` shares the engine's providers: one connection per account, and
+    the keeper stopping first must not close what the engine still uses."""
+    fakes = Fakes(clock)
+    pool = ProviderPool(fakes)
+    engine_side = pool.get(business.maria_google)  # the engine opened Maria's provider first
+    keeper = ChannelKeeper(
+        services.uow, fakes, CalendarChannels(services.uow), "https://relay.example.com/cb/", clock, pool=pool
+    )
+    assert await keeper.keep() == 2
+    stop = asyncio.Event()
+    stop.set()  # then stop them all, as at the end of `crewboard sync`
+    await keeper.run(stop)
+
+    assert fakes.by_account[business.maria_google.id] is engine_side  # no second provider opened
+    assert engine_side.calls.count("watch") == 1 and engine_side.calls.count("stop_watch") == 1
+    assert not any(p.closed for p in fakes.by_account.values())  # the engine closes them, later
+    await pool.aclose()
+    assert all(p.closed for p in fakes.by_account.values())
+
+
+async def test_a_keeper_with_providers_of_its_own_closes_them(
+    services: Services, clock: FixedClock, business: Business
+) -> None:
+    fakes = Fakes(clock)
+    keeper = ChannelKeeper(
+        services.uow, fakes, CalendarChannels(services.uow), "https://relay.example.com/cb/", clock
+    )
+    assert await keeper.keep() == 2
+    stop = asyncio.Event()
+    stop.set()
+    await keeper.run(stop)
+    assert fakes.by_account and all(p.closed for p in fakes.by_account.values())
