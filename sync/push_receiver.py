@@ -479,15 +479,20 @@ class PushReceiver:
         number_text = headers.get("x-goog-message-number", "")
         if not number_text.isdigit():
             raise _Reject(400, f"malformed message number on channel {channel_id}")
-        if state == "sync" and channel_id not in self._last_number:
-            # Asked before the table: once the channel's creation ends, the table already has it.
-            token = headers.get("x-goog-channel-token", "")
-            if await asyncio.to_thread(self._registry.pending, token) is not None:
-                self._last_number[channel_id] = int(number_text)
-                return _Answer(200), []  # the handshake of a channel being created
         entry = await self._lookup(channel_id)
         if entry is None:
-            raise _Reject(404, f"unknown channel {channel_id}")
+            # A channel still being made (its watch answered, its row not yet stored) already gets
+            # notices: its handshake, and changes made meanwhile (our own writes to that calendar
+            # above all). Its token, which only we can compute, says which calendar it is for.
+            token = headers.get("x-goog-channel-token", "")
+            pending = await asyncio.to_thread(self._registry.pending, token)
+            if pending is None:
+                raise _Reject(404, f"unknown channel {channel_id}")
+            number = int(number_text)
+            if number <= self._last_number.get(channel_id, 0):
+                return _Answer(200), []
+            self._last_number[channel_id] = number
+            return _Answer(200), [] if state == "sync" else [_Notice(pending)]
         if not _same(headers.get("x-goog-channel-token", ""), entry.token):
             raise _Reject(403, f"wrong channel token on channel {channel_id}")
         resource = headers.get("x-goog-resource-id")
@@ -538,9 +543,16 @@ class PushReceiver:
         if not isinstance(subscription, str) or not subscription:
             raise _Reject(400, "notification item has no subscriptionId")
         entry = await self._lookup(subscription)
-        if entry is None:
-            raise _Reject(404, f"unknown subscription {subscription}")
         client_state = item.get("clientState")
+        if entry is None:
+            # As for Google: a subscription still being stored is known by its clientState; its
+            # change notices read the calendar (lifecycle news waits for the stored subscription).
+            pending = None
+            if isinstance(client_state, str) and item.get("lifecycleEvent") is None:
+                pending = await asyncio.to_thread(self._registry.pending, client_state)
+            if pending is None:
+                raise _Reject(404, f"unknown subscription {subscription}")
+            return _Notice(pending)
         if not isinstance(client_state, str) or not _same(client_state, entry.token):
             raise _Reject(403, f"wrong clientState on subscription {subscription}")
         raw = item.get("lifecycleEvent")

@@ -131,7 +131,11 @@ async def test_google_unknown_channel_and_foreign_resource_are_refused(setup: Se
     assert await setup.reads.none_for(0.1)
 
 
-async def test_the_handshake_of_a_channel_being_created_is_accepted(services: Services, setup: Setup) -> None:
+async def test_a_channel_being_created_is_known_by_its_token_handshake_and_changes(
+    services: Services, setup: Setup
+) -> None:
+    """Google posts as soon as its watch answered, before the keeper stored the channel: the sync
+    handshake, and changes made meanwhile (Crewboard's own writes to that calendar, say)."""
     calendar = setup.business.maria_calendar
     headers = {
         "X-Goog-Channel-ID": "chan-new",
@@ -139,23 +143,25 @@ async def test_the_handshake_of_a_channel_being_created_is_accepted(services: Se
         "X-Goog-Resource-State": "sync",
         "X-Goog-Message-Number": "1",
     }
-    assert (await setup.client.post(setup.google, headers=headers)).status_code == 404
+    change = {**headers, "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "2"}
+    assert (await setup.client.post(setup.google, headers=headers)).status_code == 404  # nothing pending
     with setup.channels.creating(calendar.id):
-        forged = {**headers, "X-Goog-Channel-Token": setup.graph_token}  # another calendar's token
+        forged = {**change, "X-Goog-Channel-Token": setup.graph_token}  # another calendar's token
         assert (await setup.client.post(setup.google, headers=forged)).status_code == 404
-        assert (
-            await setup.client.post(setup.google, headers={**headers, "X-Goog-Resource-State": "exists"})
-        ).status_code == 404
         assert (await setup.client.post(setup.google, headers=headers)).status_code == 200
-    assert await setup.reads.none_for(0.05)
+        assert await setup.reads.none_for(0.05)  # a handshake reads nothing
+        assert (await setup.client.post(setup.google, headers=change)).status_code == 200
+        assert await setup.reads.count(1) == [calendar.id]
+        assert (await setup.client.post(setup.google, headers=change)).status_code == 200  # replayed
+        assert await setup.reads.none_for(0.05)
     set_channel(services, calendar, "chan-new", None)
     setup.channels.refresh()
-    later = {**headers, "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "2"}
+    later = {**change, "X-Goog-Message-Number": "3"}
     assert (await setup.client.post(setup.google, headers=later)).status_code == 200
-    assert await setup.reads.count(1) == [calendar.id]
+    assert await setup.reads.count(2) == [calendar.id, calendar.id]  # reads asked for in all
     setup.channels.forget("chan-new")
     assert (
-        await setup.client.post(setup.google, headers={**later, "X-Goog-Message-Number": "3"})
+        await setup.client.post(setup.google, headers={**later, "X-Goog-Message-Number": "4"})
     ).status_code == 404
 
 
@@ -201,6 +207,21 @@ async def test_graph_batch_reads_only_for_the_items_that_are_ours(setup: Setup) 
     body = {"value": [setup.item(subscriptionId="sub-stale"), setup.item()]}
     assert (await setup.client.post(setup.graph, json=body)).status_code == 202
     assert await setup.reads.count(1) == [setup.business.sam_calendar.id]
+
+
+async def test_graph_a_subscription_being_created_is_known_by_its_client_state(setup: Setup) -> None:
+    """Graph may post changes before the keeper stored the new subscription's id."""
+    sam = setup.business.sam_calendar
+    fresh = {"value": [setup.item(subscriptionId="sub-new")]}
+    assert (await setup.client.post(setup.graph, json=fresh)).status_code == 404  # nothing pending
+    with setup.channels.creating(sam.id):
+        assert (await setup.client.post(setup.graph, json=fresh)).status_code == 202
+        assert await setup.reads.count(1) == [sam.id]
+        lifecycle = {"value": [setup.item(subscriptionId="sub-new", lifecycleEvent="missed")]}
+        assert (await setup.client.post(setup.graph, json=lifecycle)).status_code == 404
+        guessed = {"value": [setup.item(subscriptionId="sub-new", clientState="guessed-state")]}
+        assert (await setup.client.post(setup.graph, json=guessed)).status_code == 404
+    assert await setup.reads.none_for(0.05)
 
 
 # --- not notices at all --------------------------------------------------------------------------
