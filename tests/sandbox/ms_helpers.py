@@ -20,6 +20,7 @@ import requests
 from sync.sandbox.server import Sandbox
 
 CLIENT_ID = "3c1f9d2e-8a7b-4c6d-9e0f-1a2b3c4d5e6f"
+EMAIL = "ana@contoso.com"  # the mailbox of the Graph tests (fixtures `ms` and `graph`)
 SCOPES = ["Calendars.ReadWrite", "User.Read"]
 
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from sync.sandbox.microsoft import MicrosoftSandbox
 from sync.sandbox.server import Sandbox
-from tests.sandbox.ms_helpers import graph_client
+from tests.sandbox.ms_helpers import EMAIL, graph_client
 
-EMAIL = "ana@contoso.com"
 PROP = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name BookingId"
 
 
@@ -26,18 +24,6 @@ def event_body(**extra: object) -> dict[str, object]:
     body.update(extra)
     return body
 
-
-@pytest.fixture
-def ms(sandbox: Sandbox) -> MicrosoftSandbox:
-    assert isinstance(sandbox.microsoft, MicrosoftSandbox)
-    sandbox.microsoft.create_account(EMAIL, "America/Chicago", "Ana Diaz")
-    return sandbox.microsoft
-
-
-@pytest.fixture
-def graph(sandbox: Sandbox, ms: MicrosoftSandbox) -> Iterator[httpx.Client]:
-    with graph_client(sandbox, ms.issue_token(EMAIL)["access_token"]) as client:
-        yield client
 
 
 def test_create_with_transaction_id_twice_makes_one_event(graph: httpx.Client) -> None:

@@ -5,33 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from sync.sandbox.microsoft import MicrosoftSandbox
 from sync.sandbox.server import Sandbox
-from tests.sandbox.ms_helpers import Receiver, graph_client
-from tests.sandbox.test_graph_api import EMAIL, event_body
+from tests.sandbox.ms_helpers import EMAIL, Receiver
+from tests.sandbox.test_graph_api import event_body
 
 WINDOW = {"startDateTime": "2026-03-01T00:00:00Z", "endDateTime": "2026-04-01T00:00:00Z"}
 SCHEMA = json.loads((Path(__file__).parent / "data" / "graph-schema.json").read_text())
 
-
-@pytest.fixture
-def ms(sandbox: Sandbox) -> MicrosoftSandbox:
-    assert isinstance(sandbox.microsoft, MicrosoftSandbox)
-    sandbox.microsoft.create_account(EMAIL, "America/Chicago", "Ana Diaz")
-    return sandbox.microsoft
-
-
-@pytest.fixture
-def graph(sandbox: Sandbox, ms: MicrosoftSandbox) -> Iterator[httpx.Client]:
-    with graph_client(sandbox, ms.issue_token(EMAIL)["access_token"]) as client:
-        yield client
 
 
 def run_round(graph: httpx.Client, first: str, page: int = 2) -> tuple[list[dict[str, Any]], str, int]:

@@ -14,8 +14,8 @@ import pytest
 from sync.sandbox.graph_subscriptions import CHALLENGE_EVERY, REAUTHORIZE_BEFORE
 from sync.sandbox.microsoft import MicrosoftSandbox
 from sync.sandbox.server import Sandbox
-from tests.sandbox.ms_helpers import Receiver, graph_client
-from tests.sandbox.test_graph_api import EMAIL, event_body
+from tests.sandbox.ms_helpers import EMAIL, Receiver
+from tests.sandbox.test_graph_api import event_body
 
 START = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
 
@@ -44,18 +44,6 @@ def sandbox(clock: Clock) -> Iterator[Sandbox]:
     finally:
         box.stop()
 
-
-@pytest.fixture
-def ms(sandbox: Sandbox) -> MicrosoftSandbox:
-    assert isinstance(sandbox.microsoft, MicrosoftSandbox)
-    sandbox.microsoft.create_account(EMAIL, "America/Chicago", "Ana Diaz")
-    return sandbox.microsoft
-
-
-@pytest.fixture
-def graph(sandbox: Sandbox, ms: MicrosoftSandbox) -> Iterator[httpx.Client]:
-    with graph_client(sandbox, ms.issue_token(EMAIL)["access_token"]) as client:
-        yield client
 
 
 @pytest.fixture
