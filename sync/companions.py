@@ -124,13 +124,14 @@ class SyncCompanions:
         self._health_every = health_every
         self._pool = pool  # the engine's providers, shared by the channel keeper
         self.receiver: PushReceiver | None = None
+        self.push: PushSide | None = None  # with `listen`: the receiver, its channel table, the keeper
         self.listening = asyncio.Event()  # set once the receiver is up (or at once without one)
 
     async def run(self, trigger: Trigger, stop: asyncio.Event) -> None:
         work = [self._monitor.run(stop, self._health_every)]
         push: PushSide | None = None
         if self._listen is not None and self._public_url is not None:
-            push = PushSide(self._uow, self._provider_for, self._clock, trigger, self._pool)
+            push = self.push = PushSide(self._uow, self._provider_for, self._clock, trigger, self._pool)
             self.receiver = push.receiver
             host, port = self._listen
             try:

@@ -90,6 +90,10 @@ class Pushed:
         entries: list[dict[str, Any]] = self.control.get("/requests", params={"since": since}).json()
         return [e for e in entries if e["method"] == method and path_part in e["path"]]
 
+    def receiver_knows(self, subscription_id: str) -> bool:
+        push = self.companions.push
+        return push is not None and push.channels.lookup(subscription_id) is not None
+
     def last_seq(self) -> int:
         entries = self.control.get("/requests").json()
         return int(entries[-1]["seq"]) if entries else 0
@@ -142,6 +146,9 @@ async def pushed(
     made = Pushed(sandbox, control, database, services, clock, phone, companions, public_url)
     try:
         await until(lambda: len(made.channels()) == 1 and made.calendar.sync_cursor is not None)
+        # The subscription exists at Graph as soon as it answered; its notices are ours once the
+        # keeper stored it and the receiver's table has it.
+        await until(lambda: made.receiver_knows(made.channels()[0]["id"]))
         yield made
     finally:
         stop.set()
