@@ -123,16 +123,18 @@ class SyncCompanions:
         self._public_url = public_url
         self._health_every = health_every
         self._pool = pool  # the engine's providers, shared by the channel keeper
-        self.receiver: PushReceiver | None = None
         self.push: PushSide | None = None  # with `listen`: the receiver, its channel table, the keeper
         self.listening = asyncio.Event()  # set once the receiver is up (or at once without one)
+
+    @property
+    def receiver(self) -> PushReceiver | None:
+        return self.push.receiver if self.push is not None else None
 
     async def run(self, trigger: Trigger, stop: asyncio.Event) -> None:
         work = [self._monitor.run(stop, self._health_every)]
         push: PushSide | None = None
         if self._listen is not None and self._public_url is not None:
             push = self.push = PushSide(self._uow, self._provider_for, self._clock, trigger, self._pool)
-            self.receiver = push.receiver
             host, port = self._listen
             try:
                 keeper = await push.start(host, port, self._public_url)
@@ -142,7 +144,7 @@ class SyncCompanions:
                     "choose another --listen address or stop what uses it."
                 ) from None
             work.append(keeper.run(stop))
-            log.info("push notices are received on %s via %s", self.receiver.url, self._public_url)
+            log.info("push notices are received on %s via %s", push.receiver.url, self._public_url)
         self.listening.set()
         try:
             await asyncio.gather(*work)

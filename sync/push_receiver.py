@@ -479,25 +479,23 @@ class PushReceiver:
         number_text = headers.get("x-goog-message-number", "")
         if not number_text.isdigit():
             raise _Reject(400, f"malformed message number on channel {channel_id}")
+        token = headers.get("x-goog-channel-token", "")
         entry = await self._lookup(channel_id)
         if entry is None:
             # A channel still being made (its watch answered, its row not yet stored) already gets
             # notices: its handshake, and changes made meanwhile (our own writes to that calendar
             # above all). Its token, which only we can compute, says which calendar it is for.
-            token = headers.get("x-goog-channel-token", "")
             pending = await asyncio.to_thread(self._registry.pending, token)
             if pending is None:
                 raise _Reject(404, f"unknown channel {channel_id}")
-            number = int(number_text)
-            if number <= self._last_number.get(channel_id, 0):
-                return _Answer(200), []
-            self._last_number[channel_id] = number
-            return _Answer(200), [] if state == "sync" else [_Notice(pending)]
-        if not _same(headers.get("x-goog-channel-token", ""), entry.token):
-            raise _Reject(403, f"wrong channel token on channel {channel_id}")
-        resource = headers.get("x-goog-resource-id")
-        if entry.resource_id is not None and resource != entry.resource_id:
-            raise _Reject(403, f"wrong resource id on channel {channel_id}")
+            calendar_id = pending
+        else:
+            if not _same(token, entry.token):
+                raise _Reject(403, f"wrong channel token on channel {channel_id}")
+            resource = headers.get("x-goog-resource-id")
+            if entry.resource_id is not None and resource != entry.resource_id:
+                raise _Reject(403, f"wrong resource id on channel {channel_id}")
+            calendar_id = entry.calendar_id
         number = int(number_text)
         if number <= self._last_number.get(channel_id, 0):
             log.info("push notice %d on channel %s replayed; ignored", number, channel_id)
@@ -505,7 +503,7 @@ class PushReceiver:
         self._last_number[channel_id] = number
         if state == "sync":
             return _Answer(200), []
-        return _Answer(200), [_Notice(entry.calendar_id)]
+        return _Answer(200), [_Notice(calendar_id)]
 
     async def _graph(self, request: _Request) -> tuple[_Answer, list[_Notice]]:
         if "validationToken" in request.query:
