@@ -126,7 +126,16 @@ def _rule(recurrence: Mapping[str, Any], start_local: dt.datetime) -> rrule.rrul
         freq = rrule.YEARLY
         kwargs["bymonth"] = pattern["month"]
     if ptype in ("absoluteMonthly", "absoluteYearly"):
-        kwargs["bymonthday"] = pattern["dayOfMonth"]
+        day = pattern["dayOfMonth"]
+        if day <= 28:
+            kwargs["bymonthday"] = day
+        else:
+            # Outlook does not skip a month too short for the day: the occurrence falls on the
+            # month's last day (day 31 on Apr 30 and Feb 28/29; Feb 29 yearly on Feb 28 in common
+            # years; Exchange's DayOfMonth documentation). As a rule: the last of the days
+            # 28..N the month has, i.e. BYMONTHDAY=28,...,N;BYSETPOS=-1.
+            kwargs["bymonthday"] = list(range(28, day + 1))
+            kwargs["bysetpos"] = -1
     if ptype in ("relativeMonthly", "relativeYearly"):
         kwargs["byweekday"] = days
         kwargs["bysetpos"] = _INDEX[pattern["index"]]
