@@ -34,6 +34,7 @@ from app.domain.model import Audience, Notification, Technician
 from app.domain.time import Clock
 from app.logs import redact
 from app.services.ports import UnitOfWorkFactory
+from app.services.text import one_line
 from sync.providers.config import ConfigurationError, read_settings_file, settings_path
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,8 @@ class Notifier:
             id=NotificationId(new_id()),
             audience=audience,
             recipient=self.address(audience, tech) or audience.value,
-            subject=subject,
+            # Subjects carry remote text (event titles, calendar names): collapsed, never refused.
+            subject=one_line(subject),
             body=body,
             created=created,
             tech_id=None if tech is None else tech.id,
@@ -244,25 +246,38 @@ class Notifier:
         waiting = len(pending) - len(due)
         if not due:
             return DeliveryReport(waiting=waiting)
-        outcomes = self._send(smtp, due)
-        done = self._clock.now()
         sent = failed = 0
-        with self._uow() as uow:
-            for item, error in outcomes:
-                if error is None:
-                    uow.notifications.update(replace(item, delivered=done, last_error=None))
-                    self._next_try.pop(item.id, None)
-                    sent += 1
-                else:
-                    attempts = item.attempts + 1
-                    uow.notifications.update(replace(item, attempts=attempts, last_error=error))
-                    pause = min(self._first_retry * 2 ** (attempts - 1), self._longest_retry)
-                    self._next_try[item.id] = done + pause
-                    failed += 1
-            uow.commit()
+
+        def record(item: Notification, error: str | None) -> None:
+            nonlocal sent, failed
+            if self._record(item, error):
+                sent += 1
+            else:
+                failed += 1
+
+        self._send(smtp, due, record)
         if failed:
             log.warning("%d notification(s) could not be sent by e-mail; trying again later", failed)
         return DeliveryReport(sent=sent, failed=failed, waiting=waiting)
+
+    def _record(self, item: Notification, error: str | None) -> bool:
+        """Stamp one message sent, or count its attempt with the reason; True when it was sent.
+
+        Each outcome is committed on its own, as soon as it is known: a message the server took is
+        never sent again because a later one failed, or because the round stopped half-way.
+        """
+        done = self._clock.now()
+        with self._uow() as uow:
+            if error is None:
+                uow.notifications.update(replace(item, delivered=done, last_error=None))
+                self._next_try.pop(item.id, None)
+            else:
+                attempts = item.attempts + 1
+                uow.notifications.update(replace(item, attempts=attempts, last_error=error))
+                pause = min(self._first_retry * 2 ** (attempts - 1), self._longest_retry)
+                self._next_try[item.id] = done + pause
+            uow.commit()
+        return error is None
 
     def _resolve(self, item: Notification, techs: Mapping[TechId, Technician]) -> str | None:
         if "@" in item.recipient:
@@ -271,38 +286,61 @@ class Notifier:
         return self.address(item.audience, tech if item.audience is Audience.TECH else None)
 
     def _send(
-        self, smtp: SmtpSettings, due: Sequence[tuple[Notification, str]]
-    ) -> list[tuple[Notification, str | None]]:
-        """Send each message over one connection: (message, None) when accepted, else (message, reason)."""
+        self,
+        smtp: SmtpSettings,
+        due: Sequence[tuple[Notification, str]],
+        record: Callable[[Notification, str | None], None],
+    ) -> None:
+        """Send each message over one connection, recording each outcome as soon as it is known:
+        (message, None) when the server accepted it, else (message, reason).
+
+        A message that cannot be written (a header the mail library refuses) or that the server
+        refuses fails alone; only a lost connection fails the messages not yet tried.
+        """
         try:
             client = self._connect(smtp)
         except (OSError, smtplib.SMTPException, _SentenceError) as error:
             reason = describe_error(error)
             log.warning("cannot send through the mail server %s:%d: %s", smtp.host, smtp.port, reason)
-            return [(item, reason) for item, _to in due]
-        outcomes: list[tuple[Notification, str | None]] = []
+            for item, _to in due:
+                record(item, reason)
+            return
+        left = {item.id: item for item, _to in due}  # not recorded yet
+
+        def settle(item: Notification, error: str | None) -> None:
+            del left[item.id]
+            record(item, error)
+
         try:
-            for index, (item, to) in enumerate(due):
+            for item, to in due:
                 try:
-                    client.send_message(self._message(smtp, item, to))
-                    outcomes.append((item, None))
-                except smtplib.SMTPServerDisconnected as error:
-                    reason = describe_error(error)
-                    outcomes.extend((rest, reason) for rest, _to in due[index:])
-                    return outcomes
+                    message = self._message(smtp, item, to)
+                except (ValueError, TypeError, LookupError) as error:
+                    log.warning("notification %s cannot be written as an e-mail: %s", item.id, error)
+                    settle(item, f"cannot be written as an e-mail: {describe_error(error)}")
+                    continue
+                try:
+                    client.send_message(message)
+                except smtplib.SMTPServerDisconnected:
+                    raise  # this one and the rest fail below, with the connection's reason
                 except smtplib.SMTPException as error:
-                    outcomes.append((item, describe_error(error)))
+                    settle(item, describe_error(error))
                     client.rset()
+                except (ValueError, TypeError, LookupError) as error:
+                    # Refused by smtplib before anything reached the server (an unusable address).
+                    settle(item, f"cannot be sent: {describe_error(error)}")
+                    client.rset()
+                else:
+                    settle(item, None)
         except (OSError, smtplib.SMTPException) as error:
             reason = describe_error(error)
-            done = {item.id for item, _r in outcomes}
-            outcomes.extend((item, reason) for item, _to in due if item.id not in done)
+            for item in list(left.values()):
+                settle(item, reason)
         finally:
             try:
                 client.quit()
             except (OSError, smtplib.SMTPException):
                 client.close()
-        return outcomes
 
     def _connect(self, smtp: SmtpSettings) -> smtplib.SMTP:
         password: str | None = None
@@ -335,7 +373,9 @@ class Notifier:
         message = EmailMessage()
         message["From"] = smtp.from_address
         message["To"] = to
-        message["Subject"] = item.subject
+        # Stored before subjects were kept to one line, or built from remote text: collapsed here too,
+        # so a CR/LF can never start a header of its own (such as Bcc).
+        message["Subject"] = one_line(item.subject)
         message["Date"] = format_datetime(item.created)
         # A stable id: a message sent twice (sent, then the receipt lost) is recognisably the same.
         domain = smtp.from_address.rpartition("@")[2] or "crewboard.local"

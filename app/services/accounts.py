@@ -32,6 +32,7 @@ from app.domain.time import Clock
 from app.errors import InvalidInput, NotFound, Refused
 from app.services.ports import CalendarConnector, Grant, ReconnectRequired, UnitOfWork, UnitOfWorkFactory
 from app.services.techs import find_tech
+from app.services.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +193,8 @@ class AccountService:
 
     def _merge_calendars(self, uow: UnitOfWork, account: CalendarAccount, grant: Grant) -> None:
         for remote in grant.calendars:
+            # The provider's name for the calendar is remote text: collapsed to one line, not refused.
+            remote = replace(remote, name=one_line(remote.name))
             calendar = uow.calendars.by_remote_id(account.id, remote.remote_id)
             if calendar is None:
                 uow.calendars.add(
@@ -239,7 +242,8 @@ class AccountService:
                 account = replace(account, status=AccountStatus.NEEDS_RECONNECT)
                 uow.accounts.update(account)
                 label = provider_label(account.provider)
-                subject = f"{tech.name}'s {label} calendar needs to be reconnected"
+                # A subject is an e-mail header: one line, whatever a stored name holds.
+                subject = one_line(f"{tech.name}'s {label} calendar needs to be reconnected")
                 notification = Notification(
                     id=NotificationId(new_id()),
                     audience=Audience.DISPATCHER,

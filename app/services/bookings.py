@@ -32,6 +32,7 @@ from app.services.lookup import by_id_or_prefix
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
 from app.services.schedule import describe_clash, overlapping_busy
 from app.services.techs import find_tech
+from app.services.text import typed_line
 
 MAX_DURATION = timedelta(hours=24)
 
@@ -96,7 +97,7 @@ class BookingService:
     # --- creating --------------------------------------------------------------------------
 
     def create(self, new: NewBooking, force: bool = False, actor: str = "dispatcher") -> Booking:
-        service = new.service.strip()
+        service = typed_line(new.service, "The service")
         if not service:
             raise InvalidInput("A booking needs a service, such as 'AC repair'.")
         duration = _validate_duration(new.duration)
@@ -169,7 +170,7 @@ class BookingService:
                 old,
                 tech_id=new_tech.id if new_tech else None,
                 start=start,
-                service=(change.service.strip() or old.service)
+                service=(typed_line(change.service, "The service") or old.service)
                 if change.service is not None
                 else old.service,
                 duration=_validate_duration(change.duration) if change.duration is not None else old.duration,

@@ -8,13 +8,14 @@ from app.domain.ids import CustomerId, new_id
 from app.domain.model import Customer
 from app.errors import InvalidInput, NotFound
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
+from app.services.text import typed_line
 
 
 def upsert_customer(
     uow: UnitOfWork, name: str, address: str | None = None, phone: str | None = None, email: str | None = None
 ) -> Customer:
     """The customer called `name`, created if new; given contact details update the record."""
-    clean = " ".join(name.split())
+    clean = typed_line(name, "A customer's name")
     if not clean:
         raise InvalidInput("A booking needs a customer name.")
     existing = uow.customers.by_name(clean)

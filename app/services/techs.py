@@ -12,6 +12,7 @@ from app.domain.model import Technician
 from app.domain.time import zone
 from app.errors import InvalidInput, NotFound
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
+from app.services.text import typed_line
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -70,7 +71,7 @@ class TechnicianService:
         tentative_blocks: bool = False,
         notify_email: str | None = None,
     ) -> Technician:
-        clean_name = " ".join(name.split())
+        clean_name = typed_line(name, "A technician's name")
         if not clean_name:
             raise InvalidInput("A technician needs a name.")
         zone(timezone)
@@ -98,6 +99,9 @@ class TechnicianService:
         """Save edited settings (hours, zone, color, blocking preferences)."""
         zone(tech.timezone)
         validate_color(tech.color)
+        tech = replace(tech, name=typed_line(tech.name, "A technician's name"))
+        if not tech.name:
+            raise InvalidInput("A technician needs a name.")
         with self._uow() as uow:
             if uow.techs.get(tech.id) is None:
                 raise NotFound(f"Technician {tech.name} no longer exists.")

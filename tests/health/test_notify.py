@@ -168,6 +168,63 @@ async def test_an_audience_without_an_address_waits_without_error(
     assert smtp_server.mailbox.messages == []
 
 
+async def test_one_bad_message_never_blocks_or_repeats_the_others(
+    services: Services, clock: FixedClock, business: Business, smtp_server: SmtpServer
+) -> None:
+    """A CR/LF in a stored subject or recipient: every other message goes out once, the bad one alone
+    fails (or goes out with its subject on one line), and no header is injected."""
+    notifier = _notifier(services, smtp_server.settings())
+    start = clock.now() - timedelta(minutes=10)
+
+    def row(minute: int, subject: str, recipient: str) -> Notification:
+        made = notifier.compose(Audience.DISPATCHER, "x", "Body.", start + timedelta(minutes=minute))
+        # Written as a row from before subjects were kept to one line (compose would collapse it).
+        return Notification(
+            id=made.id,
+            audience=Audience.DISPATCHER,
+            recipient=recipient,
+            subject=subject,
+            body="Body.",
+            created=made.created,
+        )
+
+    first = row(1, "First alert", DISPATCHER_EMAIL)
+    injected = row(2, "Leak check\r\nBcc: x@example.com", DISPATCHER_EMAIL)
+    unwritable = row(3, "Third alert", "dispatch@harbor-hvac.example\r\nBcc: x@example.com")
+    last = row(4, "Last alert", OWNER_EMAIL)
+    _add(services, first, injected, unwritable, last)
+
+    reports = []
+    for _round in range(3):
+        reports.append(await notifier.deliver_pending())
+        clock.advance(timedelta(hours=2))
+
+    assert (reports[0].sent, reports[0].failed) == (3, 1)
+    subjects = [m["Subject"] for m in smtp_server.mailbox.messages]
+    assert subjects == ["First alert", "Leak check Bcc: x@example.com", "Last alert"]  # each once
+    assert all(m["Bcc"] is None for m in smtp_server.mailbox.messages)
+    assert all("x@example.com" not in to for _from, tos in smtp_server.mailbox.envelopes for to in tos)
+    for item in (first, injected, last):
+        assert _stored(services, item).delivered is not None
+    failed = _stored(services, unwritable)
+    assert failed.delivered is None and failed.attempts == 3
+    assert failed.last_error is not None and "cannot be written as an e-mail" in failed.last_error
+    assert "\n" not in failed.last_error
+
+
+def test_composed_subjects_are_one_line(services: Services, business: Business) -> None:
+    notifier = _notifier(services, None)
+    note = notifier.compose(
+        Audience.TECH,
+        "Sam Okafor: 'Lunch\r\nBcc: x@example.com' over\u2028the job",
+        "A\nB",
+        services.clock.now(),
+        business.sam,
+    )
+    assert note.subject == "Sam Okafor: 'Lunch Bcc: x@example.com' over the job"
+    assert note.body == "A\nB"  # the body keeps its lines
+
+
 def test_settings_come_from_the_notifications_table(tmp_path: Path) -> None:
     path = tmp_path / "settings.toml"
     path.write_text(

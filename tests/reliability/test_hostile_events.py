@@ -15,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.domain.model import EventTime
+from app.domain.model import CalendarAccount, EventTime, Provider
 from app.domain.time import Interval
+from app.services.container import Services
+from app.services.ports import Grant, RemoteCalendar
 from tests.sync.conftest import NOW, PRIMARY, World, timed, world
 
 __all__ = ["world"]
@@ -111,3 +113,32 @@ async def test_hostile_shapes_from_the_provider_never_stop_the_good_events(
     assert not again.errors
     assert {"Good dentist", "Good gym"} <= {getattr(b, "title", None) for b in _blocks(world)}
     assert datetime.now(UTC)  # the round ended in bounded time (pytest's timeout would say otherwise)
+
+
+class _OneGrant:
+    """A sign-in that lists a calendar whose name carries a line break and a header."""
+
+    provider = Provider.GOOGLE
+    sandbox_url = None
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def authorize(self) -> Grant:
+        return Grant(
+            "maria@example.com", "google:maria@example.com", (RemoteCalendar("primary", self.name, True),)
+        )
+
+    def list_calendars(self, account: CalendarAccount) -> list[RemoteCalendar]:
+        return [RemoteCalendar("primary", self.name, True)]
+
+
+def test_a_calendar_name_from_the_provider_is_stored_on_one_line(services: Services) -> None:
+    """Remote names are collapsed, not refused: nobody is there to fix them, and the calendar must still sync."""
+    services.techs.add("Maria Lopez", "maria@example.com", "America/Chicago")
+    view = services.accounts.connect(
+        "Maria Lopez", Provider.GOOGLE, _OneGrant("Work\r\nBcc: x@example.com\u2028")
+    )
+    with services.uow() as uow:
+        names = [c.name for c in uow.calendars.for_account(view.account.id)]
+    assert names == ["Work Bcc: x@example.com"]

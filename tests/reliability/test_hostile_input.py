@@ -96,3 +96,36 @@ def test_bad_flags_get_one_sentence(cli: Cli, args: tuple[str, ...]) -> None:
     added = cli("tech", "add", "Maria Lopez", "--email", "maria@example.com", "--timezone", "America/Chicago")
     assert added.code == 0, added.err
     _one_sentence(cli(*[a for a in args if a]))
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (("--service", "Leak check\r\nBcc: x@example.com", "--customer", "Harbor Dental"), "service"),
+        (("--service", "Leak check", "--customer", "Harbor Dental\nBcc: x@example.com"), "customer's name"),
+        (("--service", "Leak\u2028check", "--customer", "Harbor Dental"), "service"),
+    ],
+)
+def test_a_line_break_in_a_title_or_name_is_refused_with_one_sentence(
+    cli: Cli, args: tuple[str, ...], field: str
+) -> None:
+    """Typed titles and names end up in e-mail subjects and one-line labels: a line break is refused
+    (the person is there to fix it), and nothing is stored."""
+    added = cli("tech", "add", "Maria Lopez", "--email", "maria@example.com", "--timezone", "America/Chicago")
+    assert added.code == 0, added.err
+    booked = cli("book", "--tech", "Maria Lopez", "--start", "2030-11-05T09:00", "--duration", "60", *args)
+    text = _one_sentence(booked)
+    assert field in text and "one line" in text
+    listed = cli("bookings", "--json")
+    assert listed.code == 0 and listed.json() == []
+
+
+def test_a_line_break_in_a_technicians_name_is_refused(cli: Cli) -> None:
+    added = cli(
+        "tech", "add", "Maria\r\nLopez", "--email", "maria@example.com", "--timezone", "America/Chicago"
+    )
+    assert "technician's name must be on one line" in _one_sentence(added)
+    spaced = cli(
+        "tech", "add", "Maria   Lopez", "--email", "maria@example.com", "--timezone", "America/Chicago"
+    )
+    assert spaced.code == 0, spaced.err  # plain spaces are only tidied
