@@ -27,7 +27,7 @@ from app.domain.model import (
     Technician,
 )
 from app.domain.recurrence import InvalidRecurrence, occurrence_interval
-from app.domain.time import Clock, Interval, zone
+from app.domain.time import Clock, Interval, local_midnight, zone
 from app.services.accounts import DISPATCHER, provider_label
 from app.services.ports import UnitOfWork
 from sync.core.planner import MassDeleteGuard
@@ -40,7 +40,9 @@ from sync.providers.protocol import CalendarProvider, ChangeBatch
 
 log = logging.getLogger(__name__)
 
-# How far back a read reaches: yesterday's late jobs still matter to today's board.
+# How far back a read reaches: all of yesterday in the tech's zone, since yesterday's late jobs
+# still matter to today's board. The window rolls at the tech's midnight. What lies before it is
+# no longer read, so it stays as last seen: the mirror and the busy blocks of days already past.
 LOOKBACK = timedelta(days=1)
 
 
@@ -83,8 +85,11 @@ class CalendarReader:
         self._built: dict[CalendarId, tuple[tuple[object, ...], date]] = {}
         self.accept_mass_delete = False
 
-    def horizon(self, now: datetime) -> Interval:
-        return Interval(now - LOOKBACK, now + self._horizon)
+    def horizon(self, now: datetime, timezone: str = "UTC") -> Interval:
+        """The read window at `now` for a tech in `timezone`: from the start of their yesterday."""
+        tz = zone(timezone)
+        yesterday = (now.astimezone(tz) - LOOKBACK).date()
+        return Interval(min(local_midnight(yesterday, tz), now - LOOKBACK), now + self._horizon)
 
     async def read(self, calendar_id: CalendarId, provider: CalendarProvider) -> ReadOutcome:
         """Read one calendar's changes (everything after an expired cursor) and store them.
@@ -93,9 +98,9 @@ class CalendarReader:
         """
         context = await self._db.read(lambda uow: _context(uow, calendar_id))
         now = self._clock.now()
-        window = self.horizon(now)
+        window = self.horizon(now, context.tech.timezone)
         calendar = context.calendar
-        cursor = cursors.current(calendar.sync_cursor, window_day(now))
+        cursor = cursors.current(calendar.sync_cursor, window_day(now, context.tech.timezone))
         try:
             batch = await provider.read_changes(calendar, cursor, window)
         except CursorExpired:
@@ -118,7 +123,8 @@ class CalendarReader:
         ctx = _context(uow, calendar_id)
         calendar, tech = ctx.calendar, ctx.tech
         outcome = ReadOutcome(calendar.id, ctx.account.id, tech.id, full=batch.full)
-        horizon = self.horizon(now)
+        horizon = self.horizon(now, tech.timezone)
+        day = window_day(now, tech.timezone)
         if not (batch.full or batch.events or batch.deleted or rebuild):
             # Nothing changed there (most polls): only the cursor moves, and overlaps whose job
             # was moved away on the board close.
@@ -130,14 +136,14 @@ class CalendarReader:
                     for k, v in _blocks_by_series(uow, tech, calendar.id, horizon).items()
                 }
                 self._close_overlaps(uow, outcome.alerts, tech, calendar, current, horizon, now)
-            stored = cursors.stamp(batch.cursor, window_day(now))
+            stored = cursors.stamp(batch.cursor, day)
             if stored != calendar.sync_cursor:
                 uow.calendars.update(replace(calendar, sync_cursor=stored))
             return outcome
         old_events = {e.remote_id: e for e in uow.remote_events.for_calendar(calendar.id)}
         # Our booking events in this calendar, by event id; only the outbound side changes these.
         links = {link.remote_id: link.booking_id for link in uow.links.for_calendar(calendar.id)}
-        refused = self._check_guard(ctx, old_events, links, batch)
+        refused = self._check_guard(ctx, old_events, links, batch, horizon)
         if refused is not None and not self.accept_mass_delete:
             self._refuse(uow, ctx, refused, now, outcome.alerts)
             outcome.refused = refused
@@ -158,7 +164,13 @@ class CalendarReader:
             if any(rid in outside for rid in batch.deleted):
                 batch = replace(batch, deleted=tuple(r for r in batch.deleted if r not in outside))
         gone = _gone_links(old_events, links, batch)
+        # Blocks of days the window has left behind stay as last seen, unless the provider says
+        # their event was removed: the board keeps showing what was on a past day.
+        history = _history(uow, tech, calendar.id, horizon)
+        removed = _vanished(old_events, batch)
         affected = self._apply(uow, calendar.id, old_events, batch)
+        if batch.full:
+            affected |= set(history)  # the full read cleared them: those still standing are filed again
         for event in kept.values():
             uow.remote_events.upsert(event)
         outcome.stored = len(batch.events)
@@ -175,13 +187,18 @@ class CalendarReader:
         for key in sorted(affected):
             # Later series overwrite what earlier ones filed under the same key, as they always did.
             new_blocks.update(_materialize_series(index, tech, calendar, key, horizon))
+        for filed_key, blocks in new_blocks.items():
+            past = history.get(filed_key)
+            if past and filed_key not in removed and not _single(index.get(filed_key)):
+                # A series expands from the window's start only: its past occurrences are history.
+                new_blocks[filed_key] = past + blocks
         uow.busy.replace_for_events(calendar.id, new_blocks)
         for filed_key, blocks in new_blocks.items():
             current[filed_key] = [b.interval for b in blocks]
         self._open_overlaps(uow, outcome.alerts, tech, calendar, old_blocks, new_blocks, horizon, now)
         self._close_overlaps(uow, outcome.alerts, tech, calendar, current, horizon, now)
         outcome.touched = self._touch_bookings(uow, ctx, batch, gone, now)
-        uow.calendars.update(replace(calendar, sync_cursor=cursors.stamp(batch.cursor, window_day(now))))
+        uow.calendars.update(replace(calendar, sync_cursor=cursors.stamp(batch.cursor, day)))
         return outcome
 
     def _check_guard(
@@ -190,16 +207,23 @@ class CalendarReader:
         old_events: dict[str, RemoteEvent],
         links: dict[str, BookingId],
         batch: ChangeBatch,
+        window: Interval,
     ) -> str | None:
-        """Why this batch must not be applied, or None when it may."""
+        """Why this batch must not be applied, or None when it may.
+
+        Only what the read covered counts: events known to lie wholly outside the window (a past
+        week's jobs above all) were not read, so their absence is not news.
+        """
         where = f"{ctx.calendar.name} ({ctx.account.email})"
-        if batch.full and not batch.events and len(old_events) >= self._guard.min_count:
+        outside = _outside(old_events, window)
+        covered = {rid: e for rid, e in old_events.items() if rid not in outside}
+        if batch.full and not batch.events and len(covered) >= self._guard.min_count:
             return (
-                f"Calendar {where} suddenly read back empty while {len(old_events)} events were known; "
+                f"Calendar {where} suddenly read back empty while {len(covered)} events were known; "
                 "its events were kept. Check that the account is the right one and still shared."
             )
-        linked = {rid for rid, event in old_events.items() if event.booking_id is not None and rid in links}
-        destructive = len(linked & _vanished(old_events, batch))
+        linked = {rid for rid, event in covered.items() if event.booking_id is not None and rid in links}
+        destructive = len(linked & _vanished(covered, batch))
         if not self._guard.allows(destructive, len(linked)):
             return (
                 f"Calendar {where} would lose {destructive} of its {len(linked)} job events at once; "
@@ -273,7 +297,12 @@ class CalendarReader:
         """A personal event newly landing on a live booking opens one conflict and tells two people."""
         # Compared calendar-wide: a series folding its stray instances in is not news.
         before = {b.interval for blocks in old_blocks.values() for b in blocks}
-        fresh = [b for blocks in new_blocks.values() for b in blocks if b.interval not in before]
+        fresh = [
+            b
+            for blocks in new_blocks.values()
+            for b in blocks
+            if b.interval not in before and b.interval.overlaps(horizon)
+        ]
         if not fresh:
             return
         bookings = [b for b in uow.bookings.between(horizon, [tech.id]) if b.interval is not None]
@@ -435,9 +464,9 @@ def _signature(calendar: Calendar, tech: Technician) -> tuple[object, ...]:
     )
 
 
-def window_day(now: datetime) -> date:
-    """The day a read window belongs to (UTC): a new day rolls the window and starts a full read."""
-    return now.astimezone(UTC).date()
+def window_day(now: datetime, timezone: str = "UTC") -> date:
+    """The day a read window belongs to (the tech's): a new day rolls the window and starts a full read."""
+    return now.astimezone(zone(timezone)).date()
 
 
 def _outside(events: dict[str, RemoteEvent], window: Interval) -> dict[str, RemoteEvent]:
@@ -458,6 +487,26 @@ def _vanished(old_events: dict[str, RemoteEvent], batch: ChangeBatch) -> set[str
         present = {e.remote_id for e in batch.events if not e.cancelled}
         return set(old_events) - present
     return (set(batch.deleted) | cancelled) & set(old_events)
+
+
+def _single(event: RemoteEvent | None) -> bool:
+    """A one-off event: not a series, not an instance of one."""
+    return event is not None and not event.recurrence and event.master_remote_id is None
+
+
+def _history(
+    uow: UnitOfWork, tech: Technician, calendar_id: CalendarId, horizon: Interval
+) -> dict[str, list[BusyBlock]]:
+    """The calendar's blocks that ended before the window starts, by the event they are filed under."""
+    found: dict[str, list[BusyBlock]] = {}
+    for block in uow.busy.for_techs([tech.id], Interval(_LONG_AGO, horizon.start)):
+        if (
+            block.calendar_id == calendar_id
+            and block.remote_id is not None
+            and block.interval.end <= horizon.start
+        ):
+            found.setdefault(block.remote_id, []).append(block)
+    return found
 
 
 def _blocks_by_series(
@@ -504,6 +553,7 @@ class _SeriesIndex:
 
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _instance_order(event: RemoteEvent) -> tuple[datetime, date, str]:
@@ -544,9 +594,12 @@ def _expand(
     exceptions: Sequence[RemoteEvent],
     horizon: Interval,
 ) -> list[BusyBlock]:
+    if _single(master):
+        # A one-off event blocks its own time even once the window has moved past it: the
+        # mirror keeps it as last seen, and so does the board.
+        horizon = Interval(min(horizon.start, occurrence_interval(master.when).start), horizon.end)
     try:
         return materialize(tech, calendar, master, exceptions, horizon)
     except InvalidRecurrence as error:
         log.warning("cannot expand event %r of %s: %s", master.remote_id[:80], calendar.name, error)
         return []
-
