@@ -170,4 +170,4 @@ def _cursor_day(world: World) -> str:
     with world.uow() as uow:
         calendar = uow.calendars.get(world.tech.primary.id)
     assert calendar is not None and calendar.sync_cursor is not None
-    return calendar.sync_cursor.split("|", 1)[0]
+    return str(calendar.sync_cursor).split("|", 1)[0]
