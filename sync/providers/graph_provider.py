@@ -11,6 +11,12 @@ every series the delta touches we read the master and its instances in the windo
 (with an EXDATE for each slot of its rule that Outlook no longer lists), its exceptions, and no
 plain occurrences, so nothing is counted twice. Which occurrence belongs to which series is
 remembered per calendar, so a removed occurrence leads back to its series.
+
+A slot missing from `/instances` counts as cancelled only when that list is known complete for
+the window: every page read, every row placed in its slot, no error. An instance read that failed
+or came back incomplete proves nothing, so the master keeps every slot of its rule (busy time is
+never turned into free time on missing evidence), the exceptions the delta itself carried stand
+in for the instance list, and the series is read again on the next round.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from sync.providers.errors import (
     BadRemoteData,
     NotFoundRemote,
     ProviderError,
+    RateLimited,
     Transient,
     classify_graph,
 )
@@ -95,6 +102,17 @@ def _slot(event: RemoteEvent) -> datetime | date | None:
     return event.original_start_date if event.original_start_date is not None else event.original_start
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _SeriesRead:
+    """What reading one series gave: its events, ids gone, rows skipped, and whether its instance
+    list was complete (False: read the series again next round)."""
+
+    events: list[RemoteEvent]
+    gone: list[str]
+    bad: list[tuple[str, str]]
+    settled: bool = True
+
+
 class GraphCalendarProvider:
     """One Microsoft mailbox through Graph v1.0."""
 
@@ -106,6 +124,7 @@ class GraphCalendarProvider:
         timeout: float = HTTP_TIMEOUT,
         clock: Clock = _utc_now,
         on_close: Callable[[], None] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._token_source = token_source
         self._clock = clock
@@ -119,6 +138,7 @@ class GraphCalendarProvider:
             trust_env=settings.ca_file is None,
             timeout=timeout,
             headers={"Accept": "application/json", "Prefer": PREFER},
+            transport=transport,  # httpx's seam for tests; None is the real network
         )
         self._slots = asyncio.Semaphore(MAILBOX_CONCURRENCY)
         self._token_lock = asyncio.Lock()
@@ -126,6 +146,8 @@ class GraphCalendarProvider:
         # Per calendar: occurrence and exception ids seen, mapped to their series master's id.
         self._series_of: dict[str, dict[str, str]] = {}
         self._known_calendars: set[str] = set()  # calendars read in full by this provider
+        # Per calendar: series whose instance list could not be read whole last time; read again.
+        self._unsettled: dict[str, set[str]] = {}
         self._attempted: set[str] = set()  # transactionIds already sent once
 
     async def aclose(self) -> None:
@@ -273,7 +295,9 @@ class GraphCalendarProvider:
         events: list[RemoteEvent] = []
         deleted: list[str] = []
         skipped: list[tuple[str, str]] = []
-        series: set[str] = set()
+        # Series left unsettled by an earlier round are read again, whatever this delta says.
+        series: set[str] = set(self._unsettled.get(calendar.id, ()))
+        delta_exceptions: dict[str, list[Mapping[str, Any]]] = {}
         for item in items:
             if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
                 skipped.append(("(no id)", "the change is not an event with an id"))
@@ -292,6 +316,8 @@ class GraphCalendarProvider:
                     continue
                 known[remote_id] = master_id
                 series.add(master_id)
+                if kind == "exception":
+                    delta_exceptions.setdefault(master_id, []).append(item)
                 continue
             if kind == "seriesMaster":
                 series.add(remote_id)
@@ -301,11 +327,17 @@ class GraphCalendarProvider:
             except BadRemoteData as error:
                 log.warning("Skipping a Microsoft calendar event: %s", error)
                 skipped.append((error.remote_id, error.why))
+        unsettled: set[str] = set()
         for master_id in sorted(series):
-            series_events, gone, bad = await self._read_series(calendar, master_id, window, known)
-            events.extend(series_events)
-            deleted.extend(gone)
-            skipped.extend(bad)
+            read = await self._read_series(
+                calendar, master_id, window, known, delta_exceptions.get(master_id, [])
+            )
+            events.extend(read.events)
+            deleted.extend(read.gone)
+            skipped.extend(read.bad)
+            if not read.settled:
+                unsettled.add(master_id)
+        self._unsettled[calendar.id] = unsettled
         self._known_calendars.add(calendar.id)
 
         present = {e.remote_id for e in events}
@@ -319,9 +351,18 @@ class GraphCalendarProvider:
         )
 
     async def _read_series(
-        self, calendar: Calendar, master_id: str, window: Interval, known: dict[str, str]
-    ) -> tuple[list[RemoteEvent], list[str], list[tuple[str, str]]]:
-        """The master (cancelled slots as EXDATEs) and exceptions of one series, or its removal."""
+        self,
+        calendar: Calendar,
+        master_id: str,
+        window: Interval,
+        known: dict[str, str],
+        delta_exceptions: list[Mapping[str, Any]],
+    ) -> _SeriesRead:
+        """The master (cancelled slots as EXDATEs) and exceptions of one series, or its removal.
+
+        Slots become EXDATEs only when the instance list is complete; otherwise the master keeps
+        all its rule's slots, the delta's own exceptions are used, and the read is not settled.
+        """
         try:
             master_item = await self._json(
                 "GET", f"me/events/{_segment(master_id)}", params={"$expand": _EXPAND_BOOKING}
@@ -330,40 +371,99 @@ class GraphCalendarProvider:
             gone = [master_id, *(rid for rid, mid in known.items() if mid == master_id)]
             for rid in gone[1:]:
                 known.pop(rid, None)
-            return [], gone, []
+            return _SeriesRead([], gone, [])
         try:
             master = graph_event_to_remote(master_item, calendar.id)
         except BadRemoteData as error:
-            return [], [], [(error.remote_id, error.why)]
+            return _SeriesRead([], [], [(error.remote_id, error.why)])
         if not master.recurrence:
-            return [master], [], []  # no longer a series: one event
-        rows = await self._pages(
-            f"me/events/{_segment(master_id)}/instances",
-            {"startDateTime": _graph_instant(window.start), "endDateTime": _graph_instant(window.end)},
-        )
+            return _SeriesRead([master], [], [])  # no longer a series: one event
+        rows = await self._instance_rows(master_id, window)
+        listing = None if rows is None else self._read_instances(calendar, master_id, rows, known)
+        if listing is None:
+            log.warning(
+                "Could not read every instance of a Microsoft series; keeping all its slots busy "
+                "and reading it again next time"
+            )
+            exceptions, bad = self._fallback_exceptions(calendar, master_id, delta_exceptions)
+            return _SeriesRead([master, *exceptions], [], bad, settled=False)
+        exceptions, bad, listed = listing
+        exdates = self._cancelled_slots(master, listed, window)
+        if exdates:
+            master = dataclasses.replace(master, recurrence=(*master.recurrence, *exdates))
+        return _SeriesRead([master, *exceptions], [], bad)
+
+    async def _instance_rows(self, master_id: str, window: Interval) -> list[Any] | None:
+        """Every row of the series' `/instances` in the window, or None when the list may be
+        incomplete: a request failed (other than for throttling or sign-in, which end the whole
+        read as usual) or a page came back without its `value` array."""
+        rows: list[Any] = []
+        url: str | None = f"me/events/{_segment(master_id)}/instances"
+        params: Mapping[str, str] | None = {
+            "startDateTime": _graph_instant(window.start),
+            "endDateTime": _graph_instant(window.end),
+        }
+        while url:
+            try:
+                page = await self._json("GET", url, params=params)
+            except (AuthExpired, RateLimited):
+                raise
+            except ProviderError as error:
+                log.info("Reading a Microsoft series' instances failed: %s", error)
+                return None
+            value = page.get("value")
+            if not isinstance(value, list):
+                return None
+            rows.extend(value)
+            link = page.get("@odata.nextLink")
+            url, params = (str(link), None) if link else (None, None)
+        return rows
+
+    @staticmethod
+    def _read_instances(
+        calendar: Calendar, master_id: str, rows: list[Any], known: dict[str, str]
+    ) -> tuple[list[RemoteEvent], list[tuple[str, str]], set[datetime | date | None]] | None:
+        """The exceptions among `rows`, the rows we could not read, and every slot listed; None
+        when some row cannot be placed in a slot (the list then says nothing about that slot)."""
         exceptions: list[RemoteEvent] = []
         bad: list[tuple[str, str]] = []
         listed: set[datetime | date | None] = set()
         for row in rows:
             if not isinstance(row, Mapping) or not isinstance(row.get("id"), str):
-                continue
+                return None
             known[row["id"]] = master_id
             try:
                 instance = graph_event_to_remote(row, calendar.id)
             except BadRemoteData as error:
                 bad.append((error.remote_id, error.why))
-                if isinstance(row.get("originalStart"), str):
-                    listed.add(parse_instant(row["originalStart"], row["id"], "its original start"))
+                try:
+                    listed.add(parse_instant(row.get("originalStart"), row["id"], "its original start"))
+                except BadRemoteData:
+                    return None
                 continue
             listed.add(_slot(instance))
             if instance.original_start is not None:
                 listed.add(instance.original_start)
             if row.get("type") == "exception":
                 exceptions.append(instance)
-        exdates = self._cancelled_slots(master, listed, window)
-        if exdates:
-            master = dataclasses.replace(master, recurrence=(*master.recurrence, *exdates))
-        return [master, *exceptions], [], bad
+        return exceptions, bad, listed
+
+    @staticmethod
+    def _fallback_exceptions(
+        calendar: Calendar, master_id: str, items: list[Mapping[str, Any]]
+    ) -> tuple[list[RemoteEvent], list[tuple[str, str]]]:
+        """The series' exceptions as the delta carried them, when its instance list is unknown."""
+        exceptions: list[RemoteEvent] = []
+        bad: list[tuple[str, str]] = []
+        for item in items:
+            try:
+                event = graph_event_to_remote(item, calendar.id)
+            except BadRemoteData as error:
+                bad.append((error.remote_id, error.why))
+                continue
+            if event.master_remote_id == master_id:
+                exceptions.append(event)
+        return exceptions, bad
 
     @staticmethod
     def _cancelled_slots(
