@@ -3,6 +3,12 @@
 Plain HTTP, JSON in and out. Bad input answers 400 {"error": "<one sentence>"}; an unknown
 account email answers 404. Provider-specific work is delegated to each `ProviderSandbox`.
 
+Only this computer's programs may use it, and a web page must not be able to: a request whose Host is
+not a loopback name with the control port (localhost, 127.0.0.1, [::1]; a DNS-rebound name is not)
+or whose Origin is another site answers 403, and a body that is not declared application/json (a
+form, or a cross-site `text/plain` POST that needs no preflight) answers 415. A request without a
+body and without a Content-Type (a plain `POST /push/pause`) is still accepted from programs.
+
   GET    /                                  {"google","microsoft","graph","control","ca"}
   GET    /accounts                          every account of every provider
   POST   /accounts                          {"provider","email","timezone","name"?} → 201
@@ -31,10 +37,12 @@ account email answers 404. Provider-specific work is delegated to each `Provider
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from sync.sandbox.base import InvalidInput, Request, Response, UnknownAccount
 from sync.sandbox.web import FAULT_KINDS, Fault, json_body
@@ -68,11 +76,34 @@ def _parse_when(value: Any, name: str) -> Any:
     return parsed
 
 
+def _host_and_port(value: str) -> tuple[str, int | None] | None:
+    """The name and port of a Host header value ("localhost:8080", "[::1]:8080"); None when unreadable."""
+    try:
+        split = urlsplit(f"//{value.strip()}")
+        return (split.hostname or "").lower(), split.port
+    except ValueError:
+        return None
+
+
+def _is_loopback_name(name: str) -> bool:
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 class ControlSite:
     name = "control"
+    BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, listen_host: str = "127.0.0.1") -> None:
+        """`listen_host`: the address the sandbox listens on; when it is not loopback (--allow-remote),
+        requests naming it are answered too."""
         self.sandbox = sandbox
+        listened = listen_host.strip("[]").lower()
+        self._also_host = None if _is_loopback_name(listened) else listened
         account = r"(?P<email>[^/]+)"
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
             ("GET", re.compile(r"^/$"), self.index),
@@ -100,9 +131,46 @@ class ControlSite:
         match = re.match(r"^/accounts/([^/]+)/", request.path)
         return match.group(1).lower() if match else None
 
+    def _check_caller(self, request: Request) -> None:
+        """Refuse what only a web page (or a DNS-rebound name) would send; see the module docstring."""
+        port = urlsplit(request.base_url).port
+        host = _host_and_port(request.header("host") or "")
+        if host is None or not self._is_our_host(host[0]) or (host[1] or 80) != port:
+            raise ControlError(
+                403, "The control API answers only requests to localhost, 127.0.0.1 or [::1] with its port."
+            )
+        origin = request.header("origin")
+        if origin is not None:
+            name = urlsplit(origin).hostname if origin != "null" else None
+            if name is None or not self._is_our_host(name.lower()):
+                raise ControlError(403, "The control API does not answer requests from web pages.")
+        if request.method not in self.BODY_METHODS:
+            return
+        content_type = request.header("content-type")
+        media = None if content_type is None else content_type.split(";", 1)[0].strip().lower()
+        if media != "application/json" and (media is not None or request.body):
+            raise ControlError(
+                415, "The control API takes JSON bodies only; send them with Content-Type: application/json."
+            )
+
+    def _is_our_host(self, name: str) -> bool:
+        """A loopback name; with --allow-remote also the address listened on (any IP when all of them)."""
+        if _is_loopback_name(name):
+            return True
+        if self._also_host is None:
+            return False
+        if name == self._also_host:
+            return True
+        try:
+            ipaddress.ip_address(name)  # a literal address cannot be a rebound DNS name
+        except ValueError:
+            return False
+        return self._also_host in ("0.0.0.0", "::", "")
+
     def handle(self, request: Request) -> Response:
         path = request.path.rstrip("/") or "/"
         try:
+            self._check_caller(request)
             for method, pattern, handler in self._routes:
                 match = pattern.match(path)
                 if match and method == request.method:
@@ -241,8 +309,9 @@ class ControlSite:
             raise _bad("Give exactly one of count (next N requests) or seconds (a duration).")
         if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
             raise _bad("count must be a positive whole number.")
-        if seconds is not None and (not isinstance(seconds, int | float) or isinstance(seconds, bool)
-                                    or seconds <= 0):
+        if seconds is not None and (
+            not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0
+        ):
             raise _bad("seconds must be a positive number.")
         retry_after = body.get("retry_after", 1)
         if not isinstance(retry_after, int) or isinstance(retry_after, bool) or retry_after < 0:
@@ -288,18 +357,27 @@ class ControlSite:
             listed = getattr(provider, "push_channels", None)
             if listed is not None:
                 channels.extend(listed())
-        return Response.json(200, {
-            "paused": push.paused,
-            "held": push.held,
-            "dropped": push.dropped,
-            "totals": push.totals,
-            "channels": channels,
-            "deliveries": [
-                {"url": d.notification.url, "provider": d.notification.provider, "status": d.status,
-                 "attempts": d.attempts, "error": d.error, "headers": d.headers}
-                for d in list(push.deliveries)
-            ],
-        })
+        return Response.json(
+            200,
+            {
+                "paused": push.paused,
+                "held": push.held,
+                "dropped": push.dropped,
+                "totals": push.totals,
+                "channels": channels,
+                "deliveries": [
+                    {
+                        "url": d.notification.url,
+                        "provider": d.notification.provider,
+                        "status": d.status,
+                        "attempts": d.attempts,
+                        "error": d.error,
+                        "headers": d.headers,
+                    }
+                    for d in list(push.deliveries)
+                ],
+            },
+        )
 
     def requests(self, request: Request) -> Response:
         since = request.param("since")

@@ -127,7 +127,9 @@ class Sandbox:
                     self._servers.append(server)
                     # A site may live under a path (Graph's base URL ends in /v1.0).
                     sites[site.name] = server.url + str(getattr(site, "base_path", ""))
-            control = SiteServer(ControlSite(self), self.context, host, port)
+            # The control API answers loopback Host names only, plus the address listened on when it
+            # is not loopback (crewboard sandbox --allow-remote).
+            control = SiteServer(ControlSite(self, listen_host=host), self.context, host, port)
             self._servers.append(control)
             self._urls = SandboxUrls(
                 google=sites["google"],

@@ -62,7 +62,8 @@ def test_accounts_calendars_and_unknown_emails(control: httpx.Client) -> None:
     assert created.json()["email"] == EMAIL
     duplicate = control.post("/accounts", json={"provider": "google", "email": EMAIL, "timezone": "UTC"})
     assert duplicate.status_code == 400
-    assert control.post("/accounts", content=b"{oops").status_code == 400
+    broken = control.post("/accounts", content=b"{oops", headers={"Content-Type": "application/json"})
+    assert broken.status_code == 400
     calendar = control.post(f"/accounts/{EMAIL}/calendars", json={"name": "Family"})
     assert calendar.status_code == 201 and calendar.json()["name"] == "Family"
     assert control.post(f"/accounts/{EMAIL}/calendars", json={}).status_code == 400
@@ -134,6 +135,65 @@ def test_request_log_filters_by_account_and_since(sandbox: Sandbox, control: htt
     by_time = control.get("/requests", params={"since": middle.isoformat()}).json()
     assert [e["seq"] for e in by_time] == [e["seq"] for e in after]
     assert control.get("/requests", params={"since": "yesterday"}).status_code == 400
+
+
+def test_a_cross_site_form_post_is_refused(sandbox: Sandbox, control: httpx.Client) -> None:
+    """A web page can POST text/plain (or a form) to any address without a preflight: refused, and the
+    account stays signed in."""
+    create_account(sandbox, EMAIL)
+    creds = credentials(sandbox, EMAIL)
+    for content_type in (
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ):
+        refused = control.post(
+            f"/accounts/{EMAIL}/revoke", content=b"{}", headers={"Content-Type": content_type}
+        )
+        assert refused.status_code == 415, content_type
+        assert refused.json()["error"].endswith("application/json.")
+    undeclared = control.post(f"/accounts/{EMAIL}/revoke", content=b'{"a": 1}', headers={"Content-Type": ""})
+    assert undeclared.status_code == 415
+    from_page = control.post(f"/accounts/{EMAIL}/revoke", headers={"Origin": "https://attacker.example"})
+    assert from_page.status_code == 403 and "web pages" in from_page.json()["error"]
+    with calendar_service(sandbox, creds) as cal:
+        cal.colors().get().execute()  # the token issued before still works: nothing was revoked
+    # Programs: JSON bodies, or no body at all, as before.
+    assert control.post(f"/accounts/{EMAIL}/token", json={}).status_code == 200
+    assert control.post("/push/pause").status_code == 200
+    assert control.post("/push/resume", json=None).status_code == 200
+    assert control.post(f"/accounts/{EMAIL}/revoke", json={}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("attacker.example:{port}", False),
+        ("attacker.example", False),
+        ("127.0.0.1.nip.io:{port}", False),
+        ("localhost.attacker.example:{port}", False),
+        ("127.0.0.1:1", False),  # another port
+        ("localhost:{port}", True),
+        ("LOCALHOST:{port}", True),
+        ("127.0.0.1:{port}", True),
+        ("[::1]:{port}", True),
+    ],
+)
+def test_only_loopback_host_names_are_answered(
+    sandbox: Sandbox, control: httpx.Client, host: str, allowed: bool
+) -> None:
+    """DNS rebinding: a page on attacker.example whose name now points at 127.0.0.1 sends its own Host."""
+    create_account(sandbox, EMAIL)
+    port = urlsplit(sandbox.urls.control).port
+    headers = {"Host": host.format(port=port)}
+    minted = control.post(f"/accounts/{EMAIL}/token", json={}, headers=headers)
+    listed = control.get("/accounts", headers=headers)
+    if allowed:
+        assert minted.status_code == 200 and listed.status_code == 200
+    else:
+        assert minted.status_code == 403 and listed.status_code == 403
+        message = minted.json()["error"]
+        assert "localhost" in message and message.endswith(".") and "access_token" not in minted.text
 
 
 def _exchange(address: str, request: bytes) -> bytes:
