@@ -25,6 +25,7 @@ import pytest
 from app.bus import Bus
 from app.domain.model import AccountStatus, CalendarAccount, Provider, Technician
 from app.domain.time import FixedClock, Interval
+from app.services.bookings import NewBooking
 from app.services.container import Services
 from storage.database import Database, open_database
 from sync.engine import SyncEngine
@@ -36,6 +37,7 @@ from sync.providers.secrets import TokenStore
 from sync.sandbox.server import Sandbox
 from tests.accounts.conftest import add_sandbox_account, keyring_problem, token_store
 from tests.sandbox.conftest import control, sandbox
+from tests.sync.window_scenario import window_roll_scenario
 
 __all__ = ["control", "keyring_problem", "sandbox", "token_store"]
 
@@ -385,3 +387,22 @@ def _wait_for_writes(control: httpx.Client, count: int, timeout: float = 30.0) -
             return
         time.sleep(0.05)
     raise AssertionError("the sync process never wrote to the calendar")
+
+
+async def test_a_window_that_moved_past_every_known_event_is_not_an_empty_calendar(office: Office) -> None:
+    """Jobs and a dentist on one day, then Chicago's midnight rolls the read window past that day:
+    Google's full read finds nothing, the account stays healthy and the day keeps its events."""
+    await window_roll_scenario(
+        office.clock,
+        office.database,
+        office.engine,
+        lambda start, name: (
+            office.services.bookings.create(
+                NewBooking(
+                    name, "AC repair", timedelta(minutes=45), start, "Maria Lopez", address="1 Elm St"
+                ),
+                force=True,
+            ).id
+        ),
+        lambda title, start: office.phone.add(title, start),
+    )

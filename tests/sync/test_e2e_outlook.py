@@ -31,6 +31,7 @@ from sync.providers.secrets import TokenStore
 from sync.sandbox.server import Sandbox
 from tests.accounts.conftest import add_sandbox_account, keyring_problem, token_store
 from tests.sandbox.conftest import control, sandbox
+from tests.sync.window_scenario import window_roll_scenario
 
 __all__ = ["control", "keyring_problem", "sandbox", "token_store"]
 
@@ -209,3 +210,20 @@ async def test_a_past_job_is_not_taken_for_deleted_when_outlook_reports_it_out_o
         assert uow.links.for_booking(soon) is not None  # type: ignore[arg-type]
     subjects = sorted(e["subject"] for e in office.phone.events())
     assert subjects == ["AC repair — Past Customer", "AC repair — Soon Customer"]
+
+
+async def test_a_window_that_moved_past_every_known_event_is_not_an_empty_calendar(office: Office) -> None:
+    """Outlook's read window starts at the tech's yesterday: jobs and a dentist on one day, then
+    Chicago's midnight rolls the window past it. The calendarView delta finds nothing, the account
+    stays healthy and the day keeps its events."""
+
+    def add_personal(title: str, start: datetime) -> None:
+        office.phone.add(title, start.replace(tzinfo=None))
+
+    await window_roll_scenario(
+        office.clock,
+        office.database,
+        office.engine,
+        lambda start, name: _book(office, start, customer=name),
+        add_personal,
+    )
