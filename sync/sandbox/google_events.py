@@ -235,7 +235,7 @@ def _occurrences(master: Mapping[str, Any], calendar_tz: str, until: dt.datetime
         limit = (until.astimezone(ZoneInfo(calendar_tz)).date() + dt.timedelta(days=1)) if until else (
             dt.date.max - dt.timedelta(days=400))
         zone = ZoneInfo(calendar_tz)
-        for occ in recur.occurrences(lines, start_day, end_day, None, limit):
+        for occ in recur.occurrences(lines, start_day, end_day, None, limit, zone):
             assert not isinstance(occ.start, dt.datetime) and not isinstance(occ.end, dt.datetime)
             yield Instance(
                 f"{master['id']}_{occ.start.strftime('%Y%m%d')}",

@@ -2,6 +2,15 @@
 
 Timed series expand in the zone named by `start.timeZone`, so 09:00 stays 09:00 across a DST
 change; all-day series expand on plain dates.
+
+UNTIL, as Google takes it (reference google-calendar.md §1.5):
+- timed series: a UTC date-time (`...Z`) or a DATE (which includes that local day). A *floating*
+  date-time is refused with `400 Invalid recurrence rule.`: RFC 5545 §3.3.10 says UNTIL must be
+  UTC when DTSTART carries a zone, and Google enforces it (googleapis.dart#223).
+- all-day series: a DATE, and also a UTC date-time, which Outlook exports write and Google
+  accepts (its own exports carry `DTSTART;VALUE=DATE` with `UNTIL=...T070000Z`, i.e. a local
+  midnight). The series then ends with the last day whose start (its midnight in the calendar's
+  zone) is on or before that instant. A floating date-time there is read as that local day.
 """
 
 from __future__ import annotations
@@ -65,29 +74,48 @@ def _zone_param(params: str) -> ZoneInfo | None:
     return None
 
 
-def _fix_until(value: str, tz: ZoneInfo | None, all_day: bool) -> str:
-    """dateutil needs UNTIL in UTC for an aware DTSTART; Google also accepts local or date UNTILs."""
-    if all_day or tz is None:
-        return value
+def _fix_until(value: str, tz: ZoneInfo | None, all_day: bool, day_zone: ZoneInfo | None = None) -> str:
+    """UNTIL in the form dateutil needs, or RecurrenceError where Google answers 400.
+
+    dateutil wants UNTIL aware (UTC) for an aware DTSTART and naive for the naive midnight of an
+    all-day series; Google also accepts DATE UNTILs on timed series and UTC ones on all-day series.
+    """
 
     def repl(match: re.Match[str]) -> str:
         raw = match.group(1)
-        if raw.endswith("Z"):
+        if all_day:
+            if raw.upper().endswith("Z"):
+                instant = dt.datetime.strptime(raw.upper(), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+                return "UNTIL=" + instant.astimezone(day_zone or dt.UTC).strftime("%Y%m%d")
             return match.group(0)
-        if len(raw) == 8:
-            local = dt.datetime.combine(dt.date.fromisoformat(f"{raw[:4]}-{raw[4:6]}-{raw[6:]}"), dt.time(23, 59, 59))
-        else:
-            local = dt.datetime.strptime(raw, "%Y%m%dT%H%M%S")  # noqa: DTZ007 - floating
-        utc = local.replace(tzinfo=tz).astimezone(dt.UTC)
+        if raw.upper().endswith("Z"):
+            return match.group(0)
+        if len(raw) != 8:
+            raise RecurrenceError(f"UNTIL {raw!r} of a timed series is a floating time; it must be in UTC.")
+        if tz is None:
+            return match.group(0)
+        day = dt.date.fromisoformat(f"{raw[:4]}-{raw[4:6]}-{raw[6:]}")
+        utc = dt.datetime.combine(day, dt.time(23, 59, 59)).replace(tzinfo=tz).astimezone(dt.UTC)
         return "UNTIL=" + utc.strftime("%Y%m%dT%H%M%SZ")
 
-    return re.sub(r"UNTIL=([0-9TZ]+)", repl, value, flags=re.IGNORECASE)
+    try:
+        return re.sub(r"UNTIL=([0-9TZ]+)", repl, value, flags=re.IGNORECASE)
+    except RecurrenceError:
+        raise
+    except ValueError as exc:  # an impossible date or time in UNTIL
+        raise RecurrenceError(f"Bad UNTIL in {value!r}.") from exc
 
 
 def build_set(
-    lines: Sequence[str], dtstart: dt.datetime | dt.date, tz: ZoneInfo | None
+    lines: Sequence[str],
+    dtstart: dt.datetime | dt.date,
+    tz: ZoneInfo | None,
+    day_zone: ZoneInfo | None = None,
 ) -> rruleset:
-    """An rruleset for the series; `dtstart` is aware-local (timed) or a date (all-day)."""
+    """An rruleset for the series; `dtstart` is aware-local (timed) or a date (all-day).
+
+    `day_zone` is the calendar's zone, in which an all-day series' days begin (for a UTC UNTIL).
+    """
     all_day = not isinstance(dtstart, dt.datetime)
     start_dt = dt.datetime.combine(dtstart, dt.time()) if all_day else dtstart
     assert isinstance(start_dt, dt.datetime)
@@ -100,7 +128,7 @@ def build_set(
         name, params, value = match.group("name"), match.group("params") or "", match.group("value")
         if name in ("RRULE", "EXRULE"):
             try:
-                rule = rrulestr(_fix_until(value, tz, all_day), dtstart=start_dt)
+                rule = rrulestr(_fix_until(value, tz, all_day, day_zone), dtstart=start_dt)
             except (ValueError, TypeError) as exc:
                 raise RecurrenceError(f"Bad rule {value!r}: {exc}") from exc
             if not isinstance(rule, rrule):
@@ -139,8 +167,12 @@ def occurrences(
     end: dt.datetime | dt.date,
     tz: ZoneInfo | None,
     until: dt.datetime | dt.date,
+    day_zone: ZoneInfo | None = None,
 ) -> Iterator[Occurrence]:
-    """Occurrences whose original start is before `until` (same kind as `start`), in order."""
+    """Occurrences whose original start is before `until` (same kind as `start`), in order.
+
+    `day_zone`: the calendar's zone, where an all-day series' days begin (default UTC).
+    """
     all_day = not isinstance(start, dt.datetime)
     if all_day:
         assert not isinstance(end, dt.datetime) and not isinstance(until, dt.datetime)
@@ -152,7 +184,7 @@ def occurrences(
         start = start.astimezone(tz) if tz is not None else start
         length = end - start
         limit = until
-    ruleset = build_set(lines, start, tz)
+    ruleset = build_set(lines, start, tz, day_zone)
     for count, moment in enumerate(ruleset):
         if count >= MAX_INSTANCES or moment >= limit:
             return

@@ -63,10 +63,12 @@ def test_all_day_series_with_exdate_and_rdate(cal: Any) -> None:
     assert _starts(cal) == ["2026-12-01", "2026-12-10", "2026-12-15"]
 
 
-def test_until_in_local_time_and_utc(cal: Any) -> None:
+def test_until_as_a_date_and_in_utc(cal: Any) -> None:
+    # A floating UNTIL on a timed series is refused (tests/sandbox/test_google_until.py); a DATE
+    # UNTIL includes that local day.
     cal.events().insert(calendarId="primary", body=timed(
         "Standup", "2026-12-01T08:00:00", "2026-12-01T08:15:00", tz="America/Los_Angeles",
-        recurrence=["RRULE:FREQ=DAILY;UNTIL=20261203T080000"])).execute()
+        recurrence=["RRULE:FREQ=DAILY;UNTIL=20261203"])).execute()
     cal.events().insert(calendarId="primary", body=timed(
         "Sync", "2026-12-01T10:00:00", "2026-12-01T10:15:00", tz="America/Los_Angeles",
         recurrence=["RRULE:FREQ=DAILY;UNTIL=20261202T235959Z"])).execute()
