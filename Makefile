@@ -8,7 +8,7 @@ export QT_QPA_PLATFORM ?= offscreen
 export QTWEBENGINE_CHROMIUM_FLAGS ?= --no-sandbox --disable-gpu
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint typecheck unit system-deps bench soak clean
+.PHONY: demo test test-dates lint typecheck unit system-deps bench soak clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -35,6 +35,11 @@ unit: $(STAMP)
 	CREWBOARD_REQUIRE_KEYRING=1 scripts/with-secret-service $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 test: system-deps $(STAMP) lint typecheck unit
+
+# The suite with the clock moved by libfaketime: 400 days ahead, the next US spring-forward morning,
+# and 23:30 on 31 December in Honolulu (TEST_DATES="ahead" for one of them).
+test-dates: system-deps $(STAMP)
+	scripts/test-dates $(TEST_DATES)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

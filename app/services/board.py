@@ -45,7 +45,7 @@ class BoardService:
         self._uow = uow_factory
 
     def snapshot(self, window: Interval) -> BoardSnapshot:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             techs = sorted(uow.techs.list(), key=lambda t: t.name.lower())
             busy = busy_blocks(uow, techs, window)
             bookings = uow.bookings.between(window, [t.id for t in techs])

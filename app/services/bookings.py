@@ -295,15 +295,15 @@ class BookingService:
     # --- reading ---------------------------------------------------------------------------
 
     def get(self, booking_id: str) -> Booking:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return find_booking(uow, booking_id)
 
     def unassigned(self) -> list[Booking]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.bookings.unassigned()
 
     def list(self, window: Interval | None = None, include_cancelled: bool = False) -> list[Booking]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             if window is None:
                 found = uow.bookings.list(live_only=not include_cancelled)
             else:

@@ -240,7 +240,9 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    # read_only=True: a snapshot that never waits for a writer (the sync holding SQLite's write
+    # lock must not stall a screen's refresh); such a unit of work cannot commit.
+    def __call__(self, read_only: bool = False) -> UnitOfWork: ...
 
 
 # --- calendar connections -------------------------------------------------------------------

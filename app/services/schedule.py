@@ -106,7 +106,7 @@ class ScheduleService:
         self._clock = clock
 
     def day(self, tech_name_or_id: str, day: date) -> DayAvailability:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             tech = find_tech(uow, tech_name_or_id)
             window = day_window(tech.timezone, day)
             busy = busy_blocks(uow, [tech], window)[tech.id]
@@ -134,7 +134,7 @@ class ScheduleService:
             raise InvalidInput("Search between 1 and 366 days ahead.")
         begin = start or self._clock.now()
         window = Interval(begin, begin + timedelta(days=days))
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             techs = [find_tech(uow, n) for n in tech_names] if tech_names else uow.techs.list()
             if not techs:
                 raise InvalidInput("There are no technicians yet; add one with 'crewboard tech add'.")
@@ -145,7 +145,7 @@ class ScheduleService:
     def conflicts_for(
         self, tech: Technician, span: Interval, exclude_booking: BookingId | None = None
     ) -> list[BusyBlock]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return overlapping_busy(uow, tech, span, exclude_booking)
 
 

@@ -118,7 +118,7 @@ class Sandbox:
             self._state_file = Path(state_file)
             loaded = self._load()
         try:
-            self._tls = create_tls(self.clock())
+            self._tls = create_tls()
             sites: dict[str, str] = {}
             for provider in self.providers.values():
                 for site in provider.sites():

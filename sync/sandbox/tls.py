@@ -41,9 +41,14 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def create_tls(now: dt.datetime | None = None) -> TlsMaterial:
-    """Generate a CA and a server certificate valid for loopback names, write them as PEM files."""
-    now = now or dt.datetime.now(dt.UTC)
+def create_tls() -> TlsMaterial:
+    """Generate a CA and a server certificate valid for loopback names, write them as PEM files.
+
+    The validity is dated from the real clock, never from the sandbox's simulated one: clients
+    check a certificate against the machine's clock, so a sandbox whose simulated day is weeks
+    away from today would otherwise serve an expired (or not yet valid) certificate.
+    """
+    now = dt.datetime.now(dt.UTC)
     not_before = now - dt.timedelta(days=1)
     not_after = now + dt.timedelta(days=30)
 

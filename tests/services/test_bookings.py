@@ -174,3 +174,22 @@ def test_techs_are_found_by_the_start_of_their_name(services: Services) -> None:
         services.techs.find("maria")
     with pytest.raises(NotFound, match="known: Maria Gomez, Maria Lopez, Sam Okafor"):
         services.techs.find("zed")
+
+
+def test_reading_jobs_never_waits_for_another_programs_write_lock(services: Services, db_url: str) -> None:
+    """The sync (another process) may hold SQLite's write lock for a while; screens still read."""
+    import sqlite3
+
+    _techs(services)
+    booking = services.bookings.create(_job())
+    other = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # held for the whole test, as a long sync write would be
+        # A writer would wait out the busy timeout here and fail; these reads answer at once.
+        assert [b.id for b in services.bookings.list()] == [booking.id]
+        assert services.bookings.get(booking.id).id == booking.id
+        assert booking.interval is not None
+        assert services.board.snapshot(booking.interval).rows
+    finally:
+        other.rollback()
+        other.close()
