@@ -12,7 +12,11 @@ each level fires once per outage even across restarts. When a failing account fi
 again its level drops to OK; the dispatcher and owner hear that it recovered if they were told it
 broke, and the tech gets one message listing the jobs that were added to their schedule while
 their calendar was out of reach (only for outages long enough to have warned: a blip of a few
-seconds is not worth a message).
+seconds is not worth a message). That is every job whose calendar write the outage held back: the
+ones booked or changed during it, and the ones already waiting in the outbox when it was noticed
+(an outage is only noticed at the first failing call, a moment after the provider went down, so a
+job booked in between was queued before it "started"). Those are noted in the audit log when the
+outage starts, so the summary finds them after a restart too.
 
 Methods are blocking (one short transaction each); the engine calls them from its database worker.
 """
@@ -23,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -31,10 +35,11 @@ from typing import Any
 
 from app.bus import Bus, HealthChanged, NotificationAdded
 from app.domain.health import Thresholds, format_duration, level_for, levels_between, parse_duration, rank
-from app.domain.ids import AccountId
+from app.domain.ids import AccountId, BookingId
 from app.domain.model import (
     AccountStatus,
     Audience,
+    AuditEntry,
     Booking,
     CalendarAccount,
     HealthLevel,
@@ -52,6 +57,7 @@ from sync.providers.config import ConfigurationError, read_settings_file, settin
 log = logging.getLogger(__name__)
 
 KINDS = ("read", "write")
+HELD = "sync.writes_held"  # audit action: the jobs whose calendar writes were waiting when an outage began
 SETTING_KEYS = {"warn": "warn_after", "dispatcher": "dispatcher_after", "owner": "owner_after"}
 
 
@@ -146,6 +152,8 @@ class HealthMonitor:
             before = uow.health.get(account_id) or SyncHealth(account_id)
             started = before.failing_since is None
             uow.health.put(replace(before, failing_since=before.failing_since or at, last_error=text))
+            if started:
+                _note_held_writes(uow, account_id, at)
             uow.commit()
         if started:
             log.info("calendar account %s started failing: %s", account_id, text)
@@ -271,7 +279,8 @@ class HealthMonitor:
                     )
                 )
         if rank(health.level) >= rank(HealthLevel.WARNING) or outage >= self.thresholds.warn:
-            added = added_during(uow.bookings.list(live_only=True), tech, health.failing_since, now)
+            held = _held_writes(uow, account.id, health.failing_since)
+            added = added_during(uow.bookings.list(live_only=True), tech, health.failing_since, now, held)
             if added:
                 notices.append(self._summary(uow, tech, added, health.failing_since, now))
         return notices
@@ -301,9 +310,14 @@ class HealthMonitor:
 
 
 def added_during(
-    bookings: Sequence[Booking], tech: Technician, since: datetime, until: datetime
+    bookings: Sequence[Booking],
+    tech: Technician,
+    since: datetime,
+    until: datetime,
+    held: Collection[BookingId] = (),
 ) -> list[Booking]:
-    """Live bookings of `tech` created or changed in [since, until], by start time."""
+    """Live bookings of `tech` created or changed in [since, until], or whose calendar writes were
+    `held` when the outage began, by start time."""
 
     def inside(instant: datetime | None) -> bool:
         return instant is not None and since <= instant <= until
@@ -311,7 +325,43 @@ def added_during(
     chosen = [
         b
         for b in bookings
-        if b.tech_id == tech.id and b.is_live and (inside(b.created_at) or inside(b.updated_at))
+        if b.tech_id == tech.id
+        and b.is_live
+        and (b.id in held or inside(b.created_at) or inside(b.updated_at))
     ]
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(chosen, key=lambda b: (b.start or far, b.id))
+
+
+def _note_held_writes(uow: UnitOfWork, account_id: AccountId, at: datetime) -> None:
+    """Record the jobs of the account's tech whose calendar writes wait as the outage begins."""
+    account = uow.accounts.get(account_id)
+    if account is None:
+        return
+    waiting = sorted({item.booking_id for item in uow.outbox.pending() if item.tech_id == account.tech_id})
+    if not waiting:
+        return
+    uow.audit.record(
+        AuditEntry(
+            at,
+            HELD,
+            f"{len(waiting)} calendar write(s) wait until the calendar can be reached again",
+            account_id=account_id,
+            extra={"bookings": " ".join(waiting)},
+        )
+    )
+
+
+def _held_writes(uow: UnitOfWork, account_id: AccountId, since: datetime) -> set[BookingId]:
+    """The jobs noted as waiting when the outage that began at `since` started."""
+    limit = 500
+    while True:
+        entries = uow.audit.recent(limit)
+        for entry in entries:
+            if entry.at < since:
+                return set()
+            if entry.action == HELD and entry.account_id == account_id:
+                return {BookingId(b) for b in entry.extra.get("bookings", "").split()}
+        if len(entries) < limit:
+            return set()
+        limit *= 4

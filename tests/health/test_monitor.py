@@ -181,6 +181,7 @@ def test_recovery_sends_one_summary_of_the_jobs_added_during_the_gap(
         "Maria Lopez",
         "Before Gap Inc",
     )
+    _written(services, before)  # its calendar write went out before the outage
     moved_in_gap = _book(
         services,
         clock,
@@ -252,6 +253,42 @@ def test_recovery_sends_one_summary_of_the_jobs_added_during_the_gap(
     assert health.last_read == back and health.last_write == back + timedelta(seconds=10)
     assert heard.health == [account]
     assert set(heard.notifications) >= {n.id for n in fresh}
+
+
+def _written(services: Services, booking_id: str) -> None:
+    """The engine wrote the booking's event: its outbox rows are done."""
+    with services.uow() as uow:
+        for item in uow.outbox.for_booking(booking_id):
+            uow.outbox.remove(item.id)
+        uow.commit()
+
+
+def test_a_job_queued_before_the_outage_was_noticed_is_in_the_summary_even_after_a_restart(
+    services: Services, clock: FixedClock, business: Business, notifier: Notifier
+) -> None:
+    """The outage is noticed at the first failing call: a job booked a few seconds earlier is
+    queued, held back all through the outage and written at recovery, so the tech hears of it."""
+    account = business.maria_google.id
+    written = _book(services, clock, T0 - timedelta(minutes=5), TUE_9_CHICAGO, "Maria Lopez", "Written Co")
+    _written(services, written)
+    _book(
+        services,
+        clock,
+        T0 - timedelta(seconds=3),
+        TUE_9_CHICAGO + timedelta(hours=2),
+        "Maria Lopez",
+        "Queued Co",
+    )
+    _book(services, clock, T0 - timedelta(seconds=2), TUE_9_CHICAGO, "Sam Okafor", "Sam's Own")
+    monitor_for(services, notifier).failed(account, T0, "offline")
+    monitor_for(services, notifier).failed(account, T0 + timedelta(minutes=1), "offline")
+
+    restarted = monitor_for(services, Notifier(services.uow, services.clock, notifier.settings))
+    restarted.succeeded(account, T0 + timedelta(minutes=20), "write")
+    [summary] = [n for n in notifications(services) if n.audience is Audience.TECH]
+    assert summary.subject == "1 job added while your calendar was out of reach"
+    assert "Tue 11:00 AC repair — Queued Co" in summary.body
+    assert "Written Co" not in summary.body and "Sam's Own" not in summary.body
 
 
 def test_recovery_tells_only_those_who_were_alerted(
