@@ -329,9 +329,22 @@ def _until(master: RemoteEvent, line: str, text: str, tz: tzinfo) -> datetime:
         return datetime.combine(day, time(0, 0) if all_day else time.max).replace(tzinfo=tz)
     instant = _date_time_value(master, line, text, tz)
     if all_day:
-        # An all-day series bounded by an instant ends on that instant's own calendar date.
+        # An all-day series bounded by a date-time (Outlook exports write a UTC one for all-day
+        # series; Google accepts it) ends with the last day that begins on or before it. A day
+        # begins at midnight in the event's zone (the calendar's, for Google), so a UTC UNTIL is
+        # read on that zone's calendar; a floating one names its own day.
+        if text.upper().endswith("Z"):
+            instant = instant.astimezone(_day_zone(master))
         return datetime.combine(instant.date(), time(0, 0), tzinfo=UTC)
     return instant
+
+
+def _day_zone(master: RemoteEvent) -> tzinfo:
+    """The zone an all-day series' days begin in: its own, else UTC."""
+    try:
+        return zone(master.when.timezone) if master.when.timezone else UTC
+    except InvalidInput:
+        return UTC
 
 
 def _date_values(master: RemoteEvent, line: str, params: list[str], value: str, tz: tzinfo) -> _DateLines:
