@@ -37,3 +37,10 @@ class StorageError(CrewboardError):
     """The store could not be read or written (locked, full disk, wrong schema)."""
 
     exit_code = 3
+
+
+class AccountsFailing(CrewboardError):
+    """A sync round finished, but some calendar accounts failed in it (their writes wait in the
+    outbox); the message names them. Its own exit code lets a script or a timer tell it apart."""
+
+    exit_code = 5

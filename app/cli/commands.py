@@ -7,11 +7,21 @@ CrewboardError subclasses whose message the entry point prints as one line.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from datetime import timedelta, tzinfo
 from typing import Any
 
-from app.cli.args import office_zone, parse_date, parse_instant, parse_minutes
+from app.cli.args import (
+    last_day,
+    office_zone,
+    office_zone_name,
+    parse_count,
+    parse_date,
+    parse_instant,
+    parse_minutes,
+)
 from app.cli.output import booking_json, emit_json, emit_table, local_iso, span_json, tech_json
-from app.domain.model import Booking
+from app.domain.model import Booking, TimeOff
 from app.domain.time import zone
 from app.errors import InvalidInput
 from app.services.bookings import NewBooking
@@ -24,6 +34,21 @@ def tech_add(s: Services, a: argparse.Namespace) -> int:
         emit_json(tech_json(tech))
     else:
         print(f"Added {tech.name} ({tech.timezone}, {tech.hours.to_text()}).")
+    return 0
+
+
+def tech_edit(s: Services, a: argparse.Namespace) -> int:
+    tech = s.techs.edit(a.tech, name=a.name, email=a.email, timezone=a.timezone, hours=a.hours, color=a.color)
+    if a.json:
+        emit_json(tech_json(tech))
+    else:
+        print(f"Saved {tech.name} ({tech.email}, {tech.timezone}, {tech.hours.to_text()}, {tech.color}).")
+    return 0
+
+
+def tech_remove(s: Services, a: argparse.Namespace) -> int:
+    tech = s.techs.remove(a.tech, s.clock.now())
+    print(f"Removed {tech.name} from the board; their past jobs and history stay.")
     return 0
 
 
@@ -42,20 +67,84 @@ def tech_list(s: Services, a: argparse.Namespace) -> int:
 
 
 def timeoff_add(s: Services, a: argparse.Namespace) -> int:
+    if a.date and a.end:
+        raise InvalidInput(
+            "--end goes with --start; for whole days give --date and --days, for a span --start and --end."
+        )
+    if a.start and a.days is not None:
+        raise InvalidInput(
+            "--days goes with --date; a span from --start to --end has its own length, so leave out --days."
+        )
+    if a.start and not a.end:
+        raise InvalidInput("Give --end with --start, e.g. --start 2026-11-30T12:00 --end 2026-11-30T13:00.")
     tech = s.techs.find(a.tech)
     if a.date:
-        item = s.time_off.add_days(tech.id, parse_date(a.date), a.days, a.reason or "")
-        what = f"{a.days} day(s) from {item.first_day}"
+        first = parse_date(a.date)
+        days = parse_count(a.days if a.days is not None else "1", "--days")
+        last_day(first, days)
+        item = s.time_off.add_days(tech.id, first, days, a.reason or "")
+        what = f"{days} day(s) from {item.first_day}"
     else:
-        if not a.start or not a.end:
-            raise InvalidInput("Give either --date, or both --start and --end.")
         tz = zone(tech.timezone)
         item = s.time_off.add_span(
             tech.id, parse_instant(a.start, tz), parse_instant(a.end, tz), a.reason or ""
         )
         assert item.start is not None and item.end is not None
         what = f"{local_iso(item.start, tech.timezone)} to {local_iso(item.end, tech.timezone)}"
-    print(f"Time off for {tech.name}: {what}.")
+    print(f"Time off for {tech.name}: {what} (id {item.id[:8]}).")
+    return 0
+
+
+def timeoff_json(item: TimeOff, techs: dict[str, Any]) -> dict[str, Any]:
+    tech = techs.get(item.tech_id)
+    tz = tech.timezone if tech else "UTC"
+    last = item.end_day - timedelta(days=1) if item.end_day else None
+    return {
+        "id": item.id,
+        "tech": tech.name if tech else None,
+        "reason": item.reason,
+        "first_day": item.first_day.isoformat() if item.first_day else None,
+        "last_day": last.isoformat() if last else None,
+        "start": local_iso(item.start, tz) if item.start else None,
+        "end": local_iso(item.end, tz) if item.end else None,
+    }
+
+
+def timeoff_list(s: Services, a: argparse.Namespace) -> int:
+    items = s.time_off.list(a.tech)
+    techs: dict[str, Any] = {t.id: t for t in s.techs.list()}
+    rows = [timeoff_json(i, techs) for i in items]
+    if a.json:
+        emit_json(rows)
+    elif not rows:
+        print("No time off yet; add some with 'crewboard timeoff add'.")
+    else:
+        emit_table(
+            [
+                [
+                    r["id"][:8],
+                    r["tech"] or "",
+                    f"{r['first_day']} to {r['last_day']} (whole days)"
+                    if r["first_day"]
+                    else f"{r['start']} to {r['end']}",
+                    r["reason"],
+                ]
+                for r in rows
+            ],
+            ["ID", "TECH", "WHEN", "REASON"],
+        )
+    return 0
+
+
+def timeoff_remove(s: Services, a: argparse.Namespace) -> int:
+    item = s.time_off.find(a.id)
+    techs: dict[str, Any] = {t.id: t for t in s.techs.list()}
+    row = timeoff_json(item, techs)
+    s.time_off.remove(item)
+    when = (
+        f"{row['first_day']} to {row['last_day']}" if row["first_day"] else f"{row['start']} to {row['end']}"
+    )
+    print(f"Removed time off {item.id[:8]} for {row['tech'] or 'a removed technician'}: {when}.")
     return 0
 
 
@@ -82,12 +171,13 @@ def book(s: Services, a: argparse.Namespace) -> int:
 def bookings(s: Services, a: argparse.Namespace) -> int:
     found = s.bookings.list(include_cancelled=a.all)
     techs = {t.id: t for t in s.techs.list()}
+    office = office_zone_name()
     rows = []
     payload = []
     for b in found:
         tech = techs.get(b.tech_id) if b.tech_id else None
         customer = s.customers.get(b.customer_id)
-        item = booking_json(b, tech, customer)
+        item = booking_json(b, tech, customer, office)
         payload.append(item)
         rows.append(
             [
@@ -164,8 +254,11 @@ def availability(s: Services, a: argparse.Namespace) -> int:
 
 
 def slot(s: Services, a: argparse.Namespace) -> int:
-    start = parse_instant(a.start, office_zone()) if a.start else None
-    slots = s.schedule.earliest(parse_minutes(a.duration), a.tech or (), start, a.days, a.count)
+    days = parse_count(a.days, "--days", most=366)
+    count = parse_count(a.count, "--count")
+    duration = parse_minutes(a.duration)
+    start = parse_instant(a.start, _slot_zone(s, a.tech or ())) if a.start else None
+    slots = s.schedule.earliest(duration, a.tech or (), start, days, count)
     techs = {t.id: t for t in s.techs.list()}
     payload: list[dict[str, str]] = [
         {"tech": techs[x.tech_id].name, **span_json(x.interval, techs[x.tech_id].timezone)} for x in slots
@@ -173,20 +266,29 @@ def slot(s: Services, a: argparse.Namespace) -> int:
     if a.json:
         emit_json(payload)
     elif not payload:
-        print(f"No free {a.duration}-minute slot in the next {a.days} days.")
+        print(f"No free {a.duration}-minute slot in the next {days} days.")
     else:
         emit_table([[p["tech"], p["start"], p["end"]] for p in payload], ["TECH", "START", "END"])
     return 0 if payload else 1
 
 
+def _slot_zone(s: Services, names: Sequence[str]) -> tzinfo:
+    """Where `slot --from` without an offset is read: the named techs' own zone when they share
+    one, else the office's."""
+    zones = {s.techs.find(name).timezone for name in names}
+    return zone(zones.pop()) if len(zones) == 1 else office_zone()
+
+
 def _show_booking(s: Services, booking: Booking, as_json: bool, verb: str) -> int:
     tech = next((t for t in s.techs.list() if t.id == booking.tech_id), None)
     customer = s.customers.get(booking.customer_id)
-    item = booking_json(booking, tech, customer)
+    item = booking_json(booking, tech, customer, office_zone_name())
     if as_json:
         emit_json(item)
         return 0
     when = item["start"] or "unscheduled"
+    if item["start"] and tech is None:
+        when += f" (office time, {item['timezone']})"
     forced = " (forced over busy time)" if booking.forced else ""
     print(
         f"{verb} {booking.id[:8]}: {booking.service} for {item['customer']} with "

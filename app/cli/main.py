@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -15,7 +16,7 @@ from app.cli import accounts as account_commands
 from app.cli import commands
 from app.cli import health as health_commands
 from app.cli import sync as sync_commands
-from app.cli.args import Parser
+from app.cli.args import Parser, check_database, check_sandbox_state
 from app.errors import CrewboardError
 
 log = logging.getLogger("crewboard")
@@ -23,26 +24,28 @@ log = logging.getLogger("crewboard")
 Command = Callable[..., int]
 
 
+TIMES_HELP = (
+    "Times without a UTC offset are read in the technician's own time zone (the office's for a job "
+    "with no tech). A time that happens twice when clocks fall back means the first one; write the "
+    "offset (e.g. 2026-11-01T01:30-06:00) for the second. A time skipped when clocks spring forward "
+    "is refused."
+)
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="crewboard",
         description="Dispatch board for field-service crews, in two-way sync with each tech's calendar.",
-        epilog="Without a command, opens the dispatch board. Times without a UTC offset are read in the "
-        "technician's own time zone.",
+        epilog=f"Without a command, opens the dispatch board. {TIMES_HELP}",
     )
-    parser.add_argument(
-        "--db",
-        metavar="URL",
-        help="database URL or SQLite file (default: CREWBOARD_DB, "
-        "else crewboard.db in your user data folder)",
-    )
+    parser.add_argument("--db", metavar="URL", help=DB_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     sub.add_parser("demo", help="open the app on a demo business in a fresh temporary folder")
     sandbox = sub.add_parser("sandbox", help="run the local Google/Microsoft emulators", add_help=False)
     sandbox.add_argument("rest", nargs=argparse.REMAINDER)
 
-    tech = sub.add_parser("tech", help="add or list technicians")
+    tech = sub.add_parser("tech", help="add, list, edit or remove technicians")
     tech_sub = tech.add_subparsers(dest="tech_command", metavar="ACTION", required=True, parser_class=Parser)
     add = tech_sub.add_parser("add", help="add a technician")
     add.add_argument("name")
@@ -58,6 +61,20 @@ def build_parser() -> Parser:
     listing = tech_sub.add_parser("list", help="list technicians")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(run=commands.tech_list)
+    edit = tech_sub.add_parser("edit", help="change a technician's name, email, zone, hours or color")
+    edit.add_argument("tech", metavar="NAME")
+    edit.add_argument("--name", help="the new name")
+    edit.add_argument("--email")
+    edit.add_argument("--timezone", metavar="IANA", help="e.g. America/Chicago")
+    edit.add_argument("--hours", help='e.g. "mon-fri 08:00-17:00; sat 09:00-12:00"')
+    edit.add_argument("--color", metavar="#RRGGBB")
+    edit.add_argument("--json", action="store_true")
+    edit.set_defaults(run=commands.tech_edit)
+    remove = tech_sub.add_parser(
+        "remove", help="take a technician off the board (refused while they have jobs to do)"
+    )
+    remove.add_argument("tech", metavar="NAME")
+    remove.set_defaults(run=commands.tech_remove)
 
     timeoff = sub.add_parser("timeoff", help="block time off for a technician")
     to_sub = timeoff.add_subparsers(
@@ -68,10 +85,17 @@ def build_parser() -> Parser:
     when = to_add.add_mutually_exclusive_group(required=True)
     when.add_argument("--date", metavar="YYYY-MM-DD")
     when.add_argument("--start", metavar="ISO")
-    to_add.add_argument("--end", metavar="ISO")
-    to_add.add_argument("--days", type=int, default=1, help="with --date: how many days (default 1)")
+    to_add.add_argument("--end", metavar="ISO", help="with --start: when the time off ends")
+    to_add.add_argument("--days", metavar="N", help="with --date: how many days (default 1)")
     to_add.add_argument("--reason", metavar="TEXT")
     to_add.set_defaults(run=commands.timeoff_add)
+    to_list = to_sub.add_parser("list", help="list time off, of one technician or of everyone")
+    to_list.add_argument("tech", nargs="?", metavar="TECH")
+    to_list.add_argument("--json", action="store_true")
+    to_list.set_defaults(run=commands.timeoff_list)
+    to_remove = to_sub.add_parser("remove", help="remove time off by its id")
+    to_remove.add_argument("id", help="time off id (the first 8 characters are enough)")
+    to_remove.set_defaults(run=commands.timeoff_remove)
 
     bk = sub.add_parser("book", help="book a job")
     bk.add_argument("--tech", metavar="NAME", help="leave out to put the job in the unassigned tray")
@@ -79,7 +103,7 @@ def build_parser() -> Parser:
     bk.add_argument("--address")
     bk.add_argument("--phone")
     bk.add_argument("--service", required=True, metavar="TEXT")
-    bk.add_argument("--start", metavar="ISO")
+    bk.add_argument("--start", metavar="ISO", help=TIMES_HELP)
     bk.add_argument("--duration", required=True, metavar="MINUTES")
     bk.add_argument("--notes")
     bk.add_argument("--force", action="store_true", help="book even over busy time (recorded as forced)")
@@ -113,16 +137,43 @@ def build_parser() -> Parser:
     sl = sub.add_parser("slot", help="find the earliest free slot")
     sl.add_argument("--duration", required=True, metavar="MINUTES")
     sl.add_argument("--tech", action="append", metavar="NAME", help="repeat for several; default all")
-    sl.add_argument("--from", dest="start", metavar="ISO", help="search from (default now)")
-    sl.add_argument("--days", type=int, default=14, help="how far ahead to search (default 14)")
-    sl.add_argument("--count", type=int, default=1, help="how many slots to list (default 1)")
+    sl.add_argument(
+        "--from",
+        dest="start",
+        metavar="ISO",
+        help="search from (default now); without an offset, read in the named techs' zone when they "
+        "share one, else the office's",
+    )
+    sl.add_argument("--days", default="14", metavar="N", help="how far ahead to search, 1-366 (default 14)")
+    sl.add_argument("--count", default="1", metavar="N", help="how many slots to list (default 1)")
     sl.add_argument("--json", action="store_true")
     sl.set_defaults(run=commands.slot)
 
     account_commands.register(sub)
     sync_commands.register(sub)
     health_commands.register(sub)
+    _accept_db_anywhere(parser, skip=(sandbox,))
     return parser
+
+
+DB_HELP = "database URL or SQLite file (default: CREWBOARD_DB, else crewboard.db in your user data folder)"
+
+
+def _accept_db_anywhere(parser: argparse.ArgumentParser, skip: tuple[argparse.ArgumentParser, ...]) -> None:
+    """Let `--db` follow any subcommand too (`crewboard tech list --db x.db`), as people type it.
+
+    The subcommands' copies default to SUPPRESS, so a `--db` given before the subcommand stands
+    unless one given after it replaces it.
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for child in dict.fromkeys(action.choices.values()):
+            if child in skip:
+                continue
+            if not any("--db" in a.option_strings for a in child._actions):
+                child.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help=DB_HELP)
+            _accept_db_anywhere(child, skip)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,7 +186,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        return _dispatch(args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit where nothing can catch it
+        return code
+    except BrokenPipeError:
+        return _reader_left()
     except CrewboardError as error:
         sys.stderr.write(f"crewboard: {error}\n")
         return error.exit_code
@@ -149,11 +204,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+# What a command exits with when whoever read its output stopped reading (`crewboard … | head -1`):
+# 128 + SIGPIPE, what a shell reports for `cat`, `grep` or `yes` in the same place. Without
+# `set -o pipefail` the pipeline's status is the reader's; with it, a script learns that the output
+# was cut short, exactly as with any other Unix tool.
+CLOSED_PIPE = 141
+
+
+def _reader_left() -> int:
+    """Stop writing quietly: point stdout at the null device so the exit's flush cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass  # stdout is no real file (a test's capture); nothing is flushed to it at exit
+    return CLOSED_PIPE
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from app.logs import configure_logging
 
     configure_logging()
+    check_database(args.db if args.db is not None else os.environ.get("CREWBOARD_DB"))
     if args.command == "sandbox":
+        check_sandbox_state(args.rest)
         from sync.sandbox.cli import main as sandbox_main
 
         return sandbox_main(args.rest)

@@ -21,8 +21,11 @@ def span_json(span: Interval, timezone: str) -> dict[str, str]:
     return {"start": local_iso(span.start, timezone), "end": local_iso(span.end, timezone)}
 
 
-def booking_json(booking: Booking, tech: Technician | None, customer: Customer | None) -> dict[str, Any]:
-    tz = tech.timezone if tech else "UTC"
+def booking_json(
+    booking: Booking, tech: Technician | None, customer: Customer | None, office: str = "UTC"
+) -> dict[str, Any]:
+    """A booking for scripts; times in the tech's zone, or the office's (`office`) when unassigned."""
+    tz = tech.timezone if tech else office
     return {
         "id": booking.id,
         "tech": tech.name if tech else None,
@@ -32,6 +35,7 @@ def booking_json(booking: Booking, tech: Technician | None, customer: Customer |
         "service": booking.service,
         "start": local_iso(booking.start, tz) if booking.start else None,
         "end": local_iso(booking.end, tz) if booking.end else None,
+        "timezone": tz,
         "duration_minutes": int(booking.duration.total_seconds() // 60),
         "notes": booking.notes,
         "status": booking.status.value,

@@ -1,8 +1,9 @@
 """The sync commands: `crewboard sync` runs the engine, `crewboard conflicts` lists and decides conflicts.
 
-`sync --once` runs one round and prints one line per account; it exits 0 even when a provider is
-failing (that is reported, and the writes wait in the outbox). Without `--once` it runs until
-Ctrl-C or SIGTERM and then stops cleanly, releasing the sync lock.
+`sync --once` runs one round and prints one line per account: the events it read and the events it
+wrote (created, changed or deleted) in that account's calendars. When an account failed, it says
+which on stderr and exits 5 (AccountsFailing); the writes wait in the outbox. Without `--once` it runs
+until Ctrl-C or SIGTERM and then stops cleanly, releasing the sync lock.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import contextlib
 import math
 import signal
 import sys
-from typing import Any
+from collections import Counter
+from typing import Any, cast
 
-from app.cli.args import Parser, office_zone, parse_instant
+from app.cli.args import Parser, office_zone, office_zone_name, parse_instant
 from app.cli.health import add_health_arguments, check_push_arguments
 from app.cli.output import emit_json, emit_table, local_iso
-from app.domain.model import CalendarAccount, Conflict, Resolution
+from app.domain.ids import AccountId
+from app.domain.model import AccountStatus, CalendarAccount, Conflict, Resolution
 from app.domain.time import zone
-from app.errors import InvalidInput
+from app.errors import AccountsFailing, InvalidInput
 from app.services.container import Services
 
 
@@ -101,9 +104,13 @@ def run_sync(s: Services, a: argparse.Namespace) -> int:
         office_zone=office_zone(),
     )
     store = TokenStore()
+    writes: Counter[AccountId] = Counter()
 
     def provider_for(account: CalendarAccount) -> CalendarProvider:
-        return open_provider(account, store)
+        provider = open_provider(account, store)
+        if a.once:  # count what each account's calendars were sent, for the report
+            return cast(CalendarProvider, _CountedWrites(provider, account.id, writes))
+        return provider
 
     engine = SyncEngine(
         s.uow,
@@ -116,14 +123,44 @@ def run_sync(s: Services, a: argparse.Namespace) -> int:
     )
     engine.accept_mass_delete = a.accept_deletions
     if a.once:
-        return asyncio.run(_once(engine, monitor))
+        return asyncio.run(_once(engine, monitor, writes))
     companions = SyncCompanions(
         monitor, s.uow, s.clock, provider_for, a.listen, a.public_url, pool=engine.providers
     )
     return asyncio.run(_forever(engine, companions))
 
 
-async def _once(engine: Any, monitor: Any) -> int:
+class _CountedWrites:
+    """A provider that counts the events it created, changed or deleted for one account.
+
+    The round's own per-account figure counts the flush passes in which an account wrote, not the
+    events, so ten new jobs read as "1 write(s)"; the provider sees every confirmed write.
+    """
+
+    def __init__(self, inner: Any, account_id: AccountId, counts: Counter[AccountId]) -> None:
+        self._inner = inner
+        self._account_id = account_id
+        self._counts = counts
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def create_event(self, *args: Any, **kwargs: Any) -> Any:
+        written = await self._inner.create_event(*args, **kwargs)
+        self._counts[self._account_id] += 1
+        return written
+
+    async def update_event(self, *args: Any, **kwargs: Any) -> Any:
+        written = await self._inner.update_event(*args, **kwargs)
+        self._counts[self._account_id] += 1
+        return written
+
+    async def delete_event(self, *args: Any, **kwargs: Any) -> None:
+        await self._inner.delete_event(*args, **kwargs)
+        self._counts[self._account_id] += 1
+
+
+async def _once(engine: Any, monitor: Any, writes: Counter[AccountId]) -> int:
     try:
         report = await engine.run_once()
         await monitor.check()  # escalate outages and e-mail alerts, as a running sync would
@@ -131,12 +168,23 @@ async def _once(engine: Any, monitor: Any) -> int:
         await engine.aclose()
     if not report.accounts:
         print("No calendars connected; nothing to sync. Connect one with 'crewboard connect'.")
-    for entry in report.accounts.values():
+    failing: list[str] = []
+    for account_id, entry in report.accounts.items():
+        entry.writes = writes[account_id]
         print(entry.summary())
+        if account_id in report.errors or entry.status != AccountStatus.CONNECTED.value:
+            why = report.errors.get(account_id) or entry.error or entry.status.replace("_", " ")
+            failing.append(f"{entry.tech} ({entry.provider} {entry.email}): {' '.join(why.split())}")
     for reason in report.refused:
         print(f"Refused: {reason}")
     if report.conflicts_opened:
         print(f"{report.conflicts_opened} new conflict(s); see 'crewboard conflicts'.")
+    if failing:
+        sys.stdout.flush()
+        raise AccountsFailing(
+            f"Sync failed for {len(failing)} account(s), whose writes wait in the outbox: "
+            f"{'; '.join(failing)}. See 'crewboard health'."
+        )
     return 0
 
 
@@ -182,7 +230,7 @@ def _say(text: str) -> None:
 def conflict_json(s: Services, conflict: Conflict) -> dict[str, Any]:
     booking = s.bookings.get(conflict.booking_id)
     tech = next((t for t in s.techs.list() if t.id == (booking.tech_id or conflict.tech_id)), None)
-    tz = tech.timezone if tech else "UTC"
+    tz = tech.timezone if tech else office_zone_name()
     return {
         "id": conflict.id,
         "booking_id": conflict.booking_id,
@@ -244,9 +292,10 @@ def resolve_conflict(s: Services, a: argparse.Namespace) -> int:
     elif a.reschedule:
         booking = s.bookings.get(conflict.booking_id)
         tech = next((t for t in s.techs.list() if t.id == booking.tech_id), None)
-        start = parse_instant(a.reschedule, zone(tech.timezone if tech else "UTC"))
+        tz = tech.timezone if tech else office_zone_name()
+        start = parse_instant(a.reschedule, zone(tz))
         done = s.conflicts.resolve(conflict.id, Resolution.RESCHEDULE, start=start)
-        what = f"moved the job to {local_iso(start, tech.timezone if tech else 'UTC')}"
+        what = f"moved the job to {local_iso(start, tz)}"
     elif a.reassign:
         done = s.conflicts.resolve(conflict.id, Resolution.REASSIGN, tech=a.reassign)
         what = f"gave the job to {a.reassign}"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from app.bus import Bus, BusyChanged
 from app.domain.ids import TimeOffId, new_id
 from app.domain.model import AuditEntry, TimeOff
 from app.domain.time import Clock, ensure_utc
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.services.ports import UnitOfWorkFactory
 from app.services.techs import find_tech
 
@@ -41,8 +41,38 @@ class TimeOffService:
         self._bus.publish(BusyChanged((tech.id,)))
         return item
 
+    def list(self, tech: str | None = None) -> list[TimeOff]:
+        """Time off of one tech, or of every tech on the board, earliest first."""
+        with self._uow() as uow:
+            techs = [find_tech(uow, tech)] if tech is not None else uow.techs.list()
+            items = uow.time_off.for_techs([t.id for t in techs]) if techs else []
+        return sorted(items, key=_starts)
+
+    def find(self, id_or_prefix: str) -> TimeOff:
+        """The time off whose id is `id_or_prefix` or starts with it (8 characters are enough)."""
+        wanted = id_or_prefix.strip()
+        with self._uow() as uow:
+            everyone = uow.techs.list(include_inactive=True)
+            items = uow.time_off.for_techs([t.id for t in everyone]) if everyone else []
+        matches = [i for i in items if wanted and i.id.startswith(wanted)]
+        exact = [i for i in matches if i.id == wanted]
+        if exact or len(matches) == 1:
+            return (exact or matches)[0]
+        if matches:
+            raise InvalidInput(f"'{id_or_prefix}' could mean several time off items; type more of the id.")
+        raise NotFound(f"No time off with id '{id_or_prefix}'; see 'crewboard timeoff list'.")
+
     def remove(self, item: TimeOff) -> None:
         with self._uow() as uow:
             uow.time_off.remove(item.id)
+            uow.audit.record(AuditEntry(self._clock.now(), "timeoff.removed", f"{item.id}: {item.reason}"))
             uow.commit()
         self._bus.publish(BusyChanged((item.tech_id,)))
+
+
+def _starts(item: TimeOff) -> datetime:
+    """When `item` begins, for ordering: a whole day counts from its midnight in UTC."""
+    if item.start is not None:
+        return item.start
+    assert item.first_day is not None
+    return datetime.combine(item.first_day, time(0), tzinfo=UTC)
