@@ -2,6 +2,10 @@
 
 Tokens, authorization codes and Authorization headers never reach a log line: the filter below
 rewrites every record, whoever logged it (our code or a client library).
+
+The log names customers and technicians, so on a shared computer it is this user's alone: the log
+folder is made 0700 and every log file (rotated ones too) 0600; an older, wider folder or file is
+tightened at start, with one log line saying which.
 """
 
 from __future__ import annotations
@@ -10,9 +14,11 @@ import logging
 import logging.handlers
 import os
 import re
+import stat
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -56,6 +62,50 @@ def log_file() -> Path:
     return log_dir() / "crewboard.log"
 
 
+LOG_FOLDER_MODE = 0o700
+LOG_FILE_MODE = 0o600
+_ROTATED = 3
+
+
+def _private_opener(path: str, flags: int) -> int:
+    """os.open for log files: created readable by this user only."""
+    return os.open(path, flags, LOG_FILE_MODE)
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A RotatingFileHandler whose files (the new one after each rotation too) are 0600."""
+
+    def _open(self) -> Any:
+        return open(
+            self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors, opener=_private_opener
+        )
+
+
+def _make_log_private() -> list[str]:
+    """Create the log folder 0700; tighten it and existing log files other users can read."""
+    folder = log_dir()
+    folder.mkdir(mode=LOG_FOLDER_MODE, parents=True, exist_ok=True)
+    if os.name != "posix":
+        return []
+    tightened = []
+    main = log_file()
+    for path, mode in [
+        (folder, LOG_FOLDER_MODE),
+        (main, LOG_FILE_MODE),
+        *((main.with_name(f"{main.name}.{n}"), LOG_FILE_MODE) for n in range(1, _ROTATED + 1)),
+    ]:
+        try:
+            current = stat.S_IMODE(path.stat().st_mode)
+            if current & 0o077:
+                path.chmod((current & ~0o077) | mode)
+                tightened.append(str(path))
+        except FileNotFoundError:
+            continue
+        except OSError:
+            continue  # not ours to change (a folder someone else set up); the log still works
+    return tightened
+
+
 _configured = False
 
 
@@ -65,10 +115,11 @@ def configure_logging(level: int = logging.INFO) -> None:
     if _configured:
         return
     root = logging.getLogger()
+    tightened: list[str] = []
     try:
-        log_dir().mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            log_file(), maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+        tightened = _make_log_private()
+        handler: logging.Handler = PrivateRotatingFileHandler(
+            log_file(), maxBytes=5_000_000, backupCount=_ROTATED, encoding="utf-8"
         )
     except OSError:
         handler = logging.StreamHandler(sys.stderr)
@@ -80,6 +131,11 @@ def configure_logging(level: int = logging.INFO) -> None:
     for noisy in ("urllib3", "httpx", "httpcore", "googleapiclient.discovery_cache", "msal"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _configured = True
+    if tightened:
+        logging.getLogger(__name__).warning(
+            "Made private to this user (other accounts on this computer could read them): %s",
+            ", ".join(tightened),
+        )
 
 
 def crash_report() -> Path:
@@ -87,8 +143,8 @@ def crash_report() -> Path:
     text = redact(traceback.format_exc())
     path = log_file()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
+        path.parent.mkdir(mode=LOG_FOLDER_MODE, parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8", opener=_private_opener) as handle:
             handle.write(f"CRASH\n{text}\n")
     except OSError:
         sys.stderr.write(text)

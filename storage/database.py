@@ -2,7 +2,7 @@
 
 Which database: the `--db` value when given, else the CREWBOARD_DB environment variable, else
 `crewboard.db` in the user's data folder. A plain file path is accepted wherever a URL is, because
-that is what people type.
+that is what people type; so is `postgresql://USER@HOST/DATABASE`, which means psycopg 3.
 """
 
 from __future__ import annotations
@@ -17,8 +17,16 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import sessionmaker
 
 from app.errors import InvalidInput, StorageError
-from storage.engine import BEGIN_MODE, DEFAULT_BUSY_TIMEOUT_MS, build_engine, is_sqlite
+from storage.engine import (
+    DEFAULT_BUSY_TIMEOUT_MS,
+    build_engine,
+    is_sqlite,
+    normalized_url,
+    reader_options,
+    writer_options,
+)
 from storage.errors import storage_error_for
+from storage.files import FOLDER_MODE, private_database_file, private_folder, report_tightened
 from storage.schema import upgrade_to_head
 from storage.unit_of_work import SqlUnitOfWork
 
@@ -36,10 +44,9 @@ def database_url(explicit: str | None) -> str:
     from_env = os.environ.get(ENV_VAR, "").strip()
     if from_env:
         return _as_url(from_env)
-    # appauthor=False: on Windows, no second "crewboard" folder for the publisher.
-    folder = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    folder = default_folder()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)  # open_database tightens an old one
     except OSError as error:
         raise StorageError(
             f"The data folder {folder} cannot be created ({error.strerror}); "
@@ -48,13 +55,19 @@ def database_url(explicit: str | None) -> str:
     return _as_url(str(folder / DEFAULT_FILE))
 
 
+def default_folder() -> Path:
+    """The user's data folder, where the default database lives."""
+    # appauthor=False: on Windows, no second "crewboard" folder for the publisher.
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
 def _as_url(value: str) -> str:
     if "://" in value:
         try:
             make_url(value)
         except ArgumentError:
             raise InvalidInput(f"'{value}' is not a database URL or a file path.") from None
-        return value
+        return normalized_url(value)
     return f"sqlite:///{Path(value).expanduser().resolve()}"
 
 
@@ -66,21 +79,40 @@ def describe(url: str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
+def _make_private(url: str) -> None:
+    """A SQLite file (and the default data folder holding it) readable by this user only."""
+    if not is_sqlite(url):
+        return
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    tightened = []
+    folder = default_folder()
+    if path.parent == folder and folder.is_dir():
+        tightened += private_folder(folder)
+    tightened += private_database_file(path)
+    report_tightened(tightened)
+
+
 class Database:
     """An open, migrated database. Call it (or `unit_of_work()`) for a unit of work; dispose() at exit.
 
     On SQLite a unit of work takes the write lock when it first touches the database (BEGIN
     IMMEDIATE). Use cases read and then write; with a plain BEGIN, a unit that read before another
     program committed could not write at all and would fail at once instead of waiting its turn.
-    Screens that only read can ask for `read_only=True`: a snapshot that never waits for writers.
+    On PostgreSQL a unit of work takes the writer advisory lock first, to the same effect (see
+    storage.engine). Screens that only read can ask for `read_only=True`: a snapshot that never
+    waits for writers.
     """
 
     def __init__(self, url: str, engine: Engine) -> None:
         self.url = url
         self.engine = engine
-        writer = engine.execution_options(**{BEGIN_MODE: "IMMEDIATE"}) if is_sqlite(url) else engine
-        self._writers = sessionmaker(writer, expire_on_commit=False, autoflush=True)
-        self._readers = sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        writers = engine.execution_options(**writer_options(url))
+        readers = engine.execution_options(**reader_options(url))
+        self._writers = sessionmaker(writers, expire_on_commit=False, autoflush=True)
+        self._readers = sessionmaker(readers, expire_on_commit=False, autoflush=True)
 
     def unit_of_work(self, read_only: bool = False) -> SqlUnitOfWork:
         """A fresh unit of work; this bound method is a UnitOfWorkFactory."""
@@ -117,6 +149,7 @@ def open_database(url: str, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> D
     """
     url = _as_url(url)
     where = describe(url)
+    _make_private(url)
     engine = build_engine(url, busy_timeout_ms)
     try:
         upgrade_to_head(engine, where)
