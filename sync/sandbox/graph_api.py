@@ -63,6 +63,34 @@ _EXT_FILTER = re.compile(
 )
 
 
+# The namespace of Graph's bound functions and actions (OData: a bound operation may be named
+# with or without it).
+NAMESPACE = "microsoft.graph."
+
+
+def is_function(segment: str, name: str) -> bool:
+    """Whether a path segment calls the bound function `name`, in any documented spelling.
+
+    `/delta` is Graph's shortcut for the fully qualified `/microsoft.graph.delta` ("Use delta
+    query"), and OData lets a function call carry an empty parameter list, which Microsoft's
+    generated SDKs (msgraph-sdk for Python among them) always send: `delta()`. So `delta`,
+    `delta()`, `microsoft.graph.delta` and `microsoft.graph.delta()` are one call.
+    """
+    if segment.endswith("()"):
+        segment = segment[:-2]
+    if segment.startswith(NAMESPACE):
+        segment = segment[len(NAMESPACE):]
+    return segment == name
+
+
+def is_action(segment: str, name: str) -> bool:
+    """Whether a path segment invokes the bound action `name`: `name` or `microsoft.graph.name`.
+
+    Actions take their parameters in the body; OData has no `name()` form for them.
+    """
+    return segment in (name, NAMESPACE + name)
+
+
 class GraphError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -314,7 +342,7 @@ class GraphSite:
             _allow(method, "GET")
             if not tail:
                 return self._calendar_view(call, calendar)
-            if tail == ["delta"]:
+            if len(tail) == 1 and is_function(tail[0], "delta"):
                 return self.delta.handle(call.request, call.box, calendar.id, call.view, self.state.seq,
                                          self._error)
         raise GraphError(400, "BadRequest", f"Resource not found for the segment '{head}'.")
@@ -624,7 +652,7 @@ class GraphSite:
             with self.state.lock:
                 mine = [s.render() for s in self.subscriptions.live(self.clock()) if s.email == grant.email]
             return Response.json(200, {"@odata.context": f"{base}/$metadata#subscriptions", "value": mine})
-        if len(rest) > 2 or (len(rest) == 2 and rest[1] != "reauthorize"):
+        if len(rest) > 2 or (len(rest) == 2 and not is_action(rest[1], "reauthorize")):
             raise GraphError(400, "BadRequest", f"Resource not found for the segment '{rest[1]}'.")
         with self.state.lock:
             sub = self.subscriptions.subscriptions.get(rest[0])
