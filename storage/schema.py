@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect
 
 from app.errors import StorageError
-from storage.engine import BEGIN_MODE, is_sqlite
+from storage.engine import writer_options
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
@@ -47,8 +47,9 @@ def current_revisions(connection: Connection) -> frozenset[str]:
 def upgrade_to_head(engine: Engine, where: str) -> None:
     """Migrate the database behind `engine` to head, or explain in a StorageError why we may not.
 
-    The usual case (already at head) only reads. An upgrade takes SQLite's write lock before it
-    reads the version, so two programs starting together do not both try to create the tables.
+    The usual case (already at head) only reads. An upgrade takes the write lock (SQLite's, or
+    the writer advisory lock on PostgreSQL, where DDL is transactional too) before it reads the
+    version, so two programs starting together do not both try to create the tables.
     """
     with engine.connect() as connection:
         current = current_revisions(connection)
@@ -57,8 +58,7 @@ def upgrade_to_head(engine: Engine, where: str) -> None:
     if current == head_revisions():
         return
     with engine.connect() as connection:
-        if is_sqlite(str(engine.url)):
-            connection.execution_options(**{BEGIN_MODE: "IMMEDIATE"})
+        connection.execution_options(**writer_options(engine.url))
         with connection.begin():
             _refuse_unknown(connection, current_revisions(connection), where)
             command.upgrade(alembic_config(connection), "head")
