@@ -23,9 +23,12 @@ from app.domain.time import Interval
 from sync.providers.config import MicrosoftSettings
 from sync.providers.errors import RateLimited
 from sync.providers.graph_provider import GraphCalendarProvider
+from sync.providers.normalize_graph import graph_event_to_remote
 from sync.providers.protocol import ChangeBatch
 from sync.sandbox.microsoft import MicrosoftSandbox
 from sync.sandbox.server import Sandbox
+from tests.providers.samples import graph_master
+from tests.sandbox.test_graph_recurrence import CASES as SANDBOX_CASES
 
 EMAIL = "ana@contoso.com"
 WINDOW = Interval(dt.datetime(2027, 1, 1, tzinfo=dt.UTC), dt.datetime(2027, 7, 1, tzinfo=dt.UTC))
@@ -379,3 +382,27 @@ async def test_throttling_on_instances_still_ends_the_read(
     transport.rule = is_instances
     with pytest.raises(RateLimited):
         await provider.read_changes(calendar, None, WINDOW)
+
+
+# --- the two expansions agree on every pattern, over years ----------------------------------------
+
+
+@pytest.mark.parametrize(("pattern", "rng", "start", "expected"), SANDBOX_CASES)
+def test_crewboard_and_the_sandbox_expand_every_pattern_alike(
+    pattern: dict[str, Any], rng: dict[str, Any], start: dt.datetime, expected: list[str]
+) -> None:
+    """Outlook's semantics on both sides: normalize_graph's RRULE expanded by the domain gives
+    the sandbox's dates (day 31 on Feb 28, Feb 29 yearly on Feb 28, last weekday, WKST weeks)."""
+    item = graph_master(
+        pattern,
+        {**rng, "recurrenceTimeZone": "UTC"},
+        start=start.isoformat() + ".0000000",
+        end=(start + dt.timedelta(hours=1)).isoformat() + ".0000000",
+        originalStartTimeZone="UTC",
+    )
+    master = graph_event_to_remote(item, CalendarId("cal-1"))
+    years = Interval(
+        start.replace(tzinfo=dt.UTC), start.replace(year=start.year + 6, month=1, day=1, tzinfo=dt.UTC)
+    )
+    days = [o.when.start.date().isoformat() for o in expand(master, [], years) if o.when.start is not None]
+    assert days == expected
