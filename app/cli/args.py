@@ -137,7 +137,7 @@ _URL = re.compile(r"^(?P<dialect>[A-Za-z0-9_]+)(?:\+(?P<driver>[A-Za-z0-9_]+))?:
 _POSTGRES_DRIVERS = {None: "psycopg2", "psycopg2": "psycopg2", "psycopg": "psycopg", "pg8000": "pg8000"}
 
 
-def check_database(value: str | None) -> None:
+def check_database(value: str | None, source: str = "--db") -> None:
     """Refuse a --db (or CREWBOARD_DB) value Crewboard cannot open, before anything opens it."""
     if value is None or "://" not in value:
         return  # a file path, or the default
@@ -155,7 +155,7 @@ def check_database(value: str | None) -> None:
             )
         return
     raise InvalidInput(
-        f"'{value}' is not a database Crewboard can open; give a SQLite file path, "
+        f"'{value}' is not a database Crewboard can open; give {source} a SQLite file path, "
         "sqlite:///PATH or postgresql://USER@HOST/NAME."
     )
 

@@ -112,7 +112,7 @@ def timeoff_json(item: TimeOff, techs: dict[str, Any]) -> dict[str, Any]:
 
 def timeoff_list(s: Services, a: argparse.Namespace) -> int:
     items = s.time_off.list(a.tech)
-    techs: dict[str, Any] = {t.id: t for t in s.techs.list()}
+    techs: dict[str, Any] = {t.id: t for t in s.techs.list(include_removed=True)}
     rows = [timeoff_json(i, techs) for i in items]
     if a.json:
         emit_json(rows)
@@ -138,7 +138,7 @@ def timeoff_list(s: Services, a: argparse.Namespace) -> int:
 
 def timeoff_remove(s: Services, a: argparse.Namespace) -> int:
     item = s.time_off.find(a.id)
-    techs: dict[str, Any] = {t.id: t for t in s.techs.list()}
+    techs: dict[str, Any] = {t.id: t for t in s.techs.list(include_removed=True)}
     row = timeoff_json(item, techs)
     s.time_off.remove(item)
     when = (
@@ -170,7 +170,7 @@ def book(s: Services, a: argparse.Namespace) -> int:
 
 def bookings(s: Services, a: argparse.Namespace) -> int:
     found = s.bookings.list(include_cancelled=a.all)
-    techs = {t.id: t for t in s.techs.list()}
+    techs = {t.id: t for t in s.techs.list(include_removed=True)}
     office = office_zone_name()
     rows = []
     payload = []
@@ -203,7 +203,7 @@ def move(s: Services, a: argparse.Namespace) -> int:
     target_tech = (
         s.techs.find(a.tech)
         if a.tech
-        else (next((t for t in s.techs.list() if t.id == current.tech_id), None))
+        else (next((t for t in s.techs.list(include_removed=True) if t.id == current.tech_id), None))
     )
     default_zone = zone(target_tech.timezone) if target_tech else office_zone()
     booking = s.bookings.move(
@@ -280,7 +280,7 @@ def _slot_zone(s: Services, names: Sequence[str]) -> tzinfo:
 
 
 def _show_booking(s: Services, booking: Booking, as_json: bool, verb: str) -> int:
-    tech = next((t for t in s.techs.list() if t.id == booking.tech_id), None)
+    tech = next((t for t in s.techs.list(include_removed=True) if t.id == booking.tech_id), None)
     customer = s.customers.get(booking.customer_id)
     item = booking_json(booking, tech, customer, office_zone_name())
     if as_json:

@@ -226,7 +226,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     from app.logs import configure_logging
 
     configure_logging()
-    check_database(args.db if args.db is not None else os.environ.get("CREWBOARD_DB"))
+    if args.db is not None:
+        check_database(args.db)
+    else:
+        check_database(os.environ.get("CREWBOARD_DB"), "CREWBOARD_DB")
     if args.command == "sandbox":
         check_sandbox_state(args.rest)
         from sync.sandbox.cli import main as sandbox_main

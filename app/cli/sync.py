@@ -229,7 +229,9 @@ def _say(text: str) -> None:
 
 def conflict_json(s: Services, conflict: Conflict) -> dict[str, Any]:
     booking = s.bookings.get(conflict.booking_id)
-    tech = next((t for t in s.techs.list() if t.id == (booking.tech_id or conflict.tech_id)), None)
+    tech = next(
+        (t for t in s.techs.list(include_removed=True) if t.id == (booking.tech_id or conflict.tech_id)), None
+    )
     tz = tech.timezone if tech else office_zone_name()
     return {
         "id": conflict.id,
@@ -291,7 +293,7 @@ def resolve_conflict(s: Services, a: argparse.Namespace) -> int:
         what = "kept the job as booked"
     elif a.reschedule:
         booking = s.bookings.get(conflict.booking_id)
-        tech = next((t for t in s.techs.list() if t.id == booking.tech_id), None)
+        tech = next((t for t in s.techs.list(include_removed=True) if t.id == booking.tech_id), None)
         tz = tech.timezone if tech else office_zone_name()
         start = parse_instant(a.reschedule, zone(tz))
         done = s.conflicts.resolve(conflict.id, Resolution.RESCHEDULE, start=start)

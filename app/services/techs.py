@@ -187,9 +187,10 @@ class TechnicianService:
         self._bus.publish(TechsChanged((tech.id,)))
         return removed
 
-    def list(self) -> list[Technician]:
+    def list(self, include_removed: bool = False) -> list[Technician]:
+        """The techs on the board; with `include_removed`, also those taken off it (for history)."""
         with self._uow() as uow:
-            return sorted(uow.techs.list(), key=lambda t: t.name.lower())
+            return sorted(uow.techs.list(include_inactive=include_removed), key=lambda t: t.name.lower())
 
     def find(self, name_or_id: str) -> Technician:
         with self._uow() as uow:

@@ -67,6 +67,7 @@ BOOK = ("book", "--tech", "Maria Lopez", "--customer", "Kim", "--service", "AC",
         (("slot", "--duration", "60", "--from", "9999-12-31T09:00"), "2999-12-31"),
         (("--db", "foo://bar", "tech", "list"), "'foo://bar' is not a database Crewboard can open"),
         (("--db", "postgresql://nohost/x", "tech", "list"), "PostgreSQL"),
+        (("tech", "list", "--db", "mysql://db/x"), "give --db a SQLite file path"),
         # contradictory options
         (("timeoff", "add", "Maria Lopez", "--date", "2026-12-01", "--end", "2026-12-05"), "--end"),
         (
@@ -237,6 +238,8 @@ def test_tech_remove_refuses_a_tech_with_upcoming_jobs(cli: Cli) -> None:
     removed = cli("tech", "remove", "Maria")
     assert removed.code == 0, removed.err
     assert [t["name"] for t in cli("tech", "list", "--json").json()] == ["Sam Okafor"]
+    [kept] = cli("bookings", "--all", "--json").json()
+    assert (kept["tech"], kept["start"]) == ("Maria Lopez", "2030-11-04T09:00-06:00")  # history stays
     again = cli("tech", "add", "Maria Lopez", "--email", "maria@example.com", "--timezone", "UTC")
     assert again.code == 0, again.err
 
