@@ -1,12 +1,15 @@
 """`crewboard demo`: the whole two-way loop on a demo business, on this computer only.
 
-It starts the provider sandbox in-process with the demo seed (five technicians, three on Google and
-two on Outlook, each with a realistic week), creates the same five technicians in a fresh
+It starts the provider sandbox in-process with the demo business (five technicians, three on Google
+and two on Outlook, each with a realistic week ahead), creates the same five technicians in a fresh
 temporary store, connects each one's sandbox calendar through the real sign-in (the sandbox's
 consent page is completed by `SandboxApprover`, exactly as `crewboard connect --approve-as` does),
 reads their calendars once, books a week of jobs into free time only, and opens the board with
-sync running. A Demo menu opens the "Sandbox phone", which edits a tech's calendar through the
-provider's own API so the board can be seen following it.
+sync running. The week is the coming five business days from the day the demo starts (today if it
+is one), so a demo started on a Sunday shows a full week ahead rather than the week just past.
+The sandbox runs on this computer, so it delivers push notices to a receiver on loopback: a phone
+edit reaches the board at once, not at the next poll. A Demo menu opens the "Sandbox phone",
+which edits a tech's calendar through the provider's own API so the board can be seen following it.
 
 Nothing touches the user's real data: the database and logs live in a temporary folder removed on
 exit, and the sign-ins live in the OS keyring under a demo-only service name whose entries are
@@ -21,9 +24,9 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +37,10 @@ from app.services.bookings import NewBooking
 from app.services.container import Services
 
 if TYPE_CHECKING:
+    from app.domain.ids import CalendarId
     from storage.database import Database
+    from sync.companions import PushSide
+    from sync.engine import SyncEngine
     from sync.providers.secrets import TokenStore
     from sync.sandbox.phone import SandboxPhone
     from sync.sandbox.server import Sandbox, SandboxUrls
@@ -79,8 +85,23 @@ JOBS_PER_DAY = 2
 DEMO_OFFICE_ZONE = "America/Chicago"
 
 
+BUSINESS_DAYS = 5
+LOOPBACK = "127.0.0.1"
+
+
 def week_start(today: date) -> date:
     return today - timedelta(days=today.weekday())
+
+
+def demo_days(today: date) -> list[date]:
+    """The coming five business days: from today when it is one, else from the next Monday."""
+    days: list[date] = []
+    day = today
+    while len(days) < BUSINESS_DAYS:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
 
 
 @dataclass
@@ -131,7 +152,8 @@ def start_demo(
     clock = clock or SystemClock()
     now = clock.now
     sandbox = Sandbox(clock=now)  # the sandbox's week and the board's week are the same week
-    urls = sandbox.start(seed="demo")
+    urls = sandbox.start(seed="empty")
+    seed_demo_days(sandbox.providers, now())
     database = None
     try:
         database = open_database(f"sqlite:///{folder / 'crewboard.db'}")
@@ -155,6 +177,50 @@ def start_demo(
         if owns:
             shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def seed_demo_days(providers: Mapping[str, Any], now: datetime) -> list[str]:
+    """The sandbox's demo seed, laid on the coming business days instead of the current week.
+
+    `sync.sandbox.seed` writes each tech's week from this week's Monday; on a Sunday that whole week
+    is past. Each Monday-to-Friday event moves to the business day of the same rank in `demo_days`,
+    the Saturday one to the first Saturday of that span; the weekly meeting keeps its own dates.
+    """
+    from sync.sandbox.seed import TECHS, week_specs
+
+    created = []
+    for index, tech in enumerate(TECHS):
+        provider = providers.get(tech.provider)
+        if provider is None:
+            continue
+        tz = zone(tech.timezone)
+        today = now.astimezone(tz).date()
+        monday, days = week_start(today), demo_days(today)
+        provider.create_account(tech.email, tech.timezone, tech.name)
+        provider.add_calendar(tech.email, tech.second_calendar)
+        for calendar, spec in week_specs(tech, now, index):
+            provider.seed_event(tech.email, calendar, _onto_days(spec, monday, days, tz))
+        created.append(tech.email)
+    return created
+
+
+def _onto_days(spec: dict[str, Any], monday: date, days: list[date], tz: Any) -> dict[str, Any]:
+    """`spec` (laid out from `monday`) moved onto `days`; a recurring event is left as it is."""
+    if spec.get("rrule"):
+        return spec
+    first = spec["start_date"] if "start_date" in spec else spec["start"].astimezone(tz).date()
+    offset = (first - monday).days
+    if 0 <= offset < len(days):
+        target = days[offset]
+    else:  # the weekend: the first one of the span, same weekday
+        target = days[0] + timedelta(days=(first.weekday() - days[0].weekday()) % 7)
+    shift = timedelta(days=(target - first).days)
+    moved = dict(spec)
+    for key in ("start", "end", "start_date", "end_date"):
+        if key in moved:
+            # Aware datetimes in the tech's zone keep their wall time across a DST change.
+            moved[key] = moved[key] + shift
+    return moved
 
 
 def add_demo_techs(services: Services) -> list[Technician]:
@@ -207,6 +273,56 @@ def connect_demo_techs(
     return None
 
 
+class DemoSync:
+    """The desktop's sync, plus push on loopback, wired as `crewboard sync --listen` wires it.
+
+    The sandbox runs on this computer and delivers Google's channel notices and Graph's change
+    notices to a loopback receiver (real providers need a public https address, which a desktop
+    has not). A verified notice makes the engine read that calendar at once, so a phone edit shows
+    on the board within a second; polling carries on beside it in case a notice is lost.
+    """
+
+    def __init__(self, services: Services, store: TokenStore) -> None:
+        from app.main import build_sync_engine
+        from sync.companions import PushSide
+        from sync.providers.factory import open_provider
+
+        self._sync = build_sync_engine(services, store)
+        self.engine: SyncEngine = self._sync.engine
+
+        def provider_for(account: Any) -> Any:
+            return open_provider(account, store)
+
+        self.push: PushSide = PushSide(
+            services.uow, provider_for, services.clock, self.engine.request_read, pool=self.engine.providers
+        )
+        self.listening = asyncio.Event()  # set once the receiver is up, or push is off (then polling only)
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        watching: asyncio.Future[None] | None = None
+        try:
+            keeper = await self.push.start(LOOPBACK, 0)
+        except OSError as error:
+            log.warning("demo without push (the board follows the phone at each poll): %s", error)
+        else:
+            watching = asyncio.ensure_future(keeper.run(stop))
+            log.info("demo push notices are received on %s", self.push.receiver.url)
+        self.listening.set()
+        try:
+            await self._sync.run_forever(stop)
+        finally:
+            stop.set()
+            if watching is not None:
+                await watching
+            await self.push.aclose()
+
+    def request_read(self, calendar_id: CalendarId) -> None:
+        self._sync.request_read(calendar_id)
+
+    async def aclose(self) -> None:
+        await self._sync.aclose()
+
+
 def read_calendars_once(services: Services, store: TokenStore) -> None:
     """One sync round before the window opens, so jobs are booked around the techs' own events."""
     from app.main import build_sync_engine
@@ -222,15 +338,14 @@ def read_calendars_once(services: Services, store: TokenStore) -> None:
 
 
 def book_demo_week(services: Services, clock: Clock, techs: list[Technician]) -> None:
-    """Two jobs a weekday per tech, each at the earliest free time (never over their busy time)."""
+    """Two jobs a business day per tech over `demo_days`, each at the earliest free time (never
+    over their busy time)."""
     chicago = iter(JOBS_CHICAGO * 3)
     la = iter(JOBS_LA * 4)
     for tech in techs:
         tz = zone(tech.timezone)
-        monday = week_start(clock.now().astimezone(tz).date())
         jobs = la if tech.timezone == "America/Los_Angeles" else chicago
-        for offset in range(5):
-            day = monday + timedelta(days=offset)
+        for day in demo_days(clock.now().astimezone(tz).date()):
             search_from = local_to_utc(day, time(8, 0), tz)
             day_end = local_to_utc(day + timedelta(days=1), time(0), tz)
             for _ in range(JOBS_PER_DAY):
@@ -324,6 +439,7 @@ def run_demo() -> int:
             decorate=decorate_demo_window(session),
             log_path=str(log_file()),
             sync=session.problem is None,
+            build_sync=lambda: DemoSync(session.services, session.store),
         )
     finally:
         session.close()

@@ -121,8 +121,13 @@ def run_desktop(
     log_path: str | None = None,
     sync: bool = True,
     office_zone: str | None = None,
+    build_sync: Callable[[], Any] | None = None,
 ) -> int:
-    """Show the dispatch board over `services`, sync in the background, run until the window closes."""
+    """Show the dispatch board over `services`, sync in the background, run until the window closes.
+
+    `build_sync` makes the background sync (anything with run_forever, request_read and aclose)
+    instead of `build_sync_engine`; the demo adds push on loopback that way.
+    """
     import qasync
     from PySide6.QtWidgets import QApplication
 
@@ -146,7 +151,9 @@ def run_desktop(
     runner: SyncRunner | None = None
     if sync:
         try:
-            runner = SyncRunner(build_sync_engine(services, store))
+            runner = SyncRunner(
+                build_sync() if build_sync is not None else build_sync_engine(services, store)
+            )
         except Exception:  # the board works without sync; the log says why it is off
             log.exception("calendar sync could not start")
     setup = ConnectionSetup(

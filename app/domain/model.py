@@ -228,6 +228,11 @@ class RemoteEvent:
     original_start_date: date | None = None
     booking_id: BookingId | None = None
     updated: datetime | None = None
+    # As read, unverified: the ownership tag the event carries and the identity it is bound to
+    # (Google: the event id; Graph: the transactionId). The engine checks it before it believes
+    # `booking_id`; neither is stored.
+    booking_tag: str | None = None
+    tag_subject: str | None = None
 
 
 class BusySource(Enum):

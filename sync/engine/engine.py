@@ -30,6 +30,7 @@ from sync.engine.errors import EngineLocked
 from sync.engine.inbound import CalendarReader, ReadOutcome
 from sync.engine.lock import HEARTBEAT_EVERY, EngineLock
 from sync.engine.outbound import FlushReport, OutboxFlusher, is_waiting
+from sync.engine.ownership import store_key
 from sync.engine.ports import HealthRecorder, Kind, ProviderFor, StoreHealthRecorder
 from sync.engine.providers import ProviderPool
 from sync.engine.worker import DbWorker
@@ -130,6 +131,7 @@ class SyncEngine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self.locked_by: str | None = None
+        self._keyed = False  # the store's event ownership key exists
 
     # --- public hooks -----------------------------------------------------------------------
 
@@ -212,6 +214,11 @@ class SyncEngine:
             self.locked_by = locked.holder
             raise
         self.locked_by = None
+        if not self._keyed:
+            # Made in a unit of work of its own, before any read stores a claim checked with it
+            # (on an upgraded store, making it also forgets the claims nothing proved).
+            await self._db.write(store_key)
+            self._keyed = True
 
     def _account_report(self, report: RoundReport, target: _Target) -> None:
         account = target.account

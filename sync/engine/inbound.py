@@ -33,6 +33,7 @@ from app.services.ports import UnitOfWork
 from sync.core.planner import MassDeleteGuard
 from sync.engine import cursors
 from sync.engine.alerts import SYNC_ACTOR, Alerts, notify, open_conflict, tell_tech_and_dispatcher
+from sync.engine.ownership import screen_claims
 from sync.engine.replan import planner_item
 from sync.engine.worker import DbWorker
 from sync.providers.errors import CursorExpired
@@ -149,6 +150,9 @@ class CalendarReader:
             outcome.refused = refused
             return outcome
         old_blocks = _blocks_by_series(uow, tech, calendar.id, horizon)
+        # A booking id counts only when a link or a verified tag backs it (DESIGN.md "Ownership of
+        # calendar events"); any other claim is a personal event and the dispatcher hears of it once.
+        batch = screen_claims(uow, calendar, tech, links, batch, now, outcome.alerts)
         batch = _tag_known_booking_events(old_events, links, batch)
         if batch.full:
             # A full read speaks only for its window: what lies wholly outside it was not read,

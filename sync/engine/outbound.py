@@ -37,6 +37,7 @@ from app.services.ports import UnitOfWork
 from sync.core.planner import Action, Agreed, Desired, Kind, Observed, plan
 from sync.engine import views
 from sync.engine.alerts import Alerts, open_conflict, tell_tech_and_dispatcher
+from sync.engine.ownership import store_key
 from sync.engine.providers import ProviderPool
 from sync.engine.replan import planner_item
 from sync.engine.worker import DbWorker
@@ -122,12 +123,15 @@ class OutboxFlusher:
         self._providers = providers
         self._rng = rng or random.Random()
         self._current_account: AccountId | None = None
+        self._owner_key = b""  # the store's event ownership key, read before the first write
 
     async def flush(self, blocked: set[AccountId], limit: int = 200) -> FlushReport:
         """Carry out every due outbox row; accounts in `blocked` are not written this time."""
         report = FlushReport()
         now = self._clock.now()
         due = await self._db.read(lambda uow: uow.outbox.due(now, limit))
+        if due and not self._owner_key:
+            self._owner_key = await self._db.write(store_key)
         groups: dict[BookingId, list[OutboxItem]] = {}
         for item in due:
             groups.setdefault(item.booking_id, []).append(item)
@@ -424,7 +428,7 @@ class OutboxFlusher:
 
     def _content(self, snap: _Snapshot) -> BookingEventContent:
         booking, customer, tech = _parts(snap)
-        return views.content(booking, customer, tech)
+        return views.content(booking, customer, tech, self._owner_key)
 
     def _backoff(self, items: list[OutboxItem]) -> float:
         return backoff_seconds(max((i.attempts for i in items), default=1), self._rng)

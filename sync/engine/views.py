@@ -66,8 +66,11 @@ def observed(event: RemoteEvent, timezone: str) -> Observed:
     )
 
 
-def content(booking: Booking, customer: Customer, tech: Technician) -> BookingEventContent:
-    return BookingEventContent(booking=booking, customer=customer, tech=tech, link=customer_link(customer))
+def content(booking: Booking, customer: Customer, tech: Technician, owner_key: bytes) -> BookingEventContent:
+    """What the booking's event shows, with the store's key the adapter tags and verifies it by."""
+    return BookingEventContent(
+        booking=booking, customer=customer, tech=tech, link=customer_link(customer), owner_key=owner_key
+    )
 
 
 def written_mirror(

@@ -22,6 +22,7 @@ from app.domain.ids import BookingId, CalendarId
 from app.domain.model import Calendar, EventTime, RemoteEvent, Response, ShowAs
 from app.domain.time import Interval
 from app.services.ports import RemoteCalendar
+from sync.core.ownership import event_tag, tag_verifies
 from sync.providers.content import booking_content_hash, booking_title, writable_span
 from sync.providers.errors import (
     AuthExpired,
@@ -89,6 +90,13 @@ def _time_payload(event: RemoteEvent) -> dict[str, Any]:
         start = {"dateTime": when.start.astimezone(UTC).isoformat()}
         end = {"dateTime": when.end.astimezone(UTC).isoformat()}
     return {"id": event.remote_id, "summary": event.title or "", "start": start, "end": end}
+
+
+def _owned(event: RemoteEvent, calendar: Calendar, content: BookingEventContent) -> bool:
+    """Whether the event is the booking's as we wrote it: its tag verifies, not just its booking id."""
+    return event.booking_id == content.booking.id and tag_verifies(
+        content.owner_key, content.booking.id, calendar.remote_id, event.tag_subject, event.booking_tag
+    )
 
 
 def content_hash(event: RemoteEvent) -> str:
@@ -356,12 +364,12 @@ class InMemoryCalendarProvider:
     ) -> RemoteEvent | None:
         self._enter("find_booking_event")
         cal = self._cal(calendar.remote_id)
-        found = next((e for e in cal.events.values() if e.booking_id == content.booking.id), None)
+        found = next((e for e in cal.events.values() if _owned(e, calendar, content)), None)
         self._leave("find_booking_event")
         return self._as_read(found, calendar) if found is not None else None
 
     def _booking_event(
-        self, remote_id: str, content: BookingEventContent, base: RemoteEvent | None
+        self, calendar: Calendar, remote_id: str, content: BookingEventContent, base: RemoteEvent | None
     ) -> RemoteEvent:
         start, end = writable_span(content.booking)
         when = EventTime(
@@ -371,9 +379,18 @@ class InMemoryCalendarProvider:
         )
         title = booking_title(content.booking, content.customer)
         booking_id = BookingId(content.booking.id)
+        # Tagged as the Google adapter tags: over the booking, the calendar and the event id.
+        tag = event_tag(content.owner_key, content.booking.id, calendar.remote_id, remote_id)
         if base is not None:
             return dataclasses.replace(
-                base, when=when, title=title, booking_id=booking_id, show_as=ShowAs.BUSY, cancelled=False
+                base,
+                when=when,
+                title=title,
+                booking_id=booking_id,
+                show_as=ShowAs.BUSY,
+                cancelled=False,
+                booking_tag=tag,
+                tag_subject=remote_id,
             )
         return RemoteEvent(
             calendar_id=CalendarId(""),
@@ -384,6 +401,8 @@ class InMemoryCalendarProvider:
             booking_id=booking_id,
             show_as=ShowAs.BUSY,
             response=Response.ORGANIZER,
+            booking_tag=tag,
+            tag_subject=remote_id,
         )
 
     async def create_event(self, calendar: Calendar, content: BookingEventContent) -> WrittenEvent:
@@ -391,14 +410,14 @@ class InMemoryCalendarProvider:
         cal = self._cal(calendar.remote_id)
         written: WrittenEvent | None = None
         for generation in range(MAX_GENERATION + 1):
-            remote_id = google_event_id(content.booking.id, generation=generation)
+            remote_id = google_event_id(content.booking.id, generation=generation, key=content.owner_key)
             existing = cal.events.get(remote_id)
-            if existing is not None and existing.booking_id == content.booking.id:
+            if existing is not None and _owned(existing, calendar, content):
                 written = WrittenEvent(remote_id, existing.etag, content_hash(existing), adopted=True)
                 break
             if existing is not None or remote_id in cal.tombstones:
                 continue
-            stored = self._commit(calendar.remote_id, self._booking_event(remote_id, content, None))
+            stored = self._commit(calendar.remote_id, self._booking_event(calendar, remote_id, content, None))
             written = WrittenEvent(remote_id, stored.etag, content_hash(stored))
             break
         if written is None:
@@ -415,7 +434,7 @@ class InMemoryCalendarProvider:
             raise NotFoundRemote("The calendar event no longer exists.", status=404)
         if etag is not None and etag != current.etag:
             raise PreconditionFailed("The calendar event changed since it was read.", status=412)
-        stored = self._commit(calendar.remote_id, self._booking_event(remote_id, content, current))
+        stored = self._commit(calendar.remote_id, self._booking_event(calendar, remote_id, content, current))
         self._leave("update_event")
         return WrittenEvent(remote_id, stored.etag, content_hash(stored))
 

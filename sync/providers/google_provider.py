@@ -29,6 +29,7 @@ from app.domain.ids import CalendarId
 from app.domain.model import Calendar, RemoteEvent
 from app.domain.time import Interval
 from app.services.ports import RemoteCalendar
+from sync.core.ownership import event_tag, tag_verifies
 from sync.providers.config import GoogleSettings
 from sync.providers.content import booking_content_hash
 from sync.providers.errors import (
@@ -42,6 +43,7 @@ from sync.providers.errors import (
 )
 from sync.providers.normalize_google import (
     BOOKING_ID_KEY,
+    BOOKING_TAG_KEY,
     booking_to_google_event,
     google_event_id,
     google_event_to_remote,
@@ -116,6 +118,23 @@ def _booking_id_of(item: Mapping[str, Any]) -> str | None:
     private = properties.get("private") if isinstance(properties, Mapping) else None
     value = private.get(BOOKING_ID_KEY) if isinstance(private, Mapping) else None
     return value if isinstance(value, str) else None
+
+
+def _owned(item: Mapping[str, Any], calendar: Calendar, content: BookingEventContent) -> bool:
+    """Whether the item is the booking's event as Crewboard wrote it: live, and tagged for this
+    booking, calendar and event id under the store's key. The booking id alone proves nothing."""
+    if item.get("status") == "cancelled" or _booking_id_of(item) != content.booking.id:
+        return False
+    properties = item.get("extendedProperties")
+    private = properties.get("private") if isinstance(properties, Mapping) else None
+    tag = private.get(BOOKING_TAG_KEY) if isinstance(private, Mapping) else None
+    return tag_verifies(
+        content.owner_key,
+        content.booking.id,
+        calendar.remote_id,
+        str(item.get("id") or ""),
+        tag if isinstance(tag, str) else None,
+    )
 
 
 def _written(item: Mapping[str, Any], adopted: bool) -> WrittenEvent:
@@ -305,15 +324,16 @@ class GoogleCalendarProvider:
                 item = execute(
                     events.get(
                         calendarId=calendar.remote_id,
-                        eventId=google_event_id(booking_id, generation=generation),
+                        eventId=google_event_id(booking_id, generation=generation, key=content.owner_key),
                     )
                 )
             except NotFoundRemote:
                 break  # a generation is only ever skipped over a tombstone, so none follows
-            if item.get("status") == "cancelled" or _booking_id_of(item) != booking_id:
+            if not _owned(item, calendar, content):
                 continue
             return self._remote(item, calendar)
-        # Events carry the booking id in a private property even when their id is not ours.
+        # Events carry the booking id in a private property even when their id is not ours; only
+        # one whose tag verifies (it names its own id) was written by us.
         page_token: str | None = None
         while True:
             page = execute(
@@ -327,7 +347,7 @@ class GoogleCalendarProvider:
                 )
             )
             for item in page.get("items", []):
-                if item.get("status") != "cancelled" and _booking_id_of(item) == booking_id:
+                if _owned(item, calendar, content):
                     return self._remote(item, calendar, zone=str(page.get("timeZone") or "UTC"))
             page_token = page.get("nextPageToken")
             if not page_token:
@@ -349,22 +369,28 @@ class GoogleCalendarProvider:
         return await self._run(self._create, calendar, content)
 
     def _create(self, calendar: Calendar, content: BookingEventContent) -> WrittenEvent:
-        """Insert under the booking's deterministic id; a 409 means a lost answer: adopt the event.
+        """Insert under the booking's deterministic (keyed) id, tagged for this calendar and id; a
+        409 means a lost answer: adopt the event, but only when its tag verifies.
 
-        An id held by a tombstone (the event was deleted) or by an event of another booking moves
-        the booking on to the next generation of its id.
+        An id held by a tombstone (the event was deleted) or by any event whose tag does not
+        verify moves the booking on to the next generation of its id.
         """
         events = self._events()
         for generation in range(MAX_GENERATION + 1):
-            event_id = google_event_id(content.booking.id, generation=generation)
+            event_id = google_event_id(content.booking.id, generation=generation, key=content.owner_key)
             body = booking_to_google_event(
-                content.booking, content.customer, content.tech, link=content.link, event_id=event_id
+                content.booking,
+                content.customer,
+                content.tech,
+                link=content.link,
+                event_id=event_id,
+                tag=event_tag(content.owner_key, content.booking.id, calendar.remote_id, event_id),
             )
             try:
                 item = execute(events.insert(calendarId=calendar.remote_id, body=body, sendUpdates="none"))
             except AlreadyExists:
                 existing = execute(events.get(calendarId=calendar.remote_id, eventId=event_id))
-                if existing.get("status") == "cancelled" or _booking_id_of(existing) != content.booking.id:
+                if not _owned(existing, calendar, content):
                     log.info("Event id generation %d of a booking is taken; trying the next", generation)
                     continue
                 return _written(existing, adopted=True)
@@ -388,6 +414,8 @@ class GoogleCalendarProvider:
             content.tech,
             link=content.link,
             event_id=google_event_id(content.booking.id),
+            # Only events proven ours are updated: keep (or give an older one) the tag for its id.
+            tag=event_tag(content.owner_key, content.booking.id, calendar.remote_id, remote_id),
         )
         body.pop("id")
         for key in ("location", "colorId", "source"):
@@ -401,9 +429,7 @@ class GoogleCalendarProvider:
         await self._run(self._delete, calendar, remote_id, etag)
 
     def _delete(self, calendar: Calendar, remote_id: str, etag: str | None) -> None:
-        request = (
-            self._events().delete(calendarId=calendar.remote_id, eventId=remote_id, sendUpdates="none")
-        )
+        request = self._events().delete(calendarId=calendar.remote_id, eventId=remote_id, sendUpdates="none")
         with contextlib.suppress(NotFoundRemote):  # 404, or 410 "deleted": already gone
             execute(request, if_match=etag)
 

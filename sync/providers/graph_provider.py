@@ -37,6 +37,7 @@ from app.domain.model import Calendar, RemoteEvent
 from app.domain.recurrence import InvalidRecurrence, expand
 from app.domain.time import Interval
 from app.services.ports import ProviderUnavailable, ReconnectRequired, RemoteCalendar
+from sync.core.ownership import event_tag, tag_verifies
 from sync.providers.config import MicrosoftSettings
 from sync.providers.content import booking_content_hash, parse_instant
 from sync.providers.errors import (
@@ -50,6 +51,7 @@ from sync.providers.errors import (
 )
 from sync.providers.normalize_graph import (
     BOOKING_ID_PROPERTY,
+    BOOKING_TAG_PROPERTY,
     booking_to_graph_event,
     graph_event_to_remote,
     is_removed,
@@ -65,7 +67,9 @@ DELTA_PAGE_SIZE = 100
 # Outlook event subscriptions live at most 4,230 minutes; ask for a little less.
 SUBSCRIPTION_MINUTES = 4200
 PREFER = 'IdType="ImmutableId", outlook.timezone="UTC"'
-_EXPAND_BOOKING = f"singleValueExtendedProperties($filter=id eq '{BOOKING_ID_PROPERTY}')"
+_EXPAND_BOOKING = (
+    f"singleValueExtendedProperties($filter=id eq '{BOOKING_ID_PROPERTY}' or id eq '{BOOKING_TAG_PROPERTY}')"
+)
 
 TokenSource = Callable[[bool], str]  # force_refresh -> access token (blocking)
 Clock = Callable[[], datetime]
@@ -491,7 +495,11 @@ class GraphCalendarProvider:
 
     # -- finding a booking's event ------------------------------------------------------------------------
 
-    async def _find_item(self, calendar: Calendar, booking_id: str) -> dict[str, Any] | None:
+    async def _find_item(self, calendar: Calendar, content: BookingEventContent) -> dict[str, Any] | None:
+        """The booking's event as we created it in `calendar`: carrying the transactionId our create
+        sends and a tag over it that verifies. Events that only claim the booking id are left out."""
+        booking_id = content.booking.id
+        expected = transaction_id(booking_id, calendar.remote_id, key=content.owner_key)
         params = {
             "$filter": (
                 f"singleValueExtendedProperties/Any(ep: ep/id eq '{_odata_text(BOOKING_ID_PROPERTY)}' "
@@ -501,26 +509,42 @@ class GraphCalendarProvider:
         }
         items = await self._pages(f"me/calendars/{_segment(calendar.remote_id)}/events", params)
         for item in items:
-            if isinstance(item, dict) and not item.get("isCancelled"):
+            if not isinstance(item, dict) or item.get("isCancelled") or item.get("transactionId") != expected:
+                continue
+            try:
+                event = graph_event_to_remote(item, calendar.id)
+            except BadRemoteData:
+                continue
+            if event.booking_id == booking_id and tag_verifies(
+                content.owner_key, booking_id, calendar.remote_id, event.tag_subject, event.booking_tag
+            ):
                 return item
         return None
 
     async def find_booking_event(
         self, calendar: Calendar, content: BookingEventContent
     ) -> RemoteEvent | None:
-        item = await self._find_item(calendar, content.booking.id)
+        item = await self._find_item(calendar, content)
         return graph_event_to_remote(item, calendar.id) if item is not None else None
 
     # -- writes ---------------------------------------------------------------------------------------------
 
     async def create_event(self, calendar: Calendar, content: BookingEventContent) -> WrittenEvent:
-        """POST with a transactionId derived from the booking: Graph answers a retry with the
+        """POST with a keyed transactionId derived from the booking: Graph answers a retry with the
         first event. A create sent before by this provider looks for that event first, so an
-        answer lost on the way back is adopted, not guessed at."""
-        body = booking_to_graph_event(content.booking, content.customer, content.tech, link=content.link)
-        body["transactionId"] = transaction_id(content.booking.id, calendar.remote_id)
+        answer lost on the way back is adopted, not guessed at; only an event carrying that
+        transactionId and a tag over it that verifies is adopted."""
+        transaction = transaction_id(content.booking.id, calendar.remote_id, key=content.owner_key)
+        body = booking_to_graph_event(
+            content.booking,
+            content.customer,
+            content.tech,
+            link=content.link,
+            tag=event_tag(content.owner_key, content.booking.id, calendar.remote_id, transaction),
+        )
+        body["transactionId"] = transaction
         if body["transactionId"] in self._attempted:
-            existing = await self._find_item(calendar, content.booking.id)
+            existing = await self._find_item(calendar, content)
             if existing is not None:
                 return _written(existing, adopted=True)
         self._attempted.add(body["transactionId"])

@@ -18,6 +18,7 @@ from typing import Any
 from app.domain.ids import BookingId, CalendarId
 from app.domain.model import Booking, Customer, EventTime, RemoteEvent, Response, ShowAs, Technician
 from app.domain.time import zone
+from sync.core.ownership import secret_event_id
 from sync.providers.content import (
     Moment,
     booking_details,
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 
 BOOKING_ID_KEY = "crewboardBookingId"
 BOOKING_VERSION_KEY = "crewboardVersion"
+# The ownership tag (sync.core.ownership) over the booking id, the calendar and the event id.
+BOOKING_TAG_KEY = "crewboardTag"
 
 OUT_OF_OFFICE = "outOfOffice"
 WORKING_LOCATION = "workingLocation"
@@ -121,6 +124,8 @@ def google_event_to_remote(
         original_start_date=original.day if original is not None else None,
         booking_id=_booking_id(item, remote_id),
         updated=_updated(item, remote_id),
+        booking_tag=_booking_tag(item),
+        tag_subject=remote_id,  # a Google tag is bound to the event id we chose before creating
     )
     if not cancelled:
         check_recurrence(event)
@@ -213,6 +218,14 @@ def _booking_id(item: Mapping[str, Any], remote_id: str) -> BookingId | None:
     return BookingId(found) if found is not None else None
 
 
+def _booking_tag(item: Mapping[str, Any]) -> str | None:
+    """The ownership tag as the event carries it (checked by the engine, not here)."""
+    properties = item.get("extendedProperties")
+    private = properties.get("private") if isinstance(properties, Mapping) else None
+    value = private.get(BOOKING_TAG_KEY) if isinstance(private, Mapping) else None
+    return value if isinstance(value, str) and 0 < len(value) <= 256 else None
+
+
 def _etag(item: Mapping[str, Any], remote_id: str, *, required: bool) -> str:
     value = item.get("etag")
     if isinstance(value, str) and value:
@@ -232,8 +245,12 @@ def _updated(item: Mapping[str, Any], remote_id: str) -> datetime | None:
 # --- writing bookings --------------------------------------------------------------------------
 
 
-def google_event_id(booking_id: str, *, generation: int = 0) -> str:
+def google_event_id(booking_id: str, *, generation: int = 0, key: bytes | None = None) -> str:
     """The event id we insert a booking's event under, the same on every retry.
+
+    With the store's ownership `key` (what the engine always passes) the id is an HMAC of the
+    booking id and generation, so nobody can guess a job's event id from its booking id. Without
+    one, the older readable form below.
 
     Ids are per calendar, so one id serves every calendar the booking visits. A hex booking id
     is already base32hex and is used as is behind a "cb" prefix; any other id, or a later
@@ -242,6 +259,8 @@ def google_event_id(booking_id: str, *, generation: int = 0) -> str:
     """
     if generation < 0:
         raise ValueError("generation cannot be negative")
+    if key is not None:
+        return secret_event_id(key, booking_id, generation)
     if generation == 0 and _HEX_ID.match(booking_id):
         return "cb" + booking_id
     digest = hashlib.sha256(f"{booking_id}\x00{generation}".encode()).digest()
@@ -249,7 +268,13 @@ def google_event_id(booking_id: str, *, generation: int = 0) -> str:
 
 
 def booking_to_google_event(
-    booking: Booking, customer: Customer, tech: Technician, *, link: str, event_id: str
+    booking: Booking,
+    customer: Customer,
+    tech: Technician,
+    *,
+    link: str,
+    event_id: str,
+    tag: str | None = None,
 ) -> dict[str, Any]:
     """The event body we insert or update for a booking, in the technician's own zone.
 
@@ -275,6 +300,8 @@ def booking_to_google_event(
             "private": {BOOKING_ID_KEY: booking.id, BOOKING_VERSION_KEY: str(booking.version)},
         },
     }
+    if tag is not None:
+        body["extendedProperties"]["private"][BOOKING_TAG_KEY] = tag
     if customer.address.strip():
         body["location"] = customer.address.strip()
     color_id = nearest_event_color(tech.color)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from app.domain.ids import BookingId, CalendarId
 from app.domain.model import Booking, Customer, EventTime, RemoteEvent, Response, ShowAs, Technician
 from app.domain.time import zone
+from sync.core.ownership import secret_transaction_id
 from sync.providers.content import (
     Moment,
     booking_details,
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 PROPERTY_SET = "{66f5a359-4659-4830-9070-00047ec6ac6e}"
 BOOKING_ID_PROPERTY = f"String {PROPERTY_SET} Name crewboardBookingId"
 BOOKING_VERSION_PROPERTY = f"String {PROPERTY_SET} Name crewboardVersion"
+# The ownership tag (sync.core.ownership) over the booking id, the calendar and the transactionId.
+BOOKING_TAG_PROPERTY = f"String {PROPERTY_SET} Name crewboardTag"
 
 _TRANSACTION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://crewboard.app/sync/graph/transaction")
 
@@ -122,6 +125,9 @@ def graph_event_to_remote(item: Mapping[str, Any], calendar_id: CalendarId) -> R
         original_start_date=original_day,
         booking_id=_booking_id(item, remote_id),
         updated=_updated(item, remote_id),
+        booking_tag=_property(item, BOOKING_TAG_PROPERTY),
+        # A Graph tag is bound to the transactionId sent with the create (the id comes later).
+        tag_subject=_transaction(item),
     )
     if not event.cancelled:
         check_recurrence(event)
@@ -231,6 +237,28 @@ def _booking_id(item: Mapping[str, Any], remote_id: str) -> BookingId | None:
             found = clean_booking_id(prop.get("value"), remote_id)
             return BookingId(found) if found is not None else None
     return None
+
+
+def _property(item: Mapping[str, Any], property_id: str) -> str | None:
+    """A string extended property's value as the event carries it, or None."""
+    properties = item.get("singleValueExtendedProperties")
+    if not isinstance(properties, list):
+        return None
+    wanted = _property_key(property_id)
+    for prop in properties:
+        if (
+            isinstance(prop, Mapping)
+            and isinstance(prop.get("id"), str)
+            and _property_key(prop["id"]) == wanted
+        ):
+            value = prop.get("value")
+            return value if isinstance(value, str) and 0 < len(value) <= 256 else None
+    return None
+
+
+def _transaction(item: Mapping[str, Any]) -> str | None:
+    value = item.get("transactionId")
+    return value if isinstance(value, str) and 0 < len(value) <= 256 else None
 
 
 def _property_key(text: str) -> str:
@@ -370,14 +398,21 @@ def _range_parts(rng: Mapping[str, Any], when: EventTime, own_zone: str, remote_
 # --- writing bookings --------------------------------------------------------------------------
 
 
-def transaction_id(booking_id: str, calendar_remote_id: str, *, generation: int = 0) -> str:
+def transaction_id(
+    booking_id: str, calendar_remote_id: str, *, generation: int = 0, key: bytes | None = None
+) -> str:
     """The `transactionId` for creating a booking's event in one calendar, the same on every retry.
+
+    With the store's ownership `key` (what the engine always passes) it is keyed, so nobody can
+    create an event under it first and have Graph hand that event back to our create.
 
     Set it on the create only (Graph refuses to change it later). A later `generation` gives a
     fresh id for a deliberate re-create in a calendar the booking already had an event in.
     """
     if generation < 0:
         raise ValueError("generation cannot be negative")
+    if key is not None:
+        return secret_transaction_id(key, booking_id, calendar_remote_id, generation)
     return str(uuid.uuid5(_TRANSACTION_NAMESPACE, f"{booking_id}\x00{calendar_remote_id}\x00{generation}"))
 
 
@@ -397,14 +432,14 @@ def _graph_time(instant: datetime, tz_name: str, windows: str | None) -> dict[st
 
 
 def booking_to_graph_event(
-    booking: Booking, customer: Customer, tech: Technician, *, link: str
+    booking: Booking, customer: Customer, tech: Technician, *, link: str, tag: str | None = None
 ) -> dict[str, Any]:
     """The event body we create or PATCH for a booking, in the technician's zone.
 
     No attendees, so Exchange sends no invitation. Times carry the Windows zone name where one
     exists (Graph's preferred form); a zone Exchange cannot name is written in UTC, which every
     mailbox accepts and which keeps the instant exact. `transactionId` is added by the caller on
-    create only (see `transaction_id`).
+    create only (see `transaction_id`), and so is the ownership `tag` bound to it.
     """
     start, end = writable_span(booking)
     zone(tech.timezone)  # refuse an unknown zone before writing anything
@@ -418,7 +453,7 @@ def booking_to_graph_event(
         parts.append(f'<p><a href="{html.escape(link, quote=True)}">Open in Crewboard</a></p>')
     elif link:
         parts.append(f"<p>Open in Crewboard: {html.escape(link)}</p>")
-    return {
+    body: dict[str, Any] = {
         "subject": booking_title(booking, customer),
         "body": {"contentType": "html", "content": "<html><body>" + "".join(parts) + "</body></html>"},
         "start": _graph_time(start, tech.timezone, windows),
@@ -432,6 +467,9 @@ def booking_to_graph_event(
             {"id": BOOKING_VERSION_PROPERTY, "value": str(booking.version)},
         ],
     }
+    if tag is not None:
+        body["singleValueExtendedProperties"].append({"id": BOOKING_TAG_PROPERTY, "value": tag})
+    return body
 
 
 def _html_text(text: str) -> str:

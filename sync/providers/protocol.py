@@ -62,6 +62,9 @@ class BookingEventContent:
     tech: Technician
     link: str  # back to the customer record in Crewboard
     extra: dict[str, str] = field(default_factory=dict)
+    # The store's event ownership key (sync.core.ownership): the adapter tags what it creates with
+    # it and adopts, on a lost answer, only an event whose tag verifies. Never logged.
+    owner_key: bytes = field(default=b"", repr=False)
 
 
 def lifecycle_url(address: str) -> str:
@@ -89,11 +92,16 @@ class CalendarProvider(Protocol):
     async def find_booking_event(
         self, calendar: Calendar, content: BookingEventContent
     ) -> RemoteEvent | None:
-        """The event we created for this booking in `calendar`, if it exists (recovers lost answers)."""
+        """The event we created for this booking in `calendar`, if it exists (recovers lost answers).
+
+        Only an event whose ownership tag verifies under `content.owner_key` counts: one that
+        merely carries the booking id was not proven ours and is never returned.
+        """
         ...
 
     async def create_event(self, calendar: Calendar, content: BookingEventContent) -> WrittenEvent:
-        """Create the booking's event idempotently: a retry after a lost answer adopts the first one."""
+        """Create the booking's event idempotently: a retry after a lost answer adopts the first one
+        (only when its ownership tag verifies), tagging the event for `content.owner_key`."""
         ...
 
     async def update_event(

@@ -6,15 +6,16 @@ import os
 
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
 
-from collections.abc import Iterator
-from datetime import timedelta
+import asyncio
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import keyring.backends.fail
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from app.demo import DemoSession, decorate_demo_window, read_calendars_once, start_demo
+from app.demo import DemoSession, DemoSync, decorate_demo_window, demo_days, read_calendars_once, start_demo
 from app.domain.model import AccountStatus, BusySource
 from app.domain.time import FixedClock, zone
 from app.main import connector_factory
@@ -158,3 +159,115 @@ def test_without_a_keyring_the_demo_opens_with_a_banner_saying_why(
         win.close()
     finally:
         session.close()
+
+
+def test_the_demo_week_is_the_coming_five_business_days() -> None:
+    sunday, wednesday, saturday = date(2026, 12, 6), date(2026, 12, 9), date(2026, 12, 12)
+    assert demo_days(sunday) == [date(2026, 12, d) for d in (7, 8, 9, 10, 11)]
+    assert demo_days(wednesday) == [date(2026, 12, d) for d in (9, 10, 11, 14, 15)]
+    assert demo_days(saturday) == [date(2026, 12, d) for d in (14, 15, 16, 17, 18)]
+    assert demo_days(date(2026, 12, 31)) == [
+        date(2026, 12, 31),
+        date(2027, 1, 1),
+        *(date(2027, 1, d) for d in (4, 5, 6)),
+    ]
+
+
+def _started_on(weekday: int) -> FixedClock:
+    """Noon in Chicago on `weekday` (0 = Monday) of this week: the demo as started that day."""
+    day = monday_morning().date() + timedelta(days=weekday)
+    return FixedClock(datetime.combine(day, time(18, 0), tzinfo=UTC))
+
+
+@pytest.mark.keyring
+@pytest.mark.parametrize("weekday", [6, 2], ids=["sunday", "wednesday"])
+def test_the_demo_seeds_and_books_the_coming_business_days(
+    tmp_path: Path, token_store: TokenStore, weekday: int
+) -> None:
+    """Started on a Sunday the board's coming week is full (not the week just past), and on a
+    Wednesday the week runs on to Tuesday; the techs' own events lie on the same days."""
+    clock = _started_on(weekday)
+    session = start_demo(tmp_path, clock, store=token_store)
+    try:
+        assert session.problem is None
+        with session.services.uow() as uow:
+            jobs = [b for b in uow.bookings.list(live_only=True) if b.tech_id and b.start]
+        for tech in session.techs:
+            tz = zone(tech.timezone)
+            days = demo_days(clock.now().astimezone(tz).date())
+            booked = {b.start.astimezone(tz).date() for b in jobs if b.tech_id == tech.id and b.start}
+            assert booked <= set(days) and len(booked) >= 4, (tech.name, booked)
+            mine = [b for b in jobs if b.tech_id == tech.id]
+            assert len(mine) >= 7
+            # The seed's Tuesday dentist is on the second business day of the span, on the board too.
+            dentist_day = session.services.schedule.day(tech.name, days[1])
+            assert "Dentist appointment" in [b.title for b in dentist_day.busy], tech.name
+            pto_day = session.services.schedule.day(tech.name, days[4])
+            assert "PTO" in [b.title for b in pto_day.busy], tech.name
+    finally:
+        session.close()
+
+
+async def _until(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.keyring
+async def test_the_demo_delivers_push_so_a_phone_edit_needs_no_poll(
+    tmp_path: Path, token_store: TokenStore
+) -> None:
+    """The sandbox is on loopback, so the demo listens for its notices: with polling pushed out of
+    the way, an event added on the phone (Google and Outlook) still reaches the board."""
+    # Now, not this week's Monday: Graph bounds a subscription's expiry by the provider's own clock.
+    clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
+    demo = await asyncio.to_thread(start_demo, tmp_path, clock, store=token_store)
+    try:
+        await _push_reaches_the_board(demo)
+    finally:
+        demo.close()
+
+
+async def _push_reaches_the_board(demo: DemoSession) -> None:
+    sync = DemoSync(demo.services, demo.store)
+    stop = asyncio.Event()
+    running = asyncio.ensure_future(sync.run_forever(stop))
+    try:
+        await asyncio.wait_for(sync.listening.wait(), 20)
+
+        def watched() -> bool:
+            views = demo.services.accounts.list()
+            return all(c.channel_id for v in views for c in v.calendars if c.blocks)
+
+        await _until(watched)
+        sync.engine.poll_seconds = 3600.0  # from here on only push makes the engine read
+        await asyncio.sleep(0.5)  # let a round under way finish
+        phone_techs = {t.email: t for t in await asyncio.to_thread(demo.phone.techs)}
+        for name in ("Jordan Lee", "Casey Nguyen"):
+            tech = next(t for t in demo.techs if t.name == name)
+            (slot,) = demo.services.schedule.earliest(
+                timedelta(minutes=45), [tech.id], start=demo.services.clock.now() + timedelta(days=2)
+            )
+            start = slot.interval.start.astimezone(zone(tech.timezone))
+            await asyncio.to_thread(
+                demo.phone.add_event,
+                phone_techs[tech.email],
+                "Pushed dentist",
+                start,
+                timedelta(minutes=45),
+                True,
+                False,
+            )
+
+            local_day = start.date()
+
+            def on_board(who: str = name, day: date = local_day, at: datetime = slot.interval.start) -> bool:
+                busy = demo.services.schedule.day(who, day).busy
+                return any(b.title == "Pushed dentist" and b.interval.start == at for b in busy)
+
+            await _until(on_board)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 30)
+        await sync.aclose()

@@ -17,6 +17,7 @@ import http.server
 import json
 import os
 import queue
+import secrets
 import ssl
 import threading
 import uuid
@@ -49,6 +50,8 @@ from sync.providers.factory import open_provider
 from sync.providers.fake import InMemoryCalendarProvider
 from sync.providers.google_auth import GoogleConnector
 from sync.providers.microsoft_auth import MicrosoftConnector
+from sync.providers.normalize_google import BOOKING_ID_KEY, BOOKING_TAG_KEY
+from sync.providers.normalize_graph import BOOKING_ID_PROPERTY, BOOKING_TAG_PROPERTY
 from sync.providers.protocol import BookingEventContent, CalendarProvider
 from sync.providers.secrets import KeyringUnavailable, TokenStore
 from sync.sandbox.server import Sandbox
@@ -212,6 +215,11 @@ TECH = Technician(
     color="#51b749",
 )
 CUSTOMER = Customer(id=CustomerId(new_id()), name="Ada Park", address="12 Elm Street, Springfield")
+# The store's event ownership key, as the engine hands it to the adapters.
+OWNER_KEY = secrets.token_bytes(32)
+# Where the events that only claim to be a booking's sit, and what they are called.
+FORGED_TITLE = "Someone else's event"
+FORGED_START = NOW + dt.timedelta(hours=70)
 
 
 def booking_content(
@@ -226,7 +234,9 @@ def booking_content(
         duration=dt.timedelta(minutes=90),
         notes="Side door; dog in the yard.",
     )
-    return BookingEventContent(booking, CUSTOMER, TECH, link="https://crewboard.example/customers/ada")
+    return BookingEventContent(
+        booking, CUSTOMER, TECH, link="https://crewboard.example/customers/ada", owner_key=OWNER_KEY
+    )
 
 
 # --- harnesses -----------------------------------------------------------------------------------------------
@@ -249,6 +259,22 @@ class Harness:
         raise NotImplementedError
 
     def phone_delete(self, remote_id: str) -> None:
+        raise NotImplementedError
+
+    def forge(
+        self,
+        content: BookingEventContent,
+        *,
+        event_id: str | None = None,
+        tag: str | None = None,
+        transaction: str | None = None,
+    ) -> str:
+        """Someone else with write access adds an event claiming to be the booking's: its booking
+        id, and the given event id (Google, fake), ownership tag and transactionId (Graph)."""
+        raise NotImplementedError
+
+    def tag_of(self, remote_id: str) -> str | None:
+        """The ownership tag an event carries, read as anyone with read access can."""
         raise NotImplementedError
 
     def phone_cancel_occurrence(self, series_id: str, index: int) -> None:
@@ -414,6 +440,32 @@ class GoogleHarness(SandboxHarness):
     def phone_edit(self, remote_id: str, title: str) -> None:
         self._phone("PATCH", f"events/{remote_id}", json={"summary": title})
 
+    def forge(
+        self,
+        content: BookingEventContent,
+        *,
+        event_id: str | None = None,
+        tag: str | None = None,
+        transaction: str | None = None,
+    ) -> str:
+        private = {BOOKING_ID_KEY: content.booking.id}
+        if tag is not None:
+            private[BOOKING_TAG_KEY] = tag
+        body: dict[str, Any] = {
+            "summary": FORGED_TITLE,
+            "start": {"dateTime": FORGED_START.isoformat(), "timeZone": CHICAGO},
+            "end": {"dateTime": (FORGED_START + HOUR).isoformat(), "timeZone": CHICAGO},
+            "extendedProperties": {"private": private},
+        }
+        if event_id is not None:
+            body["id"] = event_id
+        return str(self._phone("POST", "events", json=body).json()["id"])
+
+    def tag_of(self, remote_id: str) -> str | None:
+        item = self._phone("GET", f"events/{remote_id}").json()
+        tag = ((item.get("extendedProperties") or {}).get("private") or {}).get(BOOKING_TAG_KEY)
+        return str(tag) if tag is not None else None
+
     def phone_delete(self, remote_id: str) -> None:
         self._phone("DELETE", f"events/{remote_id}")
 
@@ -480,6 +532,34 @@ class GraphHarness(SandboxHarness):
 
     def phone_edit(self, remote_id: str, title: str) -> None:
         self._phone("PATCH", f"me/events/{remote_id}", json={"subject": title})
+
+    def forge(
+        self,
+        content: BookingEventContent,
+        *,
+        event_id: str | None = None,
+        tag: str | None = None,
+        transaction: str | None = None,
+    ) -> str:
+        properties = [{"id": BOOKING_ID_PROPERTY, "value": content.booking.id}]
+        if tag is not None:
+            properties.append({"id": BOOKING_TAG_PROPERTY, "value": tag})
+        body: dict[str, Any] = {
+            "subject": FORGED_TITLE,
+            "start": {"dateTime": FORGED_START.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+            "end": {"dateTime": (FORGED_START + HOUR).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+            "singleValueExtendedProperties": properties,
+        }
+        if transaction is not None:
+            body["transactionId"] = transaction
+        return str(self._phone("POST", "me/events", json=body).json()["id"])
+
+    def tag_of(self, remote_id: str) -> str | None:
+        expand = f"singleValueExtendedProperties($filter=id eq '{BOOKING_TAG_PROPERTY}')"
+        item = self._phone("GET", f"me/events/{remote_id}", params={"$expand": expand}).json()
+        for prop in item.get("singleValueExtendedProperties") or []:
+            return str(prop["value"])
+        return None
 
     def phone_delete(self, remote_id: str) -> None:
         self._phone("DELETE", f"me/events/{remote_id}")
@@ -579,6 +659,29 @@ class FakeHarness(Harness):
 
     def phone_delete(self, remote_id: str) -> None:
         self.fake.remove_event("primary", remote_id)
+
+    def forge(
+        self,
+        content: BookingEventContent,
+        *,
+        event_id: str | None = None,
+        tag: str | None = None,
+        transaction: str | None = None,
+    ) -> str:
+        remote_id = event_id or uuid.uuid4().hex
+        when = EventTime(start=FORGED_START, end=FORGED_START + HOUR, timezone=CHICAGO)
+        return self.fake.add_event(
+            "primary",
+            when,
+            title=FORGED_TITLE,
+            remote_id=remote_id,
+            booking_id=content.booking.id,
+            booking_tag=tag,
+            tag_subject=remote_id,  # as on Google: a tag is read against the event's own id
+        ).remote_id
+
+    def tag_of(self, remote_id: str) -> str | None:
+        return next(e.booking_tag for e in self.fake.events("primary") if e.remote_id == remote_id)
 
     def invalidate_cursors(self) -> None:
         self.fake.expire_cursors()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -15,12 +16,15 @@ from app.domain.model import RemoteEvent, Response, ShowAs
 from app.domain.recurrence import expand
 from sync.providers.content import booking_title
 from sync.providers.errors import AuthExpired, CursorExpired, PreconditionFailed, RateLimited, Transient
+from sync.providers.normalize_google import google_event_id
 from sync.providers.protocol import CalendarProvider, ChangeBatch
 from tests.providers.contract.conftest import (
     ALL_DAY,
     EXCEPTION_ORIGINAL,
     EXCEPTION_START,
+    FORGED_TITLE,
     HOUR,
+    OWNER_KEY,
     SERIES_START,
     SPECS,
     TIMED_START,
@@ -345,6 +349,89 @@ async def test_a_provider_opened_afresh_continues_from_a_stored_cursor(
     finally:
         if reopened is not provider:
             await reopened.aclose()
+
+
+# --- ownership: only an event Crewboard can prove it wrote is found or adopted --------------------------
+
+BOGUS_TAG = "0" * 64
+
+
+def forged_still_there(batch: ChangeBatch, forged: list[str]) -> None:
+    left = {e.remote_id: e for e in batch.events if e.remote_id in forged}
+    assert sorted(left) == sorted(forged)
+    assert {e.title for e in left.values()} == {FORGED_TITLE}
+
+
+async def test_an_event_that_only_claims_the_booking_is_never_found_or_adopted(
+    provider: CalendarProvider, harness: Harness
+) -> None:
+    content = booking_content(hours_ahead=42, service="Claim check")
+    forged = [harness.forge(content), harness.forge(content, tag=BOGUS_TAG)]
+
+    assert await provider.find_booking_event(harness.calendar, content) is None
+    created = await provider.create_event(harness.calendar, content)
+    assert not created.adopted and created.remote_id not in forged
+    found = await provider.find_booking_event(harness.calendar, content)
+    assert found is not None and found.remote_id == created.remote_id
+    forged_still_there(await full_read(provider, harness), forged)
+
+
+async def test_after_a_failed_create_a_tagged_foreign_event_is_not_adopted(
+    provider: CalendarProvider, harness: Harness
+) -> None:
+    """Graph looked for "its" event after one failed create and took any event with the booking id."""
+    await provider.list_calendars()  # signed in before the fault
+    content = booking_content(hours_ahead=44, service="Failed create check")
+    forged = [harness.forge(content, tag=BOGUS_TAG)]
+    harness.fault("5xx", count=1)
+    try:
+        with pytest.raises(Transient):
+            await provider.create_event(harness.calendar, content)
+    finally:
+        harness.clear_faults()
+
+    created = await provider.create_event(harness.calendar, content)
+    assert not created.adopted and created.remote_id not in forged
+    batch = await full_read(provider, harness)
+    forged_still_there(batch, forged)
+    assert [e.remote_id for e in titled(batch, booking_title(content.booking, content.customer))] == [
+        created.remote_id
+    ]
+
+
+async def test_a_create_never_adopts_an_event_under_a_guessed_id(
+    provider: CalendarProvider, harness: Harness
+) -> None:
+    if harness.name == "graph":
+        pytest.skip("Graph assigns event ids itself; its create is keyed by a transactionId instead")
+    content = booking_content(hours_ahead=46, service="Guessed id check")
+    readable = google_event_id(content.booking.id)  # "cb" + booking id, what older versions used
+    keyed = google_event_id(content.booking.id, key=OWNER_KEY)  # as if it had leaked
+    forged = [
+        harness.forge(content, event_id=readable),
+        harness.forge(content, event_id=keyed, tag=BOGUS_TAG),
+    ]
+
+    created = await provider.create_event(harness.calendar, content)
+    assert not created.adopted and created.remote_id not in forged
+    assert await provider.create_event(harness.calendar, content) == replace(created, adopted=True)
+    forged_still_there(await full_read(provider, harness), forged)
+
+
+async def test_a_genuine_tag_copied_to_another_event_proves_nothing(
+    provider: CalendarProvider, harness: Harness
+) -> None:
+    content = booking_content(hours_ahead=48, service="Copied tag check")
+    genuine = await provider.create_event(harness.calendar, content)
+    tag = harness.tag_of(genuine.remote_id)
+    assert tag is not None
+    harness.phone_delete(genuine.remote_id)
+    forged = [harness.forge(content, tag=tag)]
+
+    assert await provider.find_booking_event(harness.calendar, content) is None
+    created = await provider.create_event(harness.calendar, content)
+    assert not created.adopted and created.remote_id not in forged
+    forged_still_there(await full_read(provider, harness), forged)
 
 
 async def test_a_revoked_sign_in_is_auth_expired(provider: CalendarProvider, harness: Harness) -> None:
