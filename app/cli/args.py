@@ -135,6 +135,7 @@ def parse_count(text: str | int, option: str, most: int | None = None) -> int:
 _URL = re.compile(r"^(?P<dialect>[A-Za-z0-9_]+)(?:\+(?P<driver>[A-Za-z0-9_]+))?://")
 # SQLAlchemy's driver for each PostgreSQL URL form, and the module it needs.
 _POSTGRES_DRIVERS = {None: "psycopg2", "psycopg2": "psycopg2", "psycopg": "psycopg", "pg8000": "pg8000"}
+_PACKAGES = {"psycopg2": "psycopg2-binary", "psycopg": "psycopg[binary]"}
 
 
 def check_database(value: str | None, source: str = "--db") -> None:
@@ -151,7 +152,7 @@ def check_database(value: str | None, source: str = "--db") -> None:
         if importlib.util.find_spec(module) is None:
             raise InvalidInput(
                 f"PostgreSQL needs its driver, and '{module}' is not installed; "
-                f"install it (pip install {module}) or use a SQLite file."
+                f"install it (pip install {_PACKAGES.get(module, module)}) or use a SQLite file."
             )
         return
     raise InvalidInput(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.cli.args import office_zone
@@ -73,11 +73,20 @@ def add_health_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# The longest alert threshold accepted: past this an outage would never be reported at all.
+LONGEST_THRESHOLD = timedelta(days=365)
+
+
 def duration_argument(text: str) -> Any:
     try:
-        return parse_duration(text)
+        span = parse_duration(text)
     except InvalidInput as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+    except OverflowError:
+        span = None
+    if span is None or span > LONGEST_THRESHOLD:
+        raise argparse.ArgumentTypeError(f"'{text}' is longer than a year; write at most 365d")
+    return span
 
 
 def listen_argument(text: str) -> tuple[str, int]:

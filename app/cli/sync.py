@@ -69,6 +69,9 @@ def register(sub: Any) -> None:
     rs.set_defaults(run=resolve_conflict)
 
 
+MAX_POLL_SECONDS = 86400
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -76,8 +79,10 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds")
-    if value < 1:
-        raise argparse.ArgumentTypeError("the poll interval must be at least 1 second")
+    if value < 1 or value > MAX_POLL_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"the poll interval must be between 1 and {MAX_POLL_SECONDS} seconds (a day)"
+        )
     return value
 
 

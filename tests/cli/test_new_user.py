@@ -68,6 +68,8 @@ BOOK = ("book", "--tech", "Maria Lopez", "--customer", "Kim", "--service", "AC",
         (("--db", "foo://bar", "tech", "list"), "'foo://bar' is not a database Crewboard can open"),
         (("--db", "postgresql://nohost/x", "tech", "list"), "PostgreSQL"),
         (("tech", "list", "--db", "mysql://db/x"), "give --db a SQLite file path"),
+        (("sync", "--once", "--warn-after", "99999999999999d"), "longer than a year"),
+        (("sync", "--once", "--poll", "1e300"), "between 1 and 86400 seconds"),
         # contradictory options
         (("timeoff", "add", "Maria Lopez", "--date", "2026-12-01", "--end", "2026-12-05"), "--end"),
         (
