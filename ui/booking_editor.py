@@ -6,7 +6,6 @@ Refused; the dialog then asks "Book anyway?" and retries with force.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -19,7 +18,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QSpinBox,
@@ -37,6 +35,7 @@ from app.services.container import Services
 from app.services.schedule import DayAvailability
 from ui.format import clock_range, day_text, duration_text, zone_difference
 from ui.models import VALUE_ROLE, CustomerCompletionModel, TechRowsModel
+from ui.plain import PlainLabel
 from ui.timeline import DayTimelineWidget
 from ui.widgets import (
     ask,
@@ -169,14 +168,14 @@ class BookingEditorDialog(QDialog):
         when.setContentsMargins(0, 0, 0, 0)
         zone_name = getattr(office, "key", str(office))
         form.addRow("Start", stacked(when_box, self.start_error))
-        hint = QLabel(f"Office time ({zone_name})", self)
+        hint = PlainLabel(f"Office time ({zone_name})", self)
         hint.setObjectName("hint")
         form.addRow("", hint)
         form.addRow("Technician", self.tech_combo)
         form.addRow("Notes", self.notes_edit)
 
         left = QVBoxLayout()
-        title = QLabel("Job details", self)
+        title = PlainLabel("Job details", self)
         title.setObjectName("sectionTitle")
         left.addWidget(title)
         left.addSpacing(4)
@@ -188,12 +187,12 @@ class BookingEditorDialog(QDialog):
         panel.setObjectName("sidePanel")
         panel_layout = QVBoxLayout(panel)
         panel_layout.setContentsMargins(12, 12, 12, 12)
-        self.day_title = QLabel("Technician's day", panel)
+        self.day_title = PlainLabel("Technician's day", panel)
         self.day_title.setObjectName("sectionTitle")
-        self.day_summary = QLabel(panel)
+        self.day_summary = PlainLabel(panel)
         self.day_summary.setObjectName("hint")
         self.day_summary.setWordWrap(True)
-        self.clash_label = QLabel(panel)
+        self.clash_label = PlainLabel(panel)
         self.clash_label.setObjectName("fieldError")
         self.clash_label.setWordWrap(True)
         self.clash_label.hide()
@@ -397,7 +396,7 @@ class BookingEditorDialog(QDialog):
             first = clashes[0]
             what = first.title or ("Busy" if first.source is BusySource.CALENDAR else "Time off")
             self.clash_label.setText(
-                f"⚠ Overlaps {html.escape(what)} ({clock_range(first.interval, self._office)}). "
+                f"⚠ Overlaps {what} ({clock_range(first.interval, self._office)}). "
                 "You can still book it; the job will be marked as forced."
             )
             self.clash_label.show()

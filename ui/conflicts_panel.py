@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QListView,
     QPushButton,
     QStackedWidget,
@@ -60,6 +59,7 @@ from ui.bridge import BusBridge
 from ui.format import clock_range, day_text, duration_text
 from ui.health_panel import ago
 from ui.loading import LatestLoader
+from ui.plain import PlainLabel, plain_tip
 from ui.worker import DatabaseWorker
 
 ACTOR = "dispatcher"
@@ -222,7 +222,7 @@ class ConflictListModel(QAbstractListModel):
             if text.detail:
                 lines.append(text.detail)
             lines.append(text.outcome or text.noticed)
-            return "\n".join(lines)
+            return plain_tip("\n".join(lines))
         if role == self.ViewRole:
             return view
         if role == self.TextRole:
@@ -412,9 +412,9 @@ class _DecisionDialog(QDialog):
         super().__init__(parent)
         self.setObjectName(name)
         self.setWindowTitle(window_title)
-        self._heading = QLabel(heading, self)
+        self._heading = PlainLabel(heading, self)
         self._heading.setObjectName("sectionTitle")
-        self._about = QLabel(about, self)
+        self._about = PlainLabel(about, self)
         self._about.setObjectName("hint")
         self._about.setWordWrap(True)
 
@@ -478,7 +478,7 @@ class RescheduleDialog(_DecisionDialog):
         when.addWidget(self.next_free_button)
         zone_name = tech.timezone if tech else "office time"
         duration = duration_text(booking.duration) if booking else ""
-        self.note = QLabel(f"{duration} · times in {zone_name}", self)
+        self.note = PlainLabel(f"{duration} · times in {zone_name}", self)
         self.note.setObjectName("hint")
         form = QFormLayout()
         form.addRow("New start", when)
@@ -715,10 +715,10 @@ class ConflictsPanelWidget(QWidget):
         self.resolved_model = ConflictListModel(office, self)
         self.open_list = self._list_view("conflictList", self.open_model, resolved=False)
         self.resolved_list = self._list_view("resolvedList", self.resolved_model, resolved=True)
-        self.open_empty = QLabel(
+        self.open_empty = PlainLabel(
             "No open conflicts.\nWhen a technician's calendar clashes with a job, it shows up here.", self
         )
-        self.resolved_empty = QLabel("No conflicts decided yet.", self)
+        self.resolved_empty = PlainLabel("No conflicts decided yet.", self)
         for label in (self.open_empty, self.resolved_empty):
             label.setObjectName("emptyState")
             label.setWordWrap(True)
@@ -743,7 +743,7 @@ class ConflictsPanelWidget(QWidget):
         for widget in (self.open_list, self.open_empty, self.resolved_list, self.resolved_empty):
             self.stack.addWidget(widget)
 
-        self.detail = QLabel("", self)
+        self.detail = PlainLabel("", self)
         self.detail.setObjectName("conflictDetail")
         self.detail.setWordWrap(True)
         self.keep_button = QPushButton("Keep", self)

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -41,6 +40,7 @@ from app.errors import CrewboardError
 from app.services.container import Services
 from app.services.techs import PALETTE
 from ui.models import TechRowsModel
+from ui.plain import PlainLabel
 from ui.widgets import (
     contains_completer,
     dialog_buttons,
@@ -130,7 +130,7 @@ class TechnicianDialog(_ServiceDialog):
         self.zone_combo.setCompleter(contains_completer(self.zone_combo.model(), self))
         self.zone_combo.setCurrentText(default_zone)
         self.hours_edit = QLineEdit(DEFAULT_HOURS_TEXT, self)
-        hours_hint = QLabel(
+        hours_hint = PlainLabel(
             "Like “mon-fri 08:00-17:00; sat 09:00-12:00”, in the technician's own time.", self
         )
         hours_hint.setObjectName("hint")
@@ -239,7 +239,7 @@ class TimeOffDialog(_ServiceDialog):
         self.to_edit.setDisplayFormat("HH:mm")
         span = QHBoxLayout()
         span.addWidget(self.from_edit)
-        span.addWidget(QLabel("to", self))
+        span.addWidget(PlainLabel("to", self))
         span.addWidget(self.to_edit)
         span.addStretch(1)
         self.span_row = QWidget(self)

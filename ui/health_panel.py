@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QStyle,
     QStyledItemDelegate,
@@ -50,6 +49,7 @@ from ui.bridge import BusBridge
 from ui.charts import LatencyChartWidget, delay_text
 from ui.format import duration_text
 from ui.loading import LatestLoader
+from ui.plain import PlainLabel, plain_tip
 from ui.worker import DatabaseWorker
 
 REFRESH_DELAY_MS = 150
@@ -184,7 +184,8 @@ class AccountHealthModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, column, self._now)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row, column, self._now)
+            tip = self._tooltip(row, column, self._now)
+            return None if tip is None else plain_tip(tip)
         if role == self.BadgeRole and column == self.LEVEL:
             return badge_for(row).text
         if role == self.DetailRole:
@@ -368,11 +369,11 @@ class StatCardWidget(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.setSpacing(2)
-        self.caption = QLabel(caption, self)
+        self.caption = PlainLabel(caption, self)
         self.caption.setObjectName("statCaption")
-        self.value = QLabel("—", self)
+        self.value = PlainLabel("—", self)
         self.value.setObjectName("statValue")
-        self.note = QLabel("", self)
+        self.note = PlainLabel("", self)
         self.note.setObjectName("statNote")
         layout.addWidget(self.caption)
         layout.addWidget(self.value)
@@ -454,9 +455,9 @@ class SyncHealthDialog(QDialog):
         header.setSectionResizeMode(AccountHealthModel.STATUS, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(60)
 
-        self.title = QLabel("Sync health", self)
+        self.title = PlainLabel("Sync health", self)
         self.title.setObjectName("pageTitle")
-        self.updated_label = QLabel("Loading…", self)
+        self.updated_label = PlainLabel("Loading…", self)
         self.updated_label.setObjectName("hint")
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.clicked.connect(self.refresh)
@@ -475,14 +476,14 @@ class SyncHealthDialog(QDialog):
         for card in (self.calendars_card, self.attention_card, self.queued_card, self.latency_card):
             cards.addWidget(card, 1)
 
-        self.legend = QLabel(self._legend_text(), self)
+        self.legend = PlainLabel(self._legend_text(), self)
         self.legend.setObjectName("hint")
         self.legend.setWordWrap(True)
 
         self.chart = LatencyChartWidget(tz, self)
-        self.chart_title = QLabel("Sync delay over the last 24 hours", self)
+        self.chart_title = PlainLabel("Sync delay over the last 24 hours", self)
         self.chart_title.setObjectName("sectionTitle")
-        self.chart_summary = QLabel("", self)
+        self.chart_summary = PlainLabel("", self)
         self.chart_summary.setObjectName("hint")
         self.chart_summary.setWordWrap(True)
         chart_card = QFrame(self)

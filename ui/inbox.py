@@ -44,7 +44,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QListView,
     QPushButton,
     QStackedWidget,
@@ -65,6 +64,7 @@ from ui import style
 from ui.bridge import BusBridge
 from ui.health_panel import ago
 from ui.loading import LatestLoader
+from ui.plain import PlainLabel, plain_tip
 from ui.worker import DatabaseWorker
 
 UNREAD_WINDOW = timedelta(hours=24)
@@ -184,7 +184,7 @@ class NotificationListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return item.subject
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{item.subject}\n\n{item.body}"
+            return plain_tip(f"{item.subject}\n\n{item.body}")
         if role == Qt.ItemDataRole.FontRole:
             font = QFont()
             font.setWeight(QFont.Weight.DemiBold if not self._read.is_read(item) else QFont.Weight.Normal)
@@ -503,9 +503,9 @@ class NotificationInboxWidget(QFrame):
             "QListView#notificationList::item { border: none; padding: 0; }"
         )
         self._center = center
-        title = QLabel("Alerts", self)
+        title = PlainLabel("Alerts", self)
         title.setObjectName("sectionTitle")
-        self.summary = QLabel("", self)
+        self.summary = PlainLabel("", self)
         self.summary.setObjectName("hint")
         self.mark_all_button = QPushButton("Mark all read", self)
         self.mark_all_button.clicked.connect(center.mark_all_read)
@@ -524,14 +524,16 @@ class NotificationInboxWidget(QFrame):
         self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.clicked.connect(self._on_list_clicked)
-        self.empty = QLabel("No alerts.\nSync trouble and conflicts that need you are reported here.", self)
+        self.empty = PlainLabel(
+            "No alerts.\nSync trouble and conflicts that need you are reported here.", self
+        )
         self.empty.setObjectName("emptyState")
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.list)
         self.stack.addWidget(self.empty)
-        note = QLabel("Read marks are kept until Crewboard closes.", self)
+        note = PlainLabel("Read marks are kept until Crewboard closes.", self)
         note.setObjectName("hint")
         note.setContentsMargins(14, 6, 14, 8)
         column = QVBoxLayout(self)

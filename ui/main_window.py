@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
     QDockWidget,
-    QLabel,
     QListView,
     QMainWindow,
     QMenu,
@@ -46,6 +45,7 @@ from ui.format import clock_range, duration_text
 from ui.health_panel import SyncHealthDialog
 from ui.inbox import NotificationBellButton, NotificationCenter, NotificationInboxWidget, TrayNotifier
 from ui.models import TechRowsModel, UnassignedJobsModel
+from ui.plain import PlainLabel
 from ui.widgets import MessageBanner, ask
 from ui.worker import DatabaseWorker
 
@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
         self.tray.setSpacing(2)
         self.tray.setUniformItemSizes(False)
         self.tray.doubleClicked.connect(self._on_tray_double_clicked)
-        self.tray_empty = QLabel("No unassigned jobs.\nNew jobs without a technician wait here.", dock)
+        self.tray_empty = PlainLabel("No unassigned jobs.\nNew jobs without a technician wait here.", dock)
         self.tray_empty.setObjectName("emptyState")
         self.tray_empty.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.tray_empty.setWordWrap(True)
@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
         self._tray_stack.addWidget(self.tray_empty)
         self._tray_stack.addWidget(self.tray)
         self._tray_stack.setMinimumWidth(250)
-        hint = QLabel("Drag a job onto a technician's row to schedule it; double-click to edit.", dock)
+        hint = PlainLabel("Drag a job onto a technician's row to schedule it; double-click to edit.", dock)
         hint.setObjectName("hint")
         hint.setWordWrap(True)
         hint.setContentsMargins(10, 6, 10, 10)
@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
         self.date_edit.setToolTip("Jump to a date")
         self.date_edit.dateChanged.connect(self._on_date_edit_date_changed)
         bar.addWidget(self.date_edit)
-        self.period_label = QLabel(self)
+        self.period_label = PlainLabel(self)
         self.period_label.setObjectName("periodLabel")
         bar.addWidget(self.period_label)
         spacer = QWidget(self)
@@ -281,9 +281,9 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.summary_label = QLabel(self)
-        self.sync_label = QLabel(self)
-        self.zone_label = QLabel(f"Office time: {self.office_zone_name}", self)
+        self.summary_label = PlainLabel(self)
+        self.sync_label = PlainLabel(self)
+        self.zone_label = PlainLabel(f"Office time: {self.office_zone_name}", self)
         self.undo_notice = UndoNoticeWidget(self)
         self.undo_notice.undo_clicked.connect(lambda: self.undo_stack.undo())
         self.undo_notice.offered_changed.connect(self._fit_status_bar)

@@ -22,6 +22,7 @@ from PySide6.QtGui import QColor
 from app.domain.ids import CustomerId
 from app.domain.model import Booking, Customer, Technician
 from ui.format import clock_range, duration_text
+from ui.plain import plain_tip
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1  # the item's id as a str ("" for "Unassigned")
 VALUE_ROLE = Qt.ItemDataRole.UserRole + 2  # the domain value itself
@@ -88,7 +89,7 @@ class TechRowsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return QColor(tech.color)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{tech.name} · {tech.timezone} · {tech.hours.to_text()}"
+            return plain_tip(f"{tech.name} · {tech.timezone} · {tech.hours.to_text()}")
         if role == ID_ROLE:
             return str(tech.id)
         if role == VALUE_ROLE:
@@ -146,7 +147,7 @@ class UnassignedJobsModel(QAbstractListModel):
             if job.notes:
                 lines.append(job.notes)
             lines.append("Drag onto a technician's row to schedule it.")
-            return "\n".join(lines)
+            return plain_tip("\n".join(lines))
         if role == ID_ROLE:
             return str(job.id)
         if role == VALUE_ROLE:
@@ -195,7 +196,7 @@ class CustomerCompletionModel(QAbstractListModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return customer.name
         if role == Qt.ItemDataRole.ToolTipRole:
-            return " · ".join(p for p in (customer.address, customer.phone) if p) or customer.name
+            return plain_tip(" · ".join(p for p in (customer.address, customer.phone) if p) or customer.name)
         if role == ID_ROLE:
             return str(customer.id)
         if role == VALUE_ROLE:

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QMenu,
     QPushButton,
@@ -37,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.time import Clock
 from ui import style
+from ui.plain import PlainLabel, plain_tip
 from ui.worker import DatabaseWorker
 
 EVENT_ROLE = Qt.ItemDataRole.UserRole
@@ -154,9 +154,9 @@ class PhoneWindow(QWidget):
         header.setObjectName("phoneHeader")
         head = QVBoxLayout(header)
         head.setContentsMargins(14, 10, 14, 10)
-        title = QLabel("Sandbox phone", header)
+        title = PlainLabel("Sandbox phone", header)
         title.setObjectName("phoneTitle")
-        self.subtitle = QLabel("Acts as the technician's own calendar app", header)
+        self.subtitle = PlainLabel("Acts as the technician's own calendar app", header)
         self.subtitle.setObjectName("phoneSub")
         self.tech_combo = QComboBox(header)
         self.tech_combo.setObjectName("phoneTech")
@@ -170,7 +170,7 @@ class PhoneWindow(QWidget):
         self.prev_button = QPushButton("‹", self)
         self.prev_button.setFixedWidth(36)
         self.prev_button.clicked.connect(lambda: self._step(-7))
-        self.week_label = QLabel(self)
+        self.week_label = PlainLabel(self)
         self.week_label.setObjectName("sectionTitle")
         self.week_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.next_button = QPushButton("›", self)
@@ -254,7 +254,7 @@ class PhoneWindow(QWidget):
         trouble.addWidget(self.restore_button)
         trouble.addStretch(1)
         column.addLayout(trouble)
-        self.status = QLabel("Loading…", self)
+        self.status = PlainLabel("Loading…", self)
         self.status.setObjectName("phoneStatus")
         self.status.setWordWrap(True)
         column.addWidget(self.status)
@@ -413,7 +413,7 @@ class PhoneWindow(QWidget):
             label = event.title + (f"  ·  {', '.join(notes)}" if notes else "")
             item = QTreeWidgetItem([f"  {when}", label])
             item.setData(0, EVENT_ROLE, event.id)
-            item.setToolTip(1, label)
+            item.setToolTip(1, plain_tip(label))
             if event.declined or not event.busy:
                 item.setForeground(1, muted)
                 item.setForeground(0, muted)

@@ -42,7 +42,6 @@ from PySide6.QtWebEngineCore import (
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QProgressBar,
     QPushButton,
     QStackedWidget,
@@ -57,6 +56,7 @@ from app.errors import CrewboardError
 from app.services.accounts import AccountService, AccountView, provider_label
 from app.services.container import Services
 from app.services.ports import CalendarConnector, Grant, RemoteCalendar
+from ui.plain import PlainLabel
 from ui.sync_runner import SyncControl
 from ui.widgets import ReleasingDialog
 from ui.worker import DatabaseWorker, describe_unexpected
@@ -304,9 +304,9 @@ class ConnectDialog(ReleasingDialog):
         self.setWindowTitle(f"Connect {where} calendar — {tech.name}")
         self.setObjectName("connectDialog")
         self.setMinimumSize(560, 360)
-        self.title = QLabel(f"Connect {tech.name}'s {where} calendar", self)
+        self.title = PlainLabel(f"Connect {tech.name}'s {where} calendar", self)
         self.title.setObjectName("sectionTitle")
-        self.message = QLabel(self)
+        self.message = PlainLabel(self)
         self.message.setWordWrap(True)
         self.message.setObjectName("connectMessage")
         self.progress = QProgressBar(self)

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.plain import PlainLabel
+
 
 class MessageBanner(QFrame):
     """A non-modal strip above the board for errors and notices; it never blocks the dispatcher."""
@@ -32,8 +34,8 @@ class MessageBanner(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 8, 8, 8)
         layout.setSpacing(10)
-        self._icon = QLabel(self)
-        self._label = QLabel(self)
+        self._icon = PlainLabel(self)
+        self._label = PlainLabel(self)
         self._label.setWordWrap(True)
         self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = QToolButton(self)
@@ -90,6 +92,7 @@ def ask(
     """A window-modal question that does not start a nested event loop; `on_yes` runs on Yes."""
     box = QMessageBox(parent)
     box.setObjectName("confirmBox")
+    box.setTextFormat(Qt.TextFormat.PlainText)  # questions name techs, customers and calendars
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle(title)
     box.setText(question)
@@ -123,7 +126,7 @@ def set_invalid(widget: QWidget, invalid: bool) -> None:
 
 def error_label(parent: QWidget, name: str = "fieldError") -> QLabel:
     """A hidden, wrapping error line; the stylesheet colours it by its object name."""
-    label = QLabel(parent)
+    label = PlainLabel(parent)
     label.setObjectName(name)
     label.setWordWrap(True)
     label.hide()

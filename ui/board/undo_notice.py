@@ -10,12 +10,13 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSizePolicy,
     QToolButton,
     QWidget,
 )
+
+from ui.plain import PlainLabel
 
 SHOW_MS = 12_000
 
@@ -34,7 +35,7 @@ class UndoNoticeWidget(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 1, 2, 1)
         layout.setSpacing(8)
-        self.label = QLabel(self)
+        self.label = PlainLabel(self)
         self.label.setObjectName("undoNoticeText")
         self.undo_button = QPushButton("Undo", self)
         self.undo_button.setObjectName("undoNoticeButton")

@@ -39,6 +39,7 @@ from app.services.container import Services
 from ui import style
 from ui.bridge import BusBridge
 from ui.format import clock_range
+from ui.plain import PlainLabel, plain_tip
 from ui.settings.switch import ToggleSwitch
 from ui.signin import ConnectDialog, ConnectionSetup, account_service
 from ui.widgets import ReleasingDialog, ask
@@ -170,7 +171,7 @@ class CalendarSettingsDialog(ReleasingDialog):
         column.setSpacing(10)
 
         head = QHBoxLayout()
-        self.title = QLabel(self)
+        self.title = PlainLabel(self)
         self.title.setObjectName("sectionTitle")
         self.tech_combo = QComboBox(self)
         self.tech_combo.setObjectName("techCombo")
@@ -180,13 +181,13 @@ class CalendarSettingsDialog(ReleasingDialog):
             self.tech_combo.setCurrentIndex(self._techs.index(self._tech))
         self.tech_combo.currentIndexChanged.connect(self._on_tech_combo_current_index_changed)
         head.addWidget(self.title, 1)
-        head.addWidget(QLabel("Technician", self))
+        head.addWidget(PlainLabel("Technician", self))
         head.addWidget(self.tech_combo)
         column.addLayout(head)
-        self.subtitle = QLabel(self)
+        self.subtitle = PlainLabel(self)
         self.subtitle.setObjectName("hint")
         column.addWidget(self.subtitle)
-        self.error = QLabel(self)
+        self.error = PlainLabel(self)
         self.error.setObjectName("formError")
         self.error.setWordWrap(True)
         self.error.hide()
@@ -216,7 +217,7 @@ class CalendarSettingsDialog(ReleasingDialog):
             self.connect_buttons[(provider, sandbox)] = button
         connect_row.addStretch(1)
         column.addLayout(connect_row)
-        connect_hint = QLabel(
+        connect_hint = PlainLabel(
             "Google opens in the browser; Outlook signs in right here. Nothing from the sign-in is kept on "
             "this computer except in the system keyring.",
             self,
@@ -230,7 +231,7 @@ class CalendarSettingsDialog(ReleasingDialog):
         self.tentative.setObjectName("tentativeBlocks")
         self.tentative.toggled.connect(self._on_tentative_toggled)
         column.addWidget(self.tentative)
-        tentative_hint = QLabel(
+        tentative_hint = PlainLabel(
             "Off: an invitation the tech has not accepted yet leaves them bookable. Declined invitations and "
             "events shown as free never block.",
             self,
@@ -240,9 +241,9 @@ class CalendarSettingsDialog(ReleasingDialog):
         column.addWidget(tentative_hint)
 
         preview_head = QHBoxLayout()
-        self.preview_title = QLabel("This week", self)
+        self.preview_title = PlainLabel("This week", self)
         self.preview_title.setObjectName("sectionTitle")
-        self.preview_summary = QLabel(self)
+        self.preview_summary = PlainLabel(self)
         self.preview_summary.setObjectName("hint")
         preview_head.addWidget(self.preview_title)
         preview_head.addStretch(1)
@@ -279,7 +280,7 @@ class CalendarSettingsDialog(ReleasingDialog):
         column.addLayout(buttons)
 
     def _section(self, text: str) -> QLabel:
-        label = QLabel(text, self)
+        label = PlainLabel(text, self)
         label.setObjectName("sectionTitle")
         return label
 
@@ -381,7 +382,7 @@ class CalendarSettingsDialog(ReleasingDialog):
         tech = self._tech
         assert tech is not None
         if not self._views:
-            empty = QLabel(
+            empty = PlainLabel(
                 f"{tech.name} has no calendar connected yet. Connect their Google or Outlook calendar below: "
                 "their own appointments then block time on the board, and their jobs appear in their calendar.",
                 self.accounts_box,
@@ -401,12 +402,14 @@ class CalendarSettingsDialog(ReleasingDialog):
         layout.setContentsMargins(14, 10, 14, 10)
         layout.setSpacing(6)
         top = QHBoxLayout()
-        badge = QLabel(provider_label(account.provider) + (" · sandbox" if account.sandbox_url else ""), card)
+        badge = PlainLabel(
+            provider_label(account.provider) + (" · sandbox" if account.sandbox_url else ""), card
+        )
         badge.setObjectName("providerBadge")
-        email = QLabel(account.email, card)
+        email = PlainLabel(account.email, card)
         email.setObjectName("accountEmail")
         words, color, fill = STATUS_WORDS[account.status]
-        pill = QLabel(words, card)
+        pill = PlainLabel(words, card)
         pill.setObjectName("statusPill")
         pill.setStyleSheet(f"color: {color}; background: {fill};")
         top.addWidget(badge)
@@ -433,7 +436,7 @@ class CalendarSettingsDialog(ReleasingDialog):
             drop.clicked.connect(lambda _=False, v=view: self.confirm_disconnect(v))
             top.addWidget(drop)
         layout.addLayout(top)
-        sentence = QLabel(status_sentence(view, tech), card)
+        sentence = PlainLabel(status_sentence(view, tech), card)
         sentence.setObjectName("muted")
         sentence.setWordWrap(True)
         layout.addWidget(sentence)
@@ -452,7 +455,7 @@ class CalendarSettingsDialog(ReleasingDialog):
         switch = ToggleSwitch(f"{calendar.name} blocks availability", row)
         switch.setObjectName("blocksSwitch")
         switch.setChecked(calendar.primary or calendar.blocks)
-        name = QLabel(calendar.name, row)
+        name = PlainLabel(calendar.name, row)
         name.setObjectName("calendarName")
         if calendar.primary:
             switch.setEnabled(False)
@@ -463,7 +466,7 @@ class CalendarSettingsDialog(ReleasingDialog):
         switch.setToolTip(
             note + (": a tech's own appointments are never double-booked." if calendar.primary else ".")
         )
-        explain = QLabel(note, row)
+        explain = PlainLabel(note, row)
         explain.setObjectName("muted")
         explain.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         line.addWidget(switch)
@@ -615,7 +618,7 @@ class CalendarSettingsDialog(ReleasingDialog):
             when = "All day" if entry.all_day else clock_range(entry.interval, tz)
             effect = ("●  " if entry.blocks else "○  ") + entry.reason
             item = QTreeWidgetItem([f"{start_day:%a %d}", when, entry.title, entry.calendar_name, effect])
-            item.setToolTip(4, entry.reason)
+            item.setToolTip(4, plain_tip(entry.reason))
             if entry.blocks:
                 item.setFont(2, bold)
                 item.setForeground(4, busy)
