@@ -1,7 +1,9 @@
 """Column types that keep the domain's time conventions true inside the database.
 
-SQLite has no date or time types, so instants are stored as fixed-width ISO 8601 text in UTC:
-equal widths make text order equal time order, so `<`, `ORDER BY` and indexes work in SQL.
+SQLite has no date or time types, so instants are stored there as fixed-width ISO 8601 text in
+UTC: equal widths make text order equal time order, so `<`, `ORDER BY` and indexes work in SQL.
+PostgreSQL stores them as `timestamptz`, an instant that compares and sorts as time natively and
+needs no collation to agree; it comes back in the session's zone and is turned to UTC here.
 A naive datetime has no meaning we could store, so binding one is refused instead of guessed.
 """
 
@@ -9,9 +11,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import Integer, String, Text, TypeDecorator
+from sqlalchemy.types import TIMESTAMP, Integer, String, Text, TypeDecorator, TypeEngine
 
 UTC_TEXT_WIDTH = len("2026-11-01T16:00:00.000000+00:00")
 DATE_TEXT_WIDTH = len("2026-11-01")
@@ -24,22 +27,37 @@ def utc_text(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def native_instants(dialect: Dialect) -> bool:
+    """Whether `dialect` stores instants as `timestamptz` rather than UTC text."""
+    return dialect.name == "postgresql"
+
+
 class UtcDateTime(TypeDecorator[datetime]):
-    """An aware instant, stored as UTC text and loaded as an aware UTC datetime."""
+    """An aware instant, stored as UTC (text, or PostgreSQL's timestamptz) and loaded as aware UTC."""
 
     impl = String(UTC_TEXT_WIDTH)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if native_instants(dialect):
+            return dialect.type_descriptor(TIMESTAMP(timezone=True))
+        return dialect.type_descriptor(String(UTC_TEXT_WIDTH))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | datetime | None:
         if value is None:
             return None
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")
-        return utc_text(value)
+        text = utc_text(value)  # refuses a naive value on every database
+        return value.astimezone(UTC) if native_instants(dialect) else text
 
-    def process_result_value(self, value: str | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: str | datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ValueError(f"the database returned a naive instant {value.isoformat()}")
+            return value.astimezone(UTC)
         return datetime.fromisoformat(value).astimezone(UTC)
 
 

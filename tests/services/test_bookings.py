@@ -177,19 +177,16 @@ def test_techs_are_found_by_the_start_of_their_name(services: Services) -> None:
 
 
 def test_reading_jobs_never_waits_for_another_programs_write_lock(services: Services, db_url: str) -> None:
-    """The sync (another process) may hold SQLite's write lock for a while; screens still read."""
-    import sqlite3
+    """The sync (another process) may hold the write lock for a while; screens still read."""
+    from tests.storage.locks import write_lock_held_elsewhere
 
     _techs(services)
     booking = services.bookings.create(_job())
-    other = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None, timeout=0)
-    try:
-        other.execute("BEGIN IMMEDIATE")  # held for the whole test, as a long sync write would be
+    # Held for the whole block, as a long sync write would be (SQLite's write lock, or the
+    # writer advisory lock on PostgreSQL).
+    with write_lock_held_elsewhere(db_url):
         # A writer would wait out the busy timeout here and fail; these reads answer at once.
         assert [b.id for b in services.bookings.list()] == [booking.id]
         assert services.bookings.get(booking.id).id == booking.id
         assert booking.interval is not None
         assert services.board.snapshot(booking.interval).rows
-    finally:
-        other.rollback()
-        other.close()

@@ -1,4 +1,4 @@
-"""Fixtures for storage tests: a migrated SQLite file per test, and ready-made domain values."""
+"""Fixtures for storage tests: a migrated database per test on SQLite and PostgreSQL, and ready-made domain values."""
 
 from __future__ import annotations
 
@@ -12,8 +12,18 @@ from app.domain.hours import BusinessHours
 from app.domain.ids import AccountId, BookingId, CalendarId, CustomerId, TechId, new_id
 from app.domain.model import Booking, Calendar, CalendarAccount, Customer, Provider, Technician
 from storage import Database, open_database
+from storage.engine import is_sqlite
+from storage.types import utc_text
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday morning
+# What each database says when a constraint refuses a write (SQLite, then PostgreSQL).
+UNIQUE = r"UNIQUE constraint failed|duplicate key value violates unique constraint"
+FOREIGN_KEY = r"FOREIGN KEY constraint failed|violates foreign key constraint"
+
+
+def stored_instant(db: Database, moment: datetime) -> object:
+    """How `moment` reads back from an instant column in raw SQL: UTC text on SQLite, timestamptz on PostgreSQL."""
+    return utc_text(moment) if is_sqlite(db.url) else moment.astimezone(UTC)
 
 
 @pytest.fixture
@@ -22,7 +32,16 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
+def db(db_url: str) -> Iterator[Database]:
+    """A migrated database on each backend (tests/conftest.py runs storage tests on both)."""
+    database = open_database(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(db_path: Path) -> Iterator[Database]:
+    """A migrated SQLite file, for tests of what only SQLite has (pragmas, file size caps)."""
     database = open_database(str(db_path))
     yield database
     database.dispose()

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from app.domain.ids import CalendarId, TechId, new_id
 from app.domain.model import (
@@ -55,7 +55,7 @@ def test_accounts_round_trip_update_and_lists(db: Database, people: tuple[Techni
 
 def test_no_column_could_hold_a_token(db: Database) -> None:
     with db.engine.connect() as connection:
-        columns = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(calendar_accounts)")}
+        columns = {column["name"] for column in inspect(connection).get_columns("calendar_accounts")}
     assert not {name for name in columns if "token" in name} - {"token_ref"}
     assert not {name for name in columns if "secret" in name or "password" in name}
 
@@ -202,7 +202,9 @@ def test_series_finds_masters_their_instances_and_single_events(
 ) -> None:
     cal = google_calendar.id
     master = _timed_event(cal, "series", T0, recurrence=("RRULE:FREQ=DAILY;COUNT=5",))
-    moved = _timed_event(cal, "series_1", T0 + 26 * HOUR, master_remote_id="series", original_start=T0 + 24 * HOUR)
+    moved = _timed_event(
+        cal, "series_1", T0 + 26 * HOUR, master_remote_id="series", original_start=T0 + 24 * HOUR
+    )
     single = _timed_event(cal, "single", T0 + 3 * HOUR)
     other = _timed_event(cal, "other", T0 + 5 * HOUR)
     with db.unit_of_work() as uow:
@@ -292,6 +294,7 @@ def test_replacing_the_blocks_of_many_events_at_once(
     assert first["e1"][0] not in blocks and first["e2"][0] not in blocks
 
 
+@pytest.mark.sqlite_only
 def test_busy_blocks_for_many_techs_use_the_index(db: Database) -> None:
     ids = [TechId(new_id()) for _ in range(50)]
     with db.unit_of_work() as uow:

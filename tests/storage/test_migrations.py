@@ -44,8 +44,8 @@ def test_migrated_schema_matches_the_models(db: Database) -> None:
         assert compare_metadata(context, Base.metadata) == []
 
 
-def test_wal_foreign_keys_and_busy_timeout_are_on(db: Database) -> None:
-    with db.engine.connect() as connection:
+def test_wal_foreign_keys_and_busy_timeout_are_on(sqlite_db: Database) -> None:
+    with sqlite_db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
@@ -143,14 +143,14 @@ def test_a_locked_database_is_reported_as_a_sentence(db_path: Path) -> None:
         database.dispose()
 
 
-def test_a_full_disk_is_reported_as_a_sentence(db: Database) -> None:
+def test_a_full_disk_is_reported_as_a_sentence(sqlite_db: Database) -> None:
     def cap_file_size(dbapi_connection: sqlite3.Connection, record: object) -> None:
         pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
         dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
 
-    db.dispose()  # new connections get the cap
-    event.listen(db.engine, "connect", cap_file_size)
-    with pytest.raises(StorageError) as caught, db.unit_of_work() as uow:
+    sqlite_db.dispose()  # new connections get the cap
+    event.listen(sqlite_db.engine, "connect", cap_file_size)
+    with pytest.raises(StorageError) as caught, sqlite_db.unit_of_work() as uow:
         uow.settings.put("notes", "x" * 1_000_000)
         uow.commit()
     assert str(caught.value) == "The disk holding the database is full; free some space and try again."

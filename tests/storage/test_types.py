@@ -14,7 +14,7 @@ from app.domain.model import Customer, Technician
 from storage import Database
 from storage.orm import BookingRow
 from storage.types import Duration, LocalDate, TextLines, TextMap, UtcDateTime, utc_text
-from tests.storage.conftest import booking
+from tests.storage.conftest import booking, stored_instant
 
 DIALECT = sqlite.dialect()
 CHICAGO = ZoneInfo("America/Chicago")
@@ -56,7 +56,7 @@ def test_aware_datetimes_in_other_zones_come_back_as_utc(
     assert stored.start == local_start
     assert stored.start.tzinfo is UTC
     assert stored.start.hour == 8 and stored.start.minute == 30
-    assert raw == ("2026-03-08T08:30:00.000000+00:00", 7200)
+    assert raw == (stored_instant(db, local_start), 7200)
 
 
 def test_storing_a_naive_datetime_fails_and_writes_nothing(

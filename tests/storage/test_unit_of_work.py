@@ -13,7 +13,7 @@ from app.domain.ids import OutboxId, new_id
 from app.domain.model import Customer, OutboxAction, OutboxItem, Technician
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
 from storage import Database, SqlUnitOfWork
-from tests.storage.conftest import T0, booking, customer, tech
+from tests.storage.conftest import FOREIGN_KEY, T0, UNIQUE, booking, customer, tech
 
 
 def test_the_database_is_a_unit_of_work_factory(db: Database) -> None:
@@ -57,7 +57,7 @@ def test_a_booking_and_its_outbox_row_are_written_together_or_not_at_all(
         uow.bookings.add(job)
         uow.outbox.add(item)
         uow.outbox.add(duplicate_key)
-        with pytest.raises(IntegrityError, match="UNIQUE"):
+        with pytest.raises(IntegrityError, match=UNIQUE):
             uow.commit()
     with db.unit_of_work() as uow:
         assert uow.bookings.get(job.id) is None
@@ -135,7 +135,7 @@ def test_a_dangling_reference_is_refused_at_commit(db: Database) -> None:
     stranger = customer()
     with db.unit_of_work() as uow:
         uow.bookings.add(booking(stranger.id, None, T0))  # customer never stored
-        with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+        with pytest.raises(IntegrityError, match=FOREIGN_KEY):
             uow.commit()
     with db.unit_of_work() as uow:
         assert uow.bookings.list() == []

@@ -1,8 +1,9 @@
 """The initial schema: every table of the domain model, plus settings and the sync lock.
 
-Columns use the stored forms of storage.types (instants as 32-character UTC text, dates as
-YYYY-MM-DD, durations as whole seconds, enums by value as text), so this script never changes
-when those Python types do.
+Columns use the stored forms of storage.types (instants as 32-character UTC text, or timestamptz
+on PostgreSQL; dates as YYYY-MM-DD, durations as whole seconds, enums by value as text), so this
+script never changes when those Python types do. Nothing here is SQLite-only: no batch operations
+(tables are created whole), no server defaults, and the same script builds a PostgreSQL store.
 
 Revision ID: 0001
 Revises:
@@ -21,12 +22,15 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# An instant: 32-character UTC text on SQLite (see storage.types.UtcDateTime), timestamptz on PostgreSQL.
+INSTANT = sa.String(length=32).with_variant(sa.TIMESTAMP(timezone=True), "postgresql")
+
 
 def upgrade() -> None:
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("at", sa.String(length=32), nullable=False),
+        sa.Column("at", INSTANT, nullable=False),
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("booking_id", sa.String(length=32), nullable=True),
@@ -61,8 +65,8 @@ def upgrade() -> None:
         sa.Column("holder", sa.String(length=400), nullable=False),
         sa.Column("pid", sa.Integer(), nullable=False),
         sa.Column("host", sa.String(length=255), nullable=False),
-        sa.Column("acquired_at", sa.String(length=32), nullable=False),
-        sa.Column("heartbeat_at", sa.String(length=32), nullable=False),
+        sa.Column("acquired_at", INSTANT, nullable=False),
+        sa.Column("heartbeat_at", INSTANT, nullable=False),
         sa.CheckConstraint("id = 1", name="ck_sync_lock_single_row"),
         sa.PrimaryKeyConstraint("id", name="pk_sync_lock"),
     )
@@ -88,14 +92,14 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.String(length=32), nullable=False),
         sa.Column("tech_id", sa.String(length=32), nullable=True),
         sa.Column("service", sa.String(length=200), nullable=False),
-        sa.Column("start", sa.String(length=32), nullable=True),
+        sa.Column("start", INSTANT, nullable=True),
         sa.Column("duration", sa.Integer(), nullable=False),
-        sa.Column("end", sa.String(length=32), nullable=True),
+        sa.Column("end", INSTANT, nullable=True),
         sa.Column("notes", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("forced", sa.Boolean(), nullable=False),
-        sa.Column("created_at", sa.String(length=32), nullable=True),
-        sa.Column("updated_at", sa.String(length=32), nullable=True),
+        sa.Column("created_at", INSTANT, nullable=True),
+        sa.Column("updated_at", INSTANT, nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
@@ -145,8 +149,8 @@ def upgrade() -> None:
         sa.Column("recipient", sa.String(length=320), nullable=False),
         sa.Column("subject", sa.String(length=400), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("created", sa.String(length=32), nullable=False),
-        sa.Column("delivered", sa.String(length=32), nullable=True),
+        sa.Column("created", INSTANT, nullable=False),
+        sa.Column("delivered", INSTANT, nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("tech_id", sa.String(length=32), nullable=True),
@@ -167,8 +171,8 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("tech_id", sa.String(length=32), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("start", sa.String(length=32), nullable=True),
-        sa.Column("end", sa.String(length=32), nullable=True),
+        sa.Column("start", INSTANT, nullable=True),
+        sa.Column("end", INSTANT, nullable=True),
         sa.Column("first_day", sa.String(length=10), nullable=True),
         sa.Column("end_day", sa.String(length=10), nullable=True),
         sa.ForeignKeyConstraint(
@@ -193,7 +197,7 @@ def upgrade() -> None:
         sa.Column("sync_cursor", sa.Text(), nullable=True),
         sa.Column("channel_id", sa.String(length=400), nullable=True),
         sa.Column("channel_resource_id", sa.String(length=1024), nullable=True),
-        sa.Column("channel_expires", sa.String(length=32), nullable=True),
+        sa.Column("channel_expires", INSTANT, nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["calendar_accounts.id"],
@@ -208,12 +212,12 @@ def upgrade() -> None:
     op.create_table(
         "sync_health",
         sa.Column("account_id", sa.String(length=32), nullable=False),
-        sa.Column("last_success", sa.String(length=32), nullable=True),
-        sa.Column("failing_since", sa.String(length=32), nullable=True),
+        sa.Column("last_success", INSTANT, nullable=True),
+        sa.Column("failing_since", INSTANT, nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("level", sa.String(length=32), nullable=False),
-        sa.Column("last_read", sa.String(length=32), nullable=True),
-        sa.Column("last_write", sa.String(length=32), nullable=True),
+        sa.Column("last_read", INSTANT, nullable=True),
+        sa.Column("last_write", INSTANT, nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["calendar_accounts.id"],
@@ -228,8 +232,8 @@ def upgrade() -> None:
         "busy_blocks",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("tech_id", sa.String(length=32), nullable=False),
-        sa.Column("start", sa.String(length=32), nullable=False),
-        sa.Column("end", sa.String(length=32), nullable=False),
+        sa.Column("start", INSTANT, nullable=False),
+        sa.Column("end", INSTANT, nullable=False),
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("title", sa.Text(), nullable=True),
         sa.Column("calendar_id", sa.String(length=32), nullable=False),
@@ -264,16 +268,16 @@ def upgrade() -> None:
         sa.Column("booking_id", sa.String(length=32), nullable=False),
         sa.Column("tech_id", sa.String(length=32), nullable=True),
         sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("opened_at", sa.String(length=32), nullable=False),
+        sa.Column("opened_at", INSTANT, nullable=False),
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("remote_id", sa.String(length=1024), nullable=True),
         sa.Column("calendar_id", sa.String(length=32), nullable=True),
-        sa.Column("other_start", sa.String(length=32), nullable=True),
-        sa.Column("other_end", sa.String(length=32), nullable=True),
+        sa.Column("other_start", INSTANT, nullable=True),
+        sa.Column("other_end", INSTANT, nullable=True),
         sa.Column("other_title", sa.Text(), nullable=True),
         sa.Column("resolution", sa.String(length=32), nullable=True),
         sa.Column("resolved_by", sa.String(length=200), nullable=True),
-        sa.Column("resolved_at", sa.String(length=32), nullable=True),
+        sa.Column("resolved_at", INSTANT, nullable=True),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["booking_id"],
@@ -338,9 +342,9 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=32), nullable=False),
         sa.Column("tech_id", sa.String(length=32), nullable=True),
         sa.Column("idempotency_key", sa.String(length=200), nullable=False),
-        sa.Column("created_at", sa.String(length=32), nullable=False),
+        sa.Column("created_at", INSTANT, nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt", sa.String(length=32), nullable=True),
+        sa.Column("next_attempt", INSTANT, nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("calendar_id", sa.String(length=32), nullable=True),
         sa.Column("remote_id", sa.String(length=1024), nullable=True),
@@ -379,8 +383,8 @@ def upgrade() -> None:
         sa.Column("calendar_id", sa.String(length=32), nullable=False),
         sa.Column("remote_id", sa.String(length=1024), nullable=False),
         sa.Column("etag", sa.String(length=400), nullable=False),
-        sa.Column("start", sa.String(length=32), nullable=True),
-        sa.Column("end", sa.String(length=32), nullable=True),
+        sa.Column("start", INSTANT, nullable=True),
+        sa.Column("end", INSTANT, nullable=True),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("start_date", sa.String(length=10), nullable=True),
         sa.Column("end_date", sa.String(length=10), nullable=True),
@@ -392,10 +396,10 @@ def upgrade() -> None:
         sa.Column("event_type", sa.String(length=64), nullable=False),
         sa.Column("recurrence", sa.Text(), nullable=False),
         sa.Column("master_remote_id", sa.String(length=1024), nullable=True),
-        sa.Column("original_start", sa.String(length=32), nullable=True),
+        sa.Column("original_start", INSTANT, nullable=True),
         sa.Column("original_start_date", sa.String(length=10), nullable=True),
         sa.Column("booking_id", sa.String(length=32), nullable=True),
-        sa.Column("updated", sa.String(length=32), nullable=True),
+        sa.Column("updated", INSTANT, nullable=True),
         sa.ForeignKeyConstraint(
             ["calendar_id"],
             ["calendars.id"],

@@ -1,0 +1,221 @@
+"""A real PostgreSQL server for the test run, and a fresh migrated database per test.
+
+The server is started once per session from Debian's PostgreSQL binaries (scripts/system-deps
+installs them) in a temporary folder, and stopped at the end. PostgreSQL refuses to run as root;
+CI runs as root, so there the folder belongs to the `postgres` user and every server command runs
+through `runuser -u postgres`. Other users run the commands as themselves.
+
+Migrating a database costs far more than copying one, so the schema is migrated once into a
+template database and each test gets `CREATE DATABASE ... TEMPLATE` of it, dropped afterwards.
+Trust authentication serves the superuser; one extra role, PASSWORD_USER, must give a password
+(scram-sha-256), so tests can see a refused login.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+SUPERUSER = "crewboard"
+PASSWORD_USER = "ana"
+PASSWORD = "right-password"
+TEMPLATE = "crewboard_template"
+SERVER_USER = "postgres"  # who runs the server when the tests run as root
+
+
+def binaries() -> Path | None:
+    """The folder of the newest installed PostgreSQL server programs, or None."""
+    override = os.environ.get("CREWBOARD_PG_BIN")
+    if override:
+        return Path(override)
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    if found:
+        return found[-1].parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def scratch_folder() -> str | None:
+    """Where the server's files go: memory (/dev/shm) when there is one, else the temporary folder.
+
+    CREATE DATABASE copies the template's files and checkpoints; on this project's disks that
+    takes about a second, in memory a few hundredths, and there is one per test.
+    """
+    override = os.environ.get("CREWBOARD_PG_TMP")
+    if override:
+        return override
+    memory = Path("/dev/shm")
+    return str(memory) if memory.is_dir() and os.access(memory, os.W_OK | os.X_OK) else None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on now (the server binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class PostgresServer:
+    """A running server: URLs for its databases, and an administrator connection."""
+
+    bin: Path
+    folder: Path
+    port: int
+    as_user: str | None  # runuser target when the tests run as root
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def sockets(self) -> Path:
+        return self.folder / "sockets"
+
+    def url(self, database: str, user: str = SUPERUSER, password: str | None = None) -> str:
+        login = user if password is None else f"{user}:{password}"
+        return f"postgresql+psycopg://{login}@127.0.0.1:{self.port}/{database}"
+
+    def run(self, program: str, *args: str) -> subprocess.CompletedProcess[str]:
+        command = [str(self.bin / program), *args]
+        if self.as_user is not None:
+            command = ["runuser", "-u", self.as_user, "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, check=False, cwd=self.folder)
+
+    def admin(self, database: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
+        """An autocommit superuser connection (CREATE/DROP DATABASE run outside transactions)."""
+        return psycopg.connect(
+            host="127.0.0.1", port=self.port, user=SUPERUSER, dbname=database, autocommit=True
+        )
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.sockets.mkdir(exist_ok=True)
+        if self.as_user is not None:
+            owner = pwd.getpwnam(self.as_user)
+            for path in (self.folder, self.sockets):
+                os.chown(path, owner.pw_uid, owner.pw_gid)
+        self.folder.chmod(0o700)
+        self._check(
+            self.run(
+                "initdb", "-D", str(self.data), "--auth=trust", f"--username={SUPERUSER}",
+                "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions",
+            ),
+            "initdb",
+        )  # fmt: skip
+        hba = self.data / "pg_hba.conf"
+        rules = hba.read_text("utf-8")
+        # First match wins: the password role must log in with its password, everyone else is trusted.
+        hba.write_text(f"host all {PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n{rules}", "utf-8")
+        options = (
+            f"-k {self.sockets} -p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._check(
+            self.run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"),
+                     "-o", options, "-w", "-t", "120", "start"),
+            "pg_ctl start",
+        )  # fmt: skip
+        self._check(self.run("pg_isready", "-h", "127.0.0.1", "-p", str(self.port), "-t", "60"), "pg_isready")
+        with self.admin() as connection:
+            connection.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(PASSWORD_USER), sql.Literal(PASSWORD)
+                )
+            )
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def log_tail(self) -> str:
+        with contextlib.suppress(OSError):
+            return (self.folder / "server.log").read_text("utf-8", errors="replace")[-3000:]
+        return ""
+
+    def _check(self, result: subprocess.CompletedProcess[str], what: str) -> None:
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"{what} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n{self.log_tail()}"
+            )
+
+
+def start_server() -> PostgresServer:
+    bin_folder = binaries()
+    if bin_folder is None or not (bin_folder / "initdb").exists():
+        pytest.fail(
+            "PostgreSQL's server programs are not installed; run scripts/system-deps "
+            "(Debian's postgresql package), or point CREWBOARD_PG_BIN at them.",
+            pytrace=False,
+        )
+    as_user = SERVER_USER if os.geteuid() == 0 else None
+    # Not under pytest's own temporary folder: as root that one is closed to the postgres user.
+    folder = Path(tempfile.mkdtemp(prefix="crewboard-pg-", dir=scratch_folder()))
+    server = PostgresServer(bin_folder, folder, free_port(), as_user)
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def migrate_template(server: PostgresServer) -> None:
+    """Create the template database at the schema's head, with nobody left connected to it."""
+    from storage.database import open_database
+
+    with server.admin() as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE)))
+    open_database(server.url(TEMPLATE)).dispose()
+
+
+_numbers = itertools.count(1)
+
+
+@contextlib.contextmanager
+def fresh_database(server: PostgresServer) -> Iterator[str]:
+    """A new database copied from the migrated template; its URL. Dropped (connections and all) after."""
+    name = f"crewboard_test_{os.getpid()}_{next(_numbers)}"
+    with server.admin() as connection:
+        connection.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+                sql.Identifier(name), sql.Identifier(TEMPLATE)
+            )
+        )
+    try:
+        yield server.url(name)
+    finally:
+        with server.admin() as connection:
+            connection.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run, with a migrated template database."""
+    server = start_server()
+    try:
+        migrate_template(server)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer) -> Iterator[str]:
+    """The URL of a migrated database of this test's own."""
+    with fresh_database(pg_server) as url:
+        yield url
