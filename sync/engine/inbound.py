@@ -110,10 +110,11 @@ class CalendarReader:
         for remote_id, reason in batch.skipped:
             log.warning("skipped event %r of calendar %s: %s", remote_id[:80], calendar.name, reason)
         signature = _signature(calendar, context.tech)
-        rebuild = self._built.get(calendar.id) != (signature, now.date())
+        day = window_day(now, context.tech.timezone)
+        rebuild = self._built.get(calendar.id) != (signature, day)
         outcome = await self._db.write(lambda uow: self._store(uow, calendar_id, batch, rebuild, now))
         if outcome.refused is None:
-            self._built[calendar.id] = (signature, now.date())
+            self._built[calendar.id] = (signature, day)
         return outcome
 
     # --- storing (database thread) ----------------------------------------------------------
