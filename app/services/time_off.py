@@ -11,6 +11,7 @@ from app.domain.time import Clock, ensure_utc
 from app.errors import InvalidInput, NotFound
 from app.services.ports import UnitOfWorkFactory
 from app.services.techs import find_tech
+from app.services.text import typed_line
 
 
 class TimeOffService:
@@ -32,9 +33,10 @@ class TimeOffService:
         return self._add(tech, reason, start=start, end=end)
 
     def _add(self, tech_name: str, reason: str, **when: object) -> TimeOff:
+        reason = typed_line(reason, "The reason for time off")  # shown as a title on the board
         with self._uow() as uow:
             tech = find_tech(uow, tech_name)
-            item = TimeOff(id=TimeOffId(new_id()), tech_id=tech.id, reason=reason.strip(), **when)  # type: ignore[arg-type]
+            item = TimeOff(id=TimeOffId(new_id()), tech_id=tech.id, reason=reason, **when)  # type: ignore[arg-type]
             uow.time_off.add(item)
             uow.audit.record(AuditEntry(self._clock.now(), "timeoff.added", f"{tech.name}: {reason}"))
             uow.commit()

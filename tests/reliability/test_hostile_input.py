@@ -129,3 +129,14 @@ def test_a_line_break_in_a_technicians_name_is_refused(cli: Cli) -> None:
         "tech", "add", "Maria   Lopez", "--email", "maria@example.com", "--timezone", "America/Chicago"
     )
     assert spaced.code == 0, spaced.err  # plain spaces are only tidied
+
+
+def test_a_line_break_in_a_time_off_reason_is_refused(cli: Cli) -> None:
+    added = cli("tech", "add", "Maria Lopez", "--email", "maria@example.com", "--timezone", "America/Chicago")
+    assert added.code == 0, added.err
+    refused = cli(
+        "timeoff", "add", "Maria Lopez", "--date", "2030-11-05", "--reason", "Off\r\nBcc: x@example.com"
+    )
+    assert "reason for time off must be on one line" in _one_sentence(refused)
+    listed = cli("timeoff", "list", "--json")
+    assert listed.code == 0 and listed.json() == []
