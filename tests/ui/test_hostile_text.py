@@ -7,8 +7,10 @@ every tooltip carrying it must be plain or escaped (Qt guesses rich text from a 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -174,3 +176,16 @@ def test_questions_are_plain_text(qtbot, styled_app: QApplication) -> None:  # t
     labels = plain_labels(box)
     assert len(labels) == 2
     box.close()
+
+
+def test_screens_make_labels_through_plain_label_only() -> None:
+    """A new QLabel(...) would guess rich text again; labels are PlainLabel (ui/plain.py says why)."""
+    ui = Path(__file__).resolve().parents[2] / "ui"
+    bare = [
+        f"{path.relative_to(ui.parent)}:{number}"
+        for path in sorted(ui.rglob("*.py"))
+        if path.name != "plain.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\bQLabel\(", line)
+    ]
+    assert bare == []
