@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
-from app.domain.blocking import materialize
+from app.domain.blocking import calendar_blocks, materialize
 from app.domain.ids import AccountId, BookingId, CalendarId, TechId
 from app.domain.model import (
     Audience,
@@ -171,7 +171,7 @@ class CalendarReader:
         gone = _gone_links(old_events, links, batch)
         # Blocks of days the window has left behind stay as last seen, unless the provider says
         # their event was removed: the board keeps showing what was on a past day.
-        history = _history(uow, tech, calendar.id, horizon)
+        history = _history(uow, tech, calendar, horizon)
         removed = _vanished(old_events, batch)
         affected = self._apply(uow, calendar.id, old_events, batch)
         if batch.full:
@@ -500,15 +500,22 @@ def _single(event: RemoteEvent | None) -> bool:
 
 
 def _history(
-    uow: UnitOfWork, tech: Technician, calendar_id: CalendarId, horizon: Interval
+    uow: UnitOfWork, tech: Technician, calendar: Calendar, horizon: Interval
 ) -> dict[str, list[BusyBlock]]:
-    """The calendar's blocks that ended before the window starts, by the event they are filed under."""
+    """The calendar's blocks that ended before the window starts, by the event they are filed under.
+
+    Only those the tech's current settings still let block: a calendar turned off, or tentative
+    events no longer counted, take their past blocks with them.
+    """
     found: dict[str, list[BusyBlock]] = {}
+    if not calendar_blocks(calendar, tech):
+        return found
     for block in uow.busy.for_techs([tech.id], Interval(_LONG_AGO, horizon.start)):
         if (
-            block.calendar_id == calendar_id
+            block.calendar_id == calendar.id
             and block.remote_id is not None
             and block.interval.end <= horizon.start
+            and (tech.tentative_blocks or not block.tentative)
         ):
             found.setdefault(block.remote_id, []).append(block)
     return found

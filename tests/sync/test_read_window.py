@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from app.domain.ids import BookingId
 from app.domain.time import Interval
 from sync.engine import SyncEngine
-from tests.sync.conftest import CHICAGO, NOW, PRIMARY, World, timed
+from tests.sync.conftest import CHICAGO, NOW, PRIMARY, SECOND, World, timed
 
 TZ = ZoneInfo(CHICAGO)
 
@@ -116,6 +116,24 @@ async def test_past_days_keep_the_calendar_time_crewboard_knew(world: World, eng
     assert _blocks(world) == past
     day = world.services.schedule.day(world.tech.tech.name, tuesday.astimezone(TZ).date())
     assert sorted(b.title or "" for b in day.busy) == ["Dentist", "Parent-teacher conference"]
+
+
+async def test_a_calendar_turned_off_takes_its_past_series_off_the_board_too(
+    world: World, engine: SyncEngine
+) -> None:
+    """Past occurrences are kept as last built only while the rules that built them still hold."""
+    world.services.accounts.set_calendar_blocks(world.tech.second.id, True)
+    world.phone.add_event(
+        SECOND, timed(_at(NOW, 17), 60), title="Soccer practice", recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO",)
+    )
+    await engine.run_once()
+    world.clock.advance(timedelta(days=9))
+    await engine.run_once()
+    assert (_at(NOW, 17), "Soccer practice") in _blocks(world)
+
+    world.services.accounts.set_calendar_blocks(world.tech.second.id, False)
+    await engine.run_once()
+    assert _blocks(world) == []
 
 
 async def test_jobs_in_the_future_deleted_at_once_still_trip_the_guard(
