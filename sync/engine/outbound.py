@@ -57,6 +57,9 @@ BACKOFF_BASE = 2.0  # seconds
 BACKOFF_CAP = 300.0  # five minutes
 # A write that must wait for a person (a conflict, a reconnect) is looked at again this often.
 WAIT_RECHECK = timedelta(seconds=60)
+# The booking version of an agreement on an event whose content no version of the booking is known
+# to match (an adopted event): the planner then always writes the booking over it.
+_UNAGREED_VERSION = -1
 # Conflicts that stop a booking's sync until someone decides.
 BLOCKING_KINDS = frozenset({ConflictKind.EDITED_BOTH, ConflictKind.EVENT_DELETED})
 _WAITING_STATUSES = frozenset({AccountStatus.NEEDS_RECONNECT, AccountStatus.REVOKED})
@@ -97,6 +100,9 @@ class _Snapshot:
     candidates: tuple[RemoteEvent, ...]
     calendars: dict[CalendarId, tuple[Calendar, CalendarAccount]]
     wait: str | None  # why the booking's writes must wait for a person
+    # A write of this booking went out before (any row, due now or waiting for its retry): its
+    # answer may have been lost, so an event of ours may be there unrecorded.
+    tried: bool = False
 
 
 class _Replan(Exception):
@@ -163,9 +169,11 @@ class OutboxFlusher:
                 and agreed is None
                 and snap.desired is not None
                 and snap.desired.calendar_id is not None
-                and any(item.attempts > 0 for item in items)
+                and (snap.tried or any(item.attempts > 0 for item in items))
             ):
                 # A create was tried before and its answer may have been lost: look before creating.
+                # Not only the due rows count: a later change's row may come due while the row of
+                # that create still waits for its retry.
                 calendar, account = snap.calendars[snap.desired.calendar_id]
                 found = await self._provider(account).find_booking_event(calendar, self._content(snap))
                 if found is not None:
@@ -251,6 +259,63 @@ class OutboxFlusher:
         )
         return _record_write(link, mirror, audit_action, calendar, now)
 
+    async def _found_on_create(
+        self,
+        report: FlushReport,
+        account: CalendarAccount,
+        calendar: Calendar,
+        snap: _Snapshot,
+        now: datetime,
+    ) -> Effect:
+        """The create was answered with an event that was already there, not with what we sent.
+
+        An earlier create made it and its answer was lost (Google answers the retry with 409 and
+        the adapter adopts the event; Graph answers a repeated transactionId with the first event,
+        whatever became of it). It shows what it holds now: an older version of the booking, or the
+        tech's move of it. Recording it as showing the booking would leave the two apart for good
+        (the mirror would say the calendar agrees, and reads never bring the event back unless it
+        changes), so it is recorded as found, agreed with no version of the booking, and planned
+        once more: the booking is then written over it (If-Match), or a change the tech makes
+        meanwhile is seen as edited on both sides.
+        """
+        booking, _customer, _tech = _parts(snap)
+        report.wrote.add(account.id)
+        report.writes += 1
+        report.reread.add(calendar.id)  # plan it again in this round
+        found = await self._provider(account).find_booking_event(calendar, self._content(snap))
+        if found is None:
+            # Deleted meanwhile, most likely: the rows stay, and are planned afresh after a pause
+            # (a provider that keeps answering so would otherwise be asked again and again).
+            raise ProviderError(
+                "The calendar answered with an event this job already had, then could not find it; "
+                "sync will try again."
+            )
+        event = replace(found, calendar_id=calendar.id, booking_id=booking.id)
+        link = EventLink(
+            booking.id,
+            calendar.id,
+            event.remote_id,
+            event.etag,
+            views.observed(event, _zone(snap)).content_hash,
+            _UNAGREED_VERSION,
+        )
+
+        def record(uow: UnitOfWork) -> None:
+            uow.remote_events.upsert(event)
+            uow.links.put(link)
+            uow.outbox.add(planner_item(booking, calendar.id, event.remote_id, now))
+            uow.audit.record(
+                AuditEntry(
+                    now,
+                    "sync.event_adopted",
+                    f"{calendar.name}: {event.remote_id}",
+                    booking.id,
+                    extra={"calendar": calendar.id},
+                )
+            )
+
+        return record
+
     async def _perform(
         self, action: Action, snap: _Snapshot, observed: Observed | None, report: FlushReport
     ) -> Effect:
@@ -261,6 +326,9 @@ class OutboxFlusher:
             calendar, account = self._target(snap, action.calendar_id)
             self._current_account = account.id
             written = await self._provider(account).create_event(calendar, self._content(snap))
+            assert snap.desired is not None
+            if written.adopted or written.content_hash != snap.desired.content_hash:
+                return await self._found_on_create(report, account, calendar, snap, now)
             return self._written(report, account, calendar, written, snap, "sync.event_created", now)
         if action.kind is Kind.UPDATE:
             calendar, account = self._target(snap, action.calendar_id)
@@ -514,6 +582,7 @@ def _snapshot(uow: UnitOfWork, booking_id: BookingId, items: list[OutboxItem]) -
         candidates=candidates,
         calendars=calendars,
         wait=waits[0] if waits else None,
+        tried=any(item.attempts > 0 for item in uow.outbox.for_booking(booking_id)),
     )
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from app.domain.model import AccountStatus, Audience, OutboxItem
+import pytest
+
+from app.domain.model import AccountStatus, Audience, Calendar, ConflictStatus, OutboxItem
+from app.domain.time import Interval
 from app.services.bookings import BookingEdit
 from sync.engine import SyncEngine
 from sync.engine.outbound import BACKOFF_BASE, BACKOFF_CAP
 from sync.providers.content import booking_title
 from sync.providers.errors import Transient
-from tests.sync.conftest import NOW, PRIMARY, World
+from sync.providers.protocol import ChangeBatch
+from tests.sync.conftest import NOW, PRIMARY, World, timed
 
 
 def pending(world: World) -> list[OutboxItem]:
@@ -239,3 +243,83 @@ async def test_every_write_goes_out_exactly_once_through_mixed_faults(
     events = world.booking_events()
     assert sorted(e.booking_id for e in events if e.booking_id) == sorted(b.id for b in bookings)
     assert pending(world) == []
+
+
+def read_untagged(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reads leave out the booking tag, as Graph's delta feed does: an event we made but never
+    heard back about reads as one of the tech's own (only a recorded link names it ours)."""
+    phone = world.phone
+    read_changes = phone.read_changes
+
+    async def untagged(calendar: Calendar, cursor: str | None, window: Interval) -> ChangeBatch:
+        batch = await read_changes(calendar, cursor, window)
+        return replace(batch, events=tuple(replace(e, booking_id=None) for e in batch.events))
+
+    monkeypatch.setattr(phone, "read_changes", untagged)
+
+
+async def test_a_create_retried_by_a_later_change_adopts_what_the_calendar_holds(
+    world: World, engine: SyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Soak seed 629670582: the create's answer is lost; while its row waits for its retry, the
+    dispatcher moves the job and the tech drags the (never confirmed) event elsewhere. The move's row
+    must not create "again" and record the event found there as showing the booking."""
+    read_untagged(world, monkeypatch)
+    booking = world.book(hours=3)
+    world.phone.lose_answers(1, methods=["create_event"])
+    await engine.run_once()
+    [made] = world.booking_events()  # made, but we never heard back
+    [first] = pending(world)
+    assert first.attempts == 1 and first.next_attempt is not None and first.next_attempt > world.clock.now()
+
+    world.services.bookings.move(booking.id, NOW + timedelta(hours=5))  # a fresh row, due at once
+    world.phone.edit_event(PRIMARY, made.remote_id, when=timed(NOW + timedelta(hours=6), 90))
+    await engine.run_once()
+    for _ in range(3):
+        world.clock.advance(timedelta(minutes=5))
+        await engine.run_once()
+
+    [event] = world.booking_events()
+    assert event.remote_id == made.remote_id
+    assert world.booking(booking.id).start == NOW + timedelta(hours=5)
+    assert event.when.start == NOW + timedelta(hours=5)  # the board's time, not the stale one
+    assert pending(world) == []
+    with world.uow() as uow:
+        link = uow.links.for_booking(booking.id)
+        assert link is not None and link.etag == event.etag
+        mirrored = uow.remote_events.get(world.tech.primary.id, event.remote_id)
+        assert mirrored is not None and mirrored.when.start == event.when.start
+        # Read untagged, the event passed for the tech's own over the job for a while; no more.
+        assert [c for c in uow.conflicts.list() if c.status is ConflictStatus.OPEN] == []
+
+
+async def test_a_create_answered_with_an_older_event_writes_the_booking_over_it(
+    world: World, engine: SyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create whose answer is the event an earlier create made (Google's 409, Graph's repeated
+    transactionId) shows what that event holds now, not what was sent: it is recorded as found and
+    the booking is written over it, never recorded as if it already showed the booking."""
+    read_untagged(world, monkeypatch)
+    booking = world.book(hours=3)
+    world.phone.lose_answers(1, methods=["create_event"])
+    await engine.run_once()
+    [made] = world.booking_events()
+    # Nothing remembers that create (a store restored from a backup taken before it went out),
+    # and the tech drags the event.
+    with world.uow() as uow:
+        [row] = uow.outbox.pending()
+        uow.outbox.update(replace(row, attempts=0, next_attempt=world.clock.now(), last_error=None))
+        uow.commit()
+    world.phone.edit_event(PRIMARY, made.remote_id, when=timed(NOW + timedelta(hours=6), 90))
+    await engine.run_once()
+    for _ in range(2):
+        world.clock.advance(timedelta(minutes=5))
+        await engine.run_once()
+
+    [event] = world.booking_events()
+    assert event.when.start == NOW + timedelta(hours=3) == world.booking(booking.id).start
+    assert pending(world) == []
+    with world.uow() as uow:
+        link = uow.links.for_booking(booking.id)
+        assert link is not None and link.etag == event.etag
+        assert [c for c in uow.conflicts.list() if c.status is ConflictStatus.OPEN] == []
