@@ -2,8 +2,8 @@
 
 It behaves as the real adapters do where the sync engine can tell: events per calendar with
 etags that change on every write, cursors that are positions in a change log (and expire when
-told), creates that are idempotent per booking (a retry adopts the first event, a deleted
-event's id is never reused), If-Match on updates and deletes, and deletes of events already gone
+told), creates that are idempotent per booking (a retry adopts the first event, but only when
+its ownership tag verifies, as the real adapters check; a deleted event's id is never reused), If-Match on updates and deletes, and deletes of events already gone
 that succeed. Tests play the technician's phone through `add_event`, `edit_event` and
 `remove_event`, and inject failures: errors on the next calls, answers lost after the change was
 made, a revoked sign-in, expired cursors.

@@ -32,7 +32,7 @@ from sync.engine import SyncEngine
 from sync.providers.config import SandboxApprover, sandbox_endpoints
 from sync.providers.factory import open_provider
 from sync.providers.google_auth import GoogleConnector
-from sync.providers.normalize_google import BOOKING_ID_KEY
+from sync.providers.normalize_google import BOOKING_ID_KEY, BOOKING_TAG_KEY, google_event_id
 from sync.providers.secrets import TokenStore
 from sync.sandbox.server import Sandbox
 from tests.accounts.conftest import add_sandbox_account, keyring_problem, token_store
@@ -406,3 +406,84 @@ async def test_a_window_that_moved_past_every_known_event_is_not_an_empty_calend
         ),
         lambda title, start: office.phone.add(title, start),
     )
+
+
+def _as_tried(office: Office, booking_id: str) -> None:
+    """The booking's create went out once and nothing came of it (or its answer was lost)."""
+    with office.database.unit_of_work() as uow:
+        [row] = [r for r in uow.outbox.pending() if r.booking_id == booking_id]
+        uow.outbox.update(replace(row, attempts=1))
+        uow.commit()
+
+
+async def test_events_that_only_claim_a_job_are_left_alone_and_the_job_still_syncs(office: Office) -> None:
+    """A forged tag, a genuine tag copied to another event, an event under the job's guessable id:
+    none is adopted, patched, deleted or followed; each blocks its time and is told once."""
+    phone = office.phone
+    start = next_weekday(2, 9, office.clock)
+    job = office.services.bookings.create(
+        NewBooking("Ada Park", "AC repair", timedelta(minutes=90), start, "Maria Lopez", address="12 Elm St")
+    )
+    await office.engine.run_once()
+    [genuine] = phone.booking_events()
+    tag = genuine["extendedProperties"]["private"].get(BOOKING_TAG_KEY)
+    assert tag and genuine["id"] != google_event_id(job.id)  # keyed: not guessable from the job
+
+    elsewhere = start + timedelta(hours=4)
+    claim = {BOOKING_ID_KEY: job.id}
+    forged = [
+        phone.add("Lunch with Jo", elsewhere, extendedProperties={"private": claim}),
+        phone.add(
+            "Gym",
+            elsewhere + timedelta(hours=2),
+            extendedProperties={"private": {**claim, BOOKING_TAG_KEY: tag}},
+        ),
+    ]
+    # A job not written yet, whose first create failed, and an event under its guessable id.
+    later = office.services.bookings.create(
+        NewBooking("Bo Lee", "Boiler", timedelta(minutes=60), start + timedelta(days=1), "Maria Lopez"),
+        force=True,
+    )
+    _as_tried(office, later.id)
+    forged.append(
+        phone.add(
+            "Dentist",
+            start + timedelta(days=1, hours=3),
+            id=google_event_id(later.id),
+            extendedProperties={"private": {BOOKING_ID_KEY: later.id}},
+        )
+    )
+    for _ in range(3):
+        report = await office.engine.run_once()
+        assert report.ok, report.errors
+        office.clock.advance(timedelta(minutes=5))
+
+    def current(event: dict[str, Any]) -> tuple[Any, ...]:
+        [now] = [e for e in phone.events() if e["id"] == event["id"]]
+        return now["etag"], now["summary"], now["start"]["dateTime"]
+
+    assert [current(e) for e in forged] == [(e["etag"], e["summary"], e["start"]["dateTime"]) for e in forged]
+    blocked = {b.title for b in office.busy()}
+    assert {"Lunch with Jo", "Gym", "Dentist"} <= blocked
+    ours = [e for e in phone.events() if e["summary"].startswith(("AC repair", "Boiler"))]
+    assert sorted(e["summary"] for e in ours) == ["AC repair — Ada Park", "Boiler — Bo Lee"]
+
+    # The outsider drags an event; the dispatcher moves the job: only the job's own event follows.
+    phone.patch(
+        forged[0]["id"],
+        {
+            "start": {
+                "dateTime": (elsewhere + timedelta(hours=1)).isoformat(),
+                "timeZone": "America/Chicago",
+            },
+            "end": {"dateTime": (elsewhere + timedelta(hours=2)).isoformat(), "timeZone": "America/Chicago"},
+        },
+    )
+    office.services.bookings.move(job.id, start + timedelta(hours=1))
+    await office.engine.run_once()
+    assert office.services.bookings.get(job.id).start == (start + timedelta(hours=1)).astimezone(UTC)
+    [moved] = [e for e in phone.events() if e["id"] == genuine["id"]]
+    assert datetime.fromisoformat(moved["start"]["dateTime"]) == start + timedelta(hours=1)
+    with office.database.unit_of_work() as uow:
+        notices = [n for n in uow.notifications.list() if "claims to be job" in n.body]
+    assert len(notices) == 3

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from sync.engine import SyncEngine
 from sync.providers.config import SandboxApprover, sandbox_endpoints
 from sync.providers.factory import open_provider
 from sync.providers.microsoft_auth import MicrosoftConnector
+from sync.providers.normalize_graph import BOOKING_ID_PROPERTY, BOOKING_TAG_PROPERTY
 from sync.providers.secrets import TokenStore
 from sync.sandbox.server import Sandbox
 from tests.accounts.conftest import add_sandbox_account, keyring_problem, token_store
@@ -52,8 +53,12 @@ class OutlookPhone:
             trust_env=False,
         )
 
-    def add(self, subject: str, start: datetime, minutes: int = 60) -> dict[str, Any]:
-        body = {
+    def add(
+        self, subject: str, start: datetime, minutes: int = 60, claim: tuple[str, str | None] | None = None
+    ) -> dict[str, Any]:
+        """An event as the tech (or anyone with write access) adds it; `claim` (booking id, tag)
+        gives it the properties a job's event carries."""
+        body: dict[str, Any] = {
             "subject": subject,
             "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "America/Chicago"},
             "end": {
@@ -61,6 +66,11 @@ class OutlookPhone:
                 "timeZone": "America/Chicago",
             },
         }
+        if claim is not None:
+            booking_id, tag = claim
+            body["singleValueExtendedProperties"] = [{"id": BOOKING_ID_PROPERTY, "value": booking_id}] + (
+                [{"id": BOOKING_TAG_PROPERTY, "value": tag}] if tag else []
+            )
         answer = self.http.post("me/events", json=body)
         assert answer.status_code == 201, answer.text
         found: dict[str, Any] = answer.json()
@@ -227,3 +237,33 @@ async def test_a_window_that_moved_past_every_known_event_is_not_an_empty_calend
         lambda start, name: _book(office, start, customer=name),
         add_personal,
     )
+
+
+async def test_after_a_failed_create_an_event_that_only_claims_the_job_is_not_adopted(office: Office) -> None:
+    """Outlook: the job's first create failed; the next round looks for the event it may have made
+    and must not take someone else's event carrying the job's id (with or without a tag)."""
+    start = _start(office, 4, 9)
+    booking_id = _book(office, start)
+    with office.database.unit_of_work() as uow:
+        [row] = uow.outbox.pending()
+        uow.outbox.update(replace(row, attempts=1))  # tried once, nothing came of it
+        uow.commit()
+    elsewhere = start + timedelta(hours=5)
+    forged = [
+        office.phone.add("Lunch with Jo", elsewhere, claim=(booking_id, None)),
+        office.phone.add("Gym", elsewhere + timedelta(hours=2), claim=(booking_id, "0" * 64)),
+    ]
+    for _ in range(3):
+        report = await office.engine.run_once()
+        assert report.ok, report.errors
+        office.clock.advance(timedelta(minutes=5))
+
+    events = {e["id"]: e for e in office.phone.events()}
+    assert [(events[f["id"]]["subject"], events[f["id"]]["changeKey"]) for f in forged] == [
+        (f["subject"], f["changeKey"]) for f in forged
+    ]
+    [job] = [e for e in events.values() if e["subject"] == "AC repair — Ada Park"]
+    assert job["id"] not in {f["id"] for f in forged}
+    office.phone.move(forged[0]["id"], elsewhere + timedelta(hours=1), 60)
+    await office.engine.run_once()
+    assert office.services.bookings.get(booking_id).start == start.astimezone(UTC)
