@@ -8,6 +8,7 @@ while the job's own event keeps syncing and the dispatcher hears of each such ev
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -251,3 +252,23 @@ async def test_a_genuine_copy_left_in_the_old_calendar_is_still_cleaned_up(
     [moved] = [e for e in other.phone.events(PRIMARY) if e.booking_id == booking.id]
     assert moved.when.start == NOW + timedelta(hours=3)
     assert claim_notices(world) == []
+
+
+async def test_claims_a_store_believed_before_ownership_was_checked_are_forgotten(world: World) -> None:
+    """A store synced by an older version holds booking ids nothing proved: when the key is made,
+    those are forgotten and every calendar is read again in full, so none is adopted or deleted."""
+    booking = world.book(hours=3)
+    forged = forge(world, booking)
+    first = world.engine()
+    await first.run_once()
+    await first.aclose()
+    with world.uow() as uow:
+        # As an older version left it: the claim believed in the mirror, and no key yet.
+        uow.remote_events.upsert(replace(forged, calendar_id=world.tech.primary.id))
+        uow.settings.remove(KEY_SETTING)
+        uow.commit()
+    world.services.bookings.move(booking.id, NOW + timedelta(hours=4))
+    await rounds(world, world.engine())
+
+    assert_untouched(world, forged)
+    assert [e.when.start for e in ours(world, booking)] == [NOW + timedelta(hours=4)]
