@@ -102,9 +102,9 @@ class ChannelKeeper:
         """Open (or renew) the calendar's channel and store it; False if the provider refused."""
         calendar = target.calendar
         try:
-            # Stored before `creating` ends (its end re-reads the table for the receiver): the
-            # provider posts notices as soon as it has answered, and until the channel is in
-            # the table the receiver refuses them as unknown.
+            # `creating` begins before the request goes out (Google posts its `sync` notice as
+            # soon as the channel exists, often before its answer reaches us) and ends once the
+            # channel is stored: until then the receiver knows the channel by its token.
             with self._channels.creating(calendar.id):
                 channel = await self._open_or_renew(target, fresh)
                 await asyncio.to_thread(self._store, calendar, channel)

@@ -7,10 +7,11 @@ that calendar; polling stays on as the safety net, because providers may drop no
 
 Checks, in order, and what a failure answers (always with no effect and one log line that carries
 no token):
-- Google (`.../google`): X-Goog-Channel-ID must be one of our channels (404), X-Goog-Channel-Token
-  must match (constant-time compare, 403), X-Goog-Resource-ID must match when we know it (403); a
-  message number not above the last one seen on the channel is a replay, acknowledged and ignored.
-  `sync` is the handshake right after the channel is made (no read); `exists`/`not_exists` read.
+- Google (`.../google`): X-Goog-Channel-ID must be one of our channels, or the token must be that of
+  a channel being made right now (404), X-Goog-Channel-Token must match (constant-time compare,
+  403), X-Goog-Resource-ID must match when we know it (403); a message number not above the last
+  one seen on the channel is a replay, acknowledged and ignored. `sync` is the handshake right
+  after the channel is made (no read); `exists`/`not_exists` read.
 - Graph (`.../microsoft`, and `.../microsoft/lifecycle` for lifecycle notices):
   `?validationToken=` is the subscription handshake, answered at once with the decoded token as
   text/plain (Graph allows 10 s, and validates both URLs). A notification body is JSON
@@ -86,15 +87,18 @@ class ChannelEntry:
     calendar_id: CalendarId
     token: str
     resource_id: str | None = None  # Google's X-Goog-Resource-ID, when known
+    pending: bool = False  # a channel still being made: known by its token, its id not stored yet
 
 
 class ChannelRegistry(Protocol):
-    def lookup(self, channel_id: str) -> ChannelEntry | None:
-        """The entry for a Google channel id or a Graph subscription id, or None if it is not ours."""
-        ...
+    def resolve(self, channel_id: str, token: str) -> ChannelEntry | None:
+        """What a notice's channel (Google) or subscription (Graph) id stands for, or None: not ours.
 
-    def pending(self, token: str) -> CalendarId | None:
-        """The calendar whose channel is being created right now with this token, if any."""
+        A stored channel's entry whatever `token` is (the receiver compares them); for an id not
+        stored, the calendar whose channel is being made right now with `token`, as a `pending`
+        entry. Decided on one state of the registry, so a channel that is stored and stops being
+        made meanwhile is found one way or the other, never neither.
+        """
         ...
 
 
@@ -119,12 +123,16 @@ class CalendarChannels:
     over syncing, where a keyring entry would stay behind and make every channel's notices fail.
     DESIGN's "tokens never in the database" is about sign-in tokens, which stay in the keyring.
 
-    Google sends its `sync` notice while `events.watch` is still answering, before the channel id
-    is stored, and the provider picks that id itself: so while a channel is being made for a
-    calendar (`with channels.creating(calendar_id):`), a `sync` notice carrying that calendar's
-    token is accepted as its handshake. After storing or clearing a channel call `refresh()`;
-    `forget()` refuses a stopped channel at once. Unknown ids read the table at most once a second,
-    so a flood of forged ids costs little.
+    Google sends its `sync` notice as soon as `events.watch` has made the channel, often before
+    its answer reaches us and so before the channel is stored (Graph, likewise, may post changes
+    before the new subscription's id is stored): so from before the request is sent until the
+    channel is stored (`with channels.creating(calendar_id):` around both), a notice carrying that
+    calendar's token is taken as that calendar's. `resolve` decides on one state, under the lock
+    `creating`'s end takes to re-read the table and only then to stop accepting by token, so a
+    notice checked while the creation ends is not lost between "not stored yet" and "no longer
+    being made". After storing or clearing a channel otherwise, call `refresh()`; `forget()`
+    refuses a stopped channel at once. Unknown ids read the table at most once a second, so a flood
+    of forged ids costs little.
     """
 
     KEY_SETTING = "push.channel_key"
@@ -135,7 +143,7 @@ class CalendarChannels:
         self._lock = threading.Lock()
         self._key: bytes | None = None
         self._known: dict[str, ChannelEntry] = {}
-        self._creating: dict[CalendarId, int] = {}
+        self._creating: dict[CalendarId, tuple[str, int]] = {}  # calendar -> (its token, how many)
         self._refreshed = float("-inf")
 
     def token_for(self, calendar_id: CalendarId) -> str:
@@ -145,25 +153,33 @@ class CalendarChannels:
 
     @contextlib.contextmanager
     def creating(self, calendar_id: CalendarId) -> Iterator[None]:
-        """A channel for `calendar_id` is being made: accept its handshake; re-read the table after."""
+        """A channel for `calendar_id` is being made: enter before asking the provider for it, store
+        it inside; until the end, notices with the calendar's token are accepted (see the class)."""
+        token = self.token_for(calendar_id)
         with self._lock:
-            self._creating[calendar_id] = self._creating.get(calendar_id, 0) + 1
+            depth = self._creating.get(calendar_id, (token, 0))[1]
+            self._creating[calendar_id] = (token, depth + 1)
         try:
             yield
         finally:
-            with self._lock:
-                self._creating[calendar_id] -= 1
-                if not self._creating[calendar_id]:
-                    del self._creating[calendar_id]
-                self._refresh()
+            with self._lock:  # one step for `resolve`: the stored channel is known, then not pending
+                try:
+                    self._refresh()
+                finally:
+                    depth = self._creating[calendar_id][1]
+                    if depth > 1:
+                        self._creating[calendar_id] = (token, depth - 1)
+                    else:
+                        del self._creating[calendar_id]
 
-    def pending(self, token: str) -> CalendarId | None:
-        """The calendar a channel is being made for whose token this is, if any."""
+    def resolve(self, channel_id: str, token: str) -> ChannelEntry | None:
         with self._lock:
-            calendars = list(self._creating)
-        for calendar_id in calendars:
-            if _same(token, self.token_for(calendar_id)):
-                return calendar_id
+            entry = self._stored(channel_id)
+            if entry is not None:
+                return entry
+            for calendar_id, (expected, _depth) in self._creating.items():
+                if _same(token, expected):
+                    return ChannelEntry(calendar_id, expected, pending=True)
         return None
 
     def forget(self, channel_id: str) -> None:
@@ -177,11 +193,15 @@ class CalendarChannels:
             self._refresh()
 
     def lookup(self, channel_id: str) -> ChannelEntry | None:
+        """The stored channel or subscription `channel_id`, or None."""
         with self._lock:
+            return self._stored(channel_id)
+
+    def _stored(self, channel_id: str) -> ChannelEntry | None:
+        entry = self._known.get(channel_id)
+        if entry is None and time.monotonic() - self._refreshed >= self.REFRESH_EVERY:
+            self._refresh()
             entry = self._known.get(channel_id)
-            if entry is None and time.monotonic() - self._refreshed >= self.REFRESH_EVERY:
-                self._refresh()
-                entry = self._known.get(channel_id)
         return entry
 
     def _refresh(self) -> None:
@@ -465,8 +485,10 @@ class PushReceiver:
             return await self._graph(request)
         raise _Reject(404, "no such endpoint")
 
-    async def _lookup(self, channel_id: str) -> ChannelEntry | None:
-        return await asyncio.to_thread(self._registry.lookup, channel_id)
+    async def _resolve(self, channel_id: str, token: str) -> ChannelEntry | None:
+        # One call, so "not stored yet" and "no longer being made" are never seen apart (a notice
+        # checked while its channel is being stored would otherwise be refused as unknown).
+        return await asyncio.to_thread(self._registry.resolve, channel_id, token)
 
     async def _google(self, request: _Request) -> tuple[_Answer, list[_Notice]]:
         headers = request.headers
@@ -480,22 +502,18 @@ class PushReceiver:
         if not number_text.isdigit():
             raise _Reject(400, f"malformed message number on channel {channel_id}")
         token = headers.get("x-goog-channel-token", "")
-        entry = await self._lookup(channel_id)
+        # A channel still being made (its watch not answered yet, or its row not yet stored) already
+        # gets notices: its handshake, and changes made meanwhile (our own writes to that calendar
+        # above all). Its token, which only we can compute, says which calendar it is for.
+        entry = await self._resolve(channel_id, token)
         if entry is None:
-            # A channel still being made (its watch answered, its row not yet stored) already gets
-            # notices: its handshake, and changes made meanwhile (our own writes to that calendar
-            # above all). Its token, which only we can compute, says which calendar it is for.
-            pending = await asyncio.to_thread(self._registry.pending, token)
-            if pending is None:
-                raise _Reject(404, f"unknown channel {channel_id}")
-            calendar_id = pending
-        else:
-            if not _same(token, entry.token):
-                raise _Reject(403, f"wrong channel token on channel {channel_id}")
-            resource = headers.get("x-goog-resource-id")
-            if entry.resource_id is not None and resource != entry.resource_id:
-                raise _Reject(403, f"wrong resource id on channel {channel_id}")
-            calendar_id = entry.calendar_id
+            raise _Reject(404, f"unknown channel {channel_id}")
+        if not _same(token, entry.token):
+            raise _Reject(403, f"wrong channel token on channel {channel_id}")
+        resource = headers.get("x-goog-resource-id")
+        if entry.resource_id is not None and resource != entry.resource_id:
+            raise _Reject(403, f"wrong resource id on channel {channel_id}")
+        calendar_id = entry.calendar_id
         number = int(number_text)
         if number <= self._last_number.get(channel_id, 0):
             log.info("push notice %d on channel %s replayed; ignored", number, channel_id)
@@ -540,21 +558,17 @@ class PushReceiver:
         subscription = item.get("subscriptionId")
         if not isinstance(subscription, str) or not subscription:
             raise _Reject(400, "notification item has no subscriptionId")
-        entry = await self._lookup(subscription)
         client_state = item.get("clientState")
-        if entry is None:
-            # As for Google: a subscription still being stored is known by its clientState; its
-            # change notices read the calendar (lifecycle news waits for the stored subscription).
-            pending = None
-            if isinstance(client_state, str) and item.get("lifecycleEvent") is None:
-                pending = await asyncio.to_thread(self._registry.pending, client_state)
-            if pending is None:
-                raise _Reject(404, f"unknown subscription {subscription}")
-            return _Notice(pending)
+        state = client_state if isinstance(client_state, str) else ""
+        raw = item.get("lifecycleEvent")
+        # As for Google: a subscription still being stored is known by its clientState; its change
+        # notices read the calendar (lifecycle news waits for the stored subscription).
+        entry = await self._resolve(subscription, state)
+        if entry is None or (entry.pending and raw is not None):
+            raise _Reject(404, f"unknown subscription {subscription}")
         if not isinstance(client_state, str) or not _same(client_state, entry.token):
             raise _Reject(403, f"wrong clientState on subscription {subscription}")
-        raw = item.get("lifecycleEvent")
-        if raw is None:
+        if raw is None or entry.pending:
             return _Notice(entry.calendar_id)
         try:
             event = LifecycleEvent(raw)

@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 import json
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -50,6 +51,9 @@ LIST_CALENDARS = {S + s for s in ("calendar", "calendar.readonly", "calendar.cal
 ANY_CALENDAR = READ_EVENTS | LIST_CALENDARS | {S + "calendar.freebusy", S + "calendar.settings.readonly"}
 MAX_CHANNEL_TTL_S = 30 * 24 * 3600  # Google's own cap is unverified; we allow 30 days.
 DEFAULT_CHANNEL_TTL_S = 604800
+# With `CalendarApi.sync_before_answer`, how long events.watch waits at most for its `sync` notice to
+# be delivered (the push sender's attempts take at most about 16 s).
+SYNC_BEFORE_ANSWER_WAIT_S = 30.0
 
 # The HTTP status a gRPC-style `status` string accompanies. For 410/412 Google's value is
 # unverified; we use FAILED_PRECONDITION.
@@ -125,6 +129,10 @@ class CalendarApi:
         self.store = store
         self.events = events
         self.push = push
+        # Google posts a new channel's `sync` notice as soon as the channel exists, and it may reach
+        # the receiver before the watch answer reaches the caller. Set, events.watch answers only
+        # once that notice's delivery is over (unless push is paused), making that order certain.
+        self.sync_before_answer = False
         self.store.on_events_changed = self.notify_channels
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
             ("GET", re.compile(r"^users/me/calendarList$"), self.calendar_list),
@@ -493,13 +501,16 @@ class CalendarApi:
             raise invalid("Invalid ttl value for channel.", "pushInvalidTtl") from exc
         resource_id = hashlib.sha1(f"events:{calendar.id}".encode()).hexdigest()[:27]
         resource_uri = f"{request.base_url}/calendar/v3/calendars/{quote(calendar.id, safe='')}/events?alt=json"
+        synced = threading.Event() if self.sync_before_answer else None
         with self.store.lock:
             if channel_id in self.store.channels:
                 raise ApiError(400, "channelIdNotUnique", "Channel id not unique.")
             channel = Channel(channel_id, resource_id, channel_token, address, calendar.id, token.email,
                               expiration, resource_uri)
             self.store.channels[channel_id] = channel
-            self._send(channel, "sync")
+            self._send(channel, "sync", None if synced is None else lambda _status: synced.set())
+        if synced is not None and not self.push.paused:
+            synced.wait(SYNC_BEFORE_ANSWER_WAIT_S)
         payload = {"kind": "api#channel", "id": channel_id, "resourceId": resource_id,
                    "resourceUri": resource_uri, "expiration": str(expiration)}
         if channel_token is not None:
@@ -526,7 +537,9 @@ class CalendarApi:
                 elif channel.calendar_id == calendar_id:
                     self._send(channel, "exists")
 
-    def _send(self, channel: Channel, state: str) -> None:
+    def _send(
+        self, channel: Channel, state: str, on_done: Callable[[int | None], None] | None = None
+    ) -> None:
         channel.message_number += 1
         expires = dt.datetime.fromtimestamp(channel.expiration_ms / 1000, dt.UTC)
         headers = {
@@ -539,4 +552,4 @@ class CalendarApi:
         }
         if channel.token is not None:
             headers["X-Goog-Channel-Token"] = channel.token
-        self.push.send(Notification(channel.address, headers, b"", "google"))
+        self.push.send(Notification(channel.address, headers, b"", "google", on_done))

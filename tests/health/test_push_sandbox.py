@@ -1,17 +1,31 @@
 """The sandbox's providers push to the receiver: a watch and a subscription made through the
-provider APIs, then edits to events, end in reads of the right calendars."""
+provider APIs, then edits to events, end in reads of the right calendars. Google's `sync` notice
+of a new channel, which may come before the watch answer and so before the channel is stored, is
+accepted however its check and the channel's storing interleave."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import ssl
+import threading
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from google.oauth2.credentials import Credentials
 
+from app.domain.model import Calendar, CalendarAccount, Provider
+from app.domain.time import FixedClock
 from app.services.container import Services
+from app.services.ports import RemoteCalendar
+from storage.repositories.calendars import SqlCalendarRepository
+from sync.companions import PushSide
+from sync.engine.providers import ProviderPool
+from sync.providers.config import sandbox_endpoints
+from sync.providers.fake import InMemoryCalendarProvider
+from sync.providers.google_provider import GoogleCalendarProvider
+from sync.providers.protocol import CalendarProvider
 from sync.push_receiver import CalendarChannels, PushReceiver, push_address
 from sync.sandbox.server import Sandbox
 from tests.health.conftest import Business
@@ -74,9 +88,10 @@ async def test_google_watch_delivers_to_the_receiver(
             )
             assert watched.status_code == 200, watched.text
             set_channel(services, calendar, "crewboard-chan-1", watched.json()["resourceId"])
-        assert await reads.none_for(0.3)  # the sync handshake reads nothing
+        assert await asyncio.to_thread(sandbox.push.wait_idle)  # the handshake's delivery is over
         [handshake] = (await control.get("/push")).json()["deliveries"]
         assert handshake["headers"]["X-Goog-Resource-State"] == "sync" and handshake["status"] == 200
+        assert reads.calendars == []  # the sync handshake reads nothing
 
         event = await google.post(
             f"{api}/calendars/primary/events",
@@ -98,15 +113,137 @@ async def test_google_watch_delivers_to_the_receiver(
             },
         )
         assert moved.status_code == 200, moved.text
-        assert await reads.none_for(0.3)  # held back by the sandbox
+        assert (await control.get("/push")).json()["held"] == 1  # held back by the sandbox
+        assert reads.calendars == [calendar.id]
         assert (await control.post("/push/resume")).status_code == 200
         assert await reads.count(2) == [calendar.id, calendar.id]
-        async with asyncio.timeout(5):  # the sandbox files a delivery after reading our answer
-            while (
-                len(statuses := [d["status"] for d in (await control.get("/push")).json()["deliveries"]]) < 3
-            ):
-                await asyncio.sleep(0.02)
+        assert await asyncio.to_thread(sandbox.push.wait_idle)  # filed once the sandbox read our answer
+        statuses = [d["status"] for d in (await control.get("/push")).json()["deliveries"]]
         assert statuses == [200, 200, 200]
+
+
+def _note_table_reads(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """An event set when a thread other than the loop's reads the calendars table: the receiver
+    looking up a channel id it does not know yet (the test itself reads on the loop)."""
+    loop = asyncio.get_running_loop()
+    loop_thread = threading.get_ident()
+    read = asyncio.Event()
+    listed = SqlCalendarRepository.list
+
+    def listing(self: SqlCalendarRepository) -> list[Calendar]:
+        found = listed(self)
+        if threading.get_ident() != loop_thread:
+            loop.call_soon_threadsafe(read.set)
+        return found
+
+    monkeypatch.setattr(SqlCalendarRepository, "list", listing)
+    return read
+
+
+async def test_a_sync_notice_checked_while_its_channel_is_being_stored_is_accepted(
+    sandbox: Sandbox,
+    services: Services,
+    business: Business,
+    receiver: tuple[PushReceiver, CalendarChannels, Reads],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What failed under load: the receiver read the table before the channel was stored (unknown
+    id), the channel was then stored and stopped being "in creation", and only then did the
+    receiver ask for a channel being made with that token: none, so the `sync` notice was refused
+    404. Here the channel is stored and `creating` ends exactly after the receiver's table read;
+    a change made before the channel was stored must still read the calendar."""
+    push, channels, reads = receiver
+    calendar = business.maria_calendar
+    table_read = _note_table_reads(monkeypatch)
+    token = _access_token(sandbox, "google", GOOGLE_EMAIL)
+    api = f"{sandbox.urls.google}/calendar/v3"
+    async with (
+        httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {token}"}, trust_env=False, timeout=10
+        ) as google,
+        httpx.AsyncClient(base_url=sandbox.urls.control, trust_env=False, timeout=10) as control,
+    ):
+        assert (await control.post("/push/pause")).status_code == 200  # hold what the window sends
+        with channels.creating(calendar.id):
+            watched = await google.post(
+                f"{api}/calendars/primary/events/watch",
+                json={
+                    "id": "crewboard-chan-2",
+                    "type": "web_hook",
+                    "address": push_address(push.url, "google"),
+                    "token": channels.token_for(calendar.id),
+                },
+            )
+            assert watched.status_code == 200, watched.text
+            made = await google.post(  # a change while the channel is not stored yet
+                f"{api}/calendars/primary/events",
+                json={
+                    "summary": "Dentist",
+                    "start": {"dateTime": "2026-11-03T09:00:00-06:00"},
+                    "end": {"dateTime": "2026-11-03T10:00:00-06:00"},
+                },
+            )
+            assert made.status_code == 200, made.text
+            assert (await control.post("/push/resume")).status_code == 200  # sync, then exists
+            async with asyncio.timeout(10):
+                await table_read.wait()  # the receiver is checking the sync notice
+            # No await from here to the end of `creating`: the receiver goes on only after it.
+            set_channel(services, calendar, "crewboard-chan-2", watched.json()["resourceId"])
+        assert await asyncio.to_thread(sandbox.push.wait_idle)
+        deliveries = (await control.get("/push")).json()["deliveries"]
+        assert [(d["headers"]["X-Goog-Resource-State"], d["status"]) for d in deliveries] == [
+            ("sync", 200),
+            ("exists", 200),
+        ]
+        assert await reads.count(1) == [calendar.id]  # the change, read; the handshake reads nothing
+
+
+async def test_the_keepers_channel_knows_a_sync_notice_that_beats_the_watch_answer(
+    sandbox: Sandbox, services: Services, clock: FixedClock, business: Business
+) -> None:
+    """`crewboard sync --listen` against a Google that delivers the `sync` notice before events.watch
+    answers (real Google may): the keeper marks the channel as being made before its request goes
+    out, so the receiver takes the notice; the stored channel's changes then read the calendar."""
+    sandbox.google.api.sync_before_answer = True
+    token = _access_token(sandbox, "google", GOOGLE_EMAIL)
+    settings = sandbox_endpoints(sandbox.urls.control).google_settings()
+
+    def provider_for(account: CalendarAccount) -> CalendarProvider:
+        if account.provider is Provider.GOOGLE:
+            return GoogleCalendarProvider(settings, Credentials(token))
+        return InMemoryCalendarProvider([RemoteCalendar("AAMk2", "Calendar", True)], clock=clock.now)
+
+    reads = Reads()
+    pool = ProviderPool(provider_for)
+    side = PushSide(services.uow, provider_for, clock, reads, pool)
+    keeper = await side.start("127.0.0.1", 0)
+    try:
+        assert await keeper.keep() == 2
+        [handshake] = list(sandbox.push.deliveries)  # filed before the watch answered
+        with services.uow() as uow:
+            maria = uow.calendars.get(business.maria_calendar.id)
+        assert maria is not None and maria.channel_id is not None
+        assert handshake.headers["X-Goog-Resource-State"] == "sync"
+        assert handshake.headers["X-Goog-Channel-ID"] == maria.channel_id and handshake.status == 200
+        assert reads.calendars == []
+
+        async with httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {token}"}, trust_env=False, timeout=10
+        ) as google:
+            made = await google.post(
+                f"{sandbox.urls.google}/calendar/v3/calendars/primary/events",
+                json={
+                    "summary": "Dentist",
+                    "start": {"dateTime": "2026-11-03T09:00:00-06:00"},
+                    "end": {"dateTime": "2026-11-03T10:00:00-06:00"},
+                },
+            )
+        assert made.status_code == 200, made.text
+        assert await reads.count(1) == [maria.id]
+    finally:
+        await keeper.stop_all()
+        await pool.aclose()
+        await side.aclose()
 
 
 async def test_graph_subscription_handshake_and_notifications_reach_the_receiver(

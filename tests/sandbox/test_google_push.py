@@ -61,6 +61,25 @@ def test_watch_sends_sync_then_exists_and_stop_ends_it(cal: Any) -> None:
         assert info.value.resp.status == 404
 
 
+def test_sync_before_answer_delivers_the_sync_notice_before_watch_answers(sandbox: Sandbox, cal: Any) -> None:
+    """Real Google may deliver a channel's `sync` notice before its watch answer reaches the caller;
+    the sandbox makes that order certain on request (not while push is paused: it would never end)."""
+    sandbox.google.api.sync_before_answer = True
+    with receiver() as hook, httpx.Client(base_url=sandbox.urls.control, trust_env=False) as control:
+        cal.events().watch(
+            calendarId="primary", body={"id": "first", "type": "web_hook", "address": hook.url}
+        ).execute()
+        assert hook.received.qsize() == 1  # already received and answered
+        assert hook.next()["x-goog-resource-state"] == "sync"
+        assert control.post("/push/pause").json() == {"paused": True}
+        cal.events().watch(
+            calendarId="primary", body={"id": "held", "type": "web_hook", "address": hook.url}
+        ).execute()
+        assert control.get("/push").json()["held"] == 1
+        assert control.post("/push/resume").json() == {"paused": False}
+        assert hook.next()["x-goog-channel-id"] == "held"
+
+
 def test_watch_validates_the_channel(cal: Any) -> None:
     with pytest.raises(HttpError) as remote:
         cal.events().watch(calendarId="primary", body={
