@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ssl
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,8 +24,7 @@ def test_the_certificate_is_valid_now_whatever_the_simulated_day(offset_days: in
     urls = box.start()
     try:
         assert urls.microsoft is not None
-        with open(urls.ca, "rb") as handle:
-            ca = x509.load_pem_x509_certificate(handle.read())
+        ca = x509.load_pem_x509_certificate(Path(urls.ca).read_bytes())
         now = dt.datetime.now(dt.UTC)
         assert ca.not_valid_before_utc <= now <= ca.not_valid_after_utc
         context = ssl.create_default_context(cafile=urls.ca)
