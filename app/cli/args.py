@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import re
 import sys
@@ -133,13 +132,14 @@ def parse_count(text: str | int, option: str, most: int | None = None) -> int:
 # --- the database and the sandbox's state file, checked before anything opens them -------------
 
 _URL = re.compile(r"^(?P<dialect>[A-Za-z0-9_]+)(?:\+(?P<driver>[A-Za-z0-9_]+))?://")
-# SQLAlchemy's driver for each PostgreSQL URL form, and the module it needs.
-_POSTGRES_DRIVERS = {None: "psycopg2", "psycopg2": "psycopg2", "psycopg": "psycopg", "pg8000": "pg8000"}
-_PACKAGES = {"psycopg2": "psycopg2-binary", "psycopg": "psycopg[binary]"}
 
 
 def check_database(value: str | None, source: str = "--db") -> None:
-    """Refuse a --db (or CREWBOARD_DB) value Crewboard cannot open, before anything opens it."""
+    """Refuse a --db (or CREWBOARD_DB) value naming a kind of database Crewboard cannot use.
+
+    SQLite files and PostgreSQL servers pass; the store itself then says, in one sentence, when a
+    PostgreSQL URL names another driver or its server cannot be reached.
+    """
     if value is None or "://" not in value:
         return  # a file path, or the default
     found = _URL.match(value.strip())
@@ -147,13 +147,7 @@ def check_database(value: str | None, source: str = "--db") -> None:
     driver = found["driver"].lower() if found and found["driver"] else None
     if dialect == "sqlite" and driver in (None, "pysqlite"):
         return
-    if dialect in ("postgresql", "postgres") and driver in _POSTGRES_DRIVERS:
-        module = _POSTGRES_DRIVERS[driver]
-        if importlib.util.find_spec(module) is None:
-            raise InvalidInput(
-                f"PostgreSQL needs its driver, and '{module}' is not installed; "
-                f"install it (pip install {_PACKAGES.get(module, module)}) or use a SQLite file."
-            )
+    if dialect in ("postgresql", "postgres"):
         return
     raise InvalidInput(
         f"'{value}' is not a database Crewboard can open; give {source} a SQLite file path, "

@@ -66,7 +66,7 @@ BOOK = ("book", "--tech", "Maria Lopez", "--customer", "Kim", "--service", "AC",
         ((*BOOK[:-2], "--start", "2026-11-02T09:00", "--duration", "99999999999999"), "1440 minutes"),
         (("slot", "--duration", "60", "--from", "9999-12-31T09:00"), "2999-12-31"),
         (("--db", "foo://bar", "tech", "list"), "'foo://bar' is not a database Crewboard can open"),
-        (("--db", "postgresql://nohost/x", "tech", "list"), "PostgreSQL"),
+        (("--db", "postgresql+psycopg2://nohost/x", "tech", "list"), "through psycopg 3"),
         (("tech", "list", "--db", "mysql://db/x"), "give --db a SQLite file path"),
         (("sync", "--once", "--warn-after", "99999999999999d"), "longer than a year"),
         (("sync", "--once", "--poll", "1e300"), "between 1 and 86400 seconds"),
@@ -113,6 +113,13 @@ def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(
     assert message in result.err
     _one_sentence(result)
     assert _rows() == before
+
+
+def test_a_database_server_that_cannot_be_reached_is_one_sentence_exit_3(cli: Cli) -> None:
+    result = cli("--db", "postgresql://nohost/x", "tech", "list")
+    assert result.code == 3, result.err
+    assert "cannot be reached" in result.err
+    _one_sentence(result)
 
 
 def test_a_garbage_sandbox_state_file_is_one_sentence(cli: Cli, tmp_path: Path) -> None:
