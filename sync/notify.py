@@ -3,7 +3,10 @@
 Every Notification is first a row in the database (the inbox the board shows). `Notifier` sends
 the undelivered ones through the business's SMTP server and stamps them delivered; a refusal or
 an unreachable server counts an attempt, keeps the reason, and tries again later with a growing
-pause. Without SMTP settings nothing is sent and nothing is wrong: the inbox is the channel.
+pause. Each message's outcome is stored on its own as soon as it is known, so one message that
+cannot be written or sent (a header the mail library refuses) fails alone and never blocks or
+repeats the others. Subjects are one line (a CR/LF would start a header of its own, such as Bcc).
+Without SMTP settings nothing is sent and nothing is wrong: the inbox is the channel.
 
 Addresses: a tech's messages go to their notification address (else their e-mail); the
 dispatcher's and the owner's come from `[notifications]` in settings.toml. A row whose recipient
