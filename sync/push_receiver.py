@@ -20,8 +20,16 @@ no token):
   (`lifecycleEvent`) go to the `on_lifecycle` handler (the channel keeper: reauthorize, subscribe
   anew, read), which is also where either path's items end up by their content, since Graph allows
   one URL for both. If no item passes the request is refused (404/403).
-- Anything else: bad request line or headers (400), chunked bodies (411), a body over the limit
-  (413, without reading it), headers over the limit (431), other methods (405), paths (404).
+- Anything else: bad request line or headers (400: control characters such as a bare LF, a
+  Content-Length or message number that is not plain ASCII digits or is out of range), chunked
+  bodies (411), a body over the limit (413, without reading it), headers over the limit (431),
+  other methods (405), paths (404).
+
+Hostile traffic costs little and says little (see "Limits" below): each request's work is bounded
+(at most MAX_ITEMS items, ids and tokens of bounded length, one registry look-up per request
+whatever its size), every answer and log line is short and shows what it quotes escaped, and
+refusals are counted: the first of each kind in a minute is logged, the rest summed up in one
+line at the end of that minute.
 
 The answer (200 or 202) is written and flushed before the engine is poked or a lifecycle notice is
 acted on, so providers get their acknowledgement well inside their deadlines (Graph: 3 s) whatever
@@ -31,6 +39,25 @@ Why asyncio.start_server with a small HTTP/1.1 parser, not http.server in a thre
 lives on the engine's event loop, so a notice becomes a plain call to the engine's trigger with no
 thread hand-off, and every limit (header size, body size, read timeouts, one request per
 connection) is explicit here rather than left to defaults made for other uses.
+
+Limits, and why these numbers:
+- MAX_ITEMS (1,000) items per Graph POST. Graph batches the notices that are due together into
+  one POST; a mailbox can hold at most 1,000 subscriptions (Graph's documented quota for Outlook
+  events), so even one notice for each of them fits, and Crewboard holds one per calendar. More
+  is no notice Graph sends: 400, unread past the count.
+- MAX_ID (256) characters for a channel, subscription or resource id and MAX_TOKEN (256) for a
+  token or clientState: Google documents 64 for a channel id and 256 for its token, Graph 128 for
+  clientState, and ids are GUID-like; ours are 32 and 43 characters.
+- MAX_MESSAGE_NUMBER (2**63 - 1): Google's message numbers are 64-bit counters; anything longer
+  is refused (400). Replays are recognised by the numbers recently seen on the channel, not by
+  "not above the highest", so one forged huge number cannot make every later genuine one look old.
+- MAX_PER_SOURCE (16) connections at once from one address (an IPv6 /64 counts as one) out of
+  MAX_CONNECTIONS (128): one sender cannot hold the door shut for the others. HEADER_TIMEOUT
+  (5 s) closes a connection whose request line and headers have not all arrived (providers send
+  theirs at once). Behind a relay every connection comes from the relay's address: let the relay
+  limit connections per client (nginx `limit_conn`, for one).
+- LARGE_BODY (64 KB): bodies above it (no genuine notice is near it) are read LARGE_AT_ONCE (4) at
+  a time, so a flood of 1 MB bodies holds a few megabytes, while small ones never wait for them.
 """
 
 from __future__ import annotations
@@ -40,12 +67,15 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -59,9 +89,20 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 MAX_HEADER = 16 * 1024
-READ_TIMEOUT = 10.0
+READ_TIMEOUT = 10.0  # for a body, once the headers are in
+HEADER_TIMEOUT = 5.0  # for the request line and headers, from the connection's start
 MAX_CONNECTIONS = 128
+MAX_PER_SOURCE = 16
+LARGE_BODY = 64 * 1024
+LARGE_AT_ONCE = 4
 MAX_VALIDATION_TOKEN = 4096
+MAX_ITEMS = 1000
+MAX_ID = 256
+MAX_TOKEN = 256
+MAX_MESSAGE_NUMBER = 2**63 - 1
+RECENT_NUMBERS = 256  # message numbers remembered per channel, to recognise replays
+SUMMARY_EVERY = 60.0  # seconds: one summary line of the refusals not logged one by one
+SHOWN = 80  # characters of a quoted id shown in an answer or a log line
 GOOGLE_STATES = frozenset({"sync", "exists", "not_exists"})
 
 Trigger = Callable[[CalendarId], None]
@@ -99,6 +140,10 @@ class ChannelRegistry(Protocol):
         entry. Decided on one state of the registry, so a channel that is stored and stops being
         made meanwhile is found one way or the other, never neither.
         """
+        ...
+
+    def resolve_many(self, pairs: Sequence[tuple[str, str]]) -> list[ChannelEntry | None]:
+        """`resolve` for each (id, token) pair, in one step (one lock, at most one table read)."""
         ...
 
 
@@ -173,13 +218,19 @@ class CalendarChannels:
                         del self._creating[calendar_id]
 
     def resolve(self, channel_id: str, token: str) -> ChannelEntry | None:
+        return self.resolve_many([(channel_id, token)])[0]
+
+    def resolve_many(self, pairs: Sequence[tuple[str, str]]) -> list[ChannelEntry | None]:
         with self._lock:
-            entry = self._stored(channel_id)
-            if entry is not None:
-                return entry
-            for calendar_id, (expected, _depth) in self._creating.items():
-                if _same(token, expected):
-                    return ChannelEntry(calendar_id, expected, pending=True)
+            return [self._resolve(channel_id, token) for channel_id, token in pairs]
+
+    def _resolve(self, channel_id: str, token: str) -> ChannelEntry | None:
+        entry = self._stored(channel_id)
+        if entry is not None:
+            return entry
+        for calendar_id, (expected, _depth) in self._creating.items():
+            if _same(token, expected):
+                return ChannelEntry(calendar_id, expected, pending=True)
         return None
 
     def forget(self, channel_id: str) -> None:
@@ -244,10 +295,17 @@ def _settings(uow: UnitOfWork) -> _Settings:
 
 
 class _Reject(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
+    """A refusal: `kind` is one of a few fixed phrases (what is counted), `detail` what it is about."""
+
+    def __init__(self, status: int, kind: str, detail: str = "") -> None:
+        super().__init__(kind)
         self.status = status
-        self.reason = reason
+        self.kind = kind
+        self.detail = detail
+
+    @property
+    def reason(self) -> str:
+        return f"{self.kind} {self.detail}" if self.detail else self.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +345,88 @@ _REASONS = {
     413: "Content Too Large",
     431: "Request Header Fields Too Large",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
+
+
+def shown(text: str, limit: int = SHOWN) -> str:
+    """`text` as it may appear in an answer or a log line: printable ASCII, at most `limit`
+    characters of it, everything else escaped (so no line break, terminal escape or lone surrogate
+    gets through, and a 1 MB id costs a line of 100 characters)."""
+    head = text[:limit]
+    out = [ch if " " <= ch <= "~" and ch != "\\" else "\\\\" if ch == "\\" else _escape(ch) for ch in head]
+    if len(text) > limit:
+        out.append(f"... ({len(text)} characters)")
+    return "".join(out)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+class RefusalLog:
+    """Refusals counted by kind: the first of each kind in a period is logged with its detail, the
+    others are summed up in one line when the period ends. A flood of forged notices thus writes a
+    few lines a minute, not one per request, and cannot push the log's history out."""
+
+    MAX_SOURCES = 1000  # addresses told apart in a period; the rest count as "others"
+
+    def __init__(self, every: float = SUMMARY_EVERY) -> None:
+        self._every = every
+        self._seen: set[tuple[int, str]] = set()
+        self._counts: Counter[tuple[int, str]] = Counter()
+        self._sources: Counter[str] = Counter()
+        self._timer: asyncio.TimerHandle | None = None
+        self.total: Counter[tuple[int, str]] = Counter()  # since the start: (status, kind) -> count
+
+    def note(self, status: int, kind: str, detail: str, source: str, level: int = logging.WARNING) -> None:
+        """Count a refusal (or, at INFO, a notice ignored); log it if it is its period's first."""
+        key = (status, kind)
+        self.total[key] += 1
+        if key not in self._seen:
+            self._seen.add(key)
+            what = f"{kind} {shown(detail)}" if detail else kind
+            verb = "refused" if level >= logging.WARNING else "ignored"
+            log.log(level, "push notice %s (%d): %s [from %s]", verb, status, what, shown(source, 64))
+            self._arm()
+            return
+        self._counts[key] += 1
+        if source in self._sources or len(self._sources) < self.MAX_SOURCES:
+            self._sources[source] += 1
+        else:
+            self._sources["others"] += 1
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._timer is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: summed up at flush()
+                self._timer = asyncio.get_running_loop().call_later(self._every, self.flush)
+
+    def flush(self) -> None:
+        """Log the period's summary (if anything was not logged) and start a new period."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        counts, sources = self._counts, self._sources
+        self._seen, self._counts, self._sources = set(), Counter(), Counter()
+        if not counts:
+            return
+        kinds = "; ".join(f"{status} {kind}: {n}" for (status, kind), n in counts.most_common(8))
+        top = ", ".join(f"{shown(source, 64)} ({n})" for source, n in sources.most_common(3))
+        log.warning(
+            "push notices refused or ignored and not logged one by one in the last %.0f s: %d (%s); from %d "
+            "address(es), most from %s",
+            self._every,
+            sum(counts.values()),
+            kinds,
+            len(sources),
+            top,
+        )
 
 
 class PushReceiver:
@@ -300,6 +439,9 @@ class PushReceiver:
         max_body: int = MAX_BODY,
         read_timeout: float = READ_TIMEOUT,
         on_lifecycle: LifecycleHandler | None = None,
+        header_timeout: float = HEADER_TIMEOUT,
+        max_per_source: int = MAX_PER_SOURCE,
+        summary_every: float = SUMMARY_EVERY,
     ) -> None:
         self._registry = registry
         self._trigger = trigger
@@ -308,9 +450,14 @@ class PushReceiver:
         self._on_lifecycle = on_lifecycle
         self._max_body = max_body
         self._read_timeout = read_timeout
+        self._header_timeout = min(header_timeout, read_timeout)
+        self._max_per_source = max_per_source
         self._server: asyncio.Server | None = None
-        self._last_number: dict[str, int] = {}
+        self._recent: dict[str, tuple[set[int], deque[int]]] = {}  # channel -> numbers seen lately
         self._connections: set[asyncio.Task[None]] = set()
+        self._per_source: Counter[str] = Counter()
+        self._large = asyncio.Semaphore(LARGE_AT_ONCE)
+        self.refusals = RefusalLog(summary_every)
         self.host = ""
         self.port = 0
 
@@ -334,6 +481,7 @@ class PushReceiver:
                 await asyncio.gather(*self._connections, return_exceptions=True)
             await self._server.wait_closed()
             self._server = None
+            self.refusals.flush()
 
     async def __aenter__(self) -> PushReceiver:
         if self._server is None:
@@ -348,21 +496,26 @@ class PushReceiver:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        source = _source(writer.get_extra_info("peername"))
+        if len(self._connections) >= MAX_CONNECTIONS or self._per_source[source] >= self._max_per_source:
+            # Refused before reading anything: one address cannot hold every door.
+            self.refusals.note(503, "too many connections at once", "", source)
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+            return
         self._connections.add(task)
-        peer = writer.get_extra_info("peername")
+        self._per_source[source] += 1
         notices: list[_Notice] = []
         try:
-            if len(self._connections) > MAX_CONNECTIONS:
-                return
             unread = False
             try:
                 request = await self._read(reader, writer)
-                answer, notices = await self._handle(request)
+                answer, notices = await self._handle(request, source)
             except _Reject as rejection:
-                log.warning(
-                    "push notice refused (%d): %s [from %s]", rejection.status, rejection.reason, _host(peer)
-                )
-                answer, notices = _Answer(rejection.status, rejection.reason.encode() + b"\n"), []
+                self.refusals.note(rejection.status, rejection.kind, rejection.detail, source)
+                text = shown(rejection.reason, 4 * SHOWN)
+                answer, notices = _Answer(rejection.status, text.encode("ascii") + b"\n"), []
                 unread = rejection.status in (411, 413, 431)
             except (ConnectionError, asyncio.IncompleteReadError):
                 raise
@@ -381,6 +534,9 @@ class PushReceiver:
             notices = []
         finally:
             self._connections.discard(task)
+            self._per_source[source] -= 1
+            if self._per_source[source] <= 0:
+                del self._per_source[source]
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
@@ -401,7 +557,7 @@ class PushReceiver:
 
     async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> _Request:
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self._read_timeout)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self._header_timeout)
         except asyncio.LimitOverrunError:
             raise _Reject(431, "request headers too large") from None
         except TimeoutError:
@@ -410,11 +566,12 @@ class PushReceiver:
             if len(error.partial) >= MAX_HEADER:
                 raise _Reject(431, "request headers too large") from None
             raise
-        try:
-            text = head.decode("latin-1")
-        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
-            raise _Reject(400, "unreadable request") from None
+        text = head.decode("latin-1")  # every byte decodes; what is not ASCII is escaped when shown
         lines = text[:-4].split("\r\n")
+        if any(_has_control(line) for line in lines):
+            # A bare LF or CR would split a header in two for one reader and not for another (and
+            # end up as a forged line in the log); NUL and other controls have no place here either.
+            raise _Reject(400, "control character in the request head")
         parts = lines[0].split(" ")
         if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
             raise _Reject(400, "malformed request line")
@@ -425,27 +582,40 @@ class PushReceiver:
             if not sep or not name or name != name.strip() or line[0] in " \t":
                 raise _Reject(400, "malformed header line")
             key = name.lower()
-            value = value.strip()
+            value = value.strip(" \t")
             if key in headers and key in ("content-length", "host", "transfer-encoding"):
-                raise _Reject(400, f"repeated {key} header")
+                raise _Reject(400, "repeated header", key)
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
         if "transfer-encoding" in headers:
             raise _Reject(411, "chunked bodies are not accepted; send Content-Length")
         raw_length = headers.get("content-length", "0")
-        if not raw_length.isdigit():
+        if not _ascii_digits(raw_length):
             raise _Reject(400, "malformed Content-Length")
+        if len(raw_length.lstrip("0")) > len(str(self._max_body)):
+            raise _Reject(413, "body over the limit", f"of {self._max_body} bytes")
         length = int(raw_length)
         if length > self._max_body:
-            raise _Reject(413, f"body of {length} bytes is over the {self._max_body}-byte limit")
+            raise _Reject(413, "body over the limit", f"of {self._max_body} bytes ({length} bytes)")
         if length and headers.get("expect", "").lower() == "100-continue":
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             await writer.drain()
-        try:
-            body = await asyncio.wait_for(reader.readexactly(length), self._read_timeout) if length else b""
-        except TimeoutError:
-            raise _Reject(408, "request body did not arrive in time") from None
+        body = await self._body(reader, length)
         split = urlsplit(target)
         return _Request(method.upper(), split.path, parse_qs(split.query), headers, body)
+
+    async def _body(self, reader: asyncio.StreamReader, length: int) -> bytes:
+        if not length:
+            return b""
+        try:
+            async with asyncio.timeout(self._read_timeout):
+                if length <= LARGE_BODY:
+                    return await reader.readexactly(length)
+                # Large bodies take turns (no genuine notice is this large): a flood of them holds a
+                # few megabytes at a time, and small ones never wait behind them.
+                async with self._large:
+                    return await reader.readexactly(length)
+        except TimeoutError:
+            raise _Reject(408, "request body did not arrive in time") from None
 
     async def _linger(self, reader: asyncio.StreamReader) -> None:
         """Swallow what the client is still sending (until it pauses), so it reads our answer, not a reset."""
@@ -475,99 +645,120 @@ class PushReceiver:
 
     # -- routing ------------------------------------------------------------------------------------
 
-    async def _handle(self, request: _Request) -> tuple[_Answer, list[_Notice]]:
+    async def _handle(self, request: _Request, source: str = "") -> tuple[_Answer, list[_Notice]]:
         if request.method != "POST":
-            raise _Reject(405, f"{request.method} is not accepted")
+            raise _Reject(405, "method not accepted", request.method)
         segments = request.path.rstrip("/").split("/")
         if segments[-1] == "google":
-            return await self._google(request)
+            return await self._google(request, source)
         if segments[-1] == "microsoft" or segments[-2:] == ["microsoft", "lifecycle"]:
-            return await self._graph(request)
+            return await self._graph(request, source)
         raise _Reject(404, "no such endpoint")
 
-    async def _resolve(self, channel_id: str, token: str) -> ChannelEntry | None:
+    async def _resolve(self, pairs: Sequence[tuple[str, str]]) -> list[ChannelEntry | None]:
         # One call, so "not stored yet" and "no longer being made" are never seen apart (a notice
-        # checked while its channel is being stored would otherwise be refused as unknown).
-        return await asyncio.to_thread(self._registry.resolve, channel_id, token)
+        # checked while its channel is being stored would otherwise be refused as unknown), and one
+        # thread hop for a whole batch however many items it has.
+        return await asyncio.to_thread(self._registry.resolve_many, pairs)
 
-    async def _google(self, request: _Request) -> tuple[_Answer, list[_Notice]]:
+    async def _google(self, request: _Request, source: str) -> tuple[_Answer, list[_Notice]]:
         headers = request.headers
         channel_id = headers.get("x-goog-channel-id", "")
         if not channel_id:
             raise _Reject(400, "no X-Goog-Channel-ID")
+        if len(channel_id) > MAX_ID:
+            raise _Reject(400, "X-Goog-Channel-ID too long", f"({len(channel_id)} characters)")
         state = headers.get("x-goog-resource-state", "")
         if state not in GOOGLE_STATES:
-            raise _Reject(400, f"unknown resource state on channel {channel_id}")
+            raise _Reject(400, "unknown resource state on channel", channel_id)
         number_text = headers.get("x-goog-message-number", "")
-        if not number_text.isdigit():
-            raise _Reject(400, f"malformed message number on channel {channel_id}")
+        if not _ascii_digits(number_text) or len(number_text) > 19 or int(number_text) > MAX_MESSAGE_NUMBER:
+            raise _Reject(400, "malformed message number on channel", channel_id)
         token = headers.get("x-goog-channel-token", "")
+        if len(token) > MAX_TOKEN:
+            raise _Reject(403, "wrong channel token on channel", channel_id)
         # A channel still being made (its watch not answered yet, or its row not yet stored) already
         # gets notices: its handshake, and changes made meanwhile (our own writes to that calendar
         # above all). Its token, which only we can compute, says which calendar it is for.
-        entry = await self._resolve(channel_id, token)
+        entry = (await self._resolve([(channel_id, token)]))[0]
         if entry is None:
-            raise _Reject(404, f"unknown channel {channel_id}")
+            raise _Reject(404, "unknown channel", channel_id)
         if not _same(token, entry.token):
-            raise _Reject(403, f"wrong channel token on channel {channel_id}")
+            raise _Reject(403, "wrong channel token on channel", channel_id)
         resource = headers.get("x-goog-resource-id")
         if entry.resource_id is not None and resource != entry.resource_id:
-            raise _Reject(403, f"wrong resource id on channel {channel_id}")
-        calendar_id = entry.calendar_id
-        number = int(number_text)
-        if number <= self._last_number.get(channel_id, 0):
-            log.info("push notice %d on channel %s replayed; ignored", number, channel_id)
+            raise _Reject(403, "wrong resource id on channel", channel_id)
+        if self._replayed(channel_id, int(number_text)):
+            self.refusals.note(200, "replayed message number on channel", channel_id, source, logging.INFO)
             return _Answer(200), []
-        self._last_number[channel_id] = number
         if state == "sync":
             return _Answer(200), []
-        return _Answer(200), [_Notice(calendar_id)]
+        return _Answer(200), [_Notice(entry.calendar_id)]
 
-    async def _graph(self, request: _Request) -> tuple[_Answer, list[_Notice]]:
+    def _replayed(self, channel_id: str, number: int) -> bool:
+        """Whether `number` was seen on the channel lately; if not, remember it.
+
+        Not "not above the highest seen": a verified notice with a forged huge number would then
+        make every later genuine one look old until a restart. A number never seen (an older one
+        arriving late included) reads the calendar, which is always safe; only exact repeats are
+        ignored, among the last RECENT_NUMBERS numbers of each verified channel.
+        """
+        seen, order = self._recent.setdefault(channel_id, (set(), deque()))
+        if number in seen:
+            return True
+        seen.add(number)
+        order.append(number)
+        if len(order) > RECENT_NUMBERS:
+            seen.discard(order.popleft())
+        return False
+
+    async def _graph(self, request: _Request, source: str) -> tuple[_Answer, list[_Notice]]:
         if "validationToken" in request.query:
             token = request.query["validationToken"][0]
             if len(token) > MAX_VALIDATION_TOKEN:
                 raise _Reject(400, "validation token too long")
-            return _Answer(200, token.encode("utf-8")), []
+            return _Answer(200, token.encode("utf-8", "replace")), []
         try:
             payload: Any = json.loads(request.body)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise _Reject(400, "notification body is not JSON") from None
         items = payload.get("value") if isinstance(payload, dict) else None
+        del payload
         if not isinstance(items, list) or not items:
             raise _Reject(400, "notification body has no value list")
+        if len(items) > MAX_ITEMS:
+            raise _Reject(400, "too many items in one notification", f"({len(items)}; at most {MAX_ITEMS})")
+        checked: list[tuple[str, str, Any] | _Reject] = [_graph_item(item) for item in items]
+        del items
+        pairs = list(dict.fromkeys((c[0], c[1]) for c in checked if isinstance(c, tuple)))
+        entries = dict(zip(pairs, await self._resolve(pairs), strict=True)) if pairs else {}
         notices: list[_Notice] = []
         refusals: list[_Reject] = []
-        for item in items:
+        for found in checked:
             try:
-                notices.append(await self._graph_item(item))
+                if isinstance(found, _Reject):
+                    raise found
+                subscription, state, raw = found
+                notices.append(self._graph_notice(subscription, state, raw, entries[(subscription, state)]))
             except _Reject as rejection:
                 refusals.append(rejection)
-        if not notices:
-            first = refusals[0]
-            raise _Reject(first.status, "; ".join(r.reason for r in refusals))
+        if refusals and not notices:
+            raise _summary(refusals)
         for refusal in refusals:
-            log.warning("push notice item refused: %s", refusal.reason)
+            self.refusals.note(
+                refusal.status, "notification item refused: " + refusal.kind, refusal.detail, source
+            )
         reads = list(dict.fromkeys(n.calendar_id for n in notices if n.lifecycle is None))
         lifecycle = list(dict.fromkeys(n for n in notices if n.lifecycle is not None))
         return _Answer(202), [*lifecycle, *(_Notice(c) for c in reads)]
 
-    async def _graph_item(self, item: Any) -> _Notice:
-        if not isinstance(item, dict):
-            raise _Reject(400, "notification item is not an object")
-        subscription = item.get("subscriptionId")
-        if not isinstance(subscription, str) or not subscription:
-            raise _Reject(400, "notification item has no subscriptionId")
-        client_state = item.get("clientState")
-        state = client_state if isinstance(client_state, str) else ""
-        raw = item.get("lifecycleEvent")
+    def _graph_notice(self, subscription: str, state: str, raw: Any, entry: ChannelEntry | None) -> _Notice:
         # As for Google: a subscription still being stored is known by its clientState; its change
         # notices read the calendar (lifecycle news waits for the stored subscription).
-        entry = await self._resolve(subscription, state)
         if entry is None or (entry.pending and raw is not None):
-            raise _Reject(404, f"unknown subscription {subscription}")
-        if not isinstance(client_state, str) or not _same(client_state, entry.token):
-            raise _Reject(403, f"wrong clientState on subscription {subscription}")
+            raise _Reject(404, "unknown subscription", subscription)
+        if not _same(state, entry.token):
+            raise _Reject(403, "wrong clientState on subscription", subscription)
         if raw is None or entry.pending:
             return _Notice(entry.calendar_id)
         try:
@@ -575,15 +766,79 @@ class PushReceiver:
         except ValueError:
             # One Graph may add later: reading the calendar is always safe, and a refusal would
             # only make Graph retry it.
-            log.warning("subscription %s: unknown lifecycle event %s; reading", subscription, str(raw)[:40])
+            log.warning(
+                "subscription %s: unknown lifecycle event %s; reading",
+                shown(subscription),
+                shown(str(raw), 40),
+            )
             return _Notice(entry.calendar_id)
-        log.info("subscription %s of calendar %s: lifecycle event %s", subscription, entry.calendar_id, event)
+        log.info(
+            "subscription %s of calendar %s: lifecycle event %s",
+            shown(subscription),
+            entry.calendar_id,
+            event,
+        )
         return _Notice(entry.calendar_id, subscription, event)
 
 
+def _graph_item(item: Any) -> tuple[str, str, Any] | _Reject:
+    """An item's (subscriptionId, clientState, lifecycleEvent), checked for shape and size only."""
+    if not isinstance(item, dict):
+        return _Reject(400, "notification item is not an object")
+    subscription = item.get("subscriptionId")
+    if not isinstance(subscription, str) or not subscription:
+        return _Reject(400, "notification item has no subscriptionId")
+    if len(subscription) > MAX_ID:
+        return _Reject(400, "subscriptionId too long", f"({len(subscription)} characters)")
+    client_state = item.get("clientState")
+    if not isinstance(client_state, str) or len(client_state) > MAX_TOKEN:
+        # Looked up all the same, with an empty state: an unknown subscription says 404 first.
+        client_state = "\0"
+    raw = item.get("lifecycleEvent")
+    if raw is not None and (not isinstance(raw, str) or len(raw) > 64):
+        raw = "unknown"
+    return subscription, client_state, raw
+
+
+def _summary(refusals: list[_Reject]) -> _Reject:
+    """One refusal for a batch whose every item was refused: the most common status, the count per
+    kind, and the first item's detail (so the answer stays short whatever the batch's size)."""
+    if len(refusals) == 1:
+        return refusals[0]
+    status = Counter(r.status for r in refusals).most_common(1)[0][0]
+    kinds = Counter(r.kind for r in refusals)
+    first = next(r for r in refusals if r.status == status)
+    counted = ", ".join(f"{kind} x{n}" for kind, n in kinds.most_common(4))
+    return _Reject(status, f"{len(refusals)} items refused ({counted}); the first:", first.reason)
+
+
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")  # every control character but TAB
+
+
+def _has_control(line: str) -> bool:
+    return _CONTROL.search(line) is not None
+
+
+def _ascii_digits(text: str) -> bool:
+    """Plain 0-9 only: str.isdigit also says yes to "²" and "١", which int() may refuse."""
+    return bool(text) and text.isascii() and text.isdigit()
+
+
 def _same(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
-def _host(peer: Any) -> str:
-    return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
+def _source(peer: Any) -> str:
+    """Who is asking, for the per-source limit: the address, or an IPv6 address's /64."""
+    host = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)

@@ -97,14 +97,30 @@ async def test_google_sync_is_the_handshake_and_exists_reads(setup: Setup) -> No
     assert await setup.reads.count(2) == [setup.business.maria_calendar.id] * 2
 
 
-async def test_google_replayed_and_older_messages_are_ignored(setup: Setup) -> None:
+async def test_google_replayed_messages_are_ignored(setup: Setup) -> None:
     assert (await setup.goog(5)).status_code == 200
     assert await setup.reads.count(1)
-    for number in (5, 4, 1):
-        assert (await setup.goog(number)).status_code == 200  # acknowledged, so not resent
-    assert (await setup.goog(9)).status_code == 200
-    assert await setup.reads.count(2) == [setup.business.maria_calendar.id] * 2
+    for _ in range(3):
+        assert (await setup.goog(5)).status_code == 200  # acknowledged, so not resent
     assert await setup.reads.none_for(0.1)
+    assert (await setup.goog(9)).status_code == 200
+    assert (await setup.goog(4)).status_code == 200  # an older one never seen: a read is always safe
+    assert (await setup.goog(9)).status_code == 200
+    maria = setup.business.maria_calendar.id
+    assert await setup.reads.count(3) == [maria] * 3
+    assert await setup.reads.none_for(0.1)
+
+
+async def test_google_a_forged_huge_message_number_silences_nothing(setup: Setup) -> None:
+    """Someone holding a captured notice (its channel id and token) sends 10**18, or 10**30: the
+    genuine numbers after it still read, and numbers past 64 bits are refused."""
+    assert (await setup.goog(10**30)).status_code == 400
+    assert (await setup.goog(2**64)).status_code == 400
+    assert (await setup.goog(10**18)).status_code == 200  # within 64 bits: a read, nothing more
+    assert await setup.reads.count(1)
+    for number in (3, 4):
+        assert (await setup.goog(number)).status_code == 200
+    assert await setup.reads.count(3) == [setup.business.maria_calendar.id] * 3
 
 
 async def test_google_wrong_token_is_refused_without_a_trace_of_either_token(
