@@ -130,6 +130,11 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
     for noisy in ("urllib3", "httpx", "httpcore", "googleapiclient.discovery_cache", "msal"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Warnings go to the log, never to the user's terminal: a client library may start warning on
+    # a date (google-api-core's end-of-life notice for the running Python, from 2027-07-26 on 3.11),
+    # and "one sentence on stderr" must hold whatever the date. Python's default filters already
+    # show each warning once per place it is raised, so the log gets it once per run.
+    logging.captureWarnings(True)
     _configured = True
     if tightened:
         logging.getLogger(__name__).warning(

@@ -177,6 +177,10 @@ def _accept_db_anywhere(parser: argparse.ArgumentParser, skip: tuple[argparse.Ar
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from app.logs import configure_logging
+
+    # Before anything imports a client library, so that its warnings reach the log, not stderr.
+    configure_logging()
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # The sandbox has its own parser; everything after "sandbox" is its business.
@@ -223,9 +227,6 @@ def _reader_left() -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from app.logs import configure_logging
-
-    configure_logging()
     if args.db is not None:
         check_database(args.db)
     else:
