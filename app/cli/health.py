@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import ipaddress
 import sys
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.cli.args import office_zone
 from app.cli.output import emit_json, emit_table
@@ -98,17 +100,61 @@ def listen_argument(text: str) -> tuple[str, int]:
 
 
 def check_push_arguments(listen: tuple[str, int] | None, public_url: str | None) -> None:
-    """--listen and --public-url come together, and the public address is https."""
+    """--listen and --public-url come together, and the public address is https (or plain http on
+    this computer's loopback, for a test or a tunnel's local end)."""
     if (listen is None) != (public_url is None):
         raise InvalidInput(
             "Give --listen and --public-url together: where to listen, and how providers reach it."
         )
-    if public_url is not None and not public_url.startswith(
-        ("https://", "http://127.0.0.1", "http://localhost")
+    if public_url is not None:
+        check_public_url(public_url)
+
+
+def check_public_url(public_url: str) -> None:
+    """Parsed, never checked by prefix: `http://127.0.0.1.evil.example` starts like a loopback
+    address and is not one, and `http://127.0.0.1@evil.example` is evil.example."""
+    shown = public_url.encode("unicode_escape").decode("ascii")[:200]
+    if any(ch.isspace() or not ch.isprintable() for ch in public_url):
+        raise InvalidInput(
+            f"--public-url '{shown}' has a space or a control character in it; give the bare address."
+        )
+    try:
+        parts = urlsplit(public_url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise InvalidInput(
+            f"--public-url '{shown}' is not a web address, e.g. https://relay.example.com/crewboard."
+        ) from None
+    scheme = parts.scheme.lower()
+    if (
+        scheme not in ("http", "https")
+        or not host
+        or parts.username is not None
+        or parts.password is not None
     ):
         raise InvalidInput(
-            f"--public-url '{public_url}' must be an https address; Google and Microsoft only send to https."
+            f"--public-url '{shown}' is not a web address, e.g. https://relay.example.com/crewboard."
         )
+    if parts.query or parts.fragment or public_url.endswith(("?", "#")):
+        raise InvalidInput(
+            f"--public-url '{shown}' has a query or a fragment; Crewboard adds /google and /microsoft to its path."
+        )
+    if scheme == "http" and not _loopback(host):
+        raise InvalidInput(
+            f"--public-url '{shown}' must be an https address; Google and Microsoft only send to https "
+            "(plain http only on this computer: 127.0.0.1, ::1 or localhost)."
+        )
+
+
+def _loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost (urlsplit gives the host lower-cased, without brackets)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _when(value: datetime | None) -> str | None:

@@ -169,6 +169,46 @@ def test_sync_options_for_thresholds_and_push() -> None:
     check_push_arguments(("0.0.0.0", 8788), "https://relay.example.com/hook")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1.evil.example/hook",  # passed a check by prefix
+        "http://localhost.evil.example",
+        "http://127.0.0.1@evil.example/hook",  # the host is evil.example
+        "http://[::2]:8788/hook",
+        "http://10.0.0.5:8788/hook",
+        "ftp://relay.example.com/hook",
+        "https:///hook",  # no host
+        "https://relay.example.com/hook?x=1",  # /google would land in the query
+        "https://relay.example.com/hook#top",
+        "https://relay.example.com:99999/hook",
+        "https://relay.example.com/ho ok",
+        "https://relay.example.com/hook\nx",
+        "relay.example.com/hook",
+    ],
+)
+def test_public_url_is_parsed_not_checked_by_prefix(url: str) -> None:
+    with pytest.raises(InvalidInput, match="--public-url") as refused:
+        check_push_arguments(("127.0.0.1", 8788), url.replace("\\n", "\n"))
+    assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://relay.example.com/hook",
+        "HTTPS://Relay.Example.com:8443/crewboard/",
+        "http://127.0.0.1:8788/crewboard",
+        "http://127.9.9.9:8788",
+        "http://localhost:8788/x",
+        "http://LOCALHOST:8788",
+        "http://[::1]:8788/crewboard",
+    ],
+)
+def test_public_url_https_or_loopback_is_accepted(url: str) -> None:
+    check_push_arguments(("127.0.0.1", 8788), url)
+
+
 def test_health_commands_are_registered() -> None:
     parser = build_parser()
     assert parser.parse_args(["health", "--json"]).json
