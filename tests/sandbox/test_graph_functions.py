@@ -203,6 +203,7 @@ async def _sdk_round(client: GraphServiceClient, first: DeltaGetResponse | None)
         )
 
 
+@pytest.mark.slow  # the SDK imports its whole model (thousands of modules) to read one event: ~8 s
 @pytest.mark.filterwarnings(SDK_WARNINGS[0])
 @pytest.mark.filterwarnings(SDK_WARNINGS[1])
 async def test_msgraph_sdk_runs_a_calendar_view_delta_against_the_sandbox(
