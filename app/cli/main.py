@@ -189,6 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.rest = [*extra, *args.rest]
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    else:
+        given = _db_values(args_list)
+        if len(set(given)) > 1:
+            parser.error(f"--db was given twice ({' and '.join(given)}); give one database")
     try:
         code = _dispatch(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit where nothing can catch it
@@ -206,6 +210,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = crash_report()
         sys.stderr.write(f"crewboard: something went wrong; the details are in {path}\n")
         return 1
+
+
+def _db_values(args: list[str]) -> list[str]:
+    """Every --db value on the command line (before a `--`, which ends the options)."""
+    values: list[str] = []
+    for index, item in enumerate(args):
+        if item == "--":
+            break
+        if item == "--db" and index + 1 < len(args):
+            values.append(args[index + 1])
+        elif item.startswith("--db="):
+            values.append(item.split("=", 1)[1])
+    return values
 
 
 # What a command exits with when whoever read its output stopped reading (`crewboard … | head -1`):

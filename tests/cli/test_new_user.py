@@ -190,6 +190,12 @@ def test_db_is_accepted_after_the_subcommand(cli: Cli, tmp_path: Path) -> None:
     assert [t["name"] for t in cli("tech", "list", "--json", "--db", str(other)).json()] == ["Ana"]
     assert [t["name"] for t in cli("--db", str(other), "tech", "list", "--json").json()] == ["Ana"]
     assert cli("tech", "list", "--json").json() == []  # the default database is untouched
+    twice = cli("--db", str(other), "tech", "list", "--db", str(tmp_path / "third.db"))
+    assert twice.code == 2 and "--db was given twice" in twice.err
+    _one_sentence(twice)
+    assert not (tmp_path / "third.db").exists()
+    same = cli("--db", str(other), "tech", "list", "--db", str(other))
+    assert same.code == 0, same.err
 
 
 # --- everyday commands ----------------------------------------------------------------------------
