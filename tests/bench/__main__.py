@@ -93,6 +93,20 @@ GROUPS = (
             ("scale_quiet_round", "scale: quiet poll round over 400 calendars (wall)", "s", "≤ 2 s wall"),
         ),
     ),
+    Group(
+        "push_flood",
+        "tests.bench.push_flood",
+        180,
+        (
+            (
+                "push_flood_genuine",
+                "push flood: a genuine notice's answer during 1,000 forged 1 MB requests",
+                "ms",
+                "p95 ≤ 1 s",
+            ),
+            ("push_flood_rss", "push flood: the receiver's RSS growth", "MB", "≤ 50 MB"),
+        ),
+    ),
 )
 
 PROGRESS = "  · "

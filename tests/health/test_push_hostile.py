@@ -72,13 +72,13 @@ class Hostile:
         item.update(changes)
         return item
 
-    def goog_headers(self, number: int = 2, **changes: str) -> dict[str, str]:
+    def goog_headers(self, **changes: str) -> dict[str, str]:
         headers = {
             "X-Goog-Channel-ID": "chan-maria",
             "X-Goog-Channel-Token": self.google_token,
             "X-Goog-Resource-ID": "res-maria",
             "X-Goog-Resource-State": "exists",
-            "X-Goog-Message-Number": str(number),
+            "X-Goog-Message-Number": "2",
         }
         headers.update(changes)
         return headers
@@ -157,13 +157,16 @@ async def test_more_items_than_graph_sends_are_refused_with_a_short_answer(
         hostile.graph, content=body, headers={"Content-Type": "application/json"}
     )
     assert answer.status_code == 400
-    assert len(answer.content) < 400 and "at most 1000" in answer.text
+    assert len(answer.content) < 400 and "too many items" in answer.text
     assert hostile.registry.calls == 0  # refused before any look-up
     assert _log_bytes(caplog) < 400
     every_one_refused = {"value": [{"subscriptionId": f"s{n}", "clientState": "x"} for n in range(MAX_ITEMS)]}
     answer = await hostile.client.post(hostile.graph, json=every_one_refused)
     assert answer.status_code == 404
-    assert len(answer.content) < 400 and "1000 items refused" in answer.text
+    assert len(answer.content) < 400 and "every notification item refused (1000: unknown" in answer.text
+    over = {"value": [{"subscriptionId": f"s{n}"} for n in range(MAX_ITEMS + 1)]}
+    answer = await hostile.client.post(hostile.graph, json=over)
+    assert answer.status_code == 400 and "(1001; at most 1000)" in answer.text
     assert await hostile.reads.none_for(0.05)
 
 
