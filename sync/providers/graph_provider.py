@@ -383,7 +383,7 @@ class GraphCalendarProvider:
         if not master.recurrence:
             return _SeriesRead([master], [], [])  # no longer a series: one event
         rows = await self._instance_rows(master_id, window)
-        listing = None if rows is None else self._read_instances(calendar, master_id, rows, known)
+        listing = None if rows is None else self._read_instances(calendar, master, rows, known)
         if listing is None:
             log.warning(
                 "Could not read every instance of a Microsoft series; keeping all its slots busy "
@@ -425,10 +425,15 @@ class GraphCalendarProvider:
 
     @staticmethod
     def _read_instances(
-        calendar: Calendar, master_id: str, rows: list[Any], known: dict[str, str]
+        calendar: Calendar, master: RemoteEvent, rows: list[Any], known: dict[str, str]
     ) -> tuple[list[RemoteEvent], list[tuple[str, str]], set[datetime | date | None]] | None:
         """The exceptions among `rows`, the rows we could not read, and every slot listed; None
-        when some row cannot be placed in a slot (the list then says nothing about that slot)."""
+        when some row cannot be placed in a slot (the list then says nothing about that slot).
+
+        A row we cannot read is placed by its `originalStart` alone: an instant, which names a
+        timed slot but not an all-day series' slot (a date), so there it leaves the list unknown.
+        """
+        master_id = master.remote_id
         exceptions: list[RemoteEvent] = []
         bad: list[tuple[str, str]] = []
         listed: set[datetime | date | None] = set()
@@ -440,6 +445,8 @@ class GraphCalendarProvider:
                 instance = graph_event_to_remote(row, calendar.id)
             except BadRemoteData as error:
                 bad.append((error.remote_id, error.why))
+                if master.when.all_day:
+                    return None
                 try:
                     listed.add(parse_instant(row.get("originalStart"), row["id"], "its original start"))
                 except BadRemoteData:

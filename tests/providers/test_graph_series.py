@@ -406,3 +406,37 @@ def test_crewboard_and_the_sandbox_expand_every_pattern_alike(
     )
     days = [o.when.start.date().isoformat() for o in expand(master, [], years) if o.when.start is not None]
     assert days == expected
+
+
+async def test_an_unreadable_row_of_an_all_day_series_frees_no_day(
+    graph: httpx.Client, provider: GraphCalendarProvider, calendar: Calendar, transport: FaultArmingTransport
+) -> None:
+    """A row we cannot read still names its slot by `originalStart`, an instant; an all-day series
+    names its slots by date, so that row cannot vouch for its day and the list proves nothing."""
+    created = graph.post(
+        "/me/events",
+        json={
+            "subject": "On call",
+            "isAllDay": True,
+            "start": {"dateTime": "2027-01-04T00:00:00", "timeZone": CHICAGO},
+            "end": {"dateTime": "2027-01-05T00:00:00", "timeZone": CHICAGO},
+            "recurrence": {
+                "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
+                "range": {"type": "numbered", "startDate": "2027-01-04", "numberOfOccurrences": 4},
+            },
+        },
+    )
+    assert created.status_code == 201, created.text
+    master_id = created.json()["id"]
+
+    def damage(request: httpx.Request, page: dict[str, Any]) -> dict[str, Any]:
+        rows = [dict(row) for row in page["value"]]
+        rows[1]["type"] = "somethingNew"  # unreadable, yet it still carries its originalStart
+        return {**page, "value": rows}
+
+    transport.rewrite = damage
+    batch = await provider.read_changes(calendar, None, WINDOW)
+    master = master_of(batch, master_id)
+    assert exdates(master) == []
+    days = [o.when.start_date for o in expand(master, [], WINDOW)]
+    assert days == [dt.date(2027, 1, 4), dt.date(2027, 1, 11), dt.date(2027, 1, 18), dt.date(2027, 1, 25)]
