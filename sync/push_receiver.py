@@ -9,8 +9,8 @@ Checks, in order, and what a failure answers (always with no effect and one log 
 no token):
 - Google (`.../google`): X-Goog-Channel-ID must be one of our channels, or the token must be that of
   a channel being made right now (404), X-Goog-Channel-Token must match (constant-time compare,
-  403), X-Goog-Resource-ID must match when we know it (403); a message number not above the last
-  one seen on the channel is a replay, acknowledged and ignored. `sync` is the handshake right
+  403), X-Goog-Resource-ID must match when we know it (403); a message number already seen on
+  the channel lately is a replay, acknowledged and ignored. `sync` is the handshake right
   after the channel is made (no read); `exists`/`not_exists` read.
 - Graph (`.../microsoft`, and `.../microsoft/lifecycle` for lifecycle notices):
   `?validationToken=` is the subscription handshake, answered at once with the decoded token as

@@ -1,6 +1,7 @@
 """Hostile input to us: a broken settings.toml and bad flag values get one sentence, never a traceback.
 
-(Forged push notifications are covered by tests/health/test_push_receiver.py.)
+(Forged push notifications are covered by tests/health/test_push_receiver.py, and hostile
+traffic to the push receiver by tests/health/test_push_hostile.py.)
 """
 
 from __future__ import annotations
@@ -140,3 +141,18 @@ def test_a_line_break_in_a_time_off_reason_is_refused(cli: Cli) -> None:
     assert "reason for time off must be on one line" in _one_sentence(refused)
     listed = cli("timeoff", "list", "--json")
     assert listed.code == 0 and listed.json() == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1.evil.example/hook",
+        "http://127.0.0.1@evil.example/hook",
+        "http://localhost.evil.example",
+    ],
+)
+def test_a_public_url_that_only_starts_like_loopback_is_refused(cli: Cli, url: str) -> None:
+    """`crewboard sync` refuses it before listening: Google and Microsoft would be told to post
+    to someone else's plain-http address."""
+    text = _one_sentence(cli("sync", "--listen", "127.0.0.1:8788", "--public-url", url))
+    assert "--public-url" in text and "https" in text

@@ -8,7 +8,8 @@
 - Every write the sandbox received from us touched only the events Crewboard created: the phone's
   own requests are told apart by the request log's sequence numbers around them.
 - The sign-ins asked for exactly the minimal scopes.
-Forged push notifications are covered by tests/health/test_push_receiver.py.
+Forged push notifications are covered by tests/health/test_push_receiver.py, and hostile
+traffic to the push receiver by tests/health/test_push_hostile.py.
 """
 
 from __future__ import annotations
