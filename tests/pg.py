@@ -61,6 +61,22 @@ def scratch_folder() -> str | None:
     return str(memory) if memory.is_dir() and os.access(memory, os.W_OK | os.X_OK) else None
 
 
+def real_clock_env() -> dict[str, str]:
+    """This environment without libfaketime (scripts/test-dates): the server keeps the real clock.
+
+    The dates under test are the application's; a server whose own clock is moved stops honouring
+    its timeouts (lock_timeout never fires under a faked absolute start), and Crewboard never asks
+    the server for the time: every instant it stores comes from its own injected clock.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FAKETIME")}
+    preload = [item for item in env.get("LD_PRELOAD", "").split(":") if item and "faketime" not in item]
+    if preload:
+        env["LD_PRELOAD"] = ":".join(preload)
+    else:
+        env.pop("LD_PRELOAD", None)
+    return env
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nobody listens on now (the server binds it a moment later)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -93,7 +109,9 @@ class PostgresServer:
         command = [str(self.bin / program), *args]
         if self.as_user is not None:
             command = ["runuser", "-u", self.as_user, "--", *command]
-        return subprocess.run(command, capture_output=True, text=True, check=False, cwd=self.folder)
+        return subprocess.run(
+            command, capture_output=True, text=True, check=False, cwd=self.folder, env=real_clock_env()
+        )
 
     def admin(self, database: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
         """An autocommit superuser connection (CREATE/DROP DATABASE run outside transactions)."""
