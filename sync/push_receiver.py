@@ -51,8 +51,10 @@ Limits, and why these numbers:
 - MAX_MESSAGE_NUMBER (2**63 - 1): Google's message numbers are 64-bit counters; anything longer
   is refused (400). Replays are recognised by the numbers recently seen on the channel, not by
   "not above the highest", so one forged huge number cannot make every later genuine one look old.
-- MAX_PER_SOURCE (16) connections at once from one address (an IPv6 /64 counts as one) out of
-  MAX_CONNECTIONS (128): one sender cannot hold the door shut for the others. HEADER_TIMEOUT
+- MAX_PER_SOURCE (16) connections at once from one address (an IPv6 /64 counts as one) once half
+  of MAX_CONNECTIONS (128) are open: one sender can hold at most half, and the others always find
+  a door. Below half, any address may open more, so a relay's burst (every connection through a
+  relay comes from the relay) is not cut short. HEADER_TIMEOUT
   (5 s) closes a connection whose request line and headers have not all arrived (providers send
   theirs at once). Behind a relay every connection comes from the relay's address: let the relay
   limit connections per client (nginx `limit_conn`, for one).
@@ -502,8 +504,13 @@ class PushReceiver:
         task = asyncio.current_task()
         assert task is not None
         source = _source(writer.get_extra_info("peername"))
-        if len(self._connections) >= MAX_CONNECTIONS or self._per_source[source] >= self._max_per_source:
-            # Refused before reading anything: one address cannot hold every door.
+        crowded = len(self._connections) >= MAX_CONNECTIONS // 2
+        if len(self._connections) >= MAX_CONNECTIONS or (
+            crowded and self._per_source[source] >= self._max_per_source
+        ):
+            # Refused before reading anything: one address cannot hold every door. While fewer
+            # than half are open any address may open more (a relay's burst: every connection
+            # through a relay comes from the relay); past that, only those holding few.
             self.refusals.note(503, "too many connections at once", "", source)
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
