@@ -164,7 +164,9 @@ class ChannelKeeper:
             async with self._lock(calendar_id):
                 target = await asyncio.to_thread(self._target, calendar_id)
                 if target is None or target.calendar.channel_id != subscription_id:
-                    log.info("%s for subscription %s, which is no longer ours; ignored", event, subscription_id)
+                    log.info(
+                        "%s for subscription %s, which is no longer ours; ignored", event, subscription_id
+                    )
                     return
                 if removed:
                     # Graph has dropped it: its notices (none should come) are refused from now
@@ -173,8 +175,12 @@ class ChannelKeeper:
                     await asyncio.to_thread(self._store, target.calendar, None)
                     target = _Target(target.account, replace(target.calendar, channel_id=None))
                 if await self._open(target, fresh=removed):
-                    log.info("calendar %s: subscription %s after %s", calendar_id,
-                             "made anew" if removed else "renewed", event)
+                    log.info(
+                        "calendar %s: subscription %s after %s",
+                        calendar_id,
+                        "made anew" if removed else "renewed",
+                        event,
+                    )
         except Exception:
             log.exception("answering %s for calendar %s failed", event, calendar_id)
         finally:

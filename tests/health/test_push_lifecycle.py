@@ -31,7 +31,9 @@ class Heard:
         self.notices.append((calendar_id, subscription_id, event))
         self._arrived.set()
 
-    async def count(self, expected: int, timeout: float = 10.0) -> list[tuple[CalendarId, str, LifecycleEvent]]:
+    async def count(
+        self, expected: int, timeout: float = 10.0
+    ) -> list[tuple[CalendarId, str, LifecycleEvent]]:
         async with asyncio.timeout(timeout):
             while len(self.notices) < expected:
                 self._arrived.clear()
@@ -76,7 +78,12 @@ async def _setup(services: Services, business: Business, handler: bool) -> Async
     try:
         async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
             yield Setup(
-                receiver, reads, heard, channels.token_for(business.sam_calendar.id), business.sam_calendar.id, client
+                receiver,
+                reads,
+                heard,
+                channels.token_for(business.sam_calendar.id),
+                business.sam_calendar.id,
+                client,
             )
     finally:
         await receiver.aclose()
