@@ -149,6 +149,8 @@ def _configure_postgresql(engine: Engine) -> None:
 
 
 def _translate_error(context: ExceptionContext) -> None:
+    if context.is_pre_ping:
+        return  # a pooled connection found dead at checkout: SQLAlchemy replaces it, nobody need know
     error = storage_error_for(context.original_exception)
     if error is not None:
         raise error from context.sqlalchemy_exception or context.original_exception

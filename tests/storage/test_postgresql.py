@@ -365,6 +365,25 @@ def test_readers_take_no_lock_and_read_one_snapshot(pg: Database, pg_url: str) -
         assert reader.settings.get("company") == "Harbor HVAC"
 
 
+def test_connections_the_server_dropped_are_replaced_unnoticed(
+    pg: Database, pg_server: PostgresServer
+) -> None:
+    """A server restart or failover closes every pooled connection; the next unit of work reconnects."""
+    with pg.unit_of_work() as uow:
+        uow.settings.put("company", "Gulf Air")
+        uow.commit()
+    name = str(pg.engine.url.database)
+    with pg_server.admin() as admin:
+        dropped = admin.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchone()
+    assert dropped is not None and dropped[0] >= 1
+    with pg.unit_of_work(read_only=True) as uow:
+        assert uow.settings.get("company") == "Gulf Air"
+
+
 def test_a_fresh_database_is_a_copy_of_the_migrated_template(pg_server: PostgresServer) -> None:
     with fresh_database(pg_server) as url, open_database(url) as database:
         with database.unit_of_work(read_only=True) as uow:
