@@ -323,3 +323,20 @@ async def test_tokens_are_stable_per_database_and_differ_per_calendar(
     assert maria == again.token_for(business.maria_calendar.id)  # the key is kept, so restarts agree
     assert maria != first.token_for(business.sam_calendar.id)
     assert len(maria) == 43 and maria.replace("-", "").replace("_", "").isalnum()
+
+
+async def test_a_batch_is_resolved_in_one_step_stored_pending_and_unknown(
+    services: Services, business: Business
+) -> None:
+    """resolve_many keeps resolve's promise for every pair of a batch: one state of the registry."""
+    set_channel(services, business.maria_calendar, "chan-maria", "res-maria")
+    channels = CalendarChannels(services.uow)
+    sam_token = channels.token_for(business.sam_calendar.id)
+    with channels.creating(business.sam_calendar.id):
+        found = channels.resolve_many([("chan-maria", "x"), ("sub-new", sam_token), ("sub-else", "x")])
+        assert found[0] is not None and found[0].calendar_id == business.maria_calendar.id
+        assert found[1] is not None and found[1].pending and found[1].calendar_id == business.sam_calendar.id
+        assert found[2] is None
+        set_channel(services, business.sam_calendar, "sub-new", None)
+    stored = channels.resolve_many([("sub-new", "anything")])[0]
+    assert stored is not None and not stored.pending and stored.calendar_id == business.sam_calendar.id
