@@ -388,6 +388,7 @@ class RefusalLog:
         self._seen: set[tuple[int, str]] = set()
         self._counts: Counter[tuple[int, str]] = Counter()
         self._sources: Counter[str] = Counter()
+        self._level = logging.INFO  # the summary's: WARNING if any refusal is in it, INFO for replays only
         self._timer: asyncio.TimerHandle | None = None
         self.total: Counter[tuple[int, str]] = Counter()  # since the start: (status, kind) -> count
 
@@ -403,6 +404,7 @@ class RefusalLog:
             self._arm()
             return
         self._counts[key] += 1
+        self._level = max(self._level, level)
         if source in self._sources or len(self._sources) < self.MAX_SOURCES:
             self._sources[source] += 1
         else:
@@ -419,13 +421,14 @@ class RefusalLog:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        counts, sources = self._counts, self._sources
-        self._seen, self._counts, self._sources = set(), Counter(), Counter()
+        counts, sources, level = self._counts, self._sources, self._level
+        self._seen, self._counts, self._sources, self._level = set(), Counter(), Counter(), logging.INFO
         if not counts:
             return
         kinds = "; ".join(f"{status} {kind}: {n}" for (status, kind), n in counts.most_common(8))
         top = ", ".join(f"{shown(source, 64)} ({n})" for source, n in sources.most_common(3))
-        log.warning(
+        log.log(
+            level,
             "push notices refused or ignored and not logged one by one in the last %.0f s: %d (%s); from %d "
             "address(es), most from %s",
             self._every,

@@ -22,6 +22,7 @@ from sync.push_receiver import (
     CalendarChannels,
     ChannelEntry,
     PushReceiver,
+    RefusalLog,
     push_address,
 )
 from tests.health.conftest import Business
@@ -374,3 +375,23 @@ async def test_malformed_items_are_refused_without_a_traceback(
     assert "\nINFO forged" not in text
     text.encode("utf-8")  # no lone surrogate reached the log
     assert await hostile.reads.none_for(0.02)
+
+
+def test_the_summary_quotes_escaped_and_is_a_warning_only_when_something_was_refused(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    refusals = RefusalLog(every=3600)
+    for _ in range(3):
+        refusals.note(200, "replayed message number on channel", "chan\nforged", "127.0.0.1", logging.INFO)
+    refusals.flush()
+    first, summary = caplog.records[-2:]
+    assert first.levelno == logging.INFO and "chan\\x0aforged" in first.getMessage()
+    assert summary.levelno == logging.INFO and ": 2 (" in summary.getMessage()
+    refusals.note(404, "unknown channel", "x", "::ffff:10.0.0.1")
+    refusals.note(404, "unknown channel", "\ud800" * 500, "10.0.0.2\x1b[2J")
+    refusals.flush()
+    summary = caplog.records[-1]
+    assert summary.levelno == logging.WARNING and "10.0.0.2\\x1b[2J (1)" in summary.getMessage()
+    assert all(len(r.getMessage()) < 400 for r in caplog.records)
+    "\n".join(r.getMessage() for r in caplog.records).encode("ascii")
