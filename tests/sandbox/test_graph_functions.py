@@ -165,7 +165,10 @@ async def sdk(sandbox: Sandbox, ms: MicrosoftSandbox) -> AsyncIterator[GraphServ
     """msgraph-sdk's GraphServiceClient with its default middleware, over httpx trusting the
     sandbox's CA, signed in as Ana with a token the sandbox issued."""
     base = str(sandbox.urls.graph)
-    http = httpx.AsyncClient(verify=ca_context(sandbox), trust_env=False, timeout=15)
+    # msgraph-core wraps the client's transport in its AsyncGraphTransport, whose aclose() does not
+    # close the transport it wraps; so the connection pool is ours to close.
+    pool = httpx.AsyncHTTPTransport(verify=ca_context(sandbox), trust_env=False)
+    http = httpx.AsyncClient(transport=pool, trust_env=False, timeout=15)
     try:
         client = GraphClientFactory.create_with_default_middleware(client=http, options=sdk_options)
         auth = BaseBearerTokenAuthenticationProvider(
@@ -176,6 +179,7 @@ async def sdk(sandbox: Sandbox, ms: MicrosoftSandbox) -> AsyncIterator[GraphServ
         yield GraphServiceClient(request_adapter=adapter)
     finally:
         await http.aclose()
+        await pool.aclose()
 
 
 def _config(**window: str) -> RequestConfiguration[DeltaRequestBuilder.DeltaRequestBuilderGetQueryParameters]:
