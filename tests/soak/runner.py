@@ -60,6 +60,7 @@ from sync.providers.google_auth import GoogleConnector
 from sync.providers.microsoft_auth import MicrosoftConnector
 from sync.providers.secrets import TokenStore
 from sync.sandbox.server import Sandbox
+from tests.children import child_python_path
 from tests.soak.phones import PERSONAL_PREFIX, PRIVATE_PREFIX, GooglePhone, OutlookPhone, Phone
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -228,7 +229,7 @@ def _env(workdir: Path) -> dict[str, str]:
     env["CREWBOARD_LOG_DIR"] = str(workdir / "logs")
     env["CREWBOARD_TIMEZONE"] = "America/Chicago"
     env["XDG_CONFIG_HOME"] = str(workdir / "config")  # no settings.toml of the user's
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = child_python_path()
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 

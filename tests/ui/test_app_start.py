@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from tests.children import child_python_path
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = textwrap.dedent(
@@ -43,7 +45,7 @@ def test_open_app_creates_the_database_shows_the_board_and_exits_cleanly(tmp_pat
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
         "CREWBOARD_LOG_DIR": str(tmp_path / "logs"),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": child_python_path(),
     }
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(database)],
