@@ -57,7 +57,8 @@ Limits, and why these numbers:
   relay comes from the relay) is not cut short. HEADER_TIMEOUT
   (5 s) closes a connection whose request line and headers have not all arrived (providers send
   theirs at once). Behind a relay every connection comes from the relay's address: let the relay
-  limit connections per client (nginx `limit_conn`, for one).
+  limit connections per client (nginx `limit_conn`, for one). A relay on this computer (a
+  loopback peer) is trusted to name its client in X-Forwarded-For, for the log only.
 - LARGE_BODY (64 KB): bodies above it (no genuine notice is near it) are read LARGE_AT_ONCE (4) at
   a time, so a flood of 1 MB bodies holds a few megabytes, while small ones never wait for them.
 """
@@ -522,13 +523,15 @@ class PushReceiver:
         self._connections.add(task)
         self._per_source[source] += 1
         notices: list[_Notice] = []
+        sender = source  # who is named in the log: behind a relay on this computer, its client
         try:
             unread = False
             try:
                 request = await self._read(reader, writer)
-                answer, notices = await self._handle(request, source)
+                sender = _sender(source, request.headers)
+                answer, notices = await self._handle(request, sender)
             except _Reject as rejection:
-                self.refusals.note(rejection.status, rejection.kind, rejection.detail, source)
+                self.refusals.note(rejection.status, rejection.kind, rejection.detail, sender)
                 text = shown(rejection.reason, 4 * SHOWN)
                 answer, notices = _Answer(rejection.status, text.encode("ascii") + b"\n"), []
                 unread = rejection.status in (411, 413, 431)
@@ -869,6 +872,22 @@ def _same(given: str, expected: str) -> bool:
     )
 
 
+def _sender(source: str, headers: Mapping[str, str]) -> str:
+    """The address to name in the log: a relay on this computer (a loopback peer) passes on its
+    client's as the last X-Forwarded-For entry; from anywhere else the header could be anyone's."""
+    forwarded = headers.get("x-forwarded-for", "")
+    if not forwarded or not _is_loopback(source):
+        return source
+    return f"{forwarded.rsplit(',', 1)[-1].strip()[:64]} via {source}"
+
+
+def _is_loopback(source: str) -> bool:
+    try:
+        return ipaddress.ip_network(source, strict=False).is_loopback
+    except ValueError:
+        return False
+
+
 def _source(peer: Any) -> str:
     """Who is asking, for the per-source limit: the address, or an IPv6 address's /64."""
     host = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
@@ -879,5 +898,7 @@ def _source(peer: Any) -> str:
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)
+        if address.is_loopback:
+            return str(address)
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)

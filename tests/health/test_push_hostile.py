@@ -390,3 +390,15 @@ def test_the_summary_quotes_escaped_and_is_a_warning_only_when_something_was_ref
     assert summary.levelno == logging.WARNING and "10.0.0.2\\x1b[2J (1)" in summary.getMessage()
     assert all(len(r.getMessage()) < 400 for r in caplog.records)
     "\n".join(r.getMessage() for r in caplog.records).encode("ascii")
+
+
+async def test_behind_a_relay_on_this_computer_the_log_names_its_client(
+    hostile: Hostile, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    relayed = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}  # the last is what the relay saw
+    answer = await hostile.client.post(
+        hostile.google, headers={**hostile.goog_headers(), **relayed, "X-Goog-Channel-ID": "x"}
+    )
+    assert answer.status_code == 404
+    assert "[from 203.0.113.7 via 127.0.0.1]" in caplog.text
