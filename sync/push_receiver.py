@@ -809,7 +809,11 @@ class _TooManyObjects(Exception):
 
 def _loads(body: bytes, max_objects: int) -> Any:
     """JSON, given up on at the object after `max_objects`: a body of 24,000 tiny items stops
-    costing time and memory a sixth of the way in, and no spelling of the keys avoids the count."""
+    costing time and memory a sixth of the way in, and no spelling of the keys avoids the count.
+    Every object opens with a `{` byte in any of JSON's encodings, so a body with no more of those
+    than `max_objects` is parsed without the count, at the decoder's full speed."""
+    if body.count(b"{") <= max_objects:
+        return json.loads(body)
     made = 0
 
     def counted(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -402,3 +402,11 @@ async def test_behind_a_relay_on_this_computer_the_log_names_its_client(
     )
     assert answer.status_code == 404
     assert "[from 203.0.113.7 via 127.0.0.1]" in caplog.text
+
+
+async def test_braces_inside_strings_do_not_count_as_items(hostile: Hostile) -> None:
+    """A cheap count of `{` bytes decides whether the objects must be counted one by one; braces
+    in strings only make it count, never refuse a genuine notice."""
+    answer = await hostile.client.post(hostile.graph, json={"value": [hostile.item(resource="{" * 50_000)]})
+    assert answer.status_code == 202
+    assert await hostile.reads.count(1) == [hostile.business.sam_calendar.id]
