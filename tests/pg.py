@@ -34,6 +34,7 @@ PASSWORD_USER = "ana"
 PASSWORD = "right-password"
 TEMPLATE = "crewboard_template"
 SERVER_USER = "postgres"  # who runs the server when the tests run as root
+PORT_TRIES = 5
 
 
 def binaries() -> Path | None:
@@ -138,15 +139,14 @@ class PostgresServer:
         rules = hba.read_text("utf-8")
         # First match wins: the password role must log in with its password, everyone else is trusted.
         hba.write_text(f"host all {PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n{rules}", "utf-8")
-        options = (
-            f"-k {self.sockets} -p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
-        self._check(
-            self.run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"),
-                     "-o", options, "-w", "-t", "120", "start"),
-            "pg_ctl start",
-        )  # fmt: skip
+        for _ in range(PORT_TRIES):
+            started = self._launch()
+            # free_port() cannot reserve its port: another program may bind it before the server
+            # does. Only that failure is met with another port; any other is reported as it is.
+            if started.returncode == 0 or "could not bind" not in self.log_tail():
+                break
+            self.port = free_port()
+        self._check(started, "pg_ctl start")
         self._check(self.run("pg_isready", "-h", "127.0.0.1", "-p", str(self.port), "-t", "60"), "pg_isready")
         with self.admin() as connection:
             connection.execute(
@@ -154,6 +154,14 @@ class PostgresServer:
                     sql.Identifier(PASSWORD_USER), sql.Literal(PASSWORD)
                 )
             )
+
+    def _launch(self) -> subprocess.CompletedProcess[str]:
+        options = (
+            f"-k {self.sockets} -p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        return self.run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"),
+                        "-o", options, "-w", "-t", "120", "start")  # fmt: skip
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
