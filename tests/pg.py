@@ -20,6 +20,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -234,10 +235,49 @@ def pg_server() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the whole run, with a migrated template database."""
     server = start_server()
     try:
-        migrate_template(server)
-        yield server
+        with stopped_if_we_die(server):
+            migrate_template(server)
+            yield server
     finally:
         server.stop()
+
+
+# Run by a small guard process: wait for end of file on stdin, then stop the server and remove its files.
+_GUARD = """
+import shutil, subprocess, sys
+sys.stdin.buffer.read()
+command, folder = sys.argv[1:-1], sys.argv[-1]
+subprocess.run(command, capture_output=True, check=False)
+shutil.rmtree(folder, ignore_errors=True)
+"""
+
+
+@contextlib.contextmanager
+def stopped_if_we_die(server: PostgresServer) -> Iterator[None]:
+    """Stop the server even when this test run is killed (a CI timeout, ^C twice, SIGKILL).
+
+    A guard process holds the read end of a pipe whose write end only this process has; the
+    kernel closes it however we end, and the guard then stops the server and deletes its folder
+    (in memory, where a forgotten one would hold RAM until reboot). Nothing polls.
+    """
+    read_end, write_end = os.pipe()  # not inherited by anything else we start
+    stop = [str(server.bin / "pg_ctl"), "-D", str(server.data), "-m", "immediate", "-w", "stop"]
+    if server.as_user is not None:
+        stop = ["runuser", "-u", server.as_user, "--", *stop]
+    guard = subprocess.Popen(
+        [sys.executable, "-c", _GUARD, *stop, str(server.folder)],
+        stdin=read_end,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=real_clock_env(),
+        start_new_session=True,  # a ^C to the test run's process group does not reach it first
+    )
+    os.close(read_end)
+    try:
+        yield
+    finally:
+        os.close(write_end)
+        guard.wait()
 
 
 @pytest.fixture
