@@ -52,9 +52,12 @@ def normalized_url(url: str) -> str:
     a URL naming another driver is refused with a sentence rather than a missing-module traceback.
     """
     parsed = make_url(url)
-    if parsed.drivername in ("postgresql", "postgres"):
+    if parsed.drivername in ("postgresql", "postgres", f"postgres+{POSTGRESQL_DRIVER}"):
         return parsed.set(drivername=f"postgresql+{POSTGRESQL_DRIVER}").render_as_string(hide_password=False)
-    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != POSTGRESQL_DRIVER:
+    if (
+        parsed.get_backend_name() in ("postgresql", "postgres")
+        and parsed.get_driver_name() != POSTGRESQL_DRIVER
+    ):
         raise InvalidInput(
             f"Crewboard reaches PostgreSQL through psycopg 3, not {parsed.get_driver_name()}; "
             "write the URL as postgresql://USER@HOST/DATABASE."

@@ -59,6 +59,7 @@ def closed_port() -> Iterator[int]:
         ("postgresql://ana@db.office/crewboard", "postgresql+psycopg://ana@db.office/crewboard"),
         ("postgres://ana:s3cret@db.office:5433/crewboard", "postgresql+psycopg://ana:s3cret@db.office:5433/crewboard"),
         ("postgresql+psycopg://ana@db.office/crewboard", "postgresql+psycopg://ana@db.office/crewboard"),
+        ("postgres+psycopg://ana@db.office/crewboard", "postgresql+psycopg://ana@db.office/crewboard"),
     ],
 )  # fmt: skip
 def test_postgresql_urls_mean_psycopg_3(typed: str, meant: str) -> None:
@@ -66,9 +67,15 @@ def test_postgresql_urls_mean_psycopg_3(typed: str, meant: str) -> None:
     assert database_url(typed) == meant
 
 
-def test_another_postgresql_driver_is_refused_with_a_sentence() -> None:
-    with pytest.raises(InvalidInput, match=r"^Crewboard reaches PostgreSQL through psycopg 3, not psycopg2;"):
-        database_url("postgresql+psycopg2://ana@db.office/crewboard")
+@pytest.mark.parametrize("driver", ["psycopg2", "pg8000", "asyncpg"])
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_another_postgresql_driver_is_refused_with_a_sentence(scheme: str, driver: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        database_url(f"{scheme}+{driver}://ana@db.office/crewboard")
+    assert str(caught.value) == (
+        f"Crewboard reaches PostgreSQL through psycopg 3, not {driver}; "
+        "write the URL as postgresql://USER@HOST/DATABASE."
+    )
 
 
 def test_a_url_without_a_driver_opens_the_store(pg_server: PostgresServer, pg_url: str) -> None:
