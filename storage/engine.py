@@ -90,22 +90,32 @@ def build_engine(url: str, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> En
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _configure_sqlite(engine, busy_timeout_ms)
     elif is_postgresql(url):
+        parsed = make_url(normalized_url(url))
         engine = create_engine(
-            normalized_url(url),
+            parsed.difference_update_query(["options"]),
             pool_pre_ping=True,
             isolation_level="READ COMMITTED",
-            connect_args={
-                "connect_timeout": CONNECT_TIMEOUT_S,
-                # A writer waiting longer than this for the writer lock gives up with "lock timeout",
-                # as SQLite's busy timeout does; the message becomes errors.LOCKED.
-                "options": f"-c lock_timeout={int(busy_timeout_ms)}",
-            },
+            connect_args=_postgresql_connect_args(parsed, busy_timeout_ms),
         )
         _configure_postgresql(engine)
     else:
         engine = create_engine(url, pool_pre_ping=True)
     event.listen(engine, "handle_error", _translate_error)
     return engine
+
+
+def _postgresql_connect_args(url: URL, busy_timeout_ms: int) -> dict[str, Any]:
+    """libpq settings: a connect timeout, and a lock timeout equal to SQLite's busy timeout.
+
+    A writer waiting longer than that for the writer lock gives up with "lock timeout", which
+    reads as errors.LOCKED. Server options and a connect timeout given in the URL are kept.
+    """
+    given = url.query.get("options", ())
+    options = [given] if isinstance(given, str) else list(given)
+    arguments: dict[str, Any] = {"options": " ".join([*options, f"-c lock_timeout={int(busy_timeout_ms)}"])}
+    if "connect_timeout" not in url.query:
+        arguments["connect_timeout"] = CONNECT_TIMEOUT_S
+    return arguments
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

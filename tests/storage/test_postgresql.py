@@ -88,6 +88,13 @@ def test_a_url_without_a_driver_opens_the_store(pg_server: PostgresServer, pg_ur
         assert repr(database) == f"Database({plain.replace('postgresql://', 'postgresql+psycopg://')!r})"
 
 
+def test_server_options_in_the_url_are_kept_beside_the_lock_timeout(pg_url: str) -> None:
+    url = f"{pg_url}?options=-c%20statement_timeout%3D60000"
+    with open_database(url, busy_timeout_ms=250) as database, database.engine.connect() as connection:
+        assert connection.execute(text("SHOW statement_timeout")).scalar() == "1min"
+        assert connection.execute(text("SHOW lock_timeout")).scalar() == "250ms"
+
+
 # --- failures as one sentence --------------------------------------------------------------------
 
 
