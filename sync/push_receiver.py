@@ -836,6 +836,8 @@ def _graph_item(item: Any) -> tuple[str, str, Any] | _Reject:
     if len(subscription) > MAX_ID:
         return _Reject(400, "subscriptionId too long", f"({len(subscription)} characters)")
     client_state = item.get("clientState")
+    if not _text(subscription) or (isinstance(client_state, str) and not _text(client_state)):
+        return _Reject(400, "notification item is not valid Unicode", "(a lone surrogate)")
     if not isinstance(client_state, str) or len(client_state) > MAX_TOKEN:
         # Looked up all the same, with an empty state: an unknown subscription says 404 first.
         client_state = "\0"
@@ -843,6 +845,17 @@ def _graph_item(item: Any) -> tuple[str, str, Any] | _Reject:
     if raw is not None and (not isinstance(raw, str) or len(raw) > 64):
         raw = "unknown"
     return subscription, client_state, raw
+
+
+def _text(value: str) -> bool:
+    """Whether `value` is text (JSON's \\ud800 escapes make strings no UTF-8 can carry)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _summary(refusals: list[_Reject]) -> _Reject:
