@@ -45,9 +45,9 @@ Limits, and why these numbers:
   one POST; a mailbox can hold at most 1,000 subscriptions (Graph's documented quota for Outlook
   events), so even one notice for each of them fits, and Crewboard holds one per calendar. More
   is no notice Graph sends: 400, unread past the count.
-- MAX_ID (256) characters for a channel, subscription or resource id and MAX_TOKEN (256) for a
-  token or clientState: Google documents 64 for a channel id and 256 for its token, Graph 128 for
-  clientState, and ids are GUID-like; ours are 32 and 43 characters.
+- MAX_GOOGLE_CHANNEL_ID (64) characters for a Google channel id and MAX_TOKEN (256) for its token,
+  as Google documents them; MAX_ID (256) for a Graph subscription id (a GUID) and MAX_TOKEN for
+  clientState (Graph: 128). Ours are 32 and 43 characters.
 - MAX_MESSAGE_NUMBER (2**63 - 1): Google's message numbers are 64-bit counters; anything longer
   is refused (400). Replays are recognised by the numbers recently seen on the channel, not by
   "not above the highest", so one forged huge number cannot make every later genuine one look old.
@@ -102,6 +102,7 @@ MAX_VALIDATION_TOKEN = 4096
 MAX_ITEMS = 1000
 MAX_OBJECTS = 4 * MAX_ITEMS + 1  # JSON objects in a body: an item, its resourceData, and room to spare
 MAX_ID = 256
+MAX_GOOGLE_CHANNEL_ID = 64  # Google's documented limit for a channel id
 MAX_TOKEN = 256
 MAX_MESSAGE_NUMBER = 2**63 - 1
 RECENT_NUMBERS = 256  # message numbers remembered per channel, to recognise replays
@@ -684,7 +685,7 @@ class PushReceiver:
         channel_id = headers.get("x-goog-channel-id", "")
         if not channel_id:
             raise _Reject(400, "no X-Goog-Channel-ID")
-        if len(channel_id) > MAX_ID:
+        if len(channel_id) > MAX_GOOGLE_CHANNEL_ID:
             raise _Reject(400, "X-Goog-Channel-ID too long", f"({len(channel_id)} characters)")
         state = headers.get("x-goog-resource-state", "")
         if state not in GOOGLE_STATES:
