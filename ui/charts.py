@@ -16,13 +16,13 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, 
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.services.health_view import LatencyDirection, LatencyReport, LatencySample
-from ui import style
+from ui.resources import palette
 
 EMPTY_TEXT = "No calendar writes in the last 24 hours"
 LOADING_TEXT = "Loading…"
-WRITE_COLOR = style.ACCENT
-READ_COLOR = "#0e9f6e"
-MEDIAN_COLOR = "#1e3a8a"
+WRITE_COLOR = palette.hex("chart_write")
+READ_COLOR = palette.hex("chart_read")
+MEDIAN_COLOR = palette.hex("chart_median")
 
 # Candidate tops of the delay axis, in seconds: the first one above the slowest sample is used.
 # Each divides into four steps that read well on the axis (30 s, 1 min, 2.5 min, 15 min, 1 h...).
@@ -163,7 +163,7 @@ class LatencyChartWidget(QWidget):
         painter = QPainter(self)
         try:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.fillRect(self.rect(), QColor(style.SURFACE))
+            painter.fillRect(self.rect(), palette.color("surface"))
             report = self._report
             if report is None:
                 self._paint_message(painter, QRectF(self.rect()), LOADING_TEXT)
@@ -179,7 +179,7 @@ class LatencyChartWidget(QWidget):
             painter.end()
 
     def _paint_message(self, painter: QPainter, rect: QRectF, text: str) -> None:
-        painter.setPen(QColor(style.TEXT_MUTED))
+        painter.setPen(palette.color("text_muted"))
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_axes(self, painter: QPainter, g: LatencyGeometry, faint: bool) -> None:
@@ -187,20 +187,20 @@ class LatencyChartWidget(QWidget):
         small.setPointSizeF(max(7.0, self.font().pointSizeF() - 1.5))
         painter.setFont(small)
         metrics = QFontMetricsF(small)
-        grid = QPen(QColor(style.GRID_LINE), 1)
+        grid = QPen(palette.color("grid_line"), 1)
         painter.setPen(grid)
         for y, _label in g.y_ticks:
             painter.drawLine(QPointF(g.plot.left(), y), QPointF(g.plot.right(), y))
-        painter.setPen(QPen(QColor(style.GRID_LINE_STRONG), 1))
+        painter.setPen(QPen(palette.color("grid_line_strong"), 1))
         painter.drawLine(g.plot.bottomLeft(), g.plot.bottomRight())
-        painter.setPen(QColor(style.TEXT_MUTED if not faint else style.GRID_LINE_STRONG))
+        painter.setPen(palette.color("grid_line_strong" if faint else "text_muted"))
         for y, label in g.y_ticks:
             box = QRectF(0, y - metrics.height() / 2, g.plot.left() - 8, metrics.height())
             painter.drawText(box, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
         for x, label in g.x_ticks:
-            painter.setPen(QPen(QColor(style.GRID_LINE_STRONG), 1))
+            painter.setPen(QPen(palette.color("grid_line_strong"), 1))
             painter.drawLine(QPointF(x, g.plot.bottom()), QPointF(x, g.plot.bottom() + 4))
-            painter.setPen(QColor(style.TEXT_MUTED if not faint else style.GRID_LINE_STRONG))
+            painter.setPen(palette.color("grid_line_strong" if faint else "text_muted"))
             width = metrics.horizontalAdvance(label) + 4
             box = QRectF(x - width / 2, g.plot.bottom() + 6, width, metrics.height())
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
@@ -253,7 +253,7 @@ class LatencyChartWidget(QWidget):
                 painter.drawLine(QPointF(x, y), QPointF(x + 14, y))
             else:
                 painter.drawEllipse(QPointF(x + 7, y), 3.5, 3.5)
-            painter.setPen(QColor(style.TEXT_MUTED))
+            painter.setPen(palette.color("text_muted"))
             width = metrics.horizontalAdvance(label)
             painter.drawText(
                 QRectF(x + 20, y - metrics.height() / 2, width + 4, metrics.height()),

@@ -53,13 +53,13 @@ from app.domain.model import Booking, BusySource, ConflictKind, Resolution, Tech
 from app.domain.time import Interval, local_to_utc, zone
 from app.services.container import Services
 from app.services.health_view import ConflictLists, ConflictView, HealthViewService
-from ui import style
 from ui.board.view import BoardView
 from ui.bridge import BusBridge
 from ui.format import clock_range, day_text, duration_text
 from ui.health_panel import ago
 from ui.loading import LatestLoader
 from ui.plain import PlainLabel, plain_tip
+from ui.resources import palette, stylesheet
 from ui.worker import DatabaseWorker
 
 ACTOR = "dispatcher"
@@ -74,9 +74,9 @@ KIND_LABELS = {
     ConflictKind.EVENT_DELETED: "Deleted by the tech",
 }
 KIND_COLORS = {
-    ConflictKind.OVERLAP: (style.DANGER, style.DANGER_SOFT),
-    ConflictKind.EDITED_BOTH: ("#b86e00", "#fff4e0"),
-    ConflictKind.EVENT_DELETED: ("#6d28d9", "#f1ebff"),
+    ConflictKind.OVERLAP: (palette.hex("danger"), palette.hex("danger_soft")),
+    ConflictKind.EDITED_BOTH: (palette.hex("caution"), palette.hex("caution_soft")),
+    ConflictKind.EVENT_DELETED: (palette.hex("deleted"), palette.hex("deleted_soft")),
 }
 RESOLUTION_VERBS = {
     Resolution.KEEP: "Kept as booked",
@@ -283,11 +283,11 @@ class ConflictCardDelegate(QStyledItemDelegate):
 
     def _rows(self, text: ConflictText, view: ConflictView) -> list[tuple[str, str, str]]:
         rows = [
-            (text.job_label, text.job, style.TEXT),
+            (text.job_label, text.job, palette.hex("text")),
             (text.other_label, text.other, self._other_color(view)),
         ]
         if self._resolved:
-            rows.append(("Decision", text.outcome, style.TEXT))
+            rows.append(("Decision", text.outcome, palette.hex("text")))
         return rows
 
     def _heights(
@@ -327,9 +327,11 @@ class ConflictCardDelegate(QStyledItemDelegate):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         card = QRectF(rect).adjusted(self.MARGIN, 5, -self.MARGIN, -5)
-        border = style.ACCENT if selected else ("#b9c3d0" if hovered and not self._resolved else style.BORDER)
-        painter.setPen(QPen(QColor(border), 1.5 if selected else 1))
-        painter.setBrush(QColor("#f5f8ff" if selected else style.SURFACE))
+        border = palette.color(
+            "accent" if selected else ("card_hover_border" if hovered and not self._resolved else "border")
+        )
+        painter.setPen(QPen(border, 1.5 if selected else 1))
+        painter.setBrush(palette.color("card_selected" if selected else "surface"))
         painter.drawRoundedRect(card, 8, 8)
         inner = card.adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
         width = int(inner.width())
@@ -338,7 +340,7 @@ class ConflictCardDelegate(QStyledItemDelegate):
         # The kind as a chip, the age at the right.
         color, soft = KIND_COLORS[view.conflict.kind]
         if self._resolved:
-            color, soft = style.TEXT_MUTED, "#eef0f3"
+            color, soft = palette.hex("text_muted"), palette.hex("neutral_soft")
         small_metrics = QFontMetrics(small)
         chip = QRectF(inner.left(), inner.top(), small_metrics.horizontalAdvance(text.kind) + 16, chip_h)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -348,7 +350,7 @@ class ConflictCardDelegate(QStyledItemDelegate):
         painter.setPen(QColor(color))
         painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, text.kind)
         age = text.outcome.split(" · ")[-1] if self._resolved and text.outcome else text.noticed
-        painter.setPen(QColor(style.TEXT_MUTED))
+        painter.setPen(palette.color("text_muted"))
         painter.drawText(
             QRectF(chip.right() + 8, inner.top(), inner.right() - chip.right() - 8, chip_h),
             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
@@ -359,7 +361,7 @@ class ConflictCardDelegate(QStyledItemDelegate):
         y = inner.top() + chip_h + 6
         bold_metrics = QFontMetrics(bold)
         painter.setFont(bold)
-        painter.setPen(QColor(style.TEXT))
+        painter.setPen(palette.color("text"))
         painter.drawText(
             QRectF(inner.left(), y, width, title_h),
             Qt.AlignmentFlag.AlignVCenter,
@@ -371,7 +373,7 @@ class ConflictCardDelegate(QStyledItemDelegate):
         metrics = QFontMetrics(base)
         for (label, _value, value_color), lines in zip(self._rows(text, view), values, strict=True):
             painter.setFont(small)
-            painter.setPen(QColor(style.TEXT_MUTED))
+            painter.setPen(palette.color("text_muted"))
             painter.drawText(
                 QRectF(inner.left(), y, self.LABEL_WIDTH, metrics.height()),
                 Qt.AlignmentFlag.AlignVCenter,
@@ -391,11 +393,11 @@ class ConflictCardDelegate(QStyledItemDelegate):
 
     def _other_color(self, view: ConflictView) -> str:
         if self._resolved:
-            return style.TEXT_MUTED
+            return palette.hex("text_muted")
         return {
-            ConflictKind.OVERLAP: "#b42318",
-            ConflictKind.EDITED_BOTH: "#93540a",
-            ConflictKind.EVENT_DELETED: "#5b21b6",
+            ConflictKind.OVERLAP: palette.hex("error_text"),
+            ConflictKind.EDITED_BOTH: palette.hex("caution_text"),
+            ConflictKind.EVENT_DELETED: palette.hex("deleted_text"),
         }[view.conflict.kind]
 
 
@@ -599,8 +601,8 @@ class TechChoiceModel(QAbstractListModel):
             return f"{choice.tech.name}{suffix}\n{choice.reason}"
         if role == Qt.ItemDataRole.ForegroundRole:
             if choice.current:
-                return QColor(style.TEXT_MUTED)
-            return QColor(style.TEXT if choice.free else "#b42318")
+                return palette.color("text_muted")
+            return palette.color("text" if choice.free else "error_text")
         if role == Qt.ItemDataRole.DecorationRole:
             return QColor(choice.tech.color)
         if role == self.ChoiceRole:
@@ -669,19 +671,6 @@ class ReassignDialog(_DecisionDialog):
 # --- the panel ---------------------------------------------------------------------------------
 
 
-PANEL_STYLE = f"""
-QListView#conflictList, QListView#resolvedList {{ background: {style.WINDOW}; border: none; }}
-QListView#conflictList::item, QListView#resolvedList::item {{ border: none; padding: 0; }}
-QListView#conflictList::item:selected, QListView#resolvedList::item:selected {{ background: transparent; }}
-QToolButton[segment="true"] {{
-    border: 1px solid {style.BORDER}; padding: 4px 12px; background: {style.SURFACE};
-}}
-QToolButton[segment="true"]:checked {{ background: {style.ACCENT_SOFT}; color: {style.ACCENT}; border-color: #c7d7fe; }}
-QLabel#conflictDetail {{ color: {style.TEXT_MUTED}; padding: 4px 12px 2px 12px; }}
-QWidget#conflictActions QPushButton {{ padding: 6px 8px; }}
-"""
-
-
 class ConflictsPanelWidget(QWidget):
     """Open and resolved conflicts. Signals: `conflicts_loaded` after every refresh,
     `booking_selected(booking id, start or None)` when a conflict is chosen, `message_shown(text)`
@@ -702,7 +691,7 @@ class ConflictsPanelWidget(QWidget):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("conflictsPanel")
-        self.setStyleSheet(PANEL_STYLE)
+        self.setStyleSheet(stylesheet("conflicts"))
         self.setMinimumWidth(400)
         self._services = services
         self._queries = HealthViewService(services.uow, services.clock)

@@ -41,6 +41,7 @@ from app.services.container import Services
 from app.services.techs import PALETTE
 from ui.models import TechRowsModel
 from ui.plain import PlainLabel
+from ui.resources import palette
 from ui.widgets import (
     contains_completer,
     dialog_buttons,
@@ -139,14 +140,15 @@ class TechnicianDialog(_ServiceDialog):
         self.color_group = QButtonGroup(self)
         colors = QHBoxLayout()
         colors.setSpacing(6)
+        ring, chosen = palette.hex("surface"), palette.hex("selection")  # around a tech colour (data)
         for index, value in enumerate(PALETTE):
             button = QToolButton(self)
             button.setCheckable(True)
             button.setFixedSize(26, 26)
             button.setToolTip(value)
             button.setStyleSheet(
-                f"QToolButton {{ background: {value}; border-radius: 13px; border: 2px solid white; }}"
-                f"QToolButton:checked {{ border: 3px solid #111827; }}"
+                f"QToolButton {{ background: {value}; border-radius: 13px; border: 2px solid {ring}; }}"
+                f"QToolButton:checked {{ border: 3px solid {chosen}; }}"
             )
             self.color_group.addButton(button, index)
             colors.addWidget(button)

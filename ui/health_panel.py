@@ -44,12 +44,12 @@ from app.domain.model import AccountStatus, HealthLevel
 from app.services.accounts import provider_label
 from app.services.container import Services
 from app.services.health_view import AccountHealth, HealthReport, HealthViewService, LatencyDirection
-from ui import style
 from ui.bridge import BusBridge
 from ui.charts import LatencyChartWidget, delay_text
 from ui.format import duration_text
 from ui.loading import LatestLoader
 from ui.plain import PlainLabel, plain_tip
+from ui.resources import palette, stylesheet
 from ui.worker import DatabaseWorker
 
 REFRESH_DELAY_MS = 150
@@ -80,12 +80,12 @@ class LevelBadge:
 
 
 LEVEL_BADGES = {
-    HealthLevel.OK: LevelBadge("OK", style.SUCCESS, "#e7f6ee"),
-    HealthLevel.WARNING: LevelBadge("Warning", "#b86e00", "#fff4e0"),
-    HealthLevel.DISPATCHER: LevelBadge("Dispatcher alerted", "#c2410c", "#ffedd5"),
-    HealthLevel.OWNER: LevelBadge("Owner alerted", style.DANGER, style.DANGER_SOFT),
+    HealthLevel.OK: LevelBadge("OK", palette.hex("success"), palette.hex("success_soft")),
+    HealthLevel.WARNING: LevelBadge("Warning", palette.hex("caution"), palette.hex("caution_soft")),
+    HealthLevel.DISPATCHER: LevelBadge("Dispatcher alerted", palette.hex("alert"), palette.hex("alert_soft")),
+    HealthLevel.OWNER: LevelBadge("Owner alerted", palette.hex("danger"), palette.hex("danger_soft")),
 }
-STOPPED_BADGE = LevelBadge("Stopped", "#475467", "#eef0f3")
+STOPPED_BADGE = LevelBadge("Stopped", palette.hex("neutral"), palette.hex("neutral_soft"))
 
 
 def badge_for(row: AccountHealth) -> LevelBadge:
@@ -207,8 +207,8 @@ class AccountHealthModel(QAbstractTableModel):
             if column == self.STATUS and (
                 self._failing(row) or row.account.status is not AccountStatus.CONNECTED
             ):
-                return QColor(style.DANGER)
-            return QColor(style.TEXT_MUTED) if muted else None
+                return palette.color("danger")
+            return palette.color("text_muted") if muted else None
         if role == Qt.ItemDataRole.FontRole and column == self.TECH:
             font = QFont()
             font.setWeight(QFont.Weight.DemiBold)
@@ -301,14 +301,14 @@ class TwoLineDelegate(QStyledItemDelegate):
         inner = rect.adjusted(8, 0, -8, 0)
         top = rect.center().y() - (metrics.height() + small_metrics.height()) // 2
         foreground = index.data(Qt.ItemDataRole.ForegroundRole)
-        painter.setPen(foreground if isinstance(foreground, QColor) else QColor(style.TEXT))
+        painter.setPen(foreground if isinstance(foreground, QColor) else palette.color("text"))
         painter.setFont(font)
         text = metrics.elidedText(str(index.data() or ""), Qt.TextElideMode.ElideRight, inner.width())
         painter.drawText(
             QRect(inner.left(), top, inner.width(), metrics.height()), Qt.AlignmentFlag.AlignVCenter, text
         )
         is_error = index.column() == AccountHealthModel.STATUS
-        painter.setPen(QColor("#b42318" if is_error else style.TEXT_MUTED))
+        painter.setPen(palette.color("error_text" if is_error else "text_muted"))
         painter.setFont(small)
         line = small_metrics.elidedText(str(detail), Qt.TextElideMode.ElideRight, inner.width())
         painter.drawText(
@@ -387,27 +387,6 @@ class StatCardWidget(QFrame):
         self.value.style().polish(self.value)
 
 
-PANEL_STYLE = f"""
-QFrame#statCard {{ background: {style.SURFACE}; border: 1px solid {style.BORDER}; border-radius: 8px; }}
-QLabel#statCaption {{ color: {style.TEXT_MUTED}; }}
-QLabel#statValue {{ font-size: {style.BASE_POINT_SIZE + 7}pt; font-weight: 600; }}
-QLabel#statValue[alarm="true"] {{ color: {style.DANGER}; }}
-QLabel#statNote {{ color: {style.TEXT_MUTED}; }}
-QTableView#healthTable {{
-    background: {style.SURFACE}; border: 1px solid {style.BORDER}; border-radius: 8px;
-    gridline-color: transparent; selection-background-color: {style.ACCENT_SOFT};
-    selection-color: {style.TEXT};
-}}
-QTableView#healthTable::item {{ padding: 0 8px; border-bottom: 1px solid {style.GRID_LINE}; }}
-QHeaderView::section {{
-    background: {style.SURFACE_ALT}; color: {style.TEXT_MUTED}; border: none;
-    border-bottom: 1px solid {style.BORDER}; padding: 6px 8px; font-weight: 600;
-}}
-QFrame#chartCard {{ background: {style.SURFACE}; border: 1px solid {style.BORDER}; border-radius: 8px; }}
-QLabel#pageTitle {{ font-size: {style.BASE_POINT_SIZE + 5}pt; font-weight: 600; }}
-"""
-
-
 class SyncHealthDialog(QDialog):
     """Non-modal window for owners. `report_applied` fires each time fresh data is on screen."""
 
@@ -425,7 +404,7 @@ class SyncHealthDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("syncHealthDialog")
         self.setWindowTitle("Sync health")
-        self.setStyleSheet(PANEL_STYLE)
+        self.setStyleSheet(stylesheet("health"))
         self._services = services
         self._queries = HealthViewService(services.uow, services.clock)
         self._tz = tz

@@ -60,11 +60,11 @@ from app.domain.ids import NotificationId
 from app.domain.model import Audience, Notification
 from app.services.container import Services
 from app.services.health_view import HealthViewService
-from ui import style
 from ui.bridge import BusBridge
 from ui.health_panel import ago
 from ui.loading import LatestLoader
 from ui.plain import PlainLabel, plain_tip
+from ui.resources import palette, stylesheet
 from ui.worker import DatabaseWorker
 
 UNREAD_WINDOW = timedelta(hours=24)
@@ -74,7 +74,7 @@ ModelIndex = QModelIndex | QPersistentModelIndex
 AUDIENCE_LABELS = {Audience.DISPATCHER: "Dispatcher", Audience.OWNER: "Owner", Audience.TECH: "Technician"}
 
 
-def bell_icon(color: str = style.TEXT, size: int = 20) -> QIcon:
+def bell_icon(color: str = palette.hex("text"), size: int = 20) -> QIcon:
     """A bell drawn with paths, so it needs no icon theme and looks the same everywhere."""
     pixmap = QPixmap(size * 2, size * 2)
     pixmap.setDevicePixelRatio(2.0)
@@ -261,23 +261,23 @@ class NotificationDelegate(QStyledItemDelegate):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(
-            rect, QColor(style.ACCENT_SOFT if selected else ("#f7f9ff" if unread else style.SURFACE))
+            rect, palette.color("accent_soft" if selected else ("unread" if unread else "surface"))
         )
-        painter.setPen(QPen(QColor(style.GRID_LINE), 1))
+        painter.setPen(QPen(palette.color("grid_line"), 1))
         painter.drawLine(rect.bottomLeft(), rect.bottomRight())
         left = rect.left() + self.PAD + 14
         width = rect.width() - 2 * self.PAD - 14
         y = rect.top() + self.PAD
         if unread:
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(style.ACCENT))
+            painter.setBrush(palette.color("accent"))
             painter.drawEllipse(
                 QPointF(rect.left() + self.PAD + 3, y + QFontMetrics(bold).height() / 2), 4, 4
             )
         title_font = bold if unread else base
         metrics = QFontMetrics(title_font)
         painter.setFont(title_font)
-        painter.setPen(QColor(style.TEXT))
+        painter.setPen(palette.color("text"))
         painter.drawText(
             QRect(left, y, width, metrics.height()),
             Qt.AlignmentFlag.AlignVCenter,
@@ -286,12 +286,12 @@ class NotificationDelegate(QStyledItemDelegate):
         y += QFontMetrics(bold).height() + 4
         small_metrics = QFontMetrics(small)
         painter.setFont(small)
-        painter.setPen(QColor(style.DANGER if item.audience is Audience.OWNER else style.ACCENT))
+        painter.setPen(palette.color("danger" if item.audience is Audience.OWNER else "accent"))
         audience = f"To the {AUDIENCE_LABELS[item.audience].lower()}"
         painter.drawText(
             QRect(left, y, width, small_metrics.height()), Qt.AlignmentFlag.AlignVCenter, audience
         )
-        painter.setPen(QColor(style.TEXT_MUTED))
+        painter.setPen(palette.color("text_muted"))
         offset = small_metrics.horizontalAdvance(audience + "   ")
         painter.drawText(
             QRect(left + offset, y, max(0, width - offset), small_metrics.height()),
@@ -300,7 +300,7 @@ class NotificationDelegate(QStyledItemDelegate):
         )
         y += small_metrics.height() + 6
         painter.setFont(base)
-        painter.setPen(QColor(style.TEXT if unread else style.BUSY_TEXT))
+        painter.setPen(palette.color("text" if unread else "busy_text"))
         base_metrics = QFontMetrics(base)
         for line in self._body_lines(index, base, self._text_width(option)):
             painter.drawText(
@@ -324,7 +324,7 @@ class TrayNotifier(QObject):
         self.tray: QSystemTrayIcon | None = None
         if not QSystemTrayIcon.isSystemTrayAvailable():
             return
-        make = factory or (lambda owner: QSystemTrayIcon(bell_icon(style.ACCENT, 32), owner))
+        make = factory or (lambda owner: QSystemTrayIcon(bell_icon(palette.hex("accent"), 32), owner))
         self.tray = make(self)
         self.tray.setToolTip("Crewboard")
         self.tray.show()
@@ -481,11 +481,11 @@ class NotificationBellButton(QToolButton):
             font = self._badge_font()
             width, height = self._badge_size()
             badge = QRectF(self.width() - self._badge_room() + 4, (self.height() - height) / 2, width, height)
-            painter.setPen(QPen(QColor(style.SURFACE), 1.5))
-            painter.setBrush(QColor(style.DANGER))
+            painter.setPen(QPen(palette.color("surface"), 1.5))
+            painter.setBrush(palette.color("danger"))
             painter.drawRoundedRect(badge, height / 2, height / 2)
             painter.setFont(font)
-            painter.setPen(QColor("#ffffff"))
+            painter.setPen(palette.color("on_accent"))
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
         finally:
             painter.end()
@@ -497,11 +497,7 @@ class NotificationInboxWidget(QFrame):
     def __init__(self, center: NotificationCenter, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Popup)
         self.setObjectName("notificationInbox")
-        self.setStyleSheet(
-            f"QFrame#notificationInbox {{ background: {style.SURFACE}; border: 1px solid {style.BORDER}; }}"
-            f"QListView#notificationList {{ border: none; border-top: 1px solid {style.BORDER}; }}"
-            "QListView#notificationList::item { border: none; padding: 0; }"
-        )
+        self.setStyleSheet(stylesheet("inbox"))
         self._center = center
         title = PlainLabel("Alerts", self)
         title.setObjectName("sectionTitle")

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, Qt, QTime, QTimer, Signal
-from PySide6.QtGui import QBrush, QCloseEvent, QColor, QFont
+from PySide6.QtGui import QBrush, QCloseEvent, QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.time import Clock
-from ui import style
 from ui.plain import PlainLabel, plain_tip
+from ui.resources import palette, stylesheet
 from ui.worker import DatabaseWorker
 
 EVENT_ROLE = Qt.ItemDataRole.UserRole
@@ -96,23 +96,6 @@ class PhoneBackend(Protocol):
     def restore(self, tech: Any) -> None: ...
 
 
-LOCAL_STYLE = f"""
-QWidget#phoneWindow {{ background: {style.WINDOW}; }}
-QFrame#phoneHeader {{ background: #111827; border-radius: 10px; }}
-QFrame#phoneHeader QLabel {{ color: white; }}
-QLabel#phoneTitle {{ font-weight: 700; font-size: {style.BASE_POINT_SIZE + 3}pt; }}
-QLabel#phoneSub {{ color: #cbd5e1; }}
-QFrame#card {{ background: {style.SURFACE}; border: 1px solid {style.BORDER}; border-radius: 8px; }}
-QTreeWidget#phoneEvents {{ background: {style.SURFACE}; border: 1px solid {style.BORDER}; border-radius: 8px; }}
-QTreeWidget#phoneEvents::item {{ padding: 4px 2px; }}
-QLabel#phoneStatus {{ color: {style.TEXT_MUTED}; }}
-QToolButton#breakButton, QPushButton#restoreButton {{
-    border: 1px solid {style.BORDER}; border-radius: 6px; padding: 6px 12px; background: {style.SURFACE};
-}}
-QToolButton#breakButton {{ color: {style.DANGER}; }}
-"""
-
-
 class PhoneWindow(QWidget):
     """A tech's week on their phone, with add / move / delete and sync trouble switches."""
 
@@ -132,7 +115,7 @@ class PhoneWindow(QWidget):
         self._closed = False
         self.setObjectName("phoneWindow")
         self.setWindowTitle("Sandbox phone")
-        self.setStyleSheet(LOCAL_STYLE)
+        self.setStyleSheet(stylesheet("phone"))
         self.resize(470, 860)
         self._build()
         self._timer = QTimer(self)
@@ -382,7 +365,7 @@ class PhoneWindow(QWidget):
         self.list.clear()
         day_font = QFont(self.list.font())
         day_font.setWeight(QFont.Weight.DemiBold)
-        muted = QBrush(QColor(style.TEXT_MUTED))
+        muted = QBrush(palette.color("text_muted"))
         current_day: date | None = None
         for event in self._events:
             day = event.start.astimezone(tz).date() if event.start is not None else event.start_date
@@ -391,7 +374,7 @@ class PhoneWindow(QWidget):
                 header = QTreeWidgetItem([f"{day:%A %d %B}", ""])
                 header.setFont(0, day_font)
                 header.setFlags(Qt.ItemFlag.NoItemFlags)
-                header.setForeground(0, QBrush(QColor(style.TEXT)))
+                header.setForeground(0, QBrush(palette.color("text")))
                 self.list.addTopLevelItem(header)
                 header.setFirstColumnSpanned(True)
             if event.start is not None and event.end is not None:

@@ -13,6 +13,7 @@ from app.domain.time import Interval
 from app.services.schedule import DayAvailability
 from ui import style
 from ui.format import clock_range
+from ui.resources import palette
 
 
 class DayTimelineWidget(QWidget):
@@ -24,7 +25,7 @@ class DayTimelineWidget(QWidget):
         self._day: DayAvailability | None = None
         self._busy: list[BusyBlock] = []
         self._proposal: Interval | None = None
-        self._color = style.ACCENT
+        self._color = palette.hex("accent")
         self._message = "Pick a technician to see their day."
         self.setMinimumSize(240, 360)
 
@@ -79,9 +80,9 @@ class DayTimelineWidget(QWidget):
         try:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             rect = QRectF(self.rect())
-            painter.fillRect(rect, QColor(style.SURFACE))
+            painter.fillRect(rect, palette.color("surface"))
             if self._day is None:
-                painter.setPen(QColor(style.TEXT_MUTED))
+                painter.setPen(palette.color("text_muted"))
                 painter.drawText(
                     rect.adjusted(12, 12, -12, -12),
                     Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
@@ -109,10 +110,10 @@ class DayTimelineWidget(QWidget):
                 area.left(), y_for(interval.start), area.width(), y_for(interval.end) - y_for(interval.start)
             )
 
-        painter.fillRect(area, QColor(style.OFF_HOURS))
+        painter.fillRect(area, palette.color("off_hours"))
         for hours in day.hours:
-            painter.fillRect(band(hours), QColor(style.SURFACE))
-        free = QColor(style.SUCCESS)
+            painter.fillRect(band(hours), palette.color("surface"))
+        free = palette.color("success")
         free.setAlpha(28)
         for item in day.free:
             painter.fillRect(band(item).adjusted(0, 1, 0, -1), free)
@@ -123,9 +124,9 @@ class DayTimelineWidget(QWidget):
         hour = top
         while hour <= bottom:
             y = y_for(hour)
-            painter.setPen(QPen(QColor(style.GRID_LINE), 1))
+            painter.setPen(QPen(palette.color("grid_line"), 1))
             painter.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
-            painter.setPen(QColor(style.TEXT_MUTED))
+            painter.setPen(palette.color("text_muted"))
             painter.drawText(
                 QRectF(rect.left() + 4, y - metrics.height() / 2, label_w - 8, metrics.height()),
                 Qt.AlignmentFlag.AlignRight,
@@ -145,17 +146,17 @@ class DayTimelineWidget(QWidget):
             if r.height() < 1:
                 continue
             own = block.source is BusySource.BOOKING
-            fill = QColor(style.ACCENT_SOFT if own else style.BUSY_FILL)
-            painter.setPen(QPen(QColor(style.BUSY_HATCH), 1))
+            fill = palette.color("accent_soft" if own else "busy_fill")
+            painter.setPen(QPen(palette.color("busy_hatch"), 1))
             painter.setBrush(fill)
             painter.drawRoundedRect(r, 4, 4)
             if not own:
                 painter.fillRect(
-                    r.adjusted(1, 1, -1, -1), QBrush(QColor(style.BUSY_HATCH), Qt.BrushStyle.BDiagPattern)
+                    r.adjusted(1, 1, -1, -1), QBrush(palette.color("busy_hatch"), Qt.BrushStyle.BDiagPattern)
                 )
             title = _busy_title(block)
             if r.height() >= metrics.height():
-                painter.setPen(QColor(style.BUSY_TEXT))
+                painter.setPen(palette.color("busy_text"))
                 text = f"{title} · {clock_range(block.interval, self._office)}"
                 painter.drawText(
                     r.adjusted(6, 1, -4, 0),
@@ -169,7 +170,9 @@ class DayTimelineWidget(QWidget):
             fill.setAlpha(200)
             clash = bool(self.clashes())
             painter.setBrush(fill)
-            painter.setPen(QPen(QColor(style.DANGER) if clash else color.darker(130), 2.5 if clash else 1.5))
+            painter.setPen(
+                QPen(palette.color("danger") if clash else color.darker(130), 2.5 if clash else 1.5)
+            )
             painter.drawRoundedRect(r, 5, 5)
             painter.setPen(style.text_color_for(color))
             bold = QFont(small)

@@ -122,7 +122,7 @@ class Tile:
     customer: Customer | None = None
     flagged: bool = False  # forced, or an open conflict: outlined in red
     flag_reason: str = ""
-    row_color: str = "#2563eb"  # the tech's colour
+    row_color: str = ""  # the tech's colour (busy bands have none; a tile without one is drawn in the accent)
 
     @property
     def booking_id(self) -> BookingId | None:

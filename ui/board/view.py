@@ -42,6 +42,7 @@ from ui.board.health import Badge, health_badge
 from ui.board.layout import BoardLayout, BoardMode, RowLayout, Tile, TileKind, build_layout, snap
 from ui.format import clock_range, duration_text, zone_label
 from ui.models import BOOKING_MIME
+from ui.resources import palette
 
 GUTTER = 236
 HEADER = {BoardMode.DAY: 44, BoardMode.WEEK: 56}
@@ -53,10 +54,10 @@ TILE_PAD = 5.0
 EMPTY_TEXT = "No technicians yet — add one from Technicians ▸ Add technician."
 LOADING_TEXT = "Loading the board…"
 BADGE_COLORS = {
-    Badge.OK: style.SUCCESS,
-    Badge.STALE: "#98a2b3",
-    Badge.WARNING: style.WARNING,
-    Badge.FAILING: style.DANGER,
+    Badge.OK: palette.hex("success"),
+    Badge.STALE: palette.hex("text_disabled"),
+    Badge.WARNING: palette.hex("warning"),
+    Badge.FAILING: palette.hex("danger"),
 }
 
 
@@ -327,7 +328,7 @@ class BoardView(QAbstractScrollArea):
         try:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             exposed = event.rect()
-            painter.fillRect(exposed, QColor(style.SURFACE))
+            painter.fillRect(exposed, palette.color("surface"))
             layout = self._layout
             if layout is None or not layout.rows:
                 self._paint_empty(painter, LOADING_TEXT if self._snapshot is None else EMPTY_TEXT)
@@ -340,7 +341,7 @@ class BoardView(QAbstractScrollArea):
             painter.end()
 
     def _paint_empty(self, painter: QPainter, text: str) -> None:
-        painter.setPen(QColor(style.TEXT_MUTED))
+        painter.setPen(palette.color("text_muted"))
         painter.setFont(self._font)
         painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, text)
 
@@ -362,13 +363,15 @@ class BoardView(QAbstractScrollArea):
         # Rows: closed hours shaded, each tech's own business hours left white.
         for index in rows:
             row = layout.rows[index]
-            painter.fillRect(QRectF(left, row.top, right - left, layout.row_height), QColor(style.OFF_HOURS))
+            painter.fillRect(
+                QRectF(left, row.top, right - left, layout.row_height), palette.color("off_hours")
+            )
             for x0, x1 in row.open_spans:
                 if x1 < left or x0 > right:
                     continue
-                painter.fillRect(QRectF(x0, row.top, x1 - x0, layout.row_height), QColor(style.SURFACE))
+                painter.fillRect(QRectF(x0, row.top, x1 - x0, layout.row_height), palette.color("surface"))
         self._paint_time_lines(painter, layout, left, right, view.top(), bottom)
-        painter.setPen(QPen(QColor(style.GRID_LINE), 1))
+        painter.setPen(QPen(palette.color("grid_line"), 1))
         for index in rows:
             y = layout.rows[index].top + layout.row_height - 0.5
             painter.drawLine(QPointF(left, y), QPointF(right, y))
@@ -398,9 +401,9 @@ class BoardView(QAbstractScrollArea):
         axis = layout.axis
         hour_width = axis.minute_width * 60
         step = self._hour_step(layout)
-        minor = QPen(QColor(style.GRID_LINE), 1)
-        half = QPen(QColor(style.GRID_LINE), 1, Qt.PenStyle.DotLine)
-        strong = QPen(QColor(style.GRID_LINE_STRONG), 1)
+        minor = QPen(palette.color("grid_line"), 1)
+        half = QPen(palette.color("grid_line"), 1, Qt.PenStyle.DotLine)
+        strong = QPen(palette.color("grid_line_strong"), 1)
         first_hour = -(-axis.first_minute // 60)
         for day in range(axis.days):
             x_day = day * axis.day_width
@@ -424,8 +427,8 @@ class BoardView(QAbstractScrollArea):
     def _paint_band(self, painter: QPainter, band: Tile) -> None:
         rect = band.rect
         time_off = band.kind is TileKind.TIME_OFF
-        fill = QColor(style.TIME_OFF_FILL if time_off else style.BUSY_FILL)
-        hatch = QColor(style.TIME_OFF_HATCH if time_off else style.BUSY_HATCH)
+        fill = palette.color("time_off_fill" if time_off else "busy_fill")
+        hatch = palette.color("time_off_hatch" if time_off else "busy_hatch")
         fill.setAlpha(235)
         painter.fillRect(rect, fill)
         hatch.setAlpha(150)
@@ -443,9 +446,9 @@ class BoardView(QAbstractScrollArea):
                 rect.left() + 6, rect.top() + 4, metrics.horizontalAdvance(text) + 10, metrics.height() + 4
             )
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(255, 255, 255, 225))
+            painter.setBrush(palette.color("busy_label_back"))
             painter.drawRoundedRect(pill, 4, 4)
-            painter.setPen(QColor(style.BUSY_TEXT))
+            painter.setPen(palette.color("busy_text"))
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_tile(self, painter: QPainter, tile: Tile) -> None:
@@ -455,21 +458,21 @@ class BoardView(QAbstractScrollArea):
         path = QPainterPath()
         path.addRoundedRect(rect, 5, 5)
         if tile.kind is TileKind.BUSY:
-            painter.fillPath(path, QColor(style.BUSY_FILL))
-            painter.fillPath(path, QBrush(QColor(style.BUSY_HATCH), Qt.BrushStyle.BDiagPattern))
-            pen = QPen(QColor(style.BUSY_HATCH), 1)
+            painter.fillPath(path, palette.color("busy_fill"))
+            painter.fillPath(path, QBrush(palette.color("busy_hatch"), Qt.BrushStyle.BDiagPattern))
+            pen = QPen(palette.color("busy_hatch"), 1)
             if tile.block is not None and tile.block.tentative:
                 pen.setStyle(Qt.PenStyle.DashLine)
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPath(path)
-            self._paint_tile_text(painter, tile, rect, QColor(style.BUSY_TEXT), busy=True)
+            self._paint_tile_text(painter, tile, rect, palette.color("busy_text"), busy=True)
             return
         fill = style.tile_fill(tile.row_color)
         painter.fillPath(path, fill)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if tile.flagged:
-            painter.setPen(QPen(QColor(style.DANGER), 2.5))
+            painter.setPen(QPen(palette.color("danger"), 2.5))
             painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 4, 4)
             if rect.width() >= 56 and rect.height() >= 30:
                 self._paint_flag(painter, QPointF(rect.right() - 10, rect.top() + 10))
@@ -478,18 +481,18 @@ class BoardView(QAbstractScrollArea):
             painter.drawPath(path)
         if tile.booking is not None and tile.booking.id == self._selected:
             painter.setBrush(Qt.BrushStyle.NoBrush)  # an outline only: the tile keeps its colour
-            painter.setPen(QPen(QColor(style.SELECTION), 2))
+            painter.setPen(QPen(palette.color("selection"), 2))
             painter.drawRoundedRect(rect.adjusted(-2.5, -2.5, 2.5, 2.5), 7, 7)
         self._paint_tile_text(painter, tile, rect, style.text_color_for(fill), busy=False)
 
     def _paint_flag(self, painter: QPainter, center: QPointF) -> None:
         """A small red "!" disc: this job needs the dispatcher's attention."""
         painter.save()
-        painter.setPen(QPen(QColor("#ffffff"), 1.5))
-        painter.setBrush(QColor(style.DANGER))
+        painter.setPen(QPen(palette.color("on_accent"), 1.5))
+        painter.setBrush(palette.color("danger"))
         painter.drawEllipse(center, 7, 7)
         painter.setFont(self._small_bold)
-        painter.setPen(QColor("#ffffff"))
+        painter.setPen(palette.color("on_accent"))
         painter.drawText(QRectF(center.x() - 7, center.y() - 7, 14, 14), Qt.AlignmentFlag.AlignCenter, "!")
         painter.restore()
 
@@ -542,7 +545,7 @@ class BoardView(QAbstractScrollArea):
         x0, x1 = layout.axis.x_for(span.start), layout.axis.x_for(span.end)
         top = index * layout.row_height
         rect = QRectF(x0, top + 3, max(8.0, x1 - x0), layout.row_height - 6)
-        color = QColor(style.SLOT_HIGHLIGHT)
+        color = palette.color("slot_highlight")
         fill = QColor(color)
         fill.setAlpha(40)
         painter.setBrush(fill)
@@ -559,7 +562,7 @@ class BoardView(QAbstractScrollArea):
         fill = style.tile_fill(drag.row.row.tech.color)
         fill.setAlpha(170)
         painter.setBrush(fill)
-        color = QColor(style.DANGER) if drag.blocked else QColor(style.SELECTION)
+        color = palette.color("danger") if drag.blocked else palette.color("selection")
         painter.setPen(QPen(color, 2.5, Qt.PenStyle.SolidLine if drag.blocked else Qt.PenStyle.DashLine))
         painter.drawRoundedRect(drag.rect, 5, 5)
         label = clock_range(Interval(drag.start, drag.start + drag.tile.interval.duration), self._office)
@@ -578,7 +581,7 @@ class BoardView(QAbstractScrollArea):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(color)
         painter.drawRoundedRect(box, 4, 4)
-        painter.setPen(QColor("#ffffff"))
+        painter.setPen(palette.color("on_accent"))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
 
     def _paint_now(self, painter: QPainter, layout: BoardLayout, top: float, bottom: float) -> None:
@@ -589,7 +592,7 @@ class BoardView(QAbstractScrollArea):
         if not layout.axis.first_minute <= minute <= layout.axis.last_minute:
             return
         x = layout.axis.x_for(self._now)
-        painter.setPen(QPen(QColor(style.NOW_LINE), 2))
+        painter.setPen(QPen(palette.color("now_line"), 2))
         painter.drawLine(QPointF(x, top), QPointF(x, bottom))
 
     def _paint_header(self, painter: QPainter, layout: BoardLayout, exposed: QRect) -> None:
@@ -600,7 +603,7 @@ class BoardView(QAbstractScrollArea):
             return
         painter.save()
         painter.setClipRect(rect)
-        painter.fillRect(rect, QColor(style.SURFACE))
+        painter.fillRect(rect, palette.color("surface"))
         hx = self.horizontalScrollBar().value()
         painter.translate(GUTTER - hx, 0)
         axis = layout.axis
@@ -625,17 +628,17 @@ class BoardView(QAbstractScrollArea):
                     pill_w = QFontMetricsF(self._bold).horizontalAdvance(label) + 18
                     pill = QRectF(x_day + (axis.day_width - pill_w) / 2, 5, pill_w, 22)
                     painter.setPen(Qt.PenStyle.NoPen)
-                    painter.setBrush(QColor(style.ACCENT))
+                    painter.setBrush(palette.color("accent"))
                     painter.drawRoundedRect(pill, 11, 11)
-                    painter.setPen(QColor("#ffffff"))
+                    painter.setPen(palette.color("on_accent"))
                 else:
-                    painter.setPen(QColor(style.TEXT))
+                    painter.setPen(palette.color("text"))
                 painter.drawText(day_rect, Qt.AlignmentFlag.AlignCenter, label)
                 if day > 0:
-                    painter.setPen(QPen(QColor(style.GRID_LINE_STRONG), 1))
+                    painter.setPen(QPen(palette.color("grid_line_strong"), 1))
                     painter.drawLine(QPointF(x_day + 0.5, 0), QPointF(x_day + 0.5, header))
             painter.setFont(self._small)
-            painter.setPen(QColor(style.TEXT_MUTED))
+            painter.setPen(palette.color("text_muted"))
             hour = first_hour
             while hour * 60 < axis.last_minute:
                 x = x_day + (hour * 60 - axis.first_minute) * axis.minute_width
@@ -645,17 +648,17 @@ class BoardView(QAbstractScrollArea):
                     painter.drawText(
                         QRectF(x + 4, hour_top, 60, metrics.height()), Qt.AlignmentFlag.AlignLeft, text
                     )
-                    painter.setPen(QPen(QColor(style.GRID_LINE), 1))
+                    painter.setPen(QPen(palette.color("grid_line"), 1))
                     painter.drawLine(QPointF(x + 0.5, header - 6), QPointF(x + 0.5, header))
-                    painter.setPen(QColor(style.TEXT_MUTED))
+                    painter.setPen(palette.color("text_muted"))
                 hour += 1
         if self._now is not None and axis.window.start <= self._now < axis.window.end:
             x = axis.x_for(self._now)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(style.NOW_LINE))
+            painter.setBrush(palette.color("now_line"))
             painter.drawEllipse(QPointF(x, header - 4), 4, 4)
         painter.restore()
-        painter.setPen(QPen(QColor(style.BORDER), 1))
+        painter.setPen(QPen(palette.color("border"), 1))
         painter.drawLine(QPointF(GUTTER, header - 0.5), QPointF(width, header - 0.5))
 
     def _paint_gutter(self, painter: QPainter, layout: BoardLayout, exposed: QRect) -> None:
@@ -668,7 +671,7 @@ class BoardView(QAbstractScrollArea):
         now = self._now
         painter.save()
         painter.setClipRect(rect)
-        painter.fillRect(rect, QColor(style.SURFACE))
+        painter.fillRect(rect, palette.color("surface"))
         painter.translate(0, header - vy)
         name_metrics = QFontMetricsF(self._bold)
         small_metrics = QFontMetricsF(self._small)
@@ -682,7 +685,7 @@ class BoardView(QAbstractScrollArea):
             painter.setBrush(QColor(tech.color))
             painter.drawRoundedRect(QRectF(14, y + 3, 12, 12), 3, 3)
             painter.setFont(self._bold)
-            painter.setPen(QColor(style.TEXT))
+            painter.setPen(palette.color("text"))
             text_w = GUTTER - 40 - 34
             painter.drawText(
                 QRectF(34, y, text_w, name_metrics.height()),
@@ -693,7 +696,7 @@ class BoardView(QAbstractScrollArea):
             # below may then use the full width (a long zone label never runs under the badge).
             badge_center = QPointF(GUTTER - 22, y + name_metrics.height() / 2)
             painter.setFont(self._small)
-            painter.setPen(QColor(style.TEXT_MUTED))
+            painter.setPen(palette.color("text_muted"))
             y += name_metrics.height() + 1
             painter.drawText(
                 QRectF(34, y, GUTTER - 48, small_metrics.height()),
@@ -715,18 +718,18 @@ class BoardView(QAbstractScrollArea):
             )
             if now is not None:
                 self._paint_badge(painter, row, badge_center, now)
-            painter.setPen(QPen(QColor(style.GRID_LINE), 1))
+            painter.setPen(QPen(palette.color("grid_line"), 1))
             painter.drawLine(
                 QPointF(0, top + layout.row_height - 0.5), QPointF(GUTTER, top + layout.row_height - 0.5)
             )
         painter.restore()
-        painter.setPen(QPen(QColor(style.BORDER), 1))
+        painter.setPen(QPen(palette.color("border"), 1))
         painter.drawLine(QPointF(GUTTER - 0.5, header), QPointF(GUTTER - 0.5, height))
 
     def _paint_badge(self, painter: QPainter, row: RowLayout, center: QPointF, now: datetime) -> None:
         badge = health_badge(row.row, now).badge
         if badge is Badge.NONE:
-            painter.setPen(QPen(QColor("#c0c6cf"), 1.5))
+            painter.setPen(QPen(palette.color("badge_ring"), 1.5))
             painter.setBrush(Qt.BrushStyle.NoBrush)
         else:
             painter.setPen(Qt.PenStyle.NoPen)
@@ -736,15 +739,15 @@ class BoardView(QAbstractScrollArea):
     def _paint_corner(self, painter: QPainter, layout: BoardLayout) -> None:
         header = self.header_height
         rect = QRect(0, 0, GUTTER, header)
-        painter.fillRect(rect, QColor(style.SURFACE))
+        painter.fillRect(rect, palette.color("surface"))
         painter.setFont(self._small_bold)
-        painter.setPen(QColor(style.TEXT_MUTED))
+        painter.setPen(palette.color("text_muted"))
         count = len(layout.rows)
         label = f"{count} TECHNICIAN{'S' if count != 1 else ''}"
         painter.drawText(
             rect.adjusted(14, 0, -8, -6), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, label
         )
-        painter.setPen(QPen(QColor(style.BORDER), 1))
+        painter.setPen(QPen(palette.color("border"), 1))
         painter.drawLine(QPointF(0, header - 0.5), QPointF(GUTTER, header - 0.5))
         painter.drawLine(QPointF(GUTTER - 0.5, 0), QPointF(GUTTER - 0.5, header))
 
@@ -1046,7 +1049,9 @@ def tile_tooltip(tile: Tile, office: tzinfo) -> str:
         if booking.notes:
             lines.append(f"<i>{html.escape(booking.notes)}</i>")
         if tile.flagged:
-            lines.append(f"<span style='color:{style.DANGER}'>⚠ {html.escape(tile.flag_reason)}</span>")
+            lines.append(
+                f"<span style='color:{palette.hex('danger')}'>⚠ {html.escape(tile.flag_reason)}</span>"
+            )
         return "<br>".join(lines)
     block = tile.block
     if block is None:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -36,10 +36,10 @@ from app.errors import CrewboardError
 from app.services.accounts import AccountView, provider_label
 from app.services.calendar_preview import CalendarPreview, CalendarPreviewService
 from app.services.container import Services
-from ui import style
 from ui.bridge import BusBridge
 from ui.format import clock_range
 from ui.plain import PlainLabel, plain_tip
+from ui.resources import palette, stylesheet
 from ui.settings.switch import ToggleSwitch
 from ui.signin import ConnectDialog, ConnectionSetup, account_service
 from ui.widgets import ReleasingDialog, ask
@@ -50,27 +50,11 @@ log = logging.getLogger(__name__)
 RELOAD_DELAY_MS = 80
 
 STATUS_WORDS = {
-    AccountStatus.CONNECTED: ("Connected", style.SUCCESS, "#e7f6ee"),
-    AccountStatus.NEEDS_RECONNECT: ("Needs reconnecting", style.WARNING, "#fdf3e1"),
-    AccountStatus.REVOKED: ("Needs reconnecting", style.WARNING, "#fdf3e1"),
-    AccountStatus.DISCONNECTED: ("Disconnected", style.TEXT_MUTED, "#eef0f3"),
+    AccountStatus.CONNECTED: ("Connected", "success"),
+    AccountStatus.NEEDS_RECONNECT: ("Needs reconnecting", "warning"),
+    AccountStatus.REVOKED: ("Needs reconnecting", "warning"),
+    AccountStatus.DISCONNECTED: ("Disconnected", "neutral"),
 }
-
-LOCAL_STYLE = f"""
-QFrame#accountCard {{ background: {style.SURFACE}; border: 1px solid {style.BORDER}; border-radius: 8px; }}
-QFrame#accountCard QLabel {{ background: transparent; }}
-QLabel#accountEmail {{ font-weight: 600; }}
-QLabel#statusPill {{ border-radius: 9px; padding: 1px 9px; font-weight: 600; }}
-QLabel#providerBadge {{
-    border: 1px solid {style.BORDER}; border-radius: 4px; padding: 0 6px; color: {style.TEXT_MUTED};
-}}
-QLabel#calendarName {{ font-weight: 500; }}
-QLabel#muted {{ color: {style.TEXT_MUTED}; }}
-QPushButton#danger {{ color: {style.DANGER}; }}
-QTreeWidget#preview {{ background: {style.SURFACE}; border: 1px solid {style.BORDER}; border-radius: 6px; }}
-QTreeWidget#preview::item {{ padding: 3px 2px; }}
-QWidget#accountsBox {{ background: transparent; }}
-"""
 
 
 def status_sentence(view: AccountView, tech: Technician) -> str:
@@ -149,7 +133,7 @@ class CalendarSettingsDialog(ReleasingDialog):
         self.switches: dict[CalendarId, ToggleSwitch] = {}
         self.setObjectName("calendarSettingsDialog")
         self.setWindowTitle("Calendar settings")
-        self.setStyleSheet(LOCAL_STYLE)
+        self.setStyleSheet(stylesheet("settings"))
         self.resize(900, 800)
         self._build()
         self._bridge = BusBridge(services.bus, self)
@@ -408,10 +392,10 @@ class CalendarSettingsDialog(ReleasingDialog):
         badge.setObjectName("providerBadge")
         email = PlainLabel(account.email, card)
         email.setObjectName("accountEmail")
-        words, color, fill = STATUS_WORDS[account.status]
+        words, tone = STATUS_WORDS[account.status]
         pill = PlainLabel(words, card)
         pill.setObjectName("statusPill")
-        pill.setStyleSheet(f"color: {color}; background: {fill};")
+        pill.setProperty("tone", tone)  # its colours: resources/styles/settings.qss
         top.addWidget(badge)
         top.addWidget(email)
         top.addWidget(pill)
@@ -605,14 +589,14 @@ class CalendarSettingsDialog(ReleasingDialog):
                     "",
                 ]
             )
-            item.setForeground(2, QBrush(QColor(style.TEXT_MUTED)))
+            item.setForeground(2, QBrush(palette.color("text_muted")))
             self.preview.addTopLevelItem(item)
             return
         bold = QFont(self.preview.font())
         bold.setWeight(QFont.Weight.DemiBold)
-        muted = QBrush(QColor(style.TEXT_MUTED))
-        busy = QBrush(QColor(style.DANGER))
-        free = QBrush(QColor(style.SUCCESS))
+        muted = QBrush(palette.color("text_muted"))
+        busy = QBrush(palette.color("danger"))
+        free = QBrush(palette.color("success"))
         for entry in preview.items:
             start_day: date = entry.interval.start.astimezone(tz).date()
             when = "All day" if entry.all_day else clock_range(entry.interval, tz)

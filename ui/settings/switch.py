@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QAbstractButton, QWidget
 
-from ui import style
+from ui.resources import palette
 
 
 class ToggleSwitch(QAbstractButton):
@@ -28,17 +28,17 @@ class ToggleSwitch(QAbstractButton):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         track = QRectF(1, 2, 38, 20)
         on = self.isChecked()
-        color = QColor(style.ACCENT if on else "#c5cbd3")
+        color = palette.color("accent" if on else "switch_off")
         if not self.isEnabled():
-            color = QColor("#9db7f5" if on else "#dde1e6")
+            color = palette.color("switch_on_disabled" if on else "switch_off_disabled")
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(color)
         painter.drawRoundedRect(track, 10, 10)
         knob = QRectF(track.right() - 18 if on else track.left() + 2, track.top() + 2, 16, 16)
-        painter.setBrush(QColor("#ffffff"))
+        painter.setBrush(palette.color("switch_knob"))
         painter.drawEllipse(knob)
         if self.hasFocus():
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.setPen(QColor(style.ACCENT))
+            painter.setPen(palette.color("accent"))
             painter.drawRoundedRect(track.adjusted(-1, -1, 1, 1), 11, 11)
         painter.end()
