@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from typing import TypeAlias
 
 from app.domain.ids import BookingId, CalendarId
 
@@ -58,26 +58,103 @@ class Agreed:
     booking_version: int
 
 
-class Kind(Enum):
-    CREATE = "create"  # write the event into desired.calendar_id
-    UPDATE = "update"  # overwrite the event with the booking's content (If-Match agreed etag)
-    DELETE = "delete"  # remove the event we created
-    ADOPT = "adopt"  # record the observed event as agreed (no remote write)
-    # The tech moved the event: move the booking to the observed times. The engine then plans the
-    # moved booking again, which writes back any text the tech changed along with the time.
-    MOVE_BOOKING = "move_booking"
-    FLAG_DELETED = "flag_deleted"  # the tech deleted the event: open a conflict, keep the booking
-    CONFLICT = "conflict"  # both sides changed the time: open a conflict, touch nothing
-    FORGET = "forget"  # both sides agree the event is gone: drop the agreement
+# --- actions: one type per decision, each carrying exactly what carrying it out needs ---------
 
 
 @dataclass(frozen=True, slots=True)
-class Action:
-    kind: Kind
+class CreateEvent:
+    """Write the booking's event into `calendar_id`; `content_hash` is what the booking shows."""
+
     booking_id: BookingId
-    calendar_id: CalendarId | None = None
-    remote_id: str | None = None
-    etag: str | None = None
+    calendar_id: CalendarId
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateEvent:
+    """Overwrite the event with the booking's content, if it still has `etag` (If-Match)."""
+
+    booking_id: BookingId
+    calendar_id: CalendarId
+    remote_id: str
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteEvent:
+    """Remove an event of ours that carries the booking (if it still has `etag`)."""
+
+    booking_id: BookingId
+    calendar_id: CalendarId
+    remote_id: str
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdoptEvent:
+    """Record the observed event as agreed with `booking_version` (no remote write)."""
+
+    booking_id: BookingId
+    calendar_id: CalendarId
+    remote_id: str
+    etag: str
+    content_hash: str
+    booking_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class MoveBooking:
+    """The tech moved the event: move the booking to `event`'s times.
+
+    The engine then plans the moved booking again, which writes back any text the tech changed
+    along with the time.
+    """
+
+    booking_id: BookingId
+    event: Observed
+
+
+@dataclass(frozen=True, slots=True)
+class FlagEventDeleted:
+    """The tech deleted the booking's event: open a conflict, keep the booking."""
+
+    booking_id: BookingId
+    calendar_id: CalendarId
+    remote_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlagEditedBoth:
+    """Both sides changed the time: open a conflict showing the tech's `event`, touch nothing."""
+
+    booking_id: BookingId
+    event: Observed
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetLink:
+    """Both sides agree the event is gone: drop the agreement on it."""
+
+    booking_id: BookingId
+    calendar_id: CalendarId
+    remote_id: str
+
+
+Action: TypeAlias = (
+    CreateEvent
+    | UpdateEvent
+    | DeleteEvent
+    | AdoptEvent
+    | MoveBooking
+    | FlagEventDeleted
+    | FlagEditedBoth
+    | ForgetLink
+)
+# The actions that write to the provider (the rest only change what Crewboard records).
+RemoteWrite: TypeAlias = CreateEvent | UpdateEvent | DeleteEvent
+REMOTE_WRITES = (CreateEvent, UpdateEvent, DeleteEvent)
+# The actions that wait for a person to decide.
+WAITS_FOR_PERSON = (FlagEventDeleted, FlagEditedBoth)
 
 
 def plan(
@@ -91,74 +168,67 @@ def plan(
     if agreed is None:
         return _plan_without_agreement(booking_id, desired, observed)
     if observed is None or observed.remote_id != agreed.remote_id:
-        return _plan_event_gone(booking_id, desired, agreed, observed)
+        return _plan_event_gone(booking_id, desired, agreed)
     return _plan_both_present(booking_id, desired, observed, agreed)
 
 
 def _plan_without_agreement(
     booking_id: BookingId, desired: Desired | None, observed: Observed | None
 ) -> list[Action]:
-    wants_event = desired is not None and desired.calendar_id is not None
     if observed is None:
-        if wants_event:
-            assert desired is not None
-            return [Action(Kind.CREATE, booking_id, desired.calendar_id)]
+        if desired is not None and desired.calendar_id is not None:
+            return [_create(desired, desired.calendar_id)]
         return []
     # An event carrying our booking id exists but we never recorded it: a create whose answer was
     # lost, or a crash before commit. Adopt it rather than create a twin.
-    if not wants_event or (desired is not None and desired.calendar_id != observed.calendar_id):
-        actions = [_delete(booking_id, observed.calendar_id, observed.remote_id, observed.etag)]
-        if wants_event and desired is not None:
-            actions.append(Action(Kind.CREATE, booking_id, desired.calendar_id))
+    if desired is None or desired.calendar_id is None or desired.calendar_id != observed.calendar_id:
+        actions: list[Action] = [_delete(booking_id, observed)]
+        if desired is not None and desired.calendar_id is not None:
+            actions.append(_create(desired, desired.calendar_id))
         return actions
-    assert desired is not None
-    actions = [Action(Kind.ADOPT, booking_id, observed.calendar_id, observed.remote_id, observed.etag)]
+    actions = [_adopt(booking_id, observed, desired.version)]
     if _differs(desired, observed):
-        actions.append(_update(booking_id, observed.calendar_id, observed.remote_id, observed.etag))
+        actions.append(_update(booking_id, observed))
     return actions
 
 
-def _plan_event_gone(
-    booking_id: BookingId, desired: Desired | None, agreed: Agreed, observed: Observed | None
-) -> list[Action]:
-    forget = Action(Kind.FORGET, booking_id, agreed.calendar_id, agreed.remote_id)
+def _plan_event_gone(booking_id: BookingId, desired: Desired | None, agreed: Agreed) -> list[Action]:
+    forget = ForgetLink(booking_id, agreed.calendar_id, agreed.remote_id)
     if desired is None or desired.calendar_id is None:
         return [forget]  # cancelled or unassigned here, gone there: both sides agree
     if desired.calendar_id != agreed.calendar_id:
         # Reassigned while the old event vanished: nothing to delete, create on the new calendar.
-        return [forget, Action(Kind.CREATE, booking_id, desired.calendar_id)]
-    return [Action(Kind.FLAG_DELETED, booking_id, agreed.calendar_id, agreed.remote_id), forget]
+        return [forget, _create(desired, desired.calendar_id)]
+    return [FlagEventDeleted(booking_id, agreed.calendar_id, agreed.remote_id), forget]
 
 
 def _plan_both_present(
     booking_id: BookingId, desired: Desired | None, observed: Observed, agreed: Agreed
 ) -> list[Action]:
-    delete = _delete(booking_id, observed.calendar_id, observed.remote_id, observed.etag)
+    delete = _delete(booking_id, observed)
     if desired is None or desired.calendar_id is None:
         return [delete]
     if desired.calendar_id != agreed.calendar_id:
-        return [delete, Action(Kind.CREATE, booking_id, desired.calendar_id)]
+        return [delete, _create(desired, desired.calendar_id)]
     local_changed = desired.version != agreed.booking_version
     remote_changed = observed.etag != agreed.etag
     times_differ = (observed.start, observed.end) != (desired.start, desired.end)
     if not remote_changed:
         if local_changed or _differs(desired, observed):
-            return [_update(booking_id, observed.calendar_id, observed.remote_id, observed.etag)]
+            return [_update(booking_id, observed)]
         return []
     if not local_changed:
         if times_differ:
-            return [
-                Action(Kind.MOVE_BOOKING, booking_id, observed.calendar_id, observed.remote_id, observed.etag)
-            ]
-        adopt = Action(Kind.ADOPT, booking_id, observed.calendar_id, observed.remote_id, observed.etag)
+            return [MoveBooking(booking_id, observed)]
+        adopt = _adopt(booking_id, observed, desired.version)
         if observed.content_hash != desired.content_hash:
             # The tech edited the text (title, notes); the booking owns the content: write it back.
-            return [adopt, _update(booking_id, observed.calendar_id, observed.remote_id, observed.etag)]
+            return [adopt, _update(booking_id, observed)]
         return [adopt]
     if times_differ:
-        return [Action(Kind.CONFLICT, booking_id, observed.calendar_id, observed.remote_id, observed.etag)]
+        return [FlagEditedBoth(booking_id, observed)]
     # Both changed but the tech's version already has the booking's times: no real disagreement.
-    return [_update(booking_id, observed.calendar_id, observed.remote_id, observed.etag)]
+    return [_update(booking_id, observed)]
 
 
 def _differs(desired: Desired, observed: Observed) -> bool:
@@ -169,12 +239,27 @@ def _differs(desired: Desired, observed: Observed) -> bool:
     )
 
 
-def _update(booking_id: BookingId, calendar_id: CalendarId, remote_id: str, etag: str) -> Action:
-    return Action(Kind.UPDATE, booking_id, calendar_id, remote_id, etag)
+def _create(desired: Desired, calendar_id: CalendarId) -> CreateEvent:
+    return CreateEvent(desired.booking_id, calendar_id, desired.content_hash)
 
 
-def _delete(booking_id: BookingId, calendar_id: CalendarId, remote_id: str, etag: str) -> Action:
-    return Action(Kind.DELETE, booking_id, calendar_id, remote_id, etag)
+def _update(booking_id: BookingId, observed: Observed) -> UpdateEvent:
+    return UpdateEvent(booking_id, observed.calendar_id, observed.remote_id, observed.etag)
+
+
+def _delete(booking_id: BookingId, observed: Observed) -> DeleteEvent:
+    return DeleteEvent(booking_id, observed.calendar_id, observed.remote_id, observed.etag)
+
+
+def _adopt(booking_id: BookingId, observed: Observed, booking_version: int) -> AdoptEvent:
+    return AdoptEvent(
+        booking_id,
+        observed.calendar_id,
+        observed.remote_id,
+        observed.etag,
+        observed.content_hash,
+        booking_version,
+    )
 
 
 class MassDeleteGuard:

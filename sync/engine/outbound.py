@@ -15,6 +15,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import assert_never
 
 from app.bus import BookingChanged
 from app.domain.ids import AccountId, BookingId, CalendarId, OutboxId, TechId
@@ -34,7 +35,23 @@ from app.domain.model import (
 )
 from app.domain.time import Clock
 from app.services.ports import UnitOfWork
-from sync.core.planner import Action, Agreed, Desired, Kind, Observed, plan
+from sync.core.planner import (
+    REMOTE_WRITES,
+    WAITS_FOR_PERSON,
+    Action,
+    AdoptEvent,
+    Agreed,
+    CreateEvent,
+    DeleteEvent,
+    Desired,
+    FlagEditedBoth,
+    FlagEventDeleted,
+    ForgetLink,
+    MoveBooking,
+    Observed,
+    UpdateEvent,
+    plan,
+)
 from sync.engine import views
 from sync.engine.alerts import Alerts, open_conflict, tell_tech_and_dispatcher
 from sync.engine.ownership import store_key
@@ -179,7 +196,7 @@ class OutboxFlusher:
                 if found is not None:
                     observed = views.observed(found, _zone(snap))
             actions = plan(booking_id, snap.desired, observed, agreed)
-            remote = [a for a in actions if a.kind in (Kind.CREATE, Kind.UPDATE, Kind.DELETE)]
+            remote = [a for a in actions if isinstance(a, REMOTE_WRITES)]
             if remote or strays:
                 await self._db.write(lambda uow: _mark_attempt(uow, items))
                 items = [replace(i, attempts=i.attempts + 1) for i in items]
@@ -188,12 +205,12 @@ class OutboxFlusher:
                 effects.append(_mirror(found))
             waits_for_person = False
             for action in actions:
-                if action.kind in (Kind.CREATE, Kind.UPDATE, Kind.DELETE):
+                if isinstance(action, REMOTE_WRITES):
                     # Record what is confirmed so far before the next request goes out.
                     await self._commit(effects)
                     effects = []
-                effects.append(await self._perform(action, snap, observed, report))
-                waits_for_person |= action.kind in (Kind.CONFLICT, Kind.FLAG_DELETED)
+                effects.append(await self._perform(action, snap, report))
+                waits_for_person |= isinstance(action, WAITS_FOR_PERSON)
             for stray in strays:
                 await self._commit(effects)
                 effects = []
@@ -316,65 +333,52 @@ class OutboxFlusher:
 
         return record
 
-    async def _perform(
-        self, action: Action, snap: _Snapshot, observed: Observed | None, report: FlushReport
-    ) -> Effect:
+    async def _perform(self, action: Action, snap: _Snapshot, report: FlushReport) -> Effect:
         """Carry out one action at the provider; the effect records what it confirmed."""
-        booking_id = action.booking_id
         now = self._clock.now()
-        if action.kind is Kind.CREATE:
-            calendar, account = self._target(snap, action.calendar_id)
-            self._current_account = account.id
-            written = await self._provider(account).create_event(calendar, self._content(snap))
-            assert snap.desired is not None
-            if written.adopted or written.content_hash != snap.desired.content_hash:
-                return await self._found_on_create(report, account, calendar, snap, now)
-            return self._written(report, account, calendar, written, snap, "sync.event_created", now)
-        if action.kind is Kind.UPDATE:
-            calendar, account = self._target(snap, action.calendar_id)
-            assert action.remote_id is not None
-            self._current_account = account.id
-            written = await self._provider(account).update_event(
-                calendar, action.remote_id, action.etag, self._content(snap)
-            )
-            return self._written(report, account, calendar, written, snap, "sync.event_updated", now)
-        if action.kind is Kind.DELETE:
-            calendar, account = self._target(snap, action.calendar_id)
-            assert action.remote_id is not None
-            self._current_account = account.id
-            await self._provider(account).delete_event(calendar, action.remote_id, action.etag)
-            report.wrote.add(account.id)
-            report.writes += 1
-            return _record_delete(booking_id, calendar, action.remote_id, now)
-        if action.kind is Kind.ADOPT:
-            assert action.calendar_id is not None and action.remote_id is not None
-            assert observed is not None and snap.desired is not None
-            link = EventLink(
-                booking_id,
-                action.calendar_id,
-                action.remote_id,
-                action.etag,
-                observed.content_hash,
-                snap.desired.version,
-            )
-            return lambda uow: uow.links.put(link)
-        if action.kind is Kind.FORGET:
-            remote_id = action.remote_id
-
-            def forget(uow: UnitOfWork) -> None:
-                current = uow.links.for_booking(booking_id)
-                if current is not None and current.remote_id == remote_id:
-                    uow.links.remove(booking_id)
-
-            return forget
-        if action.kind is Kind.MOVE_BOOKING:
-            assert observed is not None
-            return self._move_booking(snap, observed, report, now)
-        if action.kind is Kind.FLAG_DELETED:
-            return self._flag(snap, action, ConflictKind.EVENT_DELETED, None, report, now)
-        if action.kind is Kind.CONFLICT:
-            return self._flag(snap, action, ConflictKind.EDITED_BOTH, observed, report, now)
-        raise AssertionError(f"unknown action {action.kind}")
+        match action:
+            case CreateEvent():
+                calendar, account = snap.calendars[action.calendar_id]
+                self._current_account = account.id
+                written = await self._provider(account).create_event(calendar, self._content(snap))
+                if written.adopted or written.content_hash != action.content_hash:
+                    return await self._found_on_create(report, account, calendar, snap, now)
+                return self._written(report, account, calendar, written, snap, "sync.event_created", now)
+            case UpdateEvent():
+                calendar, account = snap.calendars[action.calendar_id]
+                self._current_account = account.id
+                written = await self._provider(account).update_event(
+                    calendar, action.remote_id, action.etag, self._content(snap)
+                )
+                return self._written(report, account, calendar, written, snap, "sync.event_updated", now)
+            case DeleteEvent():
+                calendar, account = snap.calendars[action.calendar_id]
+                self._current_account = account.id
+                await self._provider(account).delete_event(calendar, action.remote_id, action.etag)
+                report.wrote.add(account.id)
+                report.writes += 1
+                return _record_delete(action.booking_id, calendar, action.remote_id, now)
+            case AdoptEvent():
+                link = EventLink(
+                    action.booking_id,
+                    action.calendar_id,
+                    action.remote_id,
+                    action.etag,
+                    action.content_hash,
+                    action.booking_version,
+                )
+                return lambda uow: uow.links.put(link)
+            case ForgetLink():
+                return _forget_link(action)
+            case MoveBooking():
+                return self._move_booking(snap, action.event, report, now)
+            case FlagEventDeleted():
+                return self._flag(snap, action.calendar_id, action.remote_id, None, report, now)
+            case FlagEditedBoth():
+                event = action.event
+                return self._flag(snap, event.calendar_id, event.remote_id, event, report, now)
+            case _:
+                assert_never(action)
 
     def _move_booking(
         self, snap: _Snapshot, observed: Observed, report: FlushReport, now: datetime
@@ -426,12 +430,15 @@ class OutboxFlusher:
     def _flag(
         self,
         snap: _Snapshot,
-        action: Action,
-        kind: ConflictKind,
-        observed: Observed | None,
+        calendar_id: CalendarId,
+        remote_id: str,
+        moved_to: Observed | None,
         report: FlushReport,
         now: datetime,
     ) -> Effect:
+        """Open the conflict a person decides: the event deleted (`moved_to` None), or moved by the
+        tech to `moved_to` while the booking changed here."""
+        kind = ConflictKind.EVENT_DELETED if moved_to is None else ConflictKind.EDITED_BOTH
         booking = snap.booking
         assert booking is not None
         tech = snap.tech
@@ -439,7 +446,7 @@ class OutboxFlusher:
         def flag(uow: UnitOfWork) -> None:
             alerts = Alerts()
             who = tech.name if tech else "The technician"
-            if kind is ConflictKind.EVENT_DELETED:
+            if moved_to is None:
                 detail = f"{who} deleted the calendar event of this job; the job is still booked"
                 subject = f"{who} deleted the {booking.service} job from their calendar"
                 body = (
@@ -447,10 +454,9 @@ class OutboxFlusher:
                     "reschedule it or give it to another technician."
                 )
             else:
-                assert observed is not None
                 detail = (
                     f"the job was changed here and {who} moved its calendar event to "
-                    f"{observed.start.isoformat()} at the same time"
+                    f"{moved_to.start.isoformat()} at the same time"
                 )
                 subject = f"The {booking.service} job was changed on both sides"
                 body = (
@@ -464,10 +470,10 @@ class OutboxFlusher:
                 tech=tech,
                 kind=kind,
                 now=now,
-                calendar_id=action.calendar_id,
-                remote_id=action.remote_id,
-                other_start=observed.start if observed else None,
-                other_end=observed.end if observed else None,
+                calendar_id=calendar_id,
+                remote_id=remote_id,
+                other_start=moved_to.start if moved_to else None,
+                other_end=moved_to.end if moved_to else None,
                 detail=detail,
             )
             if conflict is not None:
@@ -489,10 +495,6 @@ class OutboxFlusher:
         for _, account in snap.calendars.values():
             return account.id
         return AccountId("")
-
-    def _target(self, snap: _Snapshot, calendar_id: CalendarId | None) -> tuple[Calendar, CalendarAccount]:
-        assert calendar_id is not None
-        return snap.calendars[calendar_id]
 
     def _content(self, snap: _Snapshot) -> BookingEventContent:
         booking, customer, tech = _parts(snap)
@@ -661,6 +663,17 @@ def _remove_items(items: list[OutboxItem]) -> Effect:
             uow.outbox.remove(item_id)
 
     return remove
+
+
+def _forget_link(action: ForgetLink) -> Effect:
+    """Drop the agreement on the vanished event, unless a later write already replaced it."""
+
+    def forget(uow: UnitOfWork) -> None:
+        current = uow.links.for_booking(action.booking_id)
+        if current is not None and current.remote_id == action.remote_id:
+            uow.links.remove(action.booking_id)
+
+    return forget
 
 
 def _mirror(event: RemoteEvent) -> Effect:

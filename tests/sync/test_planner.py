@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import assert_never
 
 import pytest
 from hypothesis import settings
@@ -18,7 +19,22 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from app.domain.ids import BookingId, CalendarId
-from sync.core.planner import Action, Agreed, Desired, Kind, MassDeleteGuard, Observed, plan
+from sync.core.planner import (
+    Action,
+    AdoptEvent,
+    Agreed,
+    CreateEvent,
+    DeleteEvent,
+    Desired,
+    FlagEditedBoth,
+    FlagEventDeleted,
+    ForgetLink,
+    MassDeleteGuard,
+    MoveBooking,
+    Observed,
+    UpdateEvent,
+    plan,
+)
 
 T0 = datetime(2026, 11, 2, 15, tzinfo=UTC)
 B = BookingId("b1")
@@ -41,36 +57,36 @@ def agreed(etag: str = "e1", version: int = 1, calendar: CalendarId = CAL_A) -> 
     return Agreed(calendar, "r1", etag, "h", version)
 
 
-def kinds(actions: list[Action]) -> list[Kind]:
-    return [a.kind for a in actions]
+def kinds(actions: list[Action]) -> list[type[Action]]:
+    return [type(a) for a in actions]
 
 
 @pytest.mark.parametrize(
     ("d", "o", "a", "expected"),
     [
-        (desired(), None, None, [Kind.CREATE]),
+        (desired(), None, None, [CreateEvent]),
         (None, None, None, []),
-        (desired(), observed(), None, [Kind.ADOPT]),  # a create whose answer was lost
-        (desired(text="new"), observed(), None, [Kind.ADOPT, Kind.UPDATE]),
-        (None, observed(), None, [Kind.DELETE]),
-        (desired(calendar=CAL_B), observed(), None, [Kind.DELETE, Kind.CREATE]),
+        (desired(), observed(), None, [AdoptEvent]),  # a create whose answer was lost
+        (desired(text="new"), observed(), None, [AdoptEvent, UpdateEvent]),
+        (None, observed(), None, [DeleteEvent]),
+        (desired(calendar=CAL_B), observed(), None, [DeleteEvent, CreateEvent]),
         (desired(), observed(), agreed(), []),
-        (desired(version=2, hours=1), observed(), agreed(), [Kind.UPDATE]),  # dispatcher moved it
-        (desired(), observed(etag="e2", hours=2), agreed(), [Kind.MOVE_BOOKING]),  # tech moved it
-        (desired(), observed(etag="e2"), agreed(), [Kind.ADOPT]),  # tech touched nothing we own
-        (desired(), observed(etag="e2", text="renamed"), agreed(), [Kind.ADOPT, Kind.UPDATE]),
-        (desired(version=2, hours=1), observed(etag="e2", hours=2), agreed(), [Kind.CONFLICT]),
-        (desired(version=2, hours=2), observed(etag="e2", hours=2), agreed(), [Kind.UPDATE]),
-        (desired(), None, agreed(), [Kind.FLAG_DELETED, Kind.FORGET]),  # tech deleted the job event
-        (None, None, agreed(), [Kind.FORGET]),
-        (None, observed(), agreed(), [Kind.DELETE]),  # cancelled
-        (desired(calendar=None), observed(), agreed(), [Kind.DELETE]),  # unassigned
-        (desired(version=2, calendar=CAL_B), observed(), agreed(), [Kind.DELETE, Kind.CREATE]),  # reassigned
-        (desired(version=2, calendar=CAL_B), None, agreed(), [Kind.FORGET, Kind.CREATE]),
+        (desired(version=2, hours=1), observed(), agreed(), [UpdateEvent]),  # dispatcher moved it
+        (desired(), observed(etag="e2", hours=2), agreed(), [MoveBooking]),  # tech moved it
+        (desired(), observed(etag="e2"), agreed(), [AdoptEvent]),  # tech touched nothing we own
+        (desired(), observed(etag="e2", text="renamed"), agreed(), [AdoptEvent, UpdateEvent]),
+        (desired(version=2, hours=1), observed(etag="e2", hours=2), agreed(), [FlagEditedBoth]),
+        (desired(version=2, hours=2), observed(etag="e2", hours=2), agreed(), [UpdateEvent]),
+        (desired(), None, agreed(), [FlagEventDeleted, ForgetLink]),  # tech deleted the job event
+        (None, None, agreed(), [ForgetLink]),
+        (None, observed(), agreed(), [DeleteEvent]),  # cancelled
+        (desired(calendar=None), observed(), agreed(), [DeleteEvent]),  # unassigned
+        (desired(version=2, calendar=CAL_B), observed(), agreed(), [DeleteEvent, CreateEvent]),  # reassigned
+        (desired(version=2, calendar=CAL_B), None, agreed(), [ForgetLink, CreateEvent]),
     ],
 )
 def test_decision_table(
-    d: Desired | None, o: Observed | None, a: Agreed | None, expected: list[Kind]
+    d: Desired | None, o: Observed | None, a: Agreed | None, expected: list[type[Action]]
 ) -> None:
     assert kinds(plan(B, d, o, a)) == expected
 
@@ -262,7 +278,11 @@ class SyncMachine(RuleBasedStateMachine):
         """The inbound read: an event that is not the one last agreed, or an agreed one gone, queues its booking."""
         for (calendar, remote_id), event in self.provider.events.items():
             link = self.links.get(event.booking_id)
-            if link is None or (link.calendar_id, link.remote_id, link.etag) != (calendar, remote_id, str(event.etag)):
+            if link is None or (link.calendar_id, link.remote_id, link.etag) != (
+                calendar,
+                remote_id,
+                str(event.etag),
+            ):
                 self.queued.add(event.booking_id)
         for bid, link in self.links.items():
             if (link.calendar_id, link.remote_id) not in self.provider.events:
@@ -283,7 +303,7 @@ class SyncMachine(RuleBasedStateMachine):
                 for action in plan(bid, d, self._observed(bid), self.links.get(bid)):
                     if not self._execute(action, d):
                         break  # 412 or gone: the row stays and the next run re-reads and replans
-                    replan |= action.kind is Kind.MOVE_BOOKING
+                    replan |= isinstance(action, MoveBooking)
                 else:
                     if not replan:  # the engine queues one more pass after moving the booking
                         self.queued.discard(bid)
@@ -292,43 +312,48 @@ class SyncMachine(RuleBasedStateMachine):
 
     def _execute(self, action: Action, d: Desired | None) -> bool:
         bid = action.booking_id
-        if action.kind is Kind.CREATE:
-            assert d is not None and action.calendar_id is not None
-            event = self.provider.create(action.calendar_id, bid, d.start.hour - T0.hour, d.content_hash)
-            self.links[bid] = Agreed(
-                action.calendar_id, f"cb{bid}", str(event.etag), d.content_hash, d.version
-            )
-        elif action.kind is Kind.UPDATE:
-            assert d is not None and action.calendar_id and action.remote_id and action.etag
-            event_or_none = self.provider.update(
-                action.calendar_id, action.remote_id, int(action.etag), d.start.hour - T0.hour, d.content_hash
-            )
-            if event_or_none is None:
-                return False
-            self.links[bid] = Agreed(
-                action.calendar_id, action.remote_id, str(event_or_none.etag), d.content_hash, d.version
-            )
-        elif action.kind is Kind.DELETE:
-            assert action.calendar_id and action.remote_id
-            self.provider.delete(action.calendar_id, action.remote_id)
-            self.links.pop(bid, None)
-        elif action.kind is Kind.ADOPT:
-            assert d is not None and action.calendar_id and action.remote_id
-            self.links[bid] = Agreed(
-                action.calendar_id, action.remote_id, action.etag, d.content_hash, d.version
-            )
-        elif action.kind is Kind.MOVE_BOOKING:
-            assert d is not None and action.calendar_id and action.remote_id
-            event = self.provider.events[(action.calendar_id, action.remote_id)]
-            b = self.bookings[bid]
-            self.bookings[bid] = replace(b, hour=event.hour, version=b.version + 1)
-            self.links[bid] = Agreed(
-                action.calendar_id, action.remote_id, str(event.etag), event.text, b.version + 1
-            )
-        elif action.kind in (Kind.FLAG_DELETED, Kind.CONFLICT):
-            self.conflicts.add(bid)
-        elif action.kind is Kind.FORGET:
-            self.links.pop(bid, None)
+        match action:
+            case CreateEvent():
+                assert d is not None
+                event = self.provider.create(action.calendar_id, bid, d.start.hour - T0.hour, d.content_hash)
+                self.links[bid] = Agreed(
+                    action.calendar_id, f"cb{bid}", str(event.etag), d.content_hash, d.version
+                )
+            case UpdateEvent():
+                assert d is not None
+                event_or_none = self.provider.update(
+                    action.calendar_id,
+                    action.remote_id,
+                    int(action.etag),
+                    d.start.hour - T0.hour,
+                    d.content_hash,
+                )
+                if event_or_none is None:
+                    return False
+                self.links[bid] = Agreed(
+                    action.calendar_id, action.remote_id, str(event_or_none.etag), d.content_hash, d.version
+                )
+            case DeleteEvent():
+                self.provider.delete(action.calendar_id, action.remote_id)
+                self.links.pop(bid, None)
+            case AdoptEvent():
+                assert d is not None
+                self.links[bid] = Agreed(
+                    action.calendar_id, action.remote_id, action.etag, d.content_hash, d.version
+                )
+            case MoveBooking(event=seen):
+                event = self.provider.events[(seen.calendar_id, seen.remote_id)]
+                b = self.bookings[bid]
+                self.bookings[bid] = replace(b, hour=event.hour, version=b.version + 1)
+                self.links[bid] = Agreed(
+                    seen.calendar_id, seen.remote_id, str(event.etag), event.text, b.version + 1
+                )
+            case FlagEventDeleted() | FlagEditedBoth():
+                self.conflicts.add(bid)
+            case ForgetLink():
+                self.links.pop(bid, None)
+            case _:
+                assert_never(action)
         return True
 
     @invariant()
