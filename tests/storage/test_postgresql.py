@@ -148,7 +148,7 @@ def test_the_command_line_says_it_in_one_line(
 
     monkeypatch.setenv("CREWBOARD_LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.delenv("CREWBOARD_DB", raising=False)
-    url = f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{closed_port}/crewboard"
+    url = f"postgresql://{SUPERUSER}@127.0.0.1:{closed_port}/crewboard"  # as people type it
     code = main(["--db", url, "tech", "list"])
     err = capsys.readouterr().err
     assert code != 0
