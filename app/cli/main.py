@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import select
 import sys
 from collections.abc import Callable, Sequence
 
@@ -198,6 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, not at exit where nothing can catch it
         return code
     except BrokenPipeError:
+        if not _stdout_reader_left():
+            # A peer that hung up on one of our sockets: a fault to report like any other.
+            return _crash()
         return _reader_left()
     except CrewboardError as error:
         sys.stderr.write(f"crewboard: {error}\n")
@@ -205,11 +209,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception:
-        from app.logs import crash_report
+        return _crash()
 
-        path = crash_report()
-        sys.stderr.write(f"crewboard: something went wrong; the details are in {path}\n")
-        return 1
+
+def _crash() -> int:
+    """The traceback goes to the log; the user gets one sentence saying where."""
+    from app.logs import crash_report
+
+    path = crash_report()
+    sys.stderr.write(f"crewboard: something went wrong; the details are in {path}\n")
+    return 1
 
 
 def _db_values(args: list[str]) -> list[str]:
@@ -230,6 +239,20 @@ def _db_values(args: list[str]) -> list[str]:
 # `set -o pipefail` the pipeline's status is the reader's; with it, a script learns that the output
 # was cut short, exactly as with any other Unix tool.
 CLOSED_PIPE = 141
+
+
+def _stdout_reader_left() -> bool:
+    """Whether our standard output is a pipe whose reader has gone (poll reports POLLERR for it).
+
+    A BrokenPipeError may also come from a socket (a push sender or a provider hanging up);
+    only a closed stdout means "the reader stopped reading".
+    """
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return True  # stdout is no real file (a test's capture): nothing else can have broken
 
 
 def _reader_left() -> int:

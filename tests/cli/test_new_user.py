@@ -320,3 +320,24 @@ def test_readme_documents_every_exit_code_the_code_uses() -> None:
     own = {0, 1, 2, 130, 141}  # success, crash, usage, Ctrl-C, closed pipe
     assert set(_documented_exit_codes()) == raised | own
     assert re.search(r"exits? with code 2", README.read_text("utf-8"))
+
+
+def test_a_socket_hanging_up_is_a_fault_not_a_closed_stdout(tmp_path: Path) -> None:
+    """Only a closed standard output ends quietly; a broken pipe from a socket is reported."""
+    script = (
+        "import sys, app.cli.main as cli\n"
+        "def hung_up(args): raise BrokenPipeError(32, 'Broken pipe')\n"
+        "cli._dispatch = hung_up\n"
+        "sys.exit(cli.main(['tech', 'list']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "CREWBOARD_LOG_DIR": str(tmp_path / "logs")},
+    )
+    assert done.returncode == 1
+    assert "something went wrong" in done.stderr
+    assert "BrokenPipeError" in (tmp_path / "logs" / "crewboard.log").read_text(encoding="utf-8")

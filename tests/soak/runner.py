@@ -870,7 +870,8 @@ def run_soak(config: SoakConfig, store: TokenStore | None = None) -> SoakResult:
                 sync.start()
                 next_kill = time.monotonic() + rng.uniform(*config.kill_every)
             elif not sync.alive():  # it stopped by itself: that is a finding, then carry on
-                result.failures.append("the sync process exited by itself during the soak")
+                code = sync.child.returncode if sync.child is not None else None
+                result.failures.append(f"the sync process exited by itself during the soak (exit code {code})")
                 sync.kill()
                 sync.start()
             ticks += 1
