@@ -37,7 +37,7 @@ def main() -> int:
     for size in SIZES:
         target = ICONS / f"{size}x{size}" / "crewboard.png"
         target.parent.mkdir(parents=True, exist_ok=True)
-        if not render(svg, size).save(str(target), "PNG"):
+        if not render(svg, size).save(str(target)):  # PNG, from the suffix
             raise SystemExit(f"could not write {target}")
         print(target)
     del app

@@ -124,6 +124,23 @@ def test_qt_would_have_reported_a_sheet_it_cannot_parse(qtbot, qt_warnings_fail)
     qt_warnings_fail.problems.clear()
 
 
+def test_each_account_status_pill_takes_its_colours_from_the_settings_sheet(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The pill names a tone; settings.qss gives the tone its palette colours (no inline colours)."""
+    from ui.settings.dialog import STATUS_WORDS
+
+    box = QDialog()
+    qtbot.addWidget(box)
+    box.setStyleSheet(stylesheet("settings"))
+    text_for = {"success": "success", "warning": "warning", "neutral": "text_muted"}
+    assert {tone for _words, tone in STATUS_WORDS.values()} == set(text_for)
+    for tone, name in text_for.items():
+        pill = QLabel("status", box)
+        pill.setObjectName("statusPill")
+        pill.setProperty("tone", tone)
+        pill.ensurePolished()
+        assert pill.palette().color(pill.foregroundRole()) == palette.color(name), tone
+
+
 # --- the palette -------------------------------------------------------------------------------
 
 
