@@ -177,9 +177,9 @@ async def _once(engine: Any, monitor: Any, writes: Counter[AccountId]) -> int:
     for account_id, entry in report.accounts.items():
         entry.writes = writes[account_id]
         print(entry.summary())
-        if account_id in report.errors or entry.status != AccountStatus.CONNECTED.value:
-            why = report.errors.get(account_id) or entry.error or entry.status.replace("_", " ")
-            failing.append(f"{entry.tech} ({entry.provider} {entry.email}): {' '.join(why.split())}")
+        if account_id in report.errors or entry.status is not AccountStatus.CONNECTED:
+            why = report.errors.get(account_id) or entry.error or entry.status.value.replace("_", " ")
+            failing.append(f"{entry.tech} ({entry.provider.value} {entry.email}): {' '.join(why.split())}")
     for reason in report.refused:
         print(f"Refused: {reason}")
     if report.conflicts_opened:

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from app.bus import Bus, BusyChanged, ConflictChanged, NotificationAdded, OutboxQueued
 from app.domain.ids import AccountId, CalendarId
-from app.domain.model import AccountStatus, CalendarAccount
+from app.domain.model import AccountStatus, CalendarAccount, Provider
 from app.domain.time import Clock
 from app.services.accounts import AccountService
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -50,8 +50,8 @@ class AccountReport:
     account_id: AccountId
     tech: str
     email: str
-    provider: str
-    status: str
+    provider: Provider
+    status: AccountStatus
     calendars_read: int = 0
     events: int = 0
     writes: int = 0
@@ -59,9 +59,9 @@ class AccountReport:
 
     def summary(self) -> str:
         """One line for people: whose calendar, what happened."""
-        head = f"{self.tech} ({self.provider} {self.email})"
-        if self.status != AccountStatus.CONNECTED.value:
-            return f"{head}: not syncing, {self.status.replace('_', ' ')}" + (
+        head = f"{self.tech} ({self.provider.value} {self.email})"
+        if self.status is not AccountStatus.CONNECTED:
+            return f"{head}: not syncing, {self.status.value.replace('_', ' ')}" + (
                 f" ({self.error})" if self.error else ""
             )
         done = f"{self.calendars_read} calendar(s) read, {self.events} change(s), {self.writes} write(s)"
@@ -226,8 +226,8 @@ class SyncEngine:
             account.id,
             target.tech_name,
             account.email,
-            account.provider.value,
-            account.status.value,
+            account.provider,
+            account.status,
         )
 
     async def _read_all(
@@ -364,7 +364,7 @@ class SyncEngine:
         entry = report.accounts.get(account_id)
         if entry is not None:
             entry.error = reason
-            entry.status = AccountStatus.NEEDS_RECONNECT.value
+            entry.status = AccountStatus.NEEDS_RECONNECT
 
     def _announce_read(self, outcome: ReadOutcome) -> None:
         if outcome.tech_id is not None and (outcome.stored or outcome.deleted or outcome.full):
