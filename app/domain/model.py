@@ -259,6 +259,13 @@ class BusyBlock:
     calendar_name: str | None = None
 
 
+# The `EventLink.booking_version` of an agreement that no version of the booking is known to match:
+# the tech's version of the event was decided on by a person ("keep the booking" of a conflict), or
+# the event was found in answer to a create and shows whatever it held. The sync planner then writes
+# the booking over the event. Stored as it is, in the link's version column (no schema change).
+REWRITE_BOOKING_VERSION = -1
+
+
 @dataclass(frozen=True, slots=True)
 class EventLink:
     """A booking and the calendar event that mirrors it."""

@@ -17,6 +17,7 @@ from datetime import datetime
 from app.bus import Bus, ConflictChanged, OutboxQueued
 from app.domain.ids import ConflictId, OutboxId, new_id
 from app.domain.model import (
+    REWRITE_BOOKING_VERSION,
     AuditEntry,
     Booking,
     Conflict,
@@ -154,7 +155,7 @@ class ConflictService:
             link = uow.links.for_booking(booking.id)
             if link is not None:
                 event = uow.remote_events.get(link.calendar_id, link.remote_id)
-                version = -1 if resolution is Resolution.KEEP else link.booking_version
+                version = REWRITE_BOOKING_VERSION if resolution is Resolution.KEEP else link.booking_version
                 uow.links.put(replace(link, etag=event.etag if event else link.etag, booking_version=version))
         pending = uow.outbox.for_booking(booking.id)
         for item in pending:

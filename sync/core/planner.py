@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TypeAlias
 
 from app.domain.ids import BookingId, CalendarId
+from app.domain.model import REWRITE_BOOKING_VERSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +50,22 @@ class Observed:
 
 @dataclass(frozen=True, slots=True)
 class Agreed:
-    """The last state both sides confirmed (an EventLink)."""
+    """The last state both sides confirmed (an EventLink).
+
+    `booking_version` REWRITE_BOOKING_VERSION: no version of the booking is known to match the
+    event (a person decided on the tech's version, or the event was adopted from a create), so
+    the booking is written over it.
+    """
 
     calendar_id: CalendarId
     remote_id: str
     etag: str | None
     content_hash: str
     booking_version: int
+
+    @property
+    def needs_rewrite(self) -> bool:
+        return self.booking_version == REWRITE_BOOKING_VERSION
 
 
 # --- actions: one type per decision, each carrying exactly what carrying it out needs ---------
@@ -210,7 +220,7 @@ def _plan_both_present(
         return [delete]
     if desired.calendar_id != agreed.calendar_id:
         return [delete, _create(desired, desired.calendar_id)]
-    local_changed = desired.version != agreed.booking_version
+    local_changed = agreed.needs_rewrite or desired.version != agreed.booking_version
     remote_changed = observed.etag != agreed.etag
     times_differ = (observed.start, observed.end) != (desired.start, desired.end)
     if not remote_changed:

@@ -20,6 +20,7 @@ from typing import assert_never
 from app.bus import BookingChanged
 from app.domain.ids import AccountId, BookingId, CalendarId, OutboxId, TechId
 from app.domain.model import (
+    REWRITE_BOOKING_VERSION,
     AccountStatus,
     AuditEntry,
     Booking,
@@ -74,9 +75,6 @@ BACKOFF_BASE = 2.0  # seconds
 BACKOFF_CAP = 300.0  # five minutes
 # A write that must wait for a person (a conflict, a reconnect) is looked at again this often.
 WAIT_RECHECK = timedelta(seconds=60)
-# The booking version of an agreement on an event whose content no version of the booking is known
-# to match (an adopted event): the planner then always writes the booking over it.
-_UNAGREED_VERSION = -1
 # Conflicts that stop a booking's sync until someone decides.
 BLOCKING_KINDS = frozenset({ConflictKind.EDITED_BOTH, ConflictKind.EVENT_DELETED})
 _WAITING_STATUSES = frozenset({AccountStatus.NEEDS_RECONNECT, AccountStatus.REVOKED})
@@ -314,7 +312,7 @@ class OutboxFlusher:
             event.remote_id,
             event.etag,
             views.observed(event, _zone(snap)).content_hash,
-            _UNAGREED_VERSION,
+            REWRITE_BOOKING_VERSION,
         )
 
         def record(uow: UnitOfWork) -> None:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from app.domain.ids import BookingId, CalendarId
+from app.domain.model import REWRITE_BOOKING_VERSION
 from sync.core.planner import (
     Action,
     AdoptEvent,
@@ -259,7 +260,7 @@ class SyncMachine(RuleBasedStateMachine):
                 # Keeping the booking means: the tech's version is now known (its etag agreed) and the
                 # booking differs from what was agreed, so the next run writes the booking over it.
                 etag = seen.etag if seen is not None else link.etag
-                self.links[bid] = replace(link, etag=etag, booking_version=-1)
+                self.links[bid] = replace(link, etag=etag, booking_version=REWRITE_BOOKING_VERSION)
             self.queued.add(bid)
         self.conflicts.clear()
 
