@@ -173,18 +173,7 @@ class SyncEngine:
 
         Raises EngineLocked when another engine holds the lock; provider failures never raise.
         """
-        async with self._work:
-            await self._hold_lock()
-            with self._requests:
-                self._pending_reads.clear()
-                self._flush_wanted = False
-            report = RoundReport(self._clock.now())
-            targets = await self._db.read(_targets)
-            blocked: set[AccountId] = set()
-            await self._read_all(targets, report, blocked)
-            await self._flush(report, blocked, targets)
-            await self._record_successes(report)
-            return report
+        return await self._round(None)
 
     async def _run_requested(self) -> RoundReport | None:
         """Serve push-triggered reads and bus-triggered flushes between polls."""
@@ -195,12 +184,23 @@ class SyncEngine:
             self._flush_wanted = False
         if not reads and not flush:
             return None
+        return await self._round(reads)
+
+    async def _round(self, only: set[CalendarId] | None) -> RoundReport:
+        """Read the connected accounts' calendars (`only` these, when given), then flush the outbox.
+
+        A full round (`only` None) also serves every read and flush requested until it holds the lock.
+        """
         async with self._work:
             await self._hold_lock()
+            if only is None:
+                with self._requests:
+                    self._pending_reads.clear()
+                    self._flush_wanted = False
             report = RoundReport(self._clock.now())
             targets = await self._db.read(_targets)
             blocked: set[AccountId] = set()
-            await self._read_all(targets, report, blocked, only=reads)
+            await self._read_all(targets, report, blocked, only=only)
             await self._flush(report, blocked, targets)
             await self._record_successes(report)
             return report
