@@ -270,20 +270,3 @@ def _adopt(booking_id: BookingId, observed: Observed, booking_version: int) -> A
         observed.content_hash,
         booking_version,
     )
-
-
-class MassDeleteGuard:
-    """Refuses a run that would delete or flag a large share of a calendar's booking events at once.
-
-    A calendar that suddenly reads back empty (a wrong account, an ACL change, a provider bug)
-    must not turn into dozens of "the tech deleted your job" alarms or a wiped calendar.
-    """
-
-    def __init__(self, max_share: float = 0.5, min_count: int = 5) -> None:
-        self.max_share = max_share
-        self.min_count = min_count
-
-    def allows(self, destructive: int, linked: int) -> bool:
-        if destructive < self.min_count:
-            return True
-        return linked == 0 or destructive / linked <= self.max_share

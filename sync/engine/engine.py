@@ -24,7 +24,7 @@ from app.domain.model import AccountStatus, CalendarAccount, Provider
 from app.domain.time import Clock
 from app.services.accounts import AccountService
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
-from sync.core.planner import MassDeleteGuard
+from sync.core.guard import MassDeleteGuard
 from sync.engine.alerts import Alerts
 from sync.engine.errors import EngineLocked
 from sync.engine.inbound import CalendarReader, ReadOutcome

@@ -30,7 +30,7 @@ from app.domain.recurrence import InvalidRecurrence, occurrence_interval
 from app.domain.time import Clock, Interval, local_midnight, zone
 from app.services.accounts import DISPATCHER, provider_label
 from app.services.ports import UnitOfWork
-from sync.core.planner import MassDeleteGuard
+from sync.core.guard import MassDeleteGuard
 from sync.engine import cursors
 from sync.engine.alerts import SYNC_ACTOR, Alerts, notify, open_conflict, tell_tech_and_dispatcher
 from sync.engine.ownership import screen_claims
@@ -222,19 +222,14 @@ class CalendarReader:
         where = f"{ctx.calendar.name} ({ctx.account.email})"
         outside = _outside(old_events, window)
         covered = {rid: e for rid, e in old_events.items() if rid not in outside}
-        if batch.full and not batch.events and len(covered) >= self._guard.min_count:
-            return (
-                f"Calendar {where} suddenly read back empty while {len(covered)} events were known; "
-                "its events were kept. Check that the account is the right one and still shared."
-            )
         linked = {rid for rid, event in covered.items() if event.booking_id is not None and rid in links}
-        destructive = len(linked & _vanished(covered, batch))
-        if not self._guard.allows(destructive, len(linked)):
-            return (
-                f"Calendar {where} would lose {destructive} of its {len(linked)} job events at once; "
-                "nothing was changed. Check the account before syncing it again."
-            )
-        return None
+        return self._guard.refusal(
+            where,
+            read_empty=batch.full and not batch.events,
+            known=len(covered),
+            linked=len(linked),
+            destructive=len(linked & _vanished(covered, batch)),
+        )
 
     def _refuse(self, uow: UnitOfWork, ctx: _Context, reason: str, now: datetime, alerts: Alerts) -> None:
         health = uow.health.get(ctx.account.id)

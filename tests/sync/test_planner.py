@@ -20,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from app.domain.ids import BookingId, CalendarId
 from app.domain.model import REWRITE_BOOKING_VERSION
+from sync.core.guard import MassDeleteGuard
 from sync.core.planner import (
     Action,
     AdoptEvent,
@@ -30,7 +31,6 @@ from sync.core.planner import (
     FlagEditedBoth,
     FlagEventDeleted,
     ForgetLink,
-    MassDeleteGuard,
     MoveBooking,
     Observed,
     UpdateEvent,
@@ -97,6 +97,18 @@ def test_mass_delete_guard() -> None:
     assert guard.allows(4, 4)  # few deletions are normal work
     assert guard.allows(5, 20)
     assert not guard.allows(12, 20)
+
+
+def test_mass_delete_guard_empty_read() -> None:
+    guard = MassDeleteGuard(max_share=0.5, min_count=5)
+    assert guard.allows_empty(4)  # a calendar with few events may well be emptied
+    assert not guard.allows_empty(5)
+    where = "Work (tech@example.com)"
+    refused = guard.refusal(where, read_empty=True, known=10, linked=0, destructive=0)
+    assert refused is not None and "read back empty while 10 events were known" in refused
+    refused = guard.refusal(where, read_empty=False, known=20, linked=20, destructive=12)
+    assert refused is not None and "would lose 12 of its 20 job events" in refused
+    assert guard.refusal(where, read_empty=True, known=4, linked=4, destructive=4) is None
 
 
 # --- the state machine ---------------------------------------------------------------------
