@@ -25,6 +25,7 @@ def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
 
+
 # --- remote events ------------------------------------------------------------------------
 
 

@@ -30,8 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=0, help="control API port (default: any free port)")
     parser.add_argument("--seed", choices=("empty", "demo"), default="empty", help="initial data")
     parser.add_argument("--state", metavar="FILE", help="load the sandbox from FILE and keep saving to it")
-    parser.add_argument("--allow-remote", action="store_true",
-                        help="allow a non-loopback --host (the sandbox has no real security)")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (the sandbox has no real security)",
+    )
     return parser
 
 
@@ -41,8 +44,11 @@ def main(argv: list[str]) -> int:
     except SystemExit as exc:  # --help, or a usage error argparse already explained
         return exc.code if isinstance(exc.code, int) else 2
     if not _is_loopback(args.host) and not args.allow_remote:
-        print(f"Refusing to listen on {args.host}: the sandbox is for this computer only; "
-              "pass --allow-remote to override.", file=sys.stderr)
+        print(
+            f"Refusing to listen on {args.host}: the sandbox is for this computer only; "
+            "pass --allow-remote to override.",
+            file=sys.stderr,
+        )
         return 2
     if not 0 <= args.port <= 65535:
         print("--port must be between 0 and 65535.", file=sys.stderr)
@@ -51,8 +57,9 @@ def main(argv: list[str]) -> int:
     from sync.sandbox.server import Sandbox
 
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
 
     stop = threading.Event()
 

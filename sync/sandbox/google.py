@@ -17,7 +17,12 @@ from sync.sandbox.push import PushSender
 FULL_SCOPE = "https://www.googleapis.com/auth/calendar"
 SANDBOX_CLIENT_ID = "crewboard-sandbox.apps.googleusercontent.com"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"
-RESPONSE_MAP = {"accepted": "accepted", "tentative": "tentative", "declined": "declined", "none": "needsAction"}
+RESPONSE_MAP = {
+    "accepted": "accepted",
+    "tentative": "tentative",
+    "declined": "declined",
+    "none": "needsAction",
+}
 
 
 class GoogleSite:
@@ -33,7 +38,7 @@ class GoogleSite:
     def handle(self, request: Request) -> Response:
         path = request.path
         if path.startswith("/calendar/v3/"):
-            return self.api.handle(request, path[len("/calendar/v3/"):])
+            return self.api.handle(request, path[len("/calendar/v3/") :])
         if path in ("/o/oauth2/auth", "/o/oauth2/v2/auth") and request.method == "GET":
             return self.oauth.authorize(request)
         if path == "/o/oauth2/approve" and request.method == "POST":
@@ -133,7 +138,9 @@ class GoogleSandbox:
 
     def accounts(self) -> list[dict[str, Any]]:
         with self.store.lock:
-            return [self._describe(a.email) for a in sorted(self.store.accounts.values(), key=lambda a: a.ordinal)]
+            return [
+                self._describe(a.email) for a in sorted(self.store.accounts.values(), key=lambda a: a.ordinal)
+            ]
 
     # -- tokens and cursors ----------------------------------------------------------------------
 
@@ -196,8 +203,9 @@ class GoogleSandbox:
             for calendar, role in self.store.visible_calendars(email):
                 if role != "owner":
                     continue
-                if (name is None and calendar.primary) or (name is not None and name in (calendar.summary,
-                                                                                          calendar.id)):
+                if (name is None and calendar.primary) or (
+                    name is not None and name in (calendar.summary, calendar.id)
+                ):
                     return calendar
         raise InvalidInput(f"{email} has no calendar named {name!r}.")
 
@@ -212,13 +220,21 @@ class GoogleSandbox:
                     resource[key] = str(spec[key])
             if "start" in spec and "end" in spec:
                 start, end = spec["start"], spec["end"]
-                if not isinstance(start, dt.datetime) or start.tzinfo is None or not isinstance(
-                        end, dt.datetime) or end.tzinfo is None:
+                if (
+                    not isinstance(start, dt.datetime)
+                    or start.tzinfo is None
+                    or not isinstance(end, dt.datetime)
+                    or end.tzinfo is None
+                ):
                     raise InvalidInput("start and end must be aware datetimes.")
-                resource["start"] = {"dateTime": start.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                     "timeZone": zone}
-                resource["end"] = {"dateTime": end.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                   "timeZone": zone}
+                resource["start"] = {
+                    "dateTime": start.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "timeZone": zone,
+                }
+                resource["end"] = {
+                    "dateTime": end.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "timeZone": zone,
+                }
             elif "start_date" in spec and "end_date" in spec:
                 resource["start"] = {"date": spec["start_date"].isoformat()}
                 resource["end"] = {"date": spec["end_date"].isoformat()}

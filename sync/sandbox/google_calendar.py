@@ -43,11 +43,22 @@ from sync.sandbox.google_store import (
 from sync.sandbox.push import Notification, PushSender
 
 S = "https://www.googleapis.com/auth/"
-READ_EVENTS = {S + s for s in ("calendar", "calendar.readonly", "calendar.events", "calendar.events.readonly",
-                               "calendar.events.owned", "calendar.events.owned.readonly")}
+READ_EVENTS = {
+    S + s
+    for s in (
+        "calendar",
+        "calendar.readonly",
+        "calendar.events",
+        "calendar.events.readonly",
+        "calendar.events.owned",
+        "calendar.events.owned.readonly",
+    )
+}
 WRITE_EVENTS = {S + s for s in ("calendar", "calendar.events", "calendar.events.owned")}
-LIST_CALENDARS = {S + s for s in ("calendar", "calendar.readonly", "calendar.calendarlist",
-                                  "calendar.calendarlist.readonly")}
+LIST_CALENDARS = {
+    S + s
+    for s in ("calendar", "calendar.readonly", "calendar.calendarlist", "calendar.calendarlist.readonly")
+}
 ANY_CALENDAR = READ_EVENTS | LIST_CALENDARS | {S + "calendar.freebusy", S + "calendar.settings.readonly"}
 MAX_CHANNEL_TTL_S = 30 * 24 * 3600  # Google's own cap is unverified; we allow 30 days.
 DEFAULT_CHANNEL_TTL_S = 604800
@@ -58,13 +69,33 @@ SYNC_BEFORE_ANSWER_WAIT_S = 30.0
 # The HTTP status a gRPC-style `status` string accompanies. For 410/412 Google's value is
 # unverified; we use FAILED_PRECONDITION.
 GRPC_STATUS = {
-    400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-    409: "ALREADY_EXISTS", 410: "FAILED_PRECONDITION", 412: "FAILED_PRECONDITION", 429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL", 503: "UNAVAILABLE",
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ALREADY_EXISTS",
+    410: "FAILED_PRECONDITION",
+    412: "FAILED_PRECONDITION",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
 }
-IGNORED_PARAMS = {"alt", "prettyPrint", "fields", "key", "quotaUser", "access_token", "pageToken", "$.xgafv",
-                  "maxResults",
-                  "userIp", "callback", "upload_protocol", "uploadType", "oauth_token"}
+IGNORED_PARAMS = {
+    "alt",
+    "prettyPrint",
+    "fields",
+    "key",
+    "quotaUser",
+    "access_token",
+    "pageToken",
+    "$.xgafv",
+    "maxResults",
+    "userIp",
+    "callback",
+    "upload_protocol",
+    "uploadType",
+    "oauth_token",
+}
 
 
 def error_response(error: ApiError) -> Response:
@@ -73,14 +104,18 @@ def error_response(error: ApiError) -> Response:
     headers = {}
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
-    return Response.json(error.status, {
-        "error": {
-            "code": error.status,
-            "message": error.message,
-            "errors": [detail],
-            "status": GRPC_STATUS.get(error.status, "UNKNOWN"),
-        }
-    }, headers)
+    return Response.json(
+        error.status,
+        {
+            "error": {
+                "code": error.status,
+                "message": error.message,
+                "errors": [detail],
+                "status": GRPC_STATUS.get(error.status, "UNKNOWN"),
+            }
+        },
+        headers,
+    )
 
 
 def _bool(request: Request, name: str) -> bool | None:
@@ -142,8 +177,11 @@ class CalendarApi:
             ("GET", re.compile(r"^calendars/(?P<cid>[^/]+)/events$"), self.events_list),
             ("POST", re.compile(r"^calendars/(?P<cid>[^/]+)/events$"), self.events_insert),
             ("POST", re.compile(r"^calendars/(?P<cid>[^/]+)/events/watch$"), self.events_watch),
-            ("GET", re.compile(r"^calendars/(?P<cid>[^/]+)/events/(?P<eid>[^/]+)/instances$"),
-             self.events_instances),
+            (
+                "GET",
+                re.compile(r"^calendars/(?P<cid>[^/]+)/events/(?P<eid>[^/]+)/instances$"),
+                self.events_instances,
+            ),
             ("GET", re.compile(r"^calendars/(?P<cid>[^/]+)/events/(?P<eid>[^/]+)$"), self.events_get),
             ("PUT", re.compile(r"^calendars/(?P<cid>[^/]+)/events/(?P<eid>[^/]+)$"), self.events_update),
             ("PATCH", re.compile(r"^calendars/(?P<cid>[^/]+)/events/(?P<eid>[^/]+)$"), self.events_patch),
@@ -178,12 +216,18 @@ class CalendarApi:
     def _authenticate(self, request: Request) -> AccessToken:
         token = self.bearer(request)
         if not token:
-            raise ApiError(401, "required", "Login Required.",
-                           extra={"location": "Authorization", "locationType": "header"})
+            raise ApiError(
+                401,
+                "required",
+                "Login Required.",
+                extra={"location": "Authorization", "locationType": "header"},
+            )
         access = self.store.access_token(token)
         if access is None:
             raise ApiError(
-                401, "authError", "Invalid Credentials",
+                401,
+                "authError",
+                "Invalid Credentials",
                 extra={"location": "Authorization", "locationType": "header"},
             )
         return access
@@ -212,16 +256,24 @@ class CalendarApi:
         }
         if calendar.primary and role == "owner":
             entry["primary"] = True
-            entry["notificationSettings"] = {"notifications": [
-                {"type": "eventCreation", "method": "email"}, {"type": "eventChange", "method": "email"}]}
+            entry["notificationSettings"] = {
+                "notifications": [
+                    {"type": "eventCreation", "method": "email"},
+                    {"type": "eventChange", "method": "email"},
+                ]
+            }
         return entry
 
     def calendar_list(self, request: Request, token: AccessToken) -> Response:
         self._require(token, LIST_CALENDARS)
         sync_token = request.param("syncToken")
-        if sync_token is not None and (request.param("minAccessRole") or request.param("showOwnOrganizationOnly")):
+        if sync_token is not None and (
+            request.param("minAccessRole") or request.param("showOwnOrganizationOnly")
+        ):
             raise invalid("minAccessRole cannot be used together with a sync token.")
-        if sync_token is not None and (_bool(request, "showDeleted") is False or _bool(request, "showHidden") is False):
+        if sync_token is not None and (
+            _bool(request, "showDeleted") is False or _bool(request, "showHidden") is False
+        ):
             raise invalid("showDeleted and showHidden cannot be false together with a sync token.")
         max_results = _int(request, "maxResults", 100, 1, 250)
         order = ["freeBusyReader", "reader", "writer", "owner"]
@@ -236,7 +288,8 @@ class CalendarApi:
                 raise invalid("Invalid sync token value.") from exc
         with self.store.lock:
             rows = [
-                self._entry(c, role) for c, role in self.store.visible_calendars(token.email)
+                self._entry(c, role)
+                for c, role in self.store.visible_calendars(token.email)
                 if c.change > since and (min_role is None or order.index(role) >= order.index(min_role))
             ]
             counter = self.store.counter
@@ -247,7 +300,7 @@ class CalendarApi:
                 offset = int(unb64(page_token)["o"])
             except (ValueError, KeyError, TypeError) as exc:
                 raise invalid("Invalid page token value.") from exc
-        page = rows[offset: offset + max_results]
+        page = rows[offset : offset + max_results]
         body: dict[str, Any] = {"kind": "calendar#calendarList", "etag": f'"p{counter}"', "items": page}
         if offset + max_results < len(rows):
             body["nextPageToken"] = b64({"o": offset + max_results})
@@ -263,14 +316,17 @@ class CalendarApi:
     def calendar_get(self, request: Request, token: AccessToken, cid: str) -> Response:
         self._require(token, {S + "calendar", S + "calendar.readonly"})
         calendar, _role = self.store.calendar_for(token.email, cid)
-        return Response.json(200, {
-            "kind": "calendar#calendar",
-            "etag": f'"{1_700_000_000_000_000 + calendar.change}"',
-            "id": calendar.id,
-            "summary": calendar.summary,
-            "timeZone": calendar.time_zone,
-            "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
-        })
+        return Response.json(
+            200,
+            {
+                "kind": "calendar#calendar",
+                "etag": f'"{1_700_000_000_000_000 + calendar.change}"',
+                "id": calendar.id,
+                "summary": calendar.summary,
+                "timeZone": calendar.time_zone,
+                "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
+            },
+        )
 
     def calendar_delete(self, request: Request, token: AccessToken, cid: str) -> Response:
         """calendars.delete: secondary calendars only; push channels on it get `not_exists`."""
@@ -281,8 +337,9 @@ class CalendarApi:
                 raise ApiError(403, "requiredAccessLevel", "You need to have owner access to this calendar.")
             if calendar.primary:
                 # Google points callers at calendars.clear; the exact reason string is unverified.
-                raise invalid("The primary calendar cannot be deleted; clear it instead.",
-                              "cannotDeletePrimaryCalendar")
+                raise invalid(
+                    "The primary calendar cannot be deleted; clear it instead.", "cannotDeletePrimaryCalendar"
+                )
             del self.store.calendars[calendar.id]
             del self.store.events[calendar.id]
             for channel in [c for c in self.store.channels.values() if c.calendar_id == calendar.id]:
@@ -292,12 +349,15 @@ class CalendarApi:
 
     def colors(self, request: Request, token: AccessToken) -> Response:
         self._require(token, ANY_CALENDAR)
-        return Response.json(200, {
-            "kind": "calendar#colors",
-            "updated": "2012-02-14T00:00:00.000Z",
-            "calendar": CALENDAR_COLORS,
-            "event": EVENT_COLORS,
-        })
+        return Response.json(
+            200,
+            {
+                "kind": "calendar#colors",
+                "updated": "2012-02-14T00:00:00.000Z",
+                "calendar": CALENDAR_COLORS,
+                "event": EVENT_COLORS,
+            },
+        )
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -314,11 +374,23 @@ class CalendarApi:
             raise invalid("Invalid value for: timeZone") from exc
         return zone
 
-    def _render(self, request: Request, calendar: Calendar, role: str, resource: dict[str, Any],
-                full_tombstone: bool = True) -> dict[str, Any]:
+    def _render(
+        self,
+        request: Request,
+        calendar: Calendar,
+        role: str,
+        resource: dict[str, Any],
+        full_tombstone: bool = True,
+    ) -> dict[str, Any]:
         max_attendees = request.param("maxAttendees")
-        return render(resource, calendar, role, self._out_zone(request, calendar), full_tombstone,
-                      int(max_attendees) if max_attendees and max_attendees.isdigit() else None)
+        return render(
+            resource,
+            calendar,
+            role,
+            self._out_zone(request, calendar),
+            full_tombstone,
+            int(max_attendees) if max_attendees and max_attendees.isdigit() else None,
+        )
 
     def _query(self, request: Request) -> ListQuery:
         sync_token = request.param("syncToken")
@@ -354,15 +426,25 @@ class CalendarApi:
             q=request.param("q"),
             ical_uid=request.param("iCalUID"),
             updated_min=parse_time_param(request.param("updatedMin"), "updatedMin"),
-            private_props=parse_props(request.query.get("privateExtendedProperty", []), "privateExtendedProperty"),
-            shared_props=parse_props(request.query.get("sharedExtendedProperty", []), "sharedExtendedProperty"),
+            private_props=parse_props(
+                request.query.get("privateExtendedProperty", []), "privateExtendedProperty"
+            ),
+            shared_props=parse_props(
+                request.query.get("sharedExtendedProperty", []), "sharedExtendedProperty"
+            ),
             event_types=[t for v in request.query.get("eventTypes", []) for t in v.split(",") if t],
             time_zone=request.param("timeZone"),
             fingerprint=_fingerprint(request),
         )
 
-    def _list_body(self, request: Request, calendar: Calendar, role: str, query: ListQuery,
-                   kind_extra: dict[str, Any] | None = None) -> Response:
+    def _list_body(
+        self,
+        request: Request,
+        calendar: Calendar,
+        role: str,
+        query: ListQuery,
+        kind_extra: dict[str, Any] | None = None,
+    ) -> Response:
         out_zone = self._out_zone(request, calendar)
         result = self.events.list_events(calendar, query)
         full_tombstones = bool(query.show_deleted)
@@ -493,26 +575,42 @@ class CalendarApi:
                 requested = int(body["expiration"])
                 if requested <= now_ms:
                     raise ValueError("expiration in the past")
-                expiration = min(expiration if "ttl" in params else now_ms + MAX_CHANNEL_TTL_S * 1000,
-                                 requested)
+                expiration = min(
+                    expiration if "ttl" in params else now_ms + MAX_CHANNEL_TTL_S * 1000, requested
+                )
             if ttl <= 0:
                 raise ValueError("ttl")
         except (TypeError, ValueError) as exc:
             raise invalid("Invalid ttl value for channel.", "pushInvalidTtl") from exc
         resource_id = hashlib.sha1(f"events:{calendar.id}".encode()).hexdigest()[:27]
-        resource_uri = f"{request.base_url}/calendar/v3/calendars/{quote(calendar.id, safe='')}/events?alt=json"
+        resource_uri = (
+            f"{request.base_url}/calendar/v3/calendars/{quote(calendar.id, safe='')}/events?alt=json"
+        )
         synced = threading.Event() if self.sync_before_answer else None
         with self.store.lock:
             if channel_id in self.store.channels:
                 raise ApiError(400, "channelIdNotUnique", "Channel id not unique.")
-            channel = Channel(channel_id, resource_id, channel_token, address, calendar.id, token.email,
-                              expiration, resource_uri)
+            channel = Channel(
+                channel_id,
+                resource_id,
+                channel_token,
+                address,
+                calendar.id,
+                token.email,
+                expiration,
+                resource_uri,
+            )
             self.store.channels[channel_id] = channel
             self._send(channel, "sync", None if synced is None else lambda _status: synced.set())
         if synced is not None and not self.push.paused:
             synced.wait(SYNC_BEFORE_ANSWER_WAIT_S)
-        payload = {"kind": "api#channel", "id": channel_id, "resourceId": resource_id,
-                   "resourceUri": resource_uri, "expiration": str(expiration)}
+        payload = {
+            "kind": "api#channel",
+            "id": channel_id,
+            "resourceId": resource_id,
+            "resourceUri": resource_uri,
+            "expiration": str(expiration),
+        }
         if channel_token is not None:
             payload["token"] = channel_token
         return Response.json(200, payload)

@@ -41,14 +41,35 @@ EXPANSION_HORIZON = dt.timedelta(days=730)
 # we keep times and status (what availability needs) and drop title, description, people and
 # properties.
 PRIVATE_KEEP = (
-    "kind", "etag", "id", "status", "htmlLink", "created", "updated", "start", "end",
-    "endTimeUnspecified", "recurrence", "recurringEventId", "originalStartTime", "transparency",
-    "visibility", "iCalUID", "sequence", "eventType",
+    "kind",
+    "etag",
+    "id",
+    "status",
+    "htmlLink",
+    "created",
+    "updated",
+    "start",
+    "end",
+    "endTimeUnspecified",
+    "recurrence",
+    "recurringEventId",
+    "originalStartTime",
+    "transparency",
+    "visibility",
+    "iCalUID",
+    "sequence",
+    "eventType",
 )
 TOMBSTONE_KEEP = ("kind", "etag", "id", "status", "recurringEventId", "originalStartTime")
 SYNC_FORBIDDEN = (
-    "iCalUID", "orderBy", "privateExtendedProperty", "q", "sharedExtendedProperty", "timeMin",
-    "timeMax", "updatedMin",
+    "iCalUID",
+    "orderBy",
+    "privateExtendedProperty",
+    "q",
+    "sharedExtendedProperty",
+    "timeMin",
+    "timeMax",
+    "updatedMin",
 )
 SIGNIFICANT = ("start", "end", "recurrence", "status", "location", "summary")
 
@@ -124,11 +145,23 @@ def _check_str_map(value: Any, what: str) -> dict[str, str]:
     return dict(value)
 
 
-def validate_body(body: Mapping[str, Any], creating: bool, existing: Mapping[str, Any] | None) -> dict[str, Any]:
+def validate_body(
+    body: Mapping[str, Any], creating: bool, existing: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """The writable part of an event body, checked; raises ApiError(400) with Google's reasons."""
     clean: dict[str, Any] = {}
-    for key in ("summary", "description", "location", "colorId", "transparency", "visibility", "status",
-                "eventType", "iCalUID", "hangoutLink"):
+    for key in (
+        "summary",
+        "description",
+        "location",
+        "colorId",
+        "transparency",
+        "visibility",
+        "status",
+        "eventType",
+        "iCalUID",
+        "hangoutLink",
+    ):
         if key in body and body[key] is not None:
             if not isinstance(body[key], str):
                 raise invalid(f"Invalid value for: {key}")
@@ -180,16 +213,28 @@ def validate_body(body: Mapping[str, Any], creating: bool, existing: Mapping[str
         if not isinstance(props, dict):
             raise invalid("Invalid value for: extendedProperties")
         clean["extendedProperties"] = {
-            k: _check_str_map(props[k], f"extendedProperties.{k}") for k in ("private", "shared") if k in props
+            k: _check_str_map(props[k], f"extendedProperties.{k}")
+            for k in ("private", "shared")
+            if k in props
         }
     if "source" in body and body["source"] is not None:
         source = body["source"]
         if not isinstance(source, dict) or not str(source.get("url", "")).startswith(("http://", "https://")):
             raise invalid("Invalid value for: source.url")
         clean["source"] = {k: str(v) for k, v in source.items() if k in ("url", "title")}
-    for key in ("reminders", "outOfOfficeProperties", "focusTimeProperties", "workingLocationProperties",
-                "guestsCanModify", "guestsCanInviteOthers", "guestsCanSeeOtherGuests", "anyoneCanAddSelf",
-                "endTimeUnspecified", "conferenceData", "attachments"):
+    for key in (
+        "reminders",
+        "outOfOfficeProperties",
+        "focusTimeProperties",
+        "workingLocationProperties",
+        "guestsCanModify",
+        "guestsCanInviteOthers",
+        "guestsCanSeeOtherGuests",
+        "anyoneCanAddSelf",
+        "endTimeUnspecified",
+        "conferenceData",
+        "attachments",
+    ):
         if key in body and body[key] is not None:
             clean[key] = body[key]
     return clean
@@ -226,14 +271,18 @@ class Instance:
     end_utc: dt.datetime
 
 
-def _occurrences(master: Mapping[str, Any], calendar_tz: str, until: dt.datetime | None
-                 ) -> Iterable[Instance]:
+def _occurrences(
+    master: Mapping[str, Any], calendar_tz: str, until: dt.datetime | None
+) -> Iterable[Instance]:
     lines = master.get("recurrence") or []
     if _is_all_day(master):
         start_day = dt.date.fromisoformat(master["start"]["date"])
         end_day = dt.date.fromisoformat(master["end"]["date"])
-        limit = (until.astimezone(ZoneInfo(calendar_tz)).date() + dt.timedelta(days=1)) if until else (
-            dt.date.max - dt.timedelta(days=400))
+        limit = (
+            (until.astimezone(ZoneInfo(calendar_tz)).date() + dt.timedelta(days=1))
+            if until
+            else (dt.date.max - dt.timedelta(days=400))
+        )
         zone = ZoneInfo(calendar_tz)
         for occ in recur.occurrences(lines, start_day, end_day, None, limit, zone):
             assert not isinstance(occ.start, dt.datetime) and not isinstance(occ.end, dt.datetime)
@@ -360,8 +409,9 @@ class EventService:
     def _horizon(self) -> dt.datetime:
         return self.store.now() + EXPANSION_HORIZON
 
-    def _expand(self, master: Mapping[str, Any], calendar: Calendar, after: dt.datetime | None,
-                before: dt.datetime) -> Iterable[Instance]:
+    def _expand(
+        self, master: Mapping[str, Any], calendar: Calendar, after: dt.datetime | None, before: dt.datetime
+    ) -> Iterable[Instance]:
         for instance in _occurrences(master, calendar.time_zone, before):
             if after is not None and instance.end_utc <= after and instance.start_utc < after:
                 continue
@@ -428,7 +478,9 @@ class EventService:
             resource.setdefault("sequence", 0)
             resource.setdefault("reminders", {"useDefault": True})
             resource.setdefault("eventType", "default")
-            resource.setdefault("htmlLink", f"https://calendar.google.com/calendar/event?eid={resource['id']}")
+            resource.setdefault(
+                "htmlLink", f"https://calendar.google.com/calendar/event?eid={resource['id']}"
+            )
             _check_times(resource)
             self._stamp(calendar, resource, None)
         self.store.touch_events(calendar.id)
@@ -441,8 +493,15 @@ class EventService:
                 raise not_found()
             return resource
 
-    def modify(self, calendar: Calendar, role: str, event_id: str, body: Mapping[str, Any],
-               replace: bool, if_match: str | None) -> dict[str, Any]:
+    def modify(
+        self,
+        calendar: Calendar,
+        role: str,
+        event_id: str,
+        body: Mapping[str, Any],
+        replace: bool,
+        if_match: str | None,
+    ) -> dict[str, Any]:
         self._check_write(role)
         with self.store.lock:
             stored, current = self._find(calendar, event_id)
@@ -455,11 +514,29 @@ class EventService:
                 raise ApiError(410, "deleted", "Resource has been deleted")
             clean = validate_body(body, creating=replace, existing=current)
             if replace:
-                keep: dict[str, Any] = {k: current[k] for k in ("kind", "id", "created", "creator", "organizer", "iCalUID",
-                                                 "sequence", "htmlLink", "recurringEventId",
-                                                 "originalStartTime", "eventType") if k in current}
-                resource: dict[str, Any] = {"status": "confirmed", "reminders": {"useDefault": True},
-                                            **keep, **clean}
+                keep: dict[str, Any] = {
+                    k: current[k]
+                    for k in (
+                        "kind",
+                        "id",
+                        "created",
+                        "creator",
+                        "organizer",
+                        "iCalUID",
+                        "sequence",
+                        "htmlLink",
+                        "recurringEventId",
+                        "originalStartTime",
+                        "eventType",
+                    )
+                    if k in current
+                }
+                resource: dict[str, Any] = {
+                    "status": "confirmed",
+                    "reminders": {"useDefault": True},
+                    **keep,
+                    **clean,
+                }
                 if current.get("recurringEventId"):
                     resource.pop("recurrence", None)
             else:
@@ -468,8 +545,11 @@ class EventService:
                     if value is None and key in resource and key not in ("id", "kind"):
                         del resource[key]
                 for key, value in clean.items():
-                    if isinstance(value, dict) and isinstance(resource.get(key), dict) and key not in (
-                            "start", "end"):
+                    if (
+                        isinstance(value, dict)
+                        and isinstance(resource.get(key), dict)
+                        and key not in ("start", "end")
+                    ):
                         resource[key] = _merge(resource[key], value)
                     else:
                         resource[key] = value
@@ -494,8 +574,10 @@ class EventService:
             self._stamp(calendar, resource, stored)
             if resource.get("recurrence"):
                 for other in self.store.events[calendar.id].values():
-                    if other.resource.get("recurringEventId") == event_id and \
-                            other.resource.get("status") != "cancelled":
+                    if (
+                        other.resource.get("recurringEventId") == event_id
+                        and other.resource.get("status") != "cancelled"
+                    ):
                         cancelled = deep_copy(other.resource)
                         cancelled["status"] = "cancelled"
                         self._stamp(calendar, cancelled, other)
@@ -519,7 +601,9 @@ class EventService:
             if token_cal != calendar.id:
                 raise invalid("Invalid sync token value.")
             if epoch != calendar.epoch:
-                raise ApiError(410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required.")
+                raise ApiError(
+                    410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required."
+                )
         if query.page_token is not None:
             try:
                 page = unb64(query.page_token)
@@ -544,8 +628,9 @@ class EventService:
         # own sample bounds the first full sync with timeMin; later results are unbounded here).
         return ListResult(items, None, b64({"c": calendar.id, "n": snapshot, "e": calendar.epoch}))
 
-    def _candidates(self, calendar: Calendar, query: ListQuery, since: int | None, snapshot: int
-                    ) -> list[tuple[list[Any], dict[str, Any]]]:
+    def _candidates(
+        self, calendar: Calendar, query: ListQuery, since: int | None, snapshot: int
+    ) -> list[tuple[list[Any], dict[str, Any]]]:
         events = self.store.events[calendar.id]
         incremental = since is not None or query.updated_min is not None
         show_deleted = True if incremental else bool(query.show_deleted)
@@ -584,8 +669,11 @@ class EventService:
         masters = {eid: s for eid, s in events.items() if s.resource.get("recurrence")}
         for stored in events.values():
             resource = stored.resource
-            if not changed(stored) or (query.master_id and resource.get("recurringEventId") != query.master_id
-                                       and resource["id"] != query.master_id):
+            if not changed(stored) or (
+                query.master_id
+                and resource.get("recurringEventId") != query.master_id
+                and resource["id"] != query.master_id
+            ):
                 continue
             cancelled = resource.get("status") == "cancelled"
             is_master = bool(resource.get("recurrence"))
@@ -595,7 +683,8 @@ class EventService:
                     if cancelled and not incremental:
                         continue  # a deleted series never shows as instances in a full listing
                     exceptions = {
-                        s.resource["id"] for s in events.values()
+                        s.resource["id"]
+                        for s in events.values()
                         if s.resource.get("recurringEventId") == resource["id"]
                     }
                     for instance in self._expand(resource, calendar, window_min, horizon):
@@ -609,7 +698,11 @@ class EventService:
                     continue
                 if is_exception and query.master_id is None:
                     master = masters.get(resource["recurringEventId"])
-                    if master is not None and master.resource.get("status") == "cancelled" and not incremental:
+                    if (
+                        master is not None
+                        and master.resource.get("status") == "cancelled"
+                        and not incremental
+                    ):
                         continue
             elif query.master_id is not None:
                 continue
@@ -621,8 +714,14 @@ class EventService:
                 continue
             if is_master:
                 if not cancelled and (window_min is not None or window_max is not None):
-                    hit = next(iter(i for i in self._expand(resource, calendar, window_min, horizon)
-                                    if in_window(i.start_utc, i.end_utc)), None)
+                    hit = next(
+                        iter(
+                            i
+                            for i in self._expand(resource, calendar, window_min, horizon)
+                            if in_window(i.start_utc, i.end_utc)
+                        ),
+                        None,
+                    )
                     if hit is None:
                         continue
                 add(resource, stored.ordinal, _bounds(resource["start"], calendar.time_zone), "")
@@ -630,19 +729,30 @@ class EventService:
             start, end = event_span(resource, calendar.time_zone)
             if not incremental and not in_window(start, end):
                 continue
-            if query.original_start is not None and resource.get("originalStartTime") and _bounds(
-                    resource["originalStartTime"], calendar.time_zone) != query.original_start:
+            if (
+                query.original_start is not None
+                and resource.get("originalStartTime")
+                and _bounds(resource["originalStartTime"], calendar.time_zone) != query.original_start
+            ):
                 continue
             orig = resource["id"].rsplit("_", 1)[1] if is_exception else ""
-            add(resource, stored.ordinal if not is_exception else self._master_ordinal(masters, resource,
-                                                                                          stored), start, orig)
+            add(
+                resource,
+                stored.ordinal if not is_exception else self._master_ordinal(masters, resource, stored),
+                start,
+                orig,
+            )
         if query.master_id is not None and query.original_start is not None:
-            rows = [r for r in rows if _bounds(r[1]["originalStartTime"], calendar.time_zone)
-                    == query.original_start]
+            rows = [
+                r
+                for r in rows
+                if _bounds(r[1]["originalStartTime"], calendar.time_zone) == query.original_start
+            ]
         return rows
 
-    def _master_ordinal(self, masters: Mapping[str, StoredEvent], resource: Mapping[str, Any],
-                        stored: StoredEvent) -> int:
+    def _master_ordinal(
+        self, masters: Mapping[str, StoredEvent], resource: Mapping[str, Any], stored: StoredEvent
+    ) -> int:
         master = masters.get(resource["recurringEventId"])
         return master.ordinal if master is not None else stored.ordinal
 
@@ -662,10 +772,13 @@ class EventService:
             haystack = " ".join(
                 str(resource.get(k, "")) for k in ("summary", "description", "location")
             ).lower()
-            haystack += " " + " ".join(
-                str(a.get("email", "")) + " " + str(a.get("displayName", ""))
-                for a in resource.get("attendees", [])
-            ).lower()
+            haystack += (
+                " "
+                + " ".join(
+                    str(a.get("email", "")) + " " + str(a.get("displayName", ""))
+                    for a in resource.get("attendees", [])
+                ).lower()
+            )
             if not all(word in haystack for word in query.q.lower().split()):
                 return False
         return True
@@ -692,8 +805,14 @@ def _merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-def render(resource: Mapping[str, Any], calendar: Calendar, role: str, out_zone: str,
-           full_tombstone: bool, max_attendees: int | None = None) -> dict[str, Any]:
+def render(
+    resource: Mapping[str, Any],
+    calendar: Calendar,
+    role: str,
+    out_zone: str,
+    full_tombstone: bool,
+    max_attendees: int | None = None,
+) -> dict[str, Any]:
     """The event as this caller sees it: own `self` flags, times in the output zone, privacy."""
     item = deep_copy(resource)
     if item.get("status") == "cancelled" and not full_tombstone:
@@ -716,7 +835,8 @@ def render(resource: Mapping[str, Any], calendar: Calendar, role: str, out_zone:
             if attendee.get("email", "").lower() == owner:
                 attendee["self"] = True
             if isinstance(item.get("organizer"), dict) and attendee.get("email") == item["organizer"].get(
-                    "email"):
+                "email"
+            ):
                 attendee["organizer"] = True
         if max_attendees is not None and len(attendees) > max_attendees:
             own = [a for a in attendees if a.get("self")]
@@ -763,9 +883,32 @@ EVENT_COLORS: dict[str, dict[str, str]] = {
 
 CALENDAR_COLORS: dict[str, dict[str, str]] = {
     str(i + 1): {"background": bg, "foreground": "#1d1d1d"}
-    for i, bg in enumerate([
-        "#ac725e", "#d06b64", "#f83a22", "#fa573c", "#ff7537", "#ffad46", "#42d692", "#16a765",
-        "#7bd148", "#b3dc6c", "#fbe983", "#fad165", "#92e1c0", "#9fe1e7", "#9fc6e7", "#4986e7",
-        "#9a9cff", "#b99aff", "#c2c2c2", "#cabdbf", "#cca6ac", "#f691b2", "#cd74e6", "#a47ae2",
-    ])
+    for i, bg in enumerate(
+        [
+            "#ac725e",
+            "#d06b64",
+            "#f83a22",
+            "#fa573c",
+            "#ff7537",
+            "#ffad46",
+            "#42d692",
+            "#16a765",
+            "#7bd148",
+            "#b3dc6c",
+            "#fbe983",
+            "#fad165",
+            "#92e1c0",
+            "#9fe1e7",
+            "#9fc6e7",
+            "#4986e7",
+            "#9a9cff",
+            "#b99aff",
+            "#c2c2c2",
+            "#cabdbf",
+            "#cca6ac",
+            "#f691b2",
+            "#cd74e6",
+            "#a47ae2",
+        ]
+    )
 }

@@ -111,7 +111,7 @@ class GoogleOAuth:
     def _error_page(self, status: int, error: str, detail: str) -> Response:
         return Response.html(
             status,
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Error</title></head>"
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Error</title></head>'
             f"<body><h1>Access blocked: authorization error</h1><p>Error {status}: {html.escape(error)}</p>"
             f"<p>{html.escape(detail)}</p></body></html>",
         )
@@ -125,15 +125,28 @@ class GoogleOAuth:
         if not redirect_uri:
             return self._error_page(400, "invalid_request", "Missing required parameter: redirect_uri")
         if redirect_uri.startswith("urn:ietf:wg:oauth:2.0:oob"):
-            return self._error_page(400, "invalid_request",
-                                    "The out-of-band (OOB) flow has been blocked in order to keep users secure.")
+            return self._error_page(
+                400,
+                "invalid_request",
+                "The out-of-band (OOB) flow has been blocked in order to keep users secure.",
+            )
         if not _loopback(redirect_uri):
-            return self._error_page(400, "redirect_uri_mismatch",
-                                    "Desktop clients must use a loopback redirect_uri (http://127.0.0.1:PORT/).")
+            return self._error_page(
+                400,
+                "redirect_uri_mismatch",
+                "Desktop clients must use a loopback redirect_uri (http://127.0.0.1:PORT/).",
+            )
         state = params.get("state")
         if params.get("response_type") != "code":
-            return Response(302, headers={"Location": _with_params(
-                redirect_uri, {"error": "unsupported_response_type", **({"state": state} if state else {})})})
+            return Response(
+                302,
+                headers={
+                    "Location": _with_params(
+                        redirect_uri,
+                        {"error": "unsupported_response_type", **({"state": state} if state else {})},
+                    )
+                },
+            )
         scopes = params.get("scope", "").split()
         if not scopes:
             return self._error_page(400, "invalid_request", "Missing required parameter: scope")
@@ -198,8 +211,12 @@ class GoogleOAuth:
         state = pending["state"]
         extra = {"state": state} if state else {}
         if fields.get("decision") != "allow":
-            return Response(302, headers={"Location": _with_params(
-                pending["redirect_uri"], {"error": "access_denied", **extra})})
+            return Response(
+                302,
+                headers={
+                    "Location": _with_params(pending["redirect_uri"], {"error": "access_denied", **extra})
+                },
+            )
         email = fields.get("account", "").lower()
         with self.store.lock:
             if email not in self.store.accounts:
@@ -208,12 +225,25 @@ class GoogleOAuth:
                 return self._error_page(400, "invalid_request", "Choose one of the listed accounts.")
             code = "4/" + secrets.token_urlsafe(40)
             self.store.codes[code] = AuthCode(
-                code, email, pending["client_id"], pending["redirect_uri"], pending["scopes"],
-                pending["challenge"], pending["method"], rfc3339(self.store.now() + CODE_LIFETIME),
+                code,
+                email,
+                pending["client_id"],
+                pending["redirect_uri"],
+                pending["scopes"],
+                pending["challenge"],
+                pending["method"],
+                rfc3339(self.store.now() + CODE_LIFETIME),
             )
-        location = _with_params(pending["redirect_uri"], {
-            **extra, "code": code, "scope": " ".join(pending["scopes"]), "authuser": "0", "prompt": "consent",
-        })
+        location = _with_params(
+            pending["redirect_uri"],
+            {
+                **extra,
+                "code": code,
+                "scope": " ".join(pending["scopes"]),
+                "authuser": "0",
+                "prompt": "consent",
+            },
+        )
         return Response(302, headers={"Location": location})
 
     # -- token endpoint --------------------------------------------------------------------------
@@ -267,7 +297,9 @@ class GoogleOAuth:
         }
         if refresh is not None:
             payload["refresh_token"] = refresh.token
-        return Response.json(200, payload, {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate"})
+        return Response.json(
+            200, payload, {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate"}
+        )
 
     def _refresh(self, fields: Mapping[str, str], client_id: str | None) -> Response:
         with self.store.lock:
@@ -277,12 +309,16 @@ class GoogleOAuth:
             if refresh.client_id is not None and refresh.client_id != client_id:
                 return _token_error(401, "unauthorized_client", "Unauthorized")
             access = self.store.mint_access(refresh.email, refresh.scopes, refresh.token)
-        return Response.json(200, {
-            "access_token": access.token,
-            "expires_in": 3599,
-            "scope": " ".join(refresh.scopes),
-            "token_type": "Bearer",
-        }, {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate"})
+        return Response.json(
+            200,
+            {
+                "access_token": access.token,
+                "expires_in": 3599,
+                "scope": " ".join(refresh.scopes),
+                "token_type": "Bearer",
+            },
+            {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate"},
+        )
 
     def revoke(self, request: Request) -> Response:
         token = form_of(request).get("token", "")

@@ -26,8 +26,14 @@ GOOGLE_TZ_FALLBACK = "UTC"
 class ApiError(Exception):
     """A Calendar API error: HTTP status, Google `reason`, and message."""
 
-    def __init__(self, status: int, reason: str, message: str, domain: str = "global",
-                 extra: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        message: str,
+        domain: str = "global",
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
@@ -193,8 +199,16 @@ class GoogleStore:
         with self.lock:
             account = self.accounts[email]
             cal_id = email if primary else f"{random_id(26)}@group.calendar.google.com"
-            calendar = Calendar(cal_id, summary, account.timezone, email, primary, self.next_ordinal(),
-                                self.next_change(), color_id="14" if primary else "9")
+            calendar = Calendar(
+                cal_id,
+                summary,
+                account.timezone,
+                email,
+                primary,
+                self.next_ordinal(),
+                self.next_change(),
+                color_id="14" if primary else "9",
+            )
             self.calendars[cal_id] = calendar
             self.events[cal_id] = {}
             return calendar
@@ -225,8 +239,9 @@ class GoogleStore:
 
     # -- tokens ---------------------------------------------------------------------------------
 
-    def mint_tokens(self, email: str, scopes: list[str], client_id: str | None,
-                    with_refresh: bool = True) -> tuple[AccessToken, RefreshToken | None]:
+    def mint_tokens(
+        self, email: str, scopes: list[str], client_id: str | None, with_refresh: bool = True
+    ) -> tuple[AccessToken, RefreshToken | None]:
         with self.lock:
             refresh = None
             if with_refresh:
@@ -238,8 +253,9 @@ class GoogleStore:
     def mint_access(self, email: str, scopes: list[str], refresh: str | None) -> AccessToken:
         with self.lock:
             expires = self.now() + dt.timedelta(seconds=3600)
-            access = AccessToken("ya29." + secrets.token_urlsafe(48), email, scopes, rfc3339(expires),
-                                 refresh)
+            access = AccessToken(
+                "ya29." + secrets.token_urlsafe(48), email, scopes, rfc3339(expires), refresh
+            )
             self.access_tokens[access.token] = access
             return access
 

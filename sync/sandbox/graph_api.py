@@ -51,10 +51,15 @@ MAILBOX_CONCURRENCY = 4
 THROTTLE_RETRY_AFTER = 1
 HOLD_TIMEOUT = 30.0
 DEFAULT_PAGE = 10
-READ_SCOPES = frozenset({
-    "calendars.read", "calendars.readwrite", "calendars.readbasic", "calendars.read.shared",
-    "calendars.readwrite.shared",
-})
+READ_SCOPES = frozenset(
+    {
+        "calendars.read",
+        "calendars.readwrite",
+        "calendars.readbasic",
+        "calendars.read.shared",
+        "calendars.readwrite.shared",
+    }
+)
 WRITE_SCOPES = frozenset({"calendars.readwrite", "calendars.readwrite.shared"})
 _EXT_FILTER = re.compile(
     r"^singleValueExtendedProperties/Any\((\w+):\s*\1/id\s+eq\s+'((?:[^']|'')*)'\s+and\s+\1/value\s+eq\s+"
@@ -79,7 +84,7 @@ def is_function(segment: str, name: str) -> bool:
     if segment.endswith("()"):
         segment = segment[:-2]
     if segment.startswith(NAMESPACE):
-        segment = segment[len(NAMESPACE):]
+        segment = segment[len(NAMESPACE) :]
     return segment == name
 
 
@@ -99,7 +104,11 @@ class GraphError(Exception):
 
 
 def graph_error(
-    status: int, code: str, message: str, request: Request | None = None, headers: Mapping[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    request: Request | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     inner = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
@@ -119,8 +128,12 @@ def _json_body(request: Request) -> Mapping[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError):
         data = ...
     if not isinstance(data, dict):
-        raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type "
-                         "header is set and payload is of valid JSON format.")
+        raise GraphError(
+            400,
+            "BadRequest",
+            "Unable to read JSON request payload. Please ensure Content-Type "
+            "header is set and payload is of valid JSON format.",
+        )
     return data
 
 
@@ -188,7 +201,7 @@ class GraphSite:
     def handle(self, request: Request) -> Response:
         path = request.path
         if path.startswith("/v1.0"):
-            path = path[len("/v1.0"):]
+            path = path[len("/v1.0") :]
         segments = [s for s in path.split("/") if s]
         if not segments:
             return graph_error(400, "BadRequest", "Invalid version.", request)
@@ -206,7 +219,10 @@ class GraphSite:
             gate = self._gates.get(email)
         if throttled:
             response = graph_error(
-                429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", request,
+                429,
+                "ApplicationThrottled",
+                "Application is over its MailboxConcurrency limit.",
+                request,
                 {"Retry-After": str(THROTTLE_RETRY_AFTER)},
             )
             response.account = email
@@ -239,16 +255,23 @@ class GraphSite:
             return graph_error(401, "InvalidAuthenticationToken", "Access token is empty.", request, headers)
         token = _bearer(request)
         if token is None:
-            return graph_error(401, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.", request,
-                               headers)
+            return graph_error(
+                401, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.", request, headers
+            )
         with self.state.lock:
             grant = self.state.access_tokens.get(digest(token))
             if grant is None or grant.email not in self.state.mailboxes:
-                return graph_error(401, "InvalidAuthenticationToken", "Access token validation failure.", request,
-                                   headers)
+                return graph_error(
+                    401, "InvalidAuthenticationToken", "Access token validation failure.", request, headers
+                )
             if grant.expires is not None and grant.expires <= self.clock():
-                return graph_error(401, "InvalidAuthenticationToken",
-                                   "Lifetime validation failed, the token is expired.", request, headers)
+                return graph_error(
+                    401,
+                    "InvalidAuthenticationToken",
+                    "Lifetime validation failed, the token is expired.",
+                    request,
+                    headers,
+                )
             return grant
 
     # -- routing ----------------------------------------------------------------------------------
@@ -260,7 +283,9 @@ class GraphSite:
             box = self.state.mailboxes[grant.email]
             if segments[0] == "users" and len(segments) >= 2:
                 if segments[1].lower() not in (box.email.lower(), box.oid):
-                    raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+                    raise GraphError(
+                        403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
+                    )
                 segments = ["me", *segments[2:]]
             if segments[0] != "me":
                 raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segments[0]}'.")
@@ -292,8 +317,13 @@ class GraphSite:
         head, tail = rest[0], rest[1:]
         if head == "mailboxSettings" and not tail:
             _allow(method, "GET")
-            return self._ok(call, {"timeZone": graph_zones.windows_name(call.box.timezone),
-                                   "language": {"locale": "en-US", "displayName": "English (United States)"}})
+            return self._ok(
+                call,
+                {
+                    "timeZone": graph_zones.windows_name(call.box.timezone),
+                    "language": {"locale": "en-US", "displayName": "English (United States)"},
+                },
+            )
         if head == "calendars":
             self._need(call, READ_SCOPES)
             if not tail:
@@ -301,8 +331,13 @@ class GraphSite:
                     return self._create_calendar(call)
                 _allow(method, "GET")
                 values = [self._calendar(call, c) for c in call.box.calendars.values()]
-                return self._ok(call, {"@odata.context": f"{call.view.base_url}/$metadata#users('{call.box.oid}')"
-                                       "/calendars", "value": values})
+                return self._ok(
+                    call,
+                    {
+                        "@odata.context": f"{call.view.base_url}/$metadata#users('{call.box.oid}')/calendars",
+                        "value": values,
+                    },
+                )
             calendar = call.box.calendars.get(tail[0])
             if calendar is None:
                 raise _not_found()
@@ -343,8 +378,9 @@ class GraphSite:
             if not tail:
                 return self._calendar_view(call, calendar)
             if len(tail) == 1 and is_function(tail[0], "delta"):
-                return self.delta.handle(call.request, call.box, calendar.id, call.view, self.state.seq,
-                                         self._error)
+                return self.delta.handle(
+                    call.request, call.box, calendar.id, call.view, self.state.seq, self._error
+                )
         raise GraphError(400, "BadRequest", f"Resource not found for the segment '{head}'.")
 
     def _error(self, status: int, code: str, message: str) -> Response:
@@ -356,7 +392,9 @@ class GraphSite:
         if not scopes & {s.lower() for s in call.grant.scopes}:
             raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
 
-    def _ok(self, call: Call, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    def _ok(
+        self, call: Call, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response:
         merged = {"OData-Version": "4.0", **(headers or {})}
         prefs = graph_events.prefer(call.request.headers)
         applied = []
@@ -431,19 +469,25 @@ class GraphSite:
         return rendered
 
     def _list_events(self, call: Call, calendar: Calendar) -> Response:
-        events = [e for e in call.box.events.values() if e.calendar_id == calendar.id and e.kind != "exception"]
+        events = [
+            e for e in call.box.events.values() if e.calendar_id == calendar.id and e.kind != "exception"
+        ]
         raw_filter = call.request.param("$filter")
         if raw_filter:
             match = _EXT_FILTER.match(raw_filter.strip())
             if match is None:
-                raise GraphError(400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more "
-                                 "invalid nodes.")
+                raise GraphError(
+                    400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes."
+                )
             prop_id = match.group(2).replace("''", "'").lower()
             value = match.group(3).replace("''", "'")
             events = [
-                e for e in events
-                if any(p["id"].lower() == prop_id and p["value"] == value
-                       for p in e.fields.get("singleValueExtendedProperties", []))
+                e
+                for e in events
+                if any(
+                    p["id"].lower() == prop_id and p["value"] == value
+                    for p in e.fields.get("singleValueExtendedProperties", [])
+                )
             ]
         events.sort(key=lambda e: (e.created, e.key))
         items = [graph_events.render_master(call.box, e, call.view) for e in events]
@@ -495,8 +539,21 @@ class GraphSite:
         graph_events.check_times(start, start_zone, end, end_zone, all_day)
         now = self.clock()
         key, rest = new_event_ids()
-        event = Event(key, rest, calendar.id, "singleInstance", start, start_zone, end, end_zone, all_day,
-                      dict(changes.fields), now, now, self.state.next_seq())
+        event = Event(
+            key,
+            rest,
+            calendar.id,
+            "singleInstance",
+            start,
+            start_zone,
+            end,
+            end_zone,
+            all_day,
+            dict(changes.fields),
+            now,
+            now,
+            self.state.next_seq(),
+        )
         if changes.has_recurrence and changes.recurrence is not None:
             graph_events.apply_recurrence(event, changes.recurrence)
             event.kind = "seriesMaster"
@@ -513,8 +570,11 @@ class GraphSite:
         tags = {t.strip().removeprefix("W/").strip('"') for t in expected.split(",")}
         if change_key not in tags:
             # Graph answers a stale etag this way (reported; not on the v1.0 page).
-            raise GraphError(412, "ErrorIrresolvableConflict", "The change key passed in the request does not "
-                             "match the current change key for the item.")
+            raise GraphError(
+                412,
+                "ErrorIrresolvableConflict",
+                "The change key passed in the request does not match the current change key for the item.",
+            )
 
     def _patch_event(self, call: Call, event_id: str) -> Response:
         self._need(call, WRITE_SCOPES)
@@ -541,11 +601,19 @@ class GraphSite:
         all_day = event.is_all_day if changes.is_all_day is None else changes.is_all_day
         graph_events.check_times(start, start_zone, end, end_zone, all_day)
         moved = (start, start_zone, end, end_zone, all_day) != (
-            event.start, event.start_zone, event.end, event.end_zone, event.is_all_day
+            event.start,
+            event.start_zone,
+            event.end,
+            event.end_zone,
+            event.is_all_day,
         )
         _apply_fields(event, changes)
         event.start, event.start_zone, event.end, event.end_zone, event.is_all_day = (
-            start, start_zone, end, end_zone, all_day
+            start,
+            start_zone,
+            end,
+            end_zone,
+            all_day,
         )
         if changes.has_recurrence:
             graph_events.apply_recurrence(event, changes.recurrence)
@@ -599,10 +667,16 @@ class GraphSite:
         graph_events.check_times(start, start_zone, end, end_zone, all_day)
         _apply_fields(exception, changes)
         exception.start, exception.start_zone, exception.end, exception.end_zone, exception.is_all_day = (
-            start, start_zone, end, end_zone, all_day
+            start,
+            start_zone,
+            end,
+            end_zone,
+            all_day,
         )
         exception.touch(self.clock(), self.state.next_seq())
-        self._notify(box, master.calendar_id, "updated", (exception.key, exception.rest_id), exception.change_key)
+        self._notify(
+            box, master.calendar_id, "updated", (exception.key, exception.rest_id), exception.change_key
+        )
         return exception
 
     def _delete_event(self, call: Call, event_id: str) -> Response:
@@ -636,7 +710,9 @@ class GraphSite:
         box.remove(event, seq)
         self._notify(box, event.calendar_id, "deleted", (event.key, event.rest_id), None)
 
-    def _notify(self, box: Mailbox, calendar_id: str, change: str, ids: tuple[str, str], ck: str | None) -> None:
+    def _notify(
+        self, box: Mailbox, calendar_id: str, change: str, ids: tuple[str, str], ck: str | None
+    ) -> None:
         etag = f'W/"{ck}"' if ck else None
         self.subscriptions.notify(box.email, box.oid, calendar_id, change, ids, etag, self.clock())
 
@@ -663,8 +739,9 @@ class GraphSite:
                 self.subscriptions.reauthorized(sub, self.clock())
                 return Response(204)
             if method == "GET":
-                return Response.json(200, {"@odata.context": f"{base}/$metadata#subscriptions/$entity",
-                                           **sub.render()})
+                return Response.json(
+                    200, {"@odata.context": f"{base}/$metadata#subscriptions/$entity", **sub.render()}
+                )
             if method == "DELETE":
                 del self.subscriptions.subscriptions[sub.id]
                 return Response(204)
@@ -675,8 +752,9 @@ class GraphSite:
             except SubscriptionError as exc:
                 raise GraphError(exc.status, exc.code, str(exc)) from None
             self.subscriptions.renewed(sub)  # renewing reauthorizes as well
-            return Response.json(200, {"@odata.context": f"{base}/$metadata#subscriptions/$entity",
-                                       **sub.render()})
+            return Response.json(
+                200, {"@odata.context": f"{base}/$metadata#subscriptions/$entity", **sub.render()}
+            )
 
     def _create_subscription(self, request: Request, grant: Grant, base: str) -> Response:
         data = _json_body(request)
@@ -685,21 +763,31 @@ class GraphSite:
             with self.state.lock:
                 box = self.state.mailboxes[grant.email]
                 if not READ_SCOPES & {s.lower() for s in grant.scopes}:
-                    raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+                    raise GraphError(
+                        403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
+                    )
                 change_types = _change_types(data.get("changeType"))
                 url = check_url(data.get("notificationUrl"), "notificationUrl")
                 lifecycle = data.get("lifecycleNotificationUrl")
-                lifecycle = check_url(lifecycle, "lifecycleNotificationUrl") if lifecycle is not None else None
+                lifecycle = (
+                    check_url(lifecycle, "lifecycleNotificationUrl") if lifecycle is not None else None
+                )
                 resource = data.get("resource")
                 calendar_id = _resource_calendar(box, resource)
                 expires = parse_expiration(data.get("expirationDateTime"), self.clock())
                 client_state = data.get("clientState")
-                if client_state is not None and (not isinstance(client_state, str) or len(client_state) > 128):
-                    raise SubscriptionError(400, "InvalidRequest", "clientState must be a string of at most "
-                                            "128 characters.")
+                if client_state is not None and (
+                    not isinstance(client_state, str) or len(client_state) > 128
+                ):
+                    raise SubscriptionError(
+                        400, "InvalidRequest", "clientState must be a string of at most 128 characters."
+                    )
                 if self.subscriptions.count_for(box.email, self.clock()) >= MAX_PER_MAILBOX:
-                    raise GraphError(403, "ExtensionError", "The number of subscriptions for this mailbox has "
-                                     "reached its limit.")
+                    raise GraphError(
+                        403,
+                        "ExtensionError",
+                        "The number of subscriptions for this mailbox has reached its limit.",
+                    )
             # The handshake runs outside the lock: the receiver may call back into the sandbox.
             validate_endpoint(url, self._verify())
             if lifecycle is not None:
@@ -721,7 +809,9 @@ class GraphSite:
                 creator_id=box.oid,
             )
             self.subscriptions.subscriptions[sub.id] = sub
-            return Response.json(201, {"@odata.context": f"{base}/$metadata#subscriptions/$entity", **sub.render()})
+            return Response.json(
+                201, {"@odata.context": f"{base}/$metadata#subscriptions/$entity", **sub.render()}
+            )
 
 
 def render_calendar(box: Mailbox, calendar: Calendar) -> dict[str, Any]:
@@ -771,7 +861,9 @@ def _allow(method: str, allowed: str) -> None:
 
 
 def _method(method: str) -> GraphError:
-    return GraphError(405, "Request_BadRequest", f"The HTTP method '{method}' is not allowed for this resource.")
+    return GraphError(
+        405, "Request_BadRequest", f"The HTTP method '{method}' is not allowed for this resource."
+    )
 
 
 def _change_types(raw: Any) -> list[str]:

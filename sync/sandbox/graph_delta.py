@@ -76,7 +76,8 @@ class DeltaTracker:
         same = [
             t
             for t, s in self.tokens.items()
-            if (s.email, s.calendar_id, s.start, s.end) == (state.email, state.calendar_id, state.start, state.end)
+            if (s.email, s.calendar_id, s.start, s.end)
+            == (state.email, state.calendar_id, state.start, state.end)
         ]
         for old in same[:-TOKENS_PER_WINDOW]:
             del self.tokens[old]
@@ -93,9 +94,12 @@ class DeltaTracker:
     ) -> Response:
         for name in UNSUPPORTED:
             if request.param(name) is not None:
-                return error(400, "ErrorInvalidUrlQuery",
-                             f"The query parameter '{name}' is not supported with change tracking over the "
-                             "'calendarView' resource.")
+                return error(
+                    400,
+                    "ErrorInvalidUrlQuery",
+                    f"The query parameter '{name}' is not supported with change tracking over the "
+                    "'calendarView' resource.",
+                )
         page_size = _page_size(request)
         skip = request.param("$skiptoken")
         delta = request.param("$deltatoken")
@@ -149,8 +153,12 @@ class DeltaTracker:
             # Items outside the window that were added, updated or deleted since the last round are
             # reported as removed too (documented): the client must check the window itself.
             for event in box.events.values():
-                if (event.calendar_id == calendar_id and event.seq > previous.seq and event.key not in reported
-                        and event.series_key not in series):
+                if (
+                    event.calendar_id == calendar_id
+                    and event.seq > previous.seq
+                    and event.key not in reported
+                    and event.series_key not in series
+                ):
                     removed.append((event.key, event.rest_id))
                     reported.add(event.key)
             for key, rest, cal, when in box.tombstones:
@@ -169,14 +177,19 @@ class DeltaTracker:
                 value.append(render(box, work.rows[index], view))
             else:
                 imm, rest = work.removed[index - len(work.rows)]
-                value.append({
-                    "@odata.type": "#microsoft.graph.event",
-                    "id": imm if view.immutable else rest,
-                    "@removed": {"reason": "deleted"},
-                })
+                value.append(
+                    {
+                        "@odata.type": "#microsoft.graph.event",
+                        "id": imm if view.immutable else rest,
+                        "@removed": {"reason": "deleted"},
+                    }
+                )
         work.offset = stop
         link = f"{request.base_url}{request.path}"
-        payload: dict[str, Any] = {"@odata.context": f"{view.base_url}/$metadata#Collection(event)", "value": value}
+        payload: dict[str, Any] = {
+            "@odata.context": f"{view.base_url}/$metadata#Collection(event)",
+            "value": value,
+        }
         if stop < total:
             token = secrets.token_urlsafe(24)
             self.rounds[token] = work
@@ -203,15 +216,21 @@ def window(request: Request, error: ErrorFn) -> tuple[dt.datetime, dt.datetime] 
     raw_start = request.param("startDateTime") or request.param("startdatetime")
     raw_end = request.param("endDateTime") or request.param("enddatetime")
     if not raw_start or not raw_end:
-        return error(400, "ErrorInvalidParameter",
-                     "This request requires a time window specified by the query string parameters "
-                     "StartDateTime and EndDateTime.")
+        return error(
+            400,
+            "ErrorInvalidParameter",
+            "This request requires a time window specified by the query string parameters "
+            "StartDateTime and EndDateTime.",
+        )
     try:
         start = graph_zones.parse_instant(raw_start)
         end = graph_zones.parse_instant(raw_end)
     except graph_zones.DateFormatError as exc:
-        return error(400, "ErrorInvalidParameter",
-                     f"The value '{exc}' of parameter 'StartDateTime' or 'EndDateTime' is invalid.")
+        return error(
+            400,
+            "ErrorInvalidParameter",
+            f"The value '{exc}' of parameter 'StartDateTime' or 'EndDateTime' is invalid.",
+        )
     if end <= start:
         return error(400, "ErrorInvalidParameter", "EndDateTime must be later than StartDateTime.")
     if end - start > dt.timedelta(days=MAX_WINDOW_DAYS):

@@ -26,18 +26,58 @@ RESPONSES = ("none", "organizer", "tentativelyAccepted", "accepted", "declined",
 BODY_TYPES = ("text", "html")
 
 # Properties a client may write, and read-only ones Graph silently ignores on write.
-WRITABLE = frozenset({
-    "subject", "body", "start", "end", "isAllDay", "showAs", "sensitivity", "importance", "location",
-    "locations", "categories", "isReminderOn", "reminderMinutesBeforeStart", "transactionId",
-    "recurrence", "attendees", "singleValueExtendedProperties", "responseRequested",
-    "allowNewTimeProposals", "hideAttendees", "isOnlineMeeting", "onlineMeetingProvider",
-    "originalStartTimeZone", "originalEndTimeZone", "isCancelled", "responseStatus", "organizer",
-})
-READ_ONLY = frozenset({
-    "id", "changeKey", "createdDateTime", "lastModifiedDateTime", "iCalUId", "type", "seriesMasterId",
-    "originalStart", "webLink", "bodyPreview", "hasAttachments", "isOrganizer", "isDraft",
-    "onlineMeetingUrl", "onlineMeeting", "cancelledOccurrences", "exceptionOccurrences",
-})
+WRITABLE = frozenset(
+    {
+        "subject",
+        "body",
+        "start",
+        "end",
+        "isAllDay",
+        "showAs",
+        "sensitivity",
+        "importance",
+        "location",
+        "locations",
+        "categories",
+        "isReminderOn",
+        "reminderMinutesBeforeStart",
+        "transactionId",
+        "recurrence",
+        "attendees",
+        "singleValueExtendedProperties",
+        "responseRequested",
+        "allowNewTimeProposals",
+        "hideAttendees",
+        "isOnlineMeeting",
+        "onlineMeetingProvider",
+        "originalStartTimeZone",
+        "originalEndTimeZone",
+        "isCancelled",
+        "responseStatus",
+        "organizer",
+    }
+)
+READ_ONLY = frozenset(
+    {
+        "id",
+        "changeKey",
+        "createdDateTime",
+        "lastModifiedDateTime",
+        "iCalUId",
+        "type",
+        "seriesMasterId",
+        "originalStart",
+        "webLink",
+        "bodyPreview",
+        "hasAttachments",
+        "isOrganizer",
+        "isDraft",
+        "onlineMeetingUrl",
+        "onlineMeeting",
+        "cancelledOccurrences",
+        "exceptionOccurrences",
+    }
+)
 # Only a seeding call may set these; Graph derives them from meeting traffic.
 SEED_ONLY = frozenset({"isCancelled", "responseStatus", "organizer"})
 
@@ -71,7 +111,9 @@ def prefer(headers: Mapping[str, str]) -> dict[str, str]:
     """The name=value pairs of the Prefer header(s), names lower-cased."""
     found: dict[str, str] = {}
     for match in _PREFER.finditer(headers.get("prefer", "")):
-        found[match.group(1).lower()] = match.group(2) if match.group(2) is not None else (match.group(3) or "")
+        found[match.group(1).lower()] = (
+            match.group(2) if match.group(2) is not None else (match.group(3) or "")
+        )
     return found
 
 
@@ -81,8 +123,11 @@ def parse_expand(value: str | None) -> tuple[str, ...] | None:
         return None
     match = _EXPAND.match(value.strip())
     if match is None:
-        raise BodyError("BadRequest", f"Parsing OData Select and Expand failed: Could not find a property named "
-                        f"'{value.split('(')[0]}' on type 'microsoft.graph.event'.")
+        raise BodyError(
+            "BadRequest",
+            f"Parsing OData Select and Expand failed: Could not find a property named "
+            f"'{value.split('(')[0]}' on type 'microsoft.graph.event'.",
+        )
     if match.group(1) is None:
         return ()
     ids = []
@@ -99,8 +144,10 @@ def _enum(data: Mapping[str, Any], name: str, allowed: tuple[str, ...], type_nam
         return None
     value = data[name]
     if value not in allowed:
-        raise BodyError("RequestBodyRead",
-                        f"Cannot convert the literal '{value}' to the expected type 'microsoft.graph.{type_name}'.")
+        raise BodyError(
+            "RequestBodyRead",
+            f"Cannot convert the literal '{value}' to the expected type 'microsoft.graph.{type_name}'.",
+        )
     return str(value)
 
 
@@ -108,8 +155,10 @@ def _bool(data: Mapping[str, Any], name: str) -> bool | None:
     if name not in data or data[name] is None:
         return None
     if not isinstance(data[name], bool):
-        raise BodyError("RequestBodyRead", f"Cannot convert a primitive value to the expected type 'Edm.Boolean' "
-                        f"for property '{name}'.")
+        raise BodyError(
+            "RequestBodyRead",
+            f"Cannot convert a primitive value to the expected type 'Edm.Boolean' for property '{name}'.",
+        )
     return bool(data[name])
 
 
@@ -117,15 +166,19 @@ def _str(data: Mapping[str, Any], name: str) -> str | None:
     if name not in data or data[name] is None:
         return None
     if not isinstance(data[name], str):
-        raise BodyError("RequestBodyRead", f"Cannot convert a primitive value to the expected type 'Edm.String' "
-                        f"for property '{name}'.")
+        raise BodyError(
+            "RequestBodyRead",
+            f"Cannot convert a primitive value to the expected type 'Edm.String' for property '{name}'.",
+        )
     return str(data[name])
 
 
 def parse_when(value: Any, name: str) -> tuple[dt.datetime, str]:
     """A dateTimeTimeZone from a body → (naive wall-clock, zone name as given)."""
     if not isinstance(value, Mapping) or not isinstance(value.get("dateTime"), str):
-        raise BodyError("ErrorInvalidRequest", f"The '{name}' property must be a dateTimeTimeZone with a dateTime.")
+        raise BodyError(
+            "ErrorInvalidRequest", f"The '{name}' property must be a dateTimeTimeZone with a dateTime."
+        )
     zone = value.get("timeZone") or "UTC"
     if not isinstance(zone, str):
         raise BodyError("TimeZoneNotSupportedException", "A valid TimeZone value must be specified.")
@@ -154,12 +207,16 @@ def _ext_props(value: Any) -> list[dict[str, str]]:
         raise BodyError("RequestBodyRead", "singleValueExtendedProperties must be an array.")
     props = []
     for item in value:
-        if not isinstance(item, Mapping) or not isinstance(item.get("id"), str) or not isinstance(
-            item.get("value"), str
+        if (
+            not isinstance(item, Mapping)
+            or not isinstance(item.get("id"), str)
+            or not isinstance(item.get("value"), str)
         ):
             raise BodyError("RequestBodyRead", "Each singleValueExtendedProperty needs string id and value.")
         if not re.match(r"^\w+\s+(\{[0-9A-Fa-f-]{36}\}\s+(Name|Id)\s+\S.*|0x[0-9A-Fa-f]{1,4})$", item["id"]):
-            raise BodyError("ErrorInvalidExtendedPropertyValue", f"Invalid extended property id: {item['id']}")
+            raise BodyError(
+                "ErrorInvalidExtendedPropertyValue", f"Invalid extended property id: {item['id']}"
+            )
         props.append({"id": item["id"], "value": item["value"]})
     return props
 
@@ -188,10 +245,12 @@ def parse_body(data: Mapping[str, Any], *, seeding: bool = False) -> Changes:
         if name.startswith("@odata."):
             continue
         if name not in WRITABLE and name not in READ_ONLY:
-            raise BodyError("RequestBodyRead",
-                            f"The property '{name}' does not exist on type 'microsoft.graph.event'. Make sure "
-                            "to only use property names that are defined by the type or mark the type as open "
-                            "type.")
+            raise BodyError(
+                "RequestBodyRead",
+                f"The property '{name}' does not exist on type 'microsoft.graph.event'. Make sure "
+                "to only use property names that are defined by the type or mark the type as open "
+                "type.",
+            )
         if name in SEED_ONLY and not seeding:
             raise BodyError("ErrorInvalidRequest", f"The property '{name}' is read-only for this request.")
     fields: dict[str, Any] = {}
@@ -207,7 +266,13 @@ def parse_body(data: Mapping[str, Any], *, seeding: bool = False) -> Changes:
         value = _enum(data, name, allowed, type_name)
         if value is not None:
             fields[name] = value
-    for name in ("isReminderOn", "responseRequested", "allowNewTimeProposals", "hideAttendees", "isCancelled"):
+    for name in (
+        "isReminderOn",
+        "responseRequested",
+        "allowNewTimeProposals",
+        "hideAttendees",
+        "isCancelled",
+    ):
         flag = _bool(data, name)
         if flag is not None:
             fields[name] = flag
@@ -243,7 +308,9 @@ def parse_body(data: Mapping[str, Any], *, seeding: bool = False) -> Changes:
         fields["singleValueExtendedProperties"] = _ext_props(data["singleValueExtendedProperties"])
     if seeding and data.get("responseStatus") is not None:
         status = data["responseStatus"]
-        response = _enum(status, "response", RESPONSES, "responseType") if isinstance(status, Mapping) else None
+        response = (
+            _enum(status, "response", RESPONSES, "responseType") if isinstance(status, Mapping) else None
+        )
         fields["responseStatus"] = {"response": response or "none", "time": status.get("time")}
     if seeding and data.get("organizer") is not None:
         fields["organizer"] = copy.deepcopy(data["organizer"])
@@ -262,11 +329,14 @@ def parse_body(data: Mapping[str, Any], *, seeding: bool = False) -> Changes:
 def check_times(start: dt.datetime, start_zone: str, end: dt.datetime, end_zone: str, all_day: bool) -> None:
     if all_day:
         if start.time() != dt.time(0) or end.time() != dt.time(0):
-            raise BodyError("ErrorPropertyValidationFailure",
-                            "The start and end of an all-day event must be midnight.")
+            raise BodyError(
+                "ErrorPropertyValidationFailure", "The start and end of an all-day event must be midnight."
+            )
         if graph_zones.zone_of(start_zone) != graph_zones.zone_of(end_zone):
-            raise BodyError("ErrorPropertyValidationFailure",
-                            "The start and end of an all-day event must be in the same time zone.")
+            raise BodyError(
+                "ErrorPropertyValidationFailure",
+                "The start and end of an all-day event must be in the same time zone.",
+            )
         if end <= start:
             raise BodyError("ErrorPropertyValidationFailure", "An all-day event must last at least one day.")
         return
@@ -321,8 +391,13 @@ def render(box: Mailbox, row: Instance, view: View) -> dict[str, Any]:
     }
     if location.get("displayName"):
         location_out["uniqueId"] = location["displayName"]
-    ical = source.ical_uid if row.kind == "singleInstance" or master is None else (
-        master.ical_uid[:-16] + stamp(row.original_start or row.start_utc).replace("T", "")[:14].ljust(16, "0")
+    ical = (
+        source.ical_uid
+        if row.kind == "singleInstance" or master is None
+        else (
+            master.ical_uid[:-16]
+            + stamp(row.original_start or row.start_utc).replace("T", "")[:14].ljust(16, "0")
+        )
     )
     response_status = f.get("responseStatus") or {"response": "organizer", "time": None}
     is_organizer = response_status.get("response") == "organizer"
@@ -350,7 +425,9 @@ def render(box: Mailbox, row: Instance, view: View) -> dict[str, Any]:
         "responseRequested": f.get("responseRequested", True),
         "seriesMasterId": None,
         "showAs": f.get("showAs", "busy"),
-        "type": "seriesMaster" if source.kind == "seriesMaster" and row.kind == "singleInstance" else row.kind,
+        "type": "seriesMaster"
+        if source.kind == "seriesMaster" and row.kind == "singleInstance"
+        else row.kind,
         "webLink": f"https://outlook.office365.com/owa/?itemid={event_id}&exvsurl=1&path=/calendar/item",
         "onlineMeetingUrl": None,
         "isOnlineMeeting": False,
@@ -395,7 +472,9 @@ def render_master(box: Mailbox, event: Event, view: View) -> dict[str, Any]:
     return render(box, Instance("singleInstance", event, event.start_utc, event.end_utc), view)
 
 
-def render_occurrence(box: Mailbox, master: Event, original: dt.datetime, view: View) -> dict[str, Any] | None:
+def render_occurrence(
+    box: Mailbox, master: Event, original: dt.datetime, view: View
+) -> dict[str, Any] | None:
     """An occurrence or exception by its series and original start, or None if it does not exist."""
     exceptions = box.exceptions_of(master)
     exception = exceptions.get(stamp(original))

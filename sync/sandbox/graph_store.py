@@ -88,7 +88,9 @@ class Event:
     modified: dt.datetime
     seq: int
     change_key: str = field(default_factory=new_change_key)
-    ical_uid: str = field(default_factory=lambda: "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper())
+    ical_uid: str = field(
+        default_factory=lambda: "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper()
+    )
     series_key: str | None = None  # exceptions: the master's key
     original_start: dt.datetime | None = None  # exceptions: UTC start the occurrence first had
     cancelled: list[str] = field(default_factory=list)  # masters: stamps of deleted occurrences
@@ -264,7 +266,9 @@ class Mailbox:
                 continue
             exception = exceptions.get(key)
             if exception is not None:
-                row = Instance("exception", exception, exception.start_utc, exception.end_utc, master, original)
+                row = Instance(
+                    "exception", exception, exception.start_utc, exception.end_utc, master, original
+                )
             else:
                 row = Instance("occurrence", master, original, original + duration, master, original)
             if row.start_utc < end and (row.end_utc > start or row.start_utc >= start):
@@ -369,7 +373,9 @@ class MicrosoftState:
 
     def issue_access(self, email: str, client_id: str, scopes: list[str], now: dt.datetime) -> str:
         token = "EwB" + secrets.token_urlsafe(48)
-        self.access_tokens[digest(token)] = Grant(email.lower(), client_id, scopes, now + ACCESS_TOKEN_LIFETIME)
+        self.access_tokens[digest(token)] = Grant(
+            email.lower(), client_id, scopes, now + ACCESS_TOKEN_LIFETIME
+        )
         return token
 
     def issue_refresh(self, email: str, client_id: str, scopes: list[str]) -> str:

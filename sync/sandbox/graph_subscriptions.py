@@ -160,13 +160,22 @@ def validate_endpoint(url: str, verify: Any) -> None:
         ) from None
     content_type = response.headers.get("content-type", "")
     if response.status_code != 200:
-        raise SubscriptionError(400, "ValidationError", f"{failure} Response status code: {response.status_code}.")
+        raise SubscriptionError(
+            400, "ValidationError", f"{failure} Response status code: {response.status_code}."
+        )
     if not content_type.lower().startswith("text/plain"):
-        raise SubscriptionError(400, "ValidationError", "Subscription validation request failed. "
-                                "Response must be of Content-Type 'text/plain'.")
+        raise SubscriptionError(
+            400,
+            "ValidationError",
+            "Subscription validation request failed. Response must be of Content-Type 'text/plain'.",
+        )
     if response.text != token:
-        raise SubscriptionError(400, "ValidationError", "Subscription validation request failed. "
-                                "Response must exactly match validationToken query parameter.")
+        raise SubscriptionError(
+            400,
+            "ValidationError",
+            "Subscription validation request failed. "
+            "Response must exactly match validationToken query parameter.",
+        )
 
 
 class SubscriptionBook:
@@ -289,7 +298,9 @@ class SubscriptionBook:
                 "clientState": sub.client_state,
                 "tenantId": self.tenant_id(),
             }
-            self.push.send(self._post(sub.notification_url, item, functools.partial(self._undelivered, sub.id)))
+            self.push.send(
+                self._post(sub.notification_url, item, functools.partial(self._undelivered, sub.id))
+            )
 
     def to_json(self) -> list[dict[str, Any]]:
         return [s.to_json() for s in self.subscriptions.values()]
@@ -299,4 +310,3 @@ class SubscriptionBook:
         for raw in data:
             sub = Subscription.from_json(raw)
             self.subscriptions[sub.id] = sub
-

@@ -15,7 +15,9 @@ from tzlocal.windows_tz import tz_win, win_tz
 
 UTC = dt.UTC
 
-_FRACTION = re.compile(r"^(?P<head>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:\.(?P<frac>\d{1,7}))?(?P<tail>.*)$")
+_FRACTION = re.compile(
+    r"^(?P<head>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:\.(?P<frac>\d{1,7}))?(?P<tail>.*)$"
+)
 
 
 class ZoneError(ValueError):

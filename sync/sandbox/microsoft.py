@@ -33,11 +33,22 @@ from sync.sandbox.push import PushSender
 
 SANDBOX_CLIENT_ID = "7f3e0c1a-5b2d-4e8f-9a6c-c0ffee5a4db0"
 ALL_SCOPES = ["Calendars.ReadWrite", "User.Read"]
-_RRULE_DAYS = {"MO": "monday", "TU": "tuesday", "WE": "wednesday", "TH": "thursday", "FR": "friday",
-               "SA": "saturday", "SU": "sunday"}
+_RRULE_DAYS = {
+    "MO": "monday",
+    "TU": "tuesday",
+    "WE": "wednesday",
+    "TH": "thursday",
+    "FR": "friday",
+    "SA": "saturday",
+    "SU": "sunday",
+}
 _INDEX = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
-_RESPONSES = {"accepted": "accepted", "tentative": "tentativelyAccepted", "declined": "declined",
-              "none": "notResponded"}
+_RESPONSES = {
+    "accepted": "accepted",
+    "tentative": "tentativelyAccepted",
+    "declined": "declined",
+    "none": "notResponded",
+}
 
 
 class MicrosoftSandbox:
@@ -45,9 +56,7 @@ class MicrosoftSandbox:
 
     provider = "microsoft"
 
-    def __init__(
-        self, clock: Callable[[], dt.datetime], push: PushSender, *, verify: Any = True
-    ) -> None:
+    def __init__(self, clock: Callable[[], dt.datetime], push: PushSender, *, verify: Any = True) -> None:
         """`verify` is what the subscription handshake trusts (httpx `verify=`: True, a CA path, ...)."""
         self.clock = clock
         self.push = push
@@ -95,7 +104,9 @@ class MicrosoftSandbox:
         try:
             return self.state.mailbox(email.strip())
         except KeyError:
-            raise UnknownAccount(f"There is no Microsoft account {email.strip().lower()} in the sandbox.") from None
+            raise UnknownAccount(
+                f"There is no Microsoft account {email.strip().lower()} in the sandbox."
+            ) from None
 
     def _describe(self, box: Mailbox) -> dict[str, Any]:
         return {
@@ -220,12 +231,18 @@ class MicrosoftSandbox:
             if calendar_id is not None and calendar_id not in box.calendars:
                 raise InvalidInput(f"{box.email} has no calendar {calendar_id!r}.")
             chosen = [
-                s for s in self.subscriptions.live(self.clock())
+                s
+                for s in self.subscriptions.live(self.clock())
                 if s.email == box.email and (calendar_id is None or s.calendar_id == calendar_id)
             ]
             notified = [
-                s.id for s in chosen
-                if (self.subscriptions.remove(s) if event == REMOVED else self.subscriptions.lifecycle(s, event))
+                s.id
+                for s in chosen
+                if (
+                    self.subscriptions.remove(s)
+                    if event == REMOVED
+                    else self.subscriptions.lifecycle(s, event)
+                )
             ]
             return {"event": event, "subscriptions": [s.id for s in chosen], "notified": notified}
 
@@ -310,11 +327,13 @@ def _graph_body(box: Mailbox, spec: Mapping[str, Any]) -> tuple[dict[str, Any], 
         organizer = str(spec.get("organizer") or "dispatch@example.com")
         body["organizer"] = {"emailAddress": {"name": organizer, "address": organizer}}
         body["responseStatus"] = {"response": _RESPONSES[response], "time": "0001-01-01T00:00:00Z"}
-        body["attendees"] = [{
-            "type": "required",
-            "status": {"response": _RESPONSES[response], "time": "0001-01-01T00:00:00Z"},
-            "emailAddress": {"name": box.display_name, "address": box.email},
-        }]
+        body["attendees"] = [
+            {
+                "type": "required",
+                "status": {"response": _RESPONSES[response], "time": "0001-01-01T00:00:00Z"},
+                "emailAddress": {"name": box.display_name, "address": box.email},
+            }
+        ]
     cancelled: list[dt.datetime] = []
     lines = spec.get("rrule") or []
     if lines:
@@ -359,17 +378,24 @@ def rrule_to_graph(line: str, local_start: dt.datetime, zone: str) -> dict[str, 
     if freq == "DAILY":
         pattern["type"] = "daily"
     elif freq == "WEEKLY":
-        pattern |= {"type": "weekly", "daysOfWeek": days or [DAYS[local_start.weekday()]],
-                    "firstDayOfWeek": _RRULE_DAYS.get(parts.get("WKST", "SU"), "sunday")}
+        pattern |= {
+            "type": "weekly",
+            "daysOfWeek": days or [DAYS[local_start.weekday()]],
+            "firstDayOfWeek": _RRULE_DAYS.get(parts.get("WKST", "SU"), "sunday"),
+        }
     elif freq in ("MONTHLY", "YEARLY"):
         kind = "Monthly" if freq == "MONTHLY" else "Yearly"
         if days:
             if ordinal not in _INDEX:
-                raise InvalidInput("Graph needs a single first..fourth or last ordinal for relative patterns.")
+                raise InvalidInput(
+                    "Graph needs a single first..fourth or last ordinal for relative patterns."
+                )
             pattern |= {"type": "relative" + kind, "daysOfWeek": days, "index": _INDEX[ordinal]}
         else:
-            pattern |= {"type": "absolute" + kind,
-                        "dayOfMonth": int(parts.get("BYMONTHDAY", str(local_start.day)))}
+            pattern |= {
+                "type": "absolute" + kind,
+                "dayOfMonth": int(parts.get("BYMONTHDAY", str(local_start.day))),
+            }
         if freq == "YEARLY":
             pattern["month"] = int(parts.get("BYMONTH", str(local_start.month)))
     else:
@@ -398,7 +424,9 @@ def _exdates(line: str, default_zone: str, start_time: dt.time) -> list[dt.datet
             if "T" in value:
                 clock = dt.time(int(value[9:11]), int(value[11:13]), int(value[13:15]))
                 local = dt.datetime.combine(day, clock)
-                found.append(local.replace(tzinfo=dt.UTC) if value.endswith("Z") else graph_zones.to_utc(local, zone))
+                found.append(
+                    local.replace(tzinfo=dt.UTC) if value.endswith("Z") else graph_zones.to_utc(local, zone)
+                )
             else:
                 found.append(graph_zones.to_utc(dt.datetime.combine(day, start_time), zone))
         except (ValueError, graph_zones.ZoneError) as exc:

@@ -86,7 +86,9 @@ class IdentitySite:
         self.codes: dict[str, AuthCode] = {}
         self.devices: dict[str, DeviceGrant] = {}  # by device_code
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self._kid = b64url(hashlib.sha256(str(self._key.public_key().public_numbers().n).encode()).digest()[:20])
+        self._kid = b64url(
+            hashlib.sha256(str(self._key.public_key().public_numbers().n).encode()).digest()[:20]
+        )
 
     # -- Site -------------------------------------------------------------------------------------
 
@@ -103,10 +105,17 @@ class IdentitySite:
         tenant, rest = segments[0], segments[1:]
         tid = self._tenant_id(tenant)
         if tid is None:
-            return Response.json(400, self._error_body(OAuthError(
-                "invalid_tenant", 90002,
-                f"AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
-                "and are signing into the correct cloud.")))
+            return Response.json(
+                400,
+                self._error_body(
+                    OAuthError(
+                        "invalid_tenant",
+                        90002,
+                        f"AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
+                        "and are signing into the correct cloud.",
+                    )
+                ),
+            )
         if rest == ["v2.0", ".well-known", "openid-configuration"] and request.method == "GET":
             return Response.json(200, self._discovery(request.base_url, tenant))
         if rest == ["discovery", "v2.0", "keys"] and request.method == "GET":
@@ -137,7 +146,11 @@ class IdentitySite:
         issuer_tenant = "{tenantid}" if tenant in ALIASES else tenant
         return {
             "token_endpoint": f"{base}/{tenant}/oauth2/v2.0/token",
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_post",
+                "private_key_jwt",
+                "client_secret_basic",
+            ],
             "jwks_uri": f"{base}/{tenant}/discovery/v2.0/keys",
             "response_modes_supported": ["query", "fragment", "form_post"],
             "subject_types_supported": ["pairwise"],
@@ -153,9 +166,25 @@ class IdentitySite:
             "frontchannel_logout_supported": True,
             "end_session_endpoint": f"{base}/{tenant}/oauth2/v2.0/logout",
             "claims_supported": [
-                "sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
-                "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name",
-                "tid", "ver", "at_hash", "c_hash", "email",
+                "sub",
+                "iss",
+                "cloud_instance_name",
+                "cloud_instance_host_name",
+                "cloud_graph_host_name",
+                "msgraph_host",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "acr",
+                "nonce",
+                "preferred_username",
+                "name",
+                "tid",
+                "ver",
+                "at_hash",
+                "c_hash",
+                "email",
             ],
             "kerberos_endpoint": f"{base}/{tenant}/kerberos",
             "tenant_region_scope": None,
@@ -216,42 +245,78 @@ class IdentitySite:
         client_id = params.get("client_id", "")
         redirect_uri = params.get("redirect_uri", "")
         if not client_id:
-            return Response.html(400, _page("Sign in", "<p>AADSTS900144: The request body must contain the "
-                                                       "following parameter: 'client_id'.</p>"))
+            return Response.html(
+                400,
+                _page(
+                    "Sign in",
+                    "<p>AADSTS900144: The request body must contain the "
+                    "following parameter: 'client_id'.</p>",
+                ),
+            )
         if not redirect_uri:
-            return Response.html(400, _page("Sign in", "<p>AADSTS900144: The request body must contain the "
-                                                       "following parameter: 'redirect_uri'.</p>"))
+            return Response.html(
+                400,
+                _page(
+                    "Sign in",
+                    "<p>AADSTS900144: The request body must contain the "
+                    "following parameter: 'redirect_uri'.</p>",
+                ),
+            )
         mode = params.get("response_mode") or "query"
         if mode not in ("query", "fragment", "form_post"):
-            return Response.html(400, _page("Sign in", f"<p>AADSTS900131: Unsupported response_mode "
-                                                       f"'{html.escape(mode)}'.</p>"))
+            return Response.html(
+                400,
+                _page("Sign in", f"<p>AADSTS900131: Unsupported response_mode '{html.escape(mode)}'.</p>"),
+            )
         reply = _Reply(redirect_uri, mode, params.get("state"))
         if params.get("response_type") != "code":
-            return reply.send({"error": "unsupported_response_type",
-                               "error_description": "AADSTS700054: response_type 'id_token' is not enabled for "
-                               "the application."})
+            return reply.send(
+                {
+                    "error": "unsupported_response_type",
+                    "error_description": "AADSTS700054: response_type 'id_token' is not enabled for "
+                    "the application.",
+                }
+            )
         method = params.get("code_challenge_method") or "plain"
         if params.get("code_challenge") and method not in ("S256", "plain"):
-            return reply.send({"error": "invalid_request",
-                               "error_description": "AADSTS501491: Invalid code_challenge_method."})
+            return reply.send(
+                {
+                    "error": "invalid_request",
+                    "error_description": "AADSTS501491: Invalid code_challenge_method.",
+                }
+            )
         if params.get("prompt") == "none":
-            return reply.send({"error": "login_required",
-                               "error_description": "AADSTS50058: A silent sign-in request was sent but no user "
-                               "is signed in."})
+            return reply.send(
+                {
+                    "error": "login_required",
+                    "error_description": "AADSTS50058: A silent sign-in request was sent but no user "
+                    "is signed in.",
+                }
+            )
         action = params.get("action")
         if request.method == "GET" or action is None:
             return Response.html(200, self._consent_page(request.path, params))
         if action != "accept":
-            return reply.send({"error": "access_denied",
-                               "error_description": "AADSTS65004: User declined to consent to access the app."})
+            return reply.send(
+                {
+                    "error": "access_denied",
+                    "error_description": "AADSTS65004: User declined to consent to access the app.",
+                }
+            )
         email = params.get("account", "").lower()
         with self.state.lock:
             if email not in self.state.mailboxes:
                 return Response.html(400, self._consent_page(request.path, params, "Pick an account."))
             code = secrets.token_urlsafe(48)
             self.codes[code] = AuthCode(
-                email, client_id, redirect_uri, _scopes(params.get("scope", "")), params.get("nonce"),
-                params.get("code_challenge"), method, self.clock() + CODE_LIFETIME,
+                email,
+                client_id,
+                redirect_uri,
+                _scopes(params.get("scope", "")),
+                params.get("nonce"),
+                params.get("code_challenge"),
+                method,
+                self.clock() + CODE_LIFETIME,
             )
             answer = {"code": code}
             if params.get("client_info") == "1":
@@ -264,8 +329,11 @@ class IdentitySite:
         with self.state.lock:
             boxes = sorted(self.state.mailboxes.values(), key=lambda b: b.email)
         for index, box in enumerate(boxes):
-            checked = " checked" if (selected and selected.lower() == box.email.lower()) or (
-                not selected and index == 0) else ""
+            checked = (
+                " checked"
+                if (selected and selected.lower() == box.email.lower()) or (not selected and index == 0)
+                else ""
+            )
             rows.append(
                 f'<li><label><input type="radio" name="account" value="{html.escape(box.email)}"{checked}> '
                 f"{html.escape(box.display_name)} &lt;{html.escape(box.email)}&gt;</label></li>"
@@ -283,10 +351,10 @@ class IdentitySite:
         scopes = "".join(f"<li>{html.escape(s)}</li>" for s in params.get("scope", "").split() if s)
         warning = f'<p class="problem">{html.escape(problem)}</p>' if problem else ""
         body = (
-            f"{warning}<form method=\"POST\" action=\"{html.escape(action)}\">{hidden}"
+            f'{warning}<form method="POST" action="{html.escape(action)}">{hidden}'
             f"<h2>Pick an account</h2>{self._accounts_html(params.get('login_hint'))}"
             f"<h2>Permissions requested</h2><p>The app <code>{html.escape(params.get('client_id', ''))}</code> "
-            f"would like to:</p><ul class=\"scopes\">{scopes}</ul>"
+            f'would like to:</p><ul class="scopes">{scopes}</ul>'
             '<button type="submit" name="action" value="accept">Accept</button> '
             '<button type="submit" name="action" value="cancel">Cancel</button></form>'
         )
@@ -300,8 +368,11 @@ class IdentitySite:
             with self.state.lock:
                 grant_type = params.get("grant_type", "")
                 if not params.get("client_id"):
-                    raise OAuthError("invalid_request", 900144, "AADSTS900144: The request body must contain "
-                                     "the following parameter: 'client_id'.")
+                    raise OAuthError(
+                        "invalid_request",
+                        900144,
+                        "AADSTS900144: The request body must contain the following parameter: 'client_id'.",
+                    )
                 if grant_type == "authorization_code":
                     email, scopes, nonce = self._redeem_code(params)
                 elif grant_type == "refresh_token":
@@ -309,10 +380,16 @@ class IdentitySite:
                 elif grant_type == DEVICE_GRANT:
                     email, scopes, nonce = self._redeem_device(params)
                 else:
-                    raise OAuthError("unsupported_grant_type", 70003,
-                                     f"AADSTS70003: The app requested an unsupported grant type '{grant_type}'.")
-                return Response.json(200, self._tokens(request, params, email, scopes, nonce),
-                                     {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"})
+                    raise OAuthError(
+                        "unsupported_grant_type",
+                        70003,
+                        f"AADSTS70003: The app requested an unsupported grant type '{grant_type}'.",
+                    )
+                return Response.json(
+                    200,
+                    self._tokens(request, params, email, scopes, nonce),
+                    {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"},
+                )
         except OAuthError as exc:
             response = Response.json(exc.status, self._error_body(exc))
             response.account = None
@@ -341,30 +418,58 @@ class IdentitySite:
     def _redeem_code(self, params: Mapping[str, str]) -> tuple[str, list[str], str | None]:
         code = self.codes.get(params.get("code", ""))
         if code is None:
-            raise OAuthError("invalid_grant", 9002313, "AADSTS9002313: Invalid request. Request is malformed or "
-                             "invalid.")
+            raise OAuthError(
+                "invalid_grant", 9002313, "AADSTS9002313: Invalid request. Request is malformed or invalid."
+            )
         if code.used:
-            raise OAuthError("invalid_grant", 54005, "AADSTS54005: OAuth2 Authorization code was already "
-                             "redeemed, please retry with a new valid code or use an existing refresh token.")
+            raise OAuthError(
+                "invalid_grant",
+                54005,
+                "AADSTS54005: OAuth2 Authorization code was already "
+                "redeemed, please retry with a new valid code or use an existing refresh token.",
+            )
         if code.expires <= self.clock():
-            raise OAuthError("invalid_grant", 70008, "AADSTS70008: The provided authorization code or refresh "
-                             "token has expired due to inactivity. Send a new interactive authorization request "
-                             "for this user and resource.")
+            raise OAuthError(
+                "invalid_grant",
+                70008,
+                "AADSTS70008: The provided authorization code or refresh "
+                "token has expired due to inactivity. Send a new interactive authorization request "
+                "for this user and resource.",
+            )
         if params.get("client_id") != code.client_id:
-            raise OAuthError("invalid_grant", 700005, "AADSTS700005: Provided Authorization Code is intended to "
-                             "use against other tenant or application.")
+            raise OAuthError(
+                "invalid_grant",
+                700005,
+                "AADSTS700005: Provided Authorization Code is intended to "
+                "use against other tenant or application.",
+            )
         if params.get("redirect_uri") != code.redirect_uri:
-            raise OAuthError("invalid_grant", 50148, "AADSTS50148: The redirect_uri doesn't match the one used in "
-                             "the authorization request.")
+            raise OAuthError(
+                "invalid_grant",
+                50148,
+                "AADSTS50148: The redirect_uri doesn't match the one used in the authorization request.",
+            )
         if code.challenge:
             verifier = params.get("code_verifier", "")
             if not verifier:
-                raise OAuthError("invalid_grant", 50148, "AADSTS50148: The code_verifier is missing but the "
-                                 "authorization request had a code_challenge.")
-            computed = b64url(hashlib.sha256(verifier.encode("ascii")).digest()) if code.method == "S256" else verifier
+                raise OAuthError(
+                    "invalid_grant",
+                    50148,
+                    "AADSTS50148: The code_verifier is missing but the "
+                    "authorization request had a code_challenge.",
+                )
+            computed = (
+                b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+                if code.method == "S256"
+                else verifier
+            )
             if computed != code.challenge:
-                raise OAuthError("invalid_grant", 501481, "AADSTS501481: The Code_Verifier does not match the "
-                                 "code_challenge supplied in the authorization request.")
+                raise OAuthError(
+                    "invalid_grant",
+                    501481,
+                    "AADSTS501481: The Code_Verifier does not match the "
+                    "code_challenge supplied in the authorization request.",
+                )
         code.used = True
         requested = _scopes(params.get("scope", "")) or code.scopes
         return code.email, _merge_reserved(requested, code.scopes), code.nonce
@@ -373,24 +478,34 @@ class IdentitySite:
         token = params.get("refresh_token", "")
         key = digest(token)
         if key in self.state.revoked_refresh:
-            raise OAuthError("invalid_grant", 50173, "AADSTS50173: The provided grant has expired due to it being "
-                             "revoked, a fresh auth token is needed. The user might have changed or reset their "
-                             "password.")
+            raise OAuthError(
+                "invalid_grant",
+                50173,
+                "AADSTS50173: The provided grant has expired due to it being "
+                "revoked, a fresh auth token is needed. The user might have changed or reset their "
+                "password.",
+            )
         grant = self.state.refresh_tokens.get(key)
         if grant is None:
-            raise OAuthError("invalid_grant", 9002313, "AADSTS9002313: Invalid request. Request is malformed or "
-                             "invalid.")
+            raise OAuthError(
+                "invalid_grant", 9002313, "AADSTS9002313: Invalid request. Request is malformed or invalid."
+            )
         if grant.client_id != params.get("client_id"):
-            raise OAuthError("invalid_grant", 700003, "AADSTS700003: The refresh token was issued to a different "
-                             "client.")
+            raise OAuthError(
+                "invalid_grant", 700003, "AADSTS700003: The refresh token was issued to a different client."
+            )
         if grant.email not in self.state.mailboxes:
             raise OAuthError("invalid_grant", 50034, "AADSTS50034: The user account does not exist.")
         requested = _scopes(params.get("scope", ""))
         resource = [s for s in requested if s.lower() not in RESERVED_SCOPES]
         granted = {s.lower() for s in grant.scopes}
         if any(s.lower() not in granted for s in resource):
-            raise OAuthError("invalid_grant", 65001, "AADSTS65001: The user or administrator has not consented "
-                             "to use the application for the requested scopes.")
+            raise OAuthError(
+                "invalid_grant",
+                65001,
+                "AADSTS65001: The user or administrator has not consented "
+                "to use the application for the requested scopes.",
+            )
         scopes = _merge_reserved(requested or grant.scopes, grant.scopes)
         if "offline_access" not in scopes:
             scopes.append("offline_access")  # a redeemed refresh token is always replaced
@@ -399,20 +514,31 @@ class IdentitySite:
     def _redeem_device(self, params: Mapping[str, str]) -> tuple[str, list[str], str | None]:
         device = self.devices.get(params.get("device_code", ""))
         if device is None or device.client_id != params.get("client_id"):
-            raise OAuthError("invalid_grant", 70000, "AADSTS70000: The provided value for the input parameter "
-                             "'device_code' is not valid.")
+            raise OAuthError(
+                "invalid_grant",
+                70000,
+                "AADSTS70000: The provided value for the input parameter 'device_code' is not valid.",
+            )
         if device.redeemed:
             raise OAuthError("invalid_grant", 54005, "AADSTS54005: The device code was already redeemed.")
         if device.expires <= self.clock():
-            raise OAuthError("expired_token", 70020, "AADSTS70020: The provided value for the input parameter "
-                             "'device_code' is not valid. This device code has expired.")
+            raise OAuthError(
+                "expired_token",
+                70020,
+                "AADSTS70020: The provided value for the input parameter "
+                "'device_code' is not valid. This device code has expired.",
+            )
         if device.declined:
-            raise OAuthError("authorization_declined", 70000, "AADSTS70000: The user declined the sign-in "
-                             "request.")
+            raise OAuthError(
+                "authorization_declined", 70000, "AADSTS70000: The user declined the sign-in request."
+            )
         if device.email is None:
             device.pending_polls += 1
-            raise OAuthError("authorization_pending", 70016, "AADSTS70016: OAuth 2.0 device flow error. "
-                             "Authorization is pending. Continue polling.")
+            raise OAuthError(
+                "authorization_pending",
+                70016,
+                "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+            )
         device.redeemed = True
         return device.email, device.scopes, None
 
@@ -435,9 +561,16 @@ class IdentitySite:
         params = _params(request)
         client_id = params.get("client_id", "")
         if not client_id:
-            return Response.json(400, self._error_body(OAuthError(
-                "invalid_request", 900144, "AADSTS900144: The request body must contain the following parameter: "
-                "'client_id'.")))
+            return Response.json(
+                400,
+                self._error_body(
+                    OAuthError(
+                        "invalid_request",
+                        900144,
+                        "AADSTS900144: The request body must contain the following parameter: 'client_id'.",
+                    )
+                ),
+            )
         scopes = _scopes(params.get("scope", ""))
         with self.state.lock:
             device_code = secrets.token_urlsafe(48)
@@ -446,15 +579,18 @@ class IdentitySite:
             lifetime = DEVICE_LIFETIME
             self.devices[device_code] = DeviceGrant(client_id, scopes, user_code, self.clock() + lifetime)
         uri = f"{request.base_url}/devicelogin"
-        return Response.json(200, {
-            "user_code": user_code,
-            "device_code": device_code,
-            "verification_uri": uri,
-            "expires_in": int(lifetime.total_seconds()),
-            "interval": self.device_interval,
-            "message": f"To sign in, use a web browser to open the page {uri} and enter the code {user_code} to "
-            "authenticate.",
-        })
+        return Response.json(
+            200,
+            {
+                "user_code": user_code,
+                "device_code": device_code,
+                "verification_uri": uri,
+                "expires_in": int(lifetime.total_seconds()),
+                "interval": self.device_interval,
+                "message": f"To sign in, use a web browser to open the page {uri} and enter the code {user_code} to "
+                "authenticate.",
+            },
+        )
 
     def _device_login(self, request: Request) -> Response:
         params = _params(request)
@@ -464,20 +600,32 @@ class IdentitySite:
             '<button type="submit">Next</button></form>'
         )
         if request.method == "GET" or not user_code:
-            return Response.html(200, _page("Enter code", "<p>Enter the code displayed on your app or device."
-                                                          f"</p>{form}"))
+            return Response.html(
+                200, _page("Enter code", f"<p>Enter the code displayed on your app or device.</p>{form}")
+            )
         with self.state.lock:
             device = next((d for d in self.devices.values() if d.user_code == user_code), None)
-            if device is None or device.expires <= self.clock() or device.redeemed or device.email or device.declined:
-                return Response.html(400, _page("Enter code", "<p class=\"problem\">That code didn't work. Check "
-                                                              f"the code and try again.</p>{form}"))
+            if (
+                device is None
+                or device.expires <= self.clock()
+                or device.redeemed
+                or device.email
+                or device.declined
+            ):
+                return Response.html(
+                    400,
+                    _page(
+                        "Enter code",
+                        f'<p class="problem">That code didn\'t work. Check the code and try again.</p>{form}',
+                    ),
+                )
             action = params.get("action")
             if action is None:
                 hidden = f'<input type="hidden" name="otc" value="{html.escape(user_code)}">'
                 scopes = "".join(f"<li>{html.escape(s)}</li>" for s in device.scopes)
                 body = (
                     f'<form method="POST" action="/devicelogin">{hidden}<h2>Pick an account</h2>'
-                    f"{self._accounts_html(None)}<h2>Permissions requested</h2><ul class=\"scopes\">{scopes}</ul>"
+                    f'{self._accounts_html(None)}<h2>Permissions requested</h2><ul class="scopes">{scopes}</ul>'
                     '<button type="submit" name="action" value="accept">Accept</button> '
                     '<button type="submit" name="action" value="cancel">Cancel</button></form>'
                 )
@@ -487,10 +635,15 @@ class IdentitySite:
                 return Response.html(200, _page("Sign-in cancelled", "<p>You cancelled the sign-in.</p>"))
             email = params.get("account", "").lower()
             if email not in self.state.mailboxes:
-                return Response.html(400, _page("Sign in", "<p class=\"problem\">Pick an account.</p>"))
+                return Response.html(400, _page("Sign in", '<p class="problem">Pick an account.</p>'))
             device.email = email
-        return Response.html(200, _page("Signed in", "<p>You have signed in to the application on your device. "
-                                                     "You may now close this window.</p>"))
+        return Response.html(
+            200,
+            _page(
+                "Signed in",
+                "<p>You have signed in to the application on your device. You may now close this window.</p>",
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,7 +660,8 @@ class _Reply:
             fields["state"] = self.state
         if self.mode == "form_post":
             inputs = "".join(
-                f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}"/>' for k, v in fields.items()
+                f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}"/>'
+                for k, v in fields.items()
             )
             page = (
                 "<html><head><title>Working...</title></head>"
@@ -518,8 +672,11 @@ class _Reply:
             )
             return Response.html(200, page)
         joiner = "#" if self.mode == "fragment" else ("&" if "?" in self.redirect_uri else "?")
-        return Response(302, b"", {"Location": self.redirect_uri + joiner + urlencode(fields),
-                                   "Cache-Control": "no-store"})
+        return Response(
+            302,
+            b"",
+            {"Location": self.redirect_uri + joiner + urlencode(fields), "Cache-Control": "no-store"},
+        )
 
 
 def _params(request: Request) -> dict[str, str]:
@@ -535,7 +692,7 @@ def _scopes(raw: str) -> list[str]:
     found: list[str] = []
     for scope in raw.split():
         if scope.lower().startswith(GRAPH_PREFIX):
-            scope = scope[len(GRAPH_PREFIX):]
+            scope = scope[len(GRAPH_PREFIX) :]
         if scope.lower() == ".default":
             scope = "User.Read"
         if scope.lower() not in (s.lower() for s in found):
@@ -554,7 +711,7 @@ def _merge_reserved(requested: list[str], granted: list[str]) -> list[str]:
 
 def _page(title: str, body: str) -> str:
     return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;max-width:36em;margin:3em auto}}"
         ".problem{color:#a4262c}ul{list-style:none;padding:0}li{margin:.4em 0}</style></head>"
         f"<body><h1>{html.escape(title)}</h1><p><small>Crewboard sandbox: Microsoft sign-in</small></p>{body}"

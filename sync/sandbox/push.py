@@ -167,8 +167,9 @@ class PushSender:
                 error = "sandbox stopping"
                 break
             try:
-                response = client.post(notification.url, headers=dict(notification.headers),
-                                       content=notification.body)
+                response = client.post(
+                    notification.url, headers=dict(notification.headers), content=notification.body
+                )
                 status, error = response.status_code, None
             except httpx.HTTPError as exc:
                 status, error = None, f"{type(exc).__name__}: {exc}"
@@ -181,7 +182,5 @@ class PushSender:
         outcome = "unreachable" if status is None else "delivered" if 200 <= status < 300 else "refused"
         with self._lock:
             self._totals[outcome] += 1
-        self.deliveries.append(
-            Delivery(notification, status, attempt, error, dict(notification.headers))
-        )
+        self.deliveries.append(Delivery(notification, status, attempt, error, dict(notification.headers)))
         return status

@@ -67,43 +67,99 @@ def week_specs(tech: DemoTech, now: dt.datetime, index: int) -> list[tuple[str |
     series_monday = change - dt.timedelta(days=change.weekday()) - dt.timedelta(weeks=3)
     series_start = dt.datetime.combine(series_monday, dt.time(7, 30), tzinfo=zone)
     return [
-        (None, {
-            "summary": "Team meeting", "start": series_start, "end": series_start + dt.timedelta(minutes=45),
-            "timezone": tech.timezone, "rrule": ["RRULE:FREQ=WEEKLY;BYDAY=MO"], "response": "accepted",
-            "organizer": DISPATCH, "location": "Shop, 1200 W Lake St",
-        }),
-        (None, {
-            "summary": "Dentist appointment", "start": at(1, 10 + shift), "end": at(1, 11 + shift),
-            "timezone": tech.timezone, "location": "Bright Smile Dental",
-        }),
-        (None, {
-            "summary": "PTO", "start_date": monday + dt.timedelta(days=4),
-            "end_date": monday + dt.timedelta(days=5), "show_as": "oof",
-        }),
-        (None, {
-            "summary": "Supplier walkthrough (invitation)", "start": at(2, 14), "end": at(2, 15),
-            "timezone": tech.timezone, "response": "tentative", "organizer": "rep@ferguson-supply.example",
-        }),
-        (None, {
-            "summary": "Parent-teacher conference", "start": at(2, 17, 30), "end": at(2, 18, 30),
-            "timezone": tech.timezone, "private": True,
-        }),
-        (None, {
-            "summary": "Vendor webinar", "start": at(3, 9), "end": at(3, 10), "timezone": tech.timezone,
-            "response": "declined", "organizer": "events@hvac-vendor.example",
-        }),
-        (None, {
-            "summary": "Paperwork focus time", "start": at(3, 13), "end": at(3, 15),
-            "timezone": tech.timezone, "show_as": "free",
-        }),
-        (None, {
-            "summary": "Maybe: pick up parts at warehouse", "start": at(0, 15 + shift),
-            "end": at(0, 16 + shift), "timezone": tech.timezone, "tentative": True,
-        }),
-        (tech.second_calendar, {
-            "summary": f"{tech.second_calendar}: Saturday commitment", "start": at(5, 10), "end": at(5, 12),
-            "timezone": tech.timezone,
-        }),
+        (
+            None,
+            {
+                "summary": "Team meeting",
+                "start": series_start,
+                "end": series_start + dt.timedelta(minutes=45),
+                "timezone": tech.timezone,
+                "rrule": ["RRULE:FREQ=WEEKLY;BYDAY=MO"],
+                "response": "accepted",
+                "organizer": DISPATCH,
+                "location": "Shop, 1200 W Lake St",
+            },
+        ),
+        (
+            None,
+            {
+                "summary": "Dentist appointment",
+                "start": at(1, 10 + shift),
+                "end": at(1, 11 + shift),
+                "timezone": tech.timezone,
+                "location": "Bright Smile Dental",
+            },
+        ),
+        (
+            None,
+            {
+                "summary": "PTO",
+                "start_date": monday + dt.timedelta(days=4),
+                "end_date": monday + dt.timedelta(days=5),
+                "show_as": "oof",
+            },
+        ),
+        (
+            None,
+            {
+                "summary": "Supplier walkthrough (invitation)",
+                "start": at(2, 14),
+                "end": at(2, 15),
+                "timezone": tech.timezone,
+                "response": "tentative",
+                "organizer": "rep@ferguson-supply.example",
+            },
+        ),
+        (
+            None,
+            {
+                "summary": "Parent-teacher conference",
+                "start": at(2, 17, 30),
+                "end": at(2, 18, 30),
+                "timezone": tech.timezone,
+                "private": True,
+            },
+        ),
+        (
+            None,
+            {
+                "summary": "Vendor webinar",
+                "start": at(3, 9),
+                "end": at(3, 10),
+                "timezone": tech.timezone,
+                "response": "declined",
+                "organizer": "events@hvac-vendor.example",
+            },
+        ),
+        (
+            None,
+            {
+                "summary": "Paperwork focus time",
+                "start": at(3, 13),
+                "end": at(3, 15),
+                "timezone": tech.timezone,
+                "show_as": "free",
+            },
+        ),
+        (
+            None,
+            {
+                "summary": "Maybe: pick up parts at warehouse",
+                "start": at(0, 15 + shift),
+                "end": at(0, 16 + shift),
+                "timezone": tech.timezone,
+                "tentative": True,
+            },
+        ),
+        (
+            tech.second_calendar,
+            {
+                "summary": f"{tech.second_calendar}: Saturday commitment",
+                "start": at(5, 10),
+                "end": at(5, 12),
+                "timezone": tech.timezone,
+            },
+        ),
     ]
 
 

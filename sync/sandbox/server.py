@@ -47,8 +47,13 @@ class SandboxUrls:
     ca: str
 
     def as_json(self) -> dict[str, str | None]:
-        return {"google": self.google, "microsoft": self.microsoft, "graph": self.graph,
-                "control": self.control, "ca": self.ca}
+        return {
+            "google": self.google,
+            "microsoft": self.microsoft,
+            "graph": self.graph,
+            "control": self.control,
+            "ca": self.ca,
+        }
 
 
 def _load_microsoft(clock: Callable[[], dt.datetime], push: PushSender) -> ProviderSandbox | None:

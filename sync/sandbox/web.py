@@ -88,9 +88,7 @@ class FaultInjector:
     def _prune(self) -> None:
         now = time.monotonic()
         self._faults = [
-            f
-            for f in self._faults
-            if (f.count is None or f.count > 0) and (f.until is None or f.until > now)
+            f for f in self._faults if (f.count is None or f.count > 0) and (f.until is None or f.until > now)
         ]
 
     def take(self, provider: str, account: str | None) -> Fault | None:
@@ -221,16 +219,23 @@ def fault_response(site_name: str, status: int, retry_after: int | None) -> Resp
     payload: dict[str, Any]
     if site_name == "google":
         if status == 429:
-            payload = _google_error(429, "Rate Limit Exceeded", "rateLimitExceeded", "usageLimits",
-                                    "RESOURCE_EXHAUSTED")
+            payload = _google_error(
+                429, "Rate Limit Exceeded", "rateLimitExceeded", "usageLimits", "RESOURCE_EXHAUSTED"
+            )
         else:
-            payload = _google_error(status, "The service is currently unavailable.", "backendError",
-                                    "global", "UNAVAILABLE")
+            payload = _google_error(
+                status, "The service is currently unavailable.", "backendError", "global", "UNAVAILABLE"
+            )
     elif site_name == "graph":
         code = "TooManyRequests" if status == 429 else "serviceNotAvailable"
         message = "Too many requests." if status == 429 else "The service is temporarily unavailable."
-        payload = {"error": {"code": code, "message": message,
-                             "innerError": {"date": now, "request-id": "sandbox-fault"}}}
+        payload = {
+            "error": {
+                "code": code,
+                "message": message,
+                "innerError": {"date": now, "request-id": "sandbox-fault"},
+            }
+        }
     elif site_name == "microsoft":
         payload = {
             "error": "temporarily_unavailable",
@@ -306,7 +311,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         head = len(self.raw_requestline) + sum(len(k) + len(v) + 4 for k, v in self.headers.items()) + 2
         body = b""
 
-        def answer(status: int | None, account: str | None, fault: str | None, response: Response | None) -> None:
+        def answer(
+            status: int | None, account: str | None, fault: str | None, response: Response | None
+        ) -> None:
             """Log the exchange with its sizes, then send `response` (None: nothing is sent)."""
             sent = self._prepare(response) if response is not None else 0
             received = head + len(body)
@@ -371,8 +378,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return site.handle(request)
         except Exception:
             log.exception("%s: unhandled error for %s %s", site.name, request.method, request.path)
-            return Response.json(500, {"error": {"code": 500, "message": "Internal error in the sandbox.",
-                                                 "status": "INTERNAL"}})
+            return Response.json(
+                500,
+                {"error": {"code": 500, "message": "Internal error in the sandbox.", "status": "INTERNAL"}},
+            )
 
     def _reset(self) -> None:
         """Drop the connection with a TCP reset and no answer."""
@@ -432,8 +441,7 @@ class _HttpServer(http.server.ThreadingHTTPServer):
                 connection.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("%s: connection from %s ended with an error", self.site.name, client_address,
-                  exc_info=True)
+        log.debug("%s: connection from %s ended with an error", self.site.name, client_address, exc_info=True)
 
 
 class SiteServer:

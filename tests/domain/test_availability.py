@@ -122,7 +122,9 @@ def test_all_day_time_off_for_la_and_berlin_techs_blocks_their_own_business_day(
             assert free_intervals(tech, window, [blocked]) == hours
 
 
-def schedule(tech_id: str, zone_name: str, *busy: Interval, hours: str = "mon-sun 08:00-17:00") -> TechSchedule:
+def schedule(
+    tech_id: str, zone_name: str, *busy: Interval, hours: str = "mon-sun 08:00-17:00"
+) -> TechSchedule:
     return TechSchedule(technician(zone_name, hours, tech_id=tech_id), tuple(busy))
 
 
@@ -131,7 +133,9 @@ WEEK = Interval(utc(2026, 11, 2), utc(2026, 11, 9))
 
 def test_earliest_slot_picks_the_first_free_stretch_long_enough_across_techs() -> None:
     weekdays = "mon-fri 08:00-17:00"
-    berlin = schedule("berlin", BERLIN, Interval(utc(2026, 11, 2, 7), utc(2026, 11, 2, 15, 30)), hours=weekdays)
+    berlin = schedule(
+        "berlin", BERLIN, Interval(utc(2026, 11, 2, 7), utc(2026, 11, 2, 15, 30)), hours=weekdays
+    )
     la = schedule("la", LA, hours=weekdays)
 
     # Berlin is open 07:00-16:00 UTC but busy until 15:30; LA opens at 16:00 UTC.
@@ -145,7 +149,8 @@ def test_earliest_slot_picks_the_first_free_stretch_long_enough_across_techs() -
 
 def test_earliest_slot_skips_gaps_too_short_for_the_job() -> None:
     tech = schedule(
-        "a", "UTC",
+        "a",
+        "UTC",
         Interval(utc(2026, 11, 2, 8), utc(2026, 11, 2, 9)),
         Interval(utc(2026, 11, 2, 9, 30), utc(2026, 11, 2, 11)),
     )
@@ -167,8 +172,12 @@ def test_a_later_tech_can_win_with_a_stretch_that_began_before_the_first_techs_s
 def test_earliest_slot_ties_go_to_the_earlier_schedule() -> None:
     one, two = schedule("one", "UTC"), schedule("two", "UTC")
 
-    assert earliest_slot([two, one], HOUR, WEEK) == Slot(TechId("two"), Interval(utc(2026, 11, 2, 8), utc(2026, 11, 2, 9)))
-    assert earliest_slot([one, two], HOUR, WEEK) == Slot(TechId("one"), Interval(utc(2026, 11, 2, 8), utc(2026, 11, 2, 9)))
+    assert earliest_slot([two, one], HOUR, WEEK) == Slot(
+        TechId("two"), Interval(utc(2026, 11, 2, 8), utc(2026, 11, 2, 9))
+    )
+    assert earliest_slot([one, two], HOUR, WEEK) == Slot(
+        TechId("one"), Interval(utc(2026, 11, 2, 8), utc(2026, 11, 2, 9))
+    )
 
 
 def test_earliest_slot_is_none_when_no_stretch_is_long_enough() -> None:
@@ -177,7 +186,9 @@ def test_earliest_slot_is_none_when_no_stretch_is_long_enough() -> None:
 
 
 def test_a_job_may_run_through_midnight_for_round_the_clock_hours_but_not_past_the_window() -> None:
-    night = schedule("night", "UTC", Interval(utc(2026, 11, 2), utc(2026, 11, 2, 22)), hours="mon-sun 00:00-24:00")
+    night = schedule(
+        "night", "UTC", Interval(utc(2026, 11, 2), utc(2026, 11, 2, 22)), hours="mon-sun 00:00-24:00"
+    )
 
     assert earliest_slot([night], 4 * HOUR, WEEK) == Slot(
         TechId("night"), Interval(utc(2026, 11, 2, 22), utc(2026, 11, 3, 2))
@@ -194,7 +205,9 @@ def test_duration_must_be_positive(duration: timedelta) -> None:
 
 
 def test_earliest_slots_are_in_time_order_one_per_tech_per_free_stretch() -> None:
-    a = schedule("a", "UTC", Interval(utc(2026, 11, 2, 10), utc(2026, 11, 2, 11)), hours="mon-fri 08:00-12:00")
+    a = schedule(
+        "a", "UTC", Interval(utc(2026, 11, 2, 10), utc(2026, 11, 2, 11)), hours="mon-fri 08:00-12:00"
+    )
     b = schedule("b", "UTC", hours="mon-fri 09:00-10:00")
 
     slots = earliest_slots([a, b], HOUR, WEEK, 5)
@@ -218,7 +231,9 @@ def test_earliest_slots_refuses_a_negative_limit() -> None:
 
 def test_overlapping_finds_blocks_sharing_time_but_not_touching_ones() -> None:
     def block(start: int, end: int) -> BusyBlock:
-        return BusyBlock(TechId("a"), Interval(utc(2026, 11, 2, start), utc(2026, 11, 2, end)), BusySource.BOOKING)
+        return BusyBlock(
+            TechId("a"), Interval(utc(2026, 11, 2, start), utc(2026, 11, 2, end)), BusySource.BOOKING
+        )
 
     blocks = [block(8, 9), block(9, 11), block(10, 12), block(12, 13)]
 

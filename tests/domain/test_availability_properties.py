@@ -31,7 +31,15 @@ from tests.domain.factories import BERLIN, LA, utc
 
 PROPERTY = settings(max_examples=150, deadline=None)
 
-ZONE_NAMES = [LA, BERLIN, "UTC", "Asia/Kolkata", "Australia/Lord_Howe", "America/Havana", "Pacific/Kiritimati"]
+ZONE_NAMES = [
+    LA,
+    BERLIN,
+    "UTC",
+    "Asia/Kolkata",
+    "Australia/Lord_Howe",
+    "America/Havana",
+    "Pacific/Kiritimati",
+]
 # Days with a clock change in at least one of the zones above, plus an ordinary day.
 ANCHORS = [
     utc(2026, 3, 8),
@@ -53,7 +61,9 @@ def business_hours(draw: st.DrawFn) -> BusinessHours:
         marks = sorted(draw(st.lists(st.integers(0, 96), unique=True, max_size=4)))
         if len(marks) % 2:
             marks.pop()
-        spans = tuple(DaySpan(_mark_time(a), _mark_time(b)) for a, b in zip(marks[::2], marks[1::2], strict=True))
+        spans = tuple(
+            DaySpan(_mark_time(a), _mark_time(b)) for a, b in zip(marks[::2], marks[1::2], strict=True)
+        )
         days.append(spans)
     return BusinessHours(tuple(days))
 
@@ -141,7 +151,9 @@ def candidate_starts(schedule: TechSchedule, window: Interval) -> set[datetime]:
 
 @PROPERTY
 @given(data=st.data(), tech=technicians(), window=windows())
-def test_free_and_busy_partition_the_business_hours(data: st.DataObject, tech: Technician, window: Interval) -> None:
+def test_free_and_busy_partition_the_business_hours(
+    data: st.DataObject, tech: Technician, window: Interval
+) -> None:
     busy = data.draw(busy_around(window))
 
     hours = business_intervals(tech, window)
@@ -214,15 +226,22 @@ def test_earliest_slots_are_free_ordered_and_start_with_the_earliest(
     first_day=st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31)),
     days=st.integers(1, 3),
 )
-def test_whole_day_time_off_blocks_exactly_the_local_days(tech: Technician, first_day: date, days: int) -> None:
+def test_whole_day_time_off_blocks_exactly_the_local_days(
+    tech: Technician, first_day: date, days: int
+) -> None:
     end_day = first_day + timedelta(days=days)
     pto = TimeOff(TimeOffId("off"), tech.id, first_day=first_day, end_day=end_day)
 
     blocked = time_off_interval(pto, tech.timezone)
 
-    assert blocked == Interval(day_window(tech.timezone, first_day).start, day_window(tech.timezone, end_day).start)
+    assert blocked == Interval(
+        day_window(tech.timezone, first_day).start, day_window(tech.timezone, end_day).start
+    )
     for offset in range(days):
-        assert free_intervals(tech, day_window(tech.timezone, first_day + timedelta(days=offset)), [blocked]) == []
+        assert (
+            free_intervals(tech, day_window(tech.timezone, first_day + timedelta(days=offset)), [blocked])
+            == []
+        )
     for outside in (first_day - timedelta(days=1), end_day):
         window = day_window(tech.timezone, outside)
         assert free_intervals(tech, window, [blocked]) == business_intervals(tech, window)

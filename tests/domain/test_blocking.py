@@ -79,14 +79,31 @@ def test_secondary_calendars_block_only_when_marked_and_allowed(
 
 def test_materialized_series_is_keyed_by_the_master_and_names_its_calendar() -> None:
     tech = technician(LA)
-    master = timed(local(LA, 2026, 10, 19, 9), local(LA, 2026, 10, 19, 10), LA, remote_id="standup",
-                   recurrence=("RRULE:FREQ=WEEKLY;COUNT=3",), title="Standup")
-    moved = timed(local(LA, 2026, 10, 27, 9), local(LA, 2026, 10, 27, 10), LA, remote_id="standup_2",
-                  master_remote_id="standup", original_start=utc(2026, 10, 26, 16), title="Standup moved")
+    master = timed(
+        local(LA, 2026, 10, 19, 9),
+        local(LA, 2026, 10, 19, 10),
+        LA,
+        remote_id="standup",
+        recurrence=("RRULE:FREQ=WEEKLY;COUNT=3",),
+        title="Standup",
+    )
+    moved = timed(
+        local(LA, 2026, 10, 27, 9),
+        local(LA, 2026, 10, 27, 10),
+        LA,
+        remote_id="standup_2",
+        master_remote_id="standup",
+        original_start=utc(2026, 10, 26, 16),
+        title="Standup moved",
+    )
 
     blocks = materialize(tech, calendar(name="Work"), master, [moved], HORIZON)
 
-    assert [b.interval.start for b in blocks] == [utc(2026, 10, 19, 16), utc(2026, 10, 27, 16), utc(2026, 11, 2, 17)]
+    assert [b.interval.start for b in blocks] == [
+        utc(2026, 10, 19, 16),
+        utc(2026, 10, 27, 16),
+        utc(2026, 11, 2, 17),
+    ]
     assert {(b.calendar_id, b.remote_id, b.calendar_name, b.source) for b in blocks} == {
         (master.calendar_id, "standup", "Work", BusySource.CALENDAR)
     }
@@ -96,12 +113,31 @@ def test_materialized_series_is_keyed_by_the_master_and_names_its_calendar() -> 
 
 def test_modified_instance_uses_its_own_show_as_and_response() -> None:
     tech = technician(LA)
-    master = timed(utc(2026, 11, 2, 17), utc(2026, 11, 2, 18), LA, remote_id="s",
-                   recurrence=("RRULE:FREQ=DAILY;COUNT=3",))
-    free = timed(utc(2026, 11, 3, 17), utc(2026, 11, 3, 18), LA, remote_id="s_1", master_remote_id="s",
-                 original_start=utc(2026, 11, 3, 17), show_as=ShowAs.FREE)
-    declined = timed(utc(2026, 11, 4, 17), utc(2026, 11, 4, 18), LA, remote_id="s_2", master_remote_id="s",
-                     original_start=utc(2026, 11, 4, 17), response=Response.DECLINED)
+    master = timed(
+        utc(2026, 11, 2, 17),
+        utc(2026, 11, 2, 18),
+        LA,
+        remote_id="s",
+        recurrence=("RRULE:FREQ=DAILY;COUNT=3",),
+    )
+    free = timed(
+        utc(2026, 11, 3, 17),
+        utc(2026, 11, 3, 18),
+        LA,
+        remote_id="s_1",
+        master_remote_id="s",
+        original_start=utc(2026, 11, 3, 17),
+        show_as=ShowAs.FREE,
+    )
+    declined = timed(
+        utc(2026, 11, 4, 17),
+        utc(2026, 11, 4, 18),
+        LA,
+        remote_id="s_2",
+        master_remote_id="s",
+        original_start=utc(2026, 11, 4, 17),
+        response=Response.DECLINED,
+    )
 
     blocks = materialize(tech, calendar(), master, [free, declined], HORIZON)
 
@@ -147,16 +183,47 @@ def test_blocks_are_not_clipped_to_the_horizon() -> None:
 @pytest.mark.parametrize(
     ("zone_name", "day", "midnight", "next_midnight", "open_at", "close_at"),
     [
-        (LA, date(2026, 12, 1), utc(2026, 12, 1, 8), utc(2026, 12, 2, 8), utc(2026, 12, 1, 16), utc(2026, 12, 2, 1)),
-        (BERLIN, date(2026, 12, 1), utc(2026, 11, 30, 23), utc(2026, 12, 1, 23), utc(2026, 12, 1, 7),
-         utc(2026, 12, 1, 16)),
-        (LA, date(2026, 11, 1), utc(2026, 11, 1, 7), utc(2026, 11, 2, 8), utc(2026, 11, 1, 16), utc(2026, 11, 2, 1)),
-        (BERLIN, date(2026, 3, 29), utc(2026, 3, 28, 23), utc(2026, 3, 29, 22), utc(2026, 3, 29, 6),
-         utc(2026, 3, 29, 15)),
+        (
+            LA,
+            date(2026, 12, 1),
+            utc(2026, 12, 1, 8),
+            utc(2026, 12, 2, 8),
+            utc(2026, 12, 1, 16),
+            utc(2026, 12, 2, 1),
+        ),
+        (
+            BERLIN,
+            date(2026, 12, 1),
+            utc(2026, 11, 30, 23),
+            utc(2026, 12, 1, 23),
+            utc(2026, 12, 1, 7),
+            utc(2026, 12, 1, 16),
+        ),
+        (
+            LA,
+            date(2026, 11, 1),
+            utc(2026, 11, 1, 7),
+            utc(2026, 11, 2, 8),
+            utc(2026, 11, 1, 16),
+            utc(2026, 11, 2, 1),
+        ),
+        (
+            BERLIN,
+            date(2026, 3, 29),
+            utc(2026, 3, 28, 23),
+            utc(2026, 3, 29, 22),
+            utc(2026, 3, 29, 6),
+            utc(2026, 3, 29, 15),
+        ),
     ],
 )
 def test_all_day_event_blocks_exactly_the_local_business_day(
-    zone_name: str, day: date, midnight: datetime, next_midnight: datetime, open_at: datetime, close_at: datetime
+    zone_name: str,
+    day: date,
+    midnight: datetime,
+    next_midnight: datetime,
+    open_at: datetime,
+    close_at: datetime,
 ) -> None:
     tech = technician(zone_name, "mon-sun 08:00-17:00")
     pto = all_day(day, day + timedelta(days=1), title="PTO")

@@ -23,8 +23,12 @@ def starts(occurrences: list[Occurrence]) -> list[datetime | None]:
 
 
 def test_weekly_meeting_keeps_local_nine_across_the_fall_back() -> None:
-    master = timed(local(LA, 2026, 10, 19, 9), local(LA, 2026, 10, 19, 10), LA,
-                   recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO",))
+    master = timed(
+        local(LA, 2026, 10, 19, 9),
+        local(LA, 2026, 10, 19, 10),
+        LA,
+        recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO",),
+    )
 
     found = expand(master, [], Interval(utc(2026, 10, 25), utc(2026, 11, 10)))
 
@@ -40,8 +44,12 @@ def test_weekly_meeting_keeps_local_nine_across_the_fall_back() -> None:
 
 
 def test_exdate_in_the_event_zone_removes_exactly_that_instance() -> None:
-    master = timed(local(LA, 2026, 10, 19, 9), local(LA, 2026, 10, 19, 10), LA,
-                   recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO", "EXDATE;TZID=America/Los_Angeles:20261102T090000"))
+    master = timed(
+        local(LA, 2026, 10, 19, 9),
+        local(LA, 2026, 10, 19, 10),
+        LA,
+        recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO", "EXDATE;TZID=America/Los_Angeles:20261102T090000"),
+    )
 
     found = expand(master, [], AUTUMN)
 
@@ -60,8 +68,12 @@ def test_exdate_in_the_event_zone_removes_exactly_that_instance() -> None:
     ],
 )
 def test_exdate_in_utc_another_zone_floating_or_by_date(exdate: str) -> None:
-    master = timed(local(LA, 2026, 10, 19, 9), local(LA, 2026, 10, 19, 10), LA,
-                   recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO", exdate))
+    master = timed(
+        local(LA, 2026, 10, 19, 9),
+        local(LA, 2026, 10, 19, 10),
+        LA,
+        recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO", exdate),
+    )
 
     found = expand(master, [], Interval(utc(2026, 10, 25), utc(2026, 11, 10)))
 
@@ -69,11 +81,22 @@ def test_exdate_in_utc_another_zone_floating_or_by_date(exdate: str) -> None:
 
 
 def test_moved_instance_replaces_its_slot_and_appears_at_its_new_time() -> None:
-    master = timed(local(LA, 2026, 10, 19, 9), local(LA, 2026, 10, 19, 10), LA,
-                   remote_id="standup", recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO",))
-    moved = timed(local(LA, 2026, 11, 3, 14), local(LA, 2026, 11, 3, 15), LA,
-                  remote_id="standup_20261102T170000Z", master_remote_id="standup",
-                  original_start=utc(2026, 11, 2, 17), title="Standup (moved)")
+    master = timed(
+        local(LA, 2026, 10, 19, 9),
+        local(LA, 2026, 10, 19, 10),
+        LA,
+        remote_id="standup",
+        recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO",),
+    )
+    moved = timed(
+        local(LA, 2026, 11, 3, 14),
+        local(LA, 2026, 11, 3, 15),
+        LA,
+        remote_id="standup_20261102T170000Z",
+        master_remote_id="standup",
+        original_start=utc(2026, 11, 2, 17),
+        title="Standup (moved)",
+    )
 
     found = expand(master, [moved], Interval(utc(2026, 10, 25), utc(2026, 11, 10)))
 
@@ -83,10 +106,21 @@ def test_moved_instance_replaces_its_slot_and_appears_at_its_new_time() -> None:
 
 
 def test_moved_instance_is_found_even_when_its_original_slot_is_outside_the_window() -> None:
-    master = timed(local(LA, 2026, 10, 19, 9), local(LA, 2026, 10, 19, 10), LA,
-                   remote_id="standup", recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO",))
-    moved = timed(local(LA, 2026, 11, 4, 14), local(LA, 2026, 11, 4, 15), LA,
-                  remote_id="standup_x", master_remote_id="standup", original_start=utc(2026, 11, 2, 17))
+    master = timed(
+        local(LA, 2026, 10, 19, 9),
+        local(LA, 2026, 10, 19, 10),
+        LA,
+        remote_id="standup",
+        recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO",),
+    )
+    moved = timed(
+        local(LA, 2026, 11, 4, 14),
+        local(LA, 2026, 11, 4, 15),
+        LA,
+        remote_id="standup_x",
+        master_remote_id="standup",
+        original_start=utc(2026, 11, 2, 17),
+    )
 
     found = expand(master, [moved], Interval(utc(2026, 11, 4), utc(2026, 11, 5)))
 
@@ -94,21 +128,51 @@ def test_moved_instance_is_found_even_when_its_original_slot_is_outside_the_wind
 
 
 def test_moved_instance_outside_the_window_hides_its_original_slot_inside_it() -> None:
-    master = timed(local(LA, 2026, 10, 19, 9), local(LA, 2026, 10, 19, 10), LA,
-                   remote_id="standup", recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO",))
-    moved = timed(local(LA, 2026, 12, 24, 14), local(LA, 2026, 12, 24, 15), LA,
-                  remote_id="standup_x", master_remote_id="standup", original_start=utc(2026, 11, 2, 17))
+    master = timed(
+        local(LA, 2026, 10, 19, 9),
+        local(LA, 2026, 10, 19, 10),
+        LA,
+        remote_id="standup",
+        recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO",),
+    )
+    moved = timed(
+        local(LA, 2026, 12, 24, 14),
+        local(LA, 2026, 12, 24, 15),
+        LA,
+        remote_id="standup_x",
+        master_remote_id="standup",
+        original_start=utc(2026, 11, 2, 17),
+    )
 
     assert expand(master, [moved], Interval(utc(2026, 11, 2), utc(2026, 11, 3))) == []
 
 
 def test_cancelled_instance_is_removed_and_other_series_exceptions_are_ignored() -> None:
-    master = timed(local(LA, 2026, 10, 19, 9), local(LA, 2026, 10, 19, 10), LA,
-                   remote_id="standup", recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO",))
-    cancelled = timed(local(LA, 2026, 11, 2, 9), local(LA, 2026, 11, 2, 10), LA, remote_id="standup_c",
-                      master_remote_id="standup", original_start=utc(2026, 11, 2, 17), cancelled=True)
-    stranger = timed(local(LA, 2026, 11, 9, 9), local(LA, 2026, 11, 9, 10), LA, remote_id="other_c",
-                     master_remote_id="other", original_start=utc(2026, 11, 9, 17), cancelled=True)
+    master = timed(
+        local(LA, 2026, 10, 19, 9),
+        local(LA, 2026, 10, 19, 10),
+        LA,
+        remote_id="standup",
+        recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO",),
+    )
+    cancelled = timed(
+        local(LA, 2026, 11, 2, 9),
+        local(LA, 2026, 11, 2, 10),
+        LA,
+        remote_id="standup_c",
+        master_remote_id="standup",
+        original_start=utc(2026, 11, 2, 17),
+        cancelled=True,
+    )
+    stranger = timed(
+        local(LA, 2026, 11, 9, 9),
+        local(LA, 2026, 11, 9, 10),
+        LA,
+        remote_id="other_c",
+        master_remote_id="other",
+        original_start=utc(2026, 11, 9, 17),
+        cancelled=True,
+    )
 
     found = expand(master, [cancelled, stranger], Interval(utc(2026, 10, 25), utc(2026, 11, 10)))
 
@@ -116,13 +180,32 @@ def test_cancelled_instance_is_removed_and_other_series_exceptions_are_ignored()
 
 
 def test_newest_exception_for_a_slot_wins() -> None:
-    master = timed(local(LA, 2026, 10, 19, 9), local(LA, 2026, 10, 19, 10), LA,
-                   remote_id="standup", recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO",))
-    older = timed(local(LA, 2026, 11, 2, 11), local(LA, 2026, 11, 2, 12), LA, remote_id="standup_x",
-                  master_remote_id="standup", original_start=utc(2026, 11, 2, 17), updated=utc(2026, 10, 1))
-    newer = timed(local(LA, 2026, 11, 2, 9), local(LA, 2026, 11, 2, 10), LA, remote_id="standup_x",
-                  master_remote_id="standup", original_start=utc(2026, 11, 2, 17), updated=utc(2026, 10, 2),
-                  cancelled=True)
+    master = timed(
+        local(LA, 2026, 10, 19, 9),
+        local(LA, 2026, 10, 19, 10),
+        LA,
+        remote_id="standup",
+        recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO",),
+    )
+    older = timed(
+        local(LA, 2026, 11, 2, 11),
+        local(LA, 2026, 11, 2, 12),
+        LA,
+        remote_id="standup_x",
+        master_remote_id="standup",
+        original_start=utc(2026, 11, 2, 17),
+        updated=utc(2026, 10, 1),
+    )
+    newer = timed(
+        local(LA, 2026, 11, 2, 9),
+        local(LA, 2026, 11, 2, 10),
+        LA,
+        remote_id="standup_x",
+        master_remote_id="standup",
+        original_start=utc(2026, 11, 2, 17),
+        updated=utc(2026, 10, 2),
+        cancelled=True,
+    )
 
     found = expand(master, [newer, older], Interval(utc(2026, 11, 2), utc(2026, 11, 3)))
 
@@ -130,16 +213,31 @@ def test_newest_exception_for_a_slot_wins() -> None:
 
 
 def test_rdate_adds_instances_in_utc_and_on_a_date() -> None:
-    master = timed(local(LA, 2026, 10, 19, 9), local(LA, 2026, 10, 19, 10), LA,
-                   recurrence=("RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=2", "RDATE:20261021T200000Z",
-                               "RDATE;VALUE=DATE:20261203"))
+    master = timed(
+        local(LA, 2026, 10, 19, 9),
+        local(LA, 2026, 10, 19, 10),
+        LA,
+        recurrence=(
+            "RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=2",
+            "RDATE:20261021T200000Z",
+            "RDATE;VALUE=DATE:20261203",
+        ),
+    )
 
     found = expand(master, [], Interval(utc(2026, 10, 1), utc(2027, 1, 1)))
 
-    assert starts(found) == [utc(2026, 10, 19, 16), utc(2026, 10, 21, 20), utc(2026, 10, 26, 16),
-                             utc(2026, 12, 3, 17)]
-    assert all(o.when.end is not None and o.when.start is not None
-               and o.when.end - o.when.start == timedelta(hours=1) for o in found)
+    assert starts(found) == [
+        utc(2026, 10, 19, 16),
+        utc(2026, 10, 21, 20),
+        utc(2026, 10, 26, 16),
+        utc(2026, 12, 3, 17),
+    ]
+    assert all(
+        o.when.end is not None
+        and o.when.start is not None
+        and o.when.end - o.when.start == timedelta(hours=1)
+        for o in found
+    )
 
 
 @pytest.mark.parametrize(
@@ -153,8 +251,12 @@ def test_rdate_adds_instances_in_utc_and_on_a_date() -> None:
     ],
 )
 def test_until_in_utc_floating_or_as_a_date_is_inclusive(until: str, last: datetime) -> None:
-    master = timed(local(LA, 2026, 10, 19, 9), local(LA, 2026, 10, 19, 10), LA,
-                   recurrence=(f"RRULE:FREQ=WEEKLY;BYDAY=MO;{until}",))
+    master = timed(
+        local(LA, 2026, 10, 19, 9),
+        local(LA, 2026, 10, 19, 10),
+        LA,
+        recurrence=(f"RRULE:FREQ=WEEKLY;BYDAY=MO;{until}",),
+    )
 
     found = expand(master, [], AUTUMN)
 
@@ -162,8 +264,12 @@ def test_until_in_utc_floating_or_as_a_date_is_inclusive(until: str, last: datet
 
 
 def test_count_with_until_ends_at_whichever_comes_first_without_warning() -> None:
-    master = timed(local(LA, 2026, 10, 19, 9), local(LA, 2026, 10, 19, 10), LA,
-                   recurrence=("RRULE:FREQ=DAILY;COUNT=10;UNTIL=20261021T235959Z",))
+    master = timed(
+        local(LA, 2026, 10, 19, 9),
+        local(LA, 2026, 10, 19, 10),
+        LA,
+        recurrence=("RRULE:FREQ=DAILY;COUNT=10;UNTIL=20261021T235959Z",),
+    )
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -173,14 +279,25 @@ def test_count_with_until_ends_at_whichever_comes_first_without_warning() -> Non
 
 
 def test_all_day_series_expands_by_date_with_exdate_rdate_and_until() -> None:
-    master = all_day(date(2026, 12, 1), date(2026, 12, 2), remote_id="gym",
-                     recurrence=("RRULE:FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20261217", "EXDATE;VALUE=DATE:20261203",
-                                 "RDATE;VALUE=DATE:20261205"))
+    master = all_day(
+        date(2026, 12, 1),
+        date(2026, 12, 2),
+        remote_id="gym",
+        recurrence=(
+            "RRULE:FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20261217",
+            "EXDATE;VALUE=DATE:20261203",
+            "RDATE;VALUE=DATE:20261205",
+        ),
+    )
 
     found = expand(master, [], Interval(utc(2026, 11, 1), utc(2027, 1, 1)))
 
     assert [o.when.start_date for o in found] == [
-        date(2026, 12, 1), date(2026, 12, 5), date(2026, 12, 8), date(2026, 12, 10), date(2026, 12, 15),
+        date(2026, 12, 1),
+        date(2026, 12, 5),
+        date(2026, 12, 8),
+        date(2026, 12, 10),
+        date(2026, 12, 15),
         date(2026, 12, 17),
     ]
     assert all(o.when.start_date and o.when.end_date == o.when.start_date + timedelta(days=1) for o in found)
@@ -189,10 +306,21 @@ def test_all_day_series_expands_by_date_with_exdate_rdate_and_until() -> None:
 
 
 def test_all_day_exception_named_by_local_midnight_replaces_its_date() -> None:
-    master = all_day(date(2026, 12, 1), date(2026, 12, 2), remote_id="gym", timezone=BERLIN,
-                     recurrence=("RRULE:FREQ=DAILY;COUNT=3",))
-    cancelled = all_day(date(2026, 12, 2), date(2026, 12, 3), remote_id="gym_2", master_remote_id="gym",
-                        original_start=local(BERLIN, 2026, 12, 2), cancelled=True)
+    master = all_day(
+        date(2026, 12, 1),
+        date(2026, 12, 2),
+        remote_id="gym",
+        timezone=BERLIN,
+        recurrence=("RRULE:FREQ=DAILY;COUNT=3",),
+    )
+    cancelled = all_day(
+        date(2026, 12, 2),
+        date(2026, 12, 3),
+        remote_id="gym_2",
+        master_remote_id="gym",
+        original_start=local(BERLIN, 2026, 12, 2),
+        cancelled=True,
+    )
 
     found = expand(master, [cancelled], Interval(utc(2026, 11, 1), utc(2027, 1, 1)))
 
@@ -226,7 +354,9 @@ def test_single_event_in_another_offset_is_returned_in_utc() -> None:
 
 
 def test_cancelled_series_has_no_occurrences() -> None:
-    master = timed(utc(2026, 11, 2, 10), utc(2026, 11, 2, 11), recurrence=("RRULE:FREQ=DAILY",), cancelled=True)
+    master = timed(
+        utc(2026, 11, 2, 10), utc(2026, 11, 2, 11), recurrence=("RRULE:FREQ=DAILY",), cancelled=True
+    )
 
     assert expand(master, [], AUTUMN) == []
 
@@ -239,8 +369,12 @@ def test_endless_rule_stops_at_the_window_end_and_at_the_cap() -> None:
 
 
 def test_occurrence_that_started_before_the_window_but_runs_into_it_is_kept() -> None:
-    master = timed(local(BERLIN, 2026, 11, 1, 22), local(BERLIN, 2026, 11, 2, 6), BERLIN,
-                   recurrence=("RRULE:FREQ=DAILY",))
+    master = timed(
+        local(BERLIN, 2026, 11, 1, 22),
+        local(BERLIN, 2026, 11, 2, 6),
+        BERLIN,
+        recurrence=("RRULE:FREQ=DAILY",),
+    )
 
     found = expand(master, [], Interval(utc(2026, 11, 10, 3), utc(2026, 11, 10, 4)))
 
@@ -248,15 +382,21 @@ def test_occurrence_that_started_before_the_window_but_runs_into_it_is_kept() ->
 
 
 def test_overnight_shift_keeps_its_local_end_across_the_spring_forward() -> None:
-    master = timed(local(BERLIN, 2026, 3, 27, 22), local(BERLIN, 2026, 3, 28, 6), BERLIN,
-                   recurrence=("RRULE:FREQ=DAILY;COUNT=3",))
+    master = timed(
+        local(BERLIN, 2026, 3, 27, 22),
+        local(BERLIN, 2026, 3, 28, 6),
+        BERLIN,
+        recurrence=("RRULE:FREQ=DAILY;COUNT=3",),
+    )
 
     found = expand(master, [], Interval(utc(2026, 3, 1), utc(2026, 4, 1)))
 
     zone = ZoneInfo(BERLIN)
     assert [o.when.end.astimezone(zone).hour for o in found if o.when.end is not None] == [6, 6, 6]
     assert [o.when.end - o.when.start for o in found if o.when.end and o.when.start] == [
-        timedelta(hours=8), timedelta(hours=7), timedelta(hours=8)
+        timedelta(hours=8),
+        timedelta(hours=7),
+        timedelta(hours=8),
     ]
 
 
@@ -285,8 +425,9 @@ def test_unreadable_recurrence_raises_invalid_recurrence(line: str) -> None:
 
 
 def test_unknown_event_zone_on_a_series_raises_invalid_recurrence() -> None:
-    master = timed(utc(2026, 11, 2, 10), utc(2026, 11, 2, 11), "Pacific Standard Time",
-                   recurrence=("RRULE:FREQ=DAILY",))
+    master = timed(
+        utc(2026, 11, 2, 10), utc(2026, 11, 2, 11), "Pacific Standard Time", recurrence=("RRULE:FREQ=DAILY",)
+    )
 
     with pytest.raises(InvalidRecurrence, match="Pacific Standard Time"):
         expand(master, [], AUTUMN)
@@ -302,11 +443,16 @@ ZONES = st.sampled_from([LA, BERLIN, "Asia/Kolkata", "Australia/Lord_Howe", "Ame
     hour=st.integers(min_value=4, max_value=22),
     weeks=st.integers(min_value=1, max_value=40),
 )
-def test_weekly_series_keeps_its_local_wall_time(zone_name: str, first_day: date, hour: int, weeks: int) -> None:
+def test_weekly_series_keeps_its_local_wall_time(
+    zone_name: str, first_day: date, hour: int, weeks: int
+) -> None:
     zone = ZoneInfo(zone_name)
-    master = timed(local(zone_name, first_day.year, first_day.month, first_day.day, hour),
-                   local(zone_name, first_day.year, first_day.month, first_day.day, hour) + timedelta(hours=1),
-                   zone_name, recurrence=(f"RRULE:FREQ=WEEKLY;COUNT={weeks}",))
+    master = timed(
+        local(zone_name, first_day.year, first_day.month, first_day.day, hour),
+        local(zone_name, first_day.year, first_day.month, first_day.day, hour) + timedelta(hours=1),
+        zone_name,
+        recurrence=(f"RRULE:FREQ=WEEKLY;COUNT={weeks}",),
+    )
 
     found = expand(master, [], Interval(utc(2024, 12, 1), utc(2028, 12, 1)))
 
@@ -318,8 +464,13 @@ def test_weekly_series_keeps_its_local_wall_time(zone_name: str, first_day: date
 
 
 def test_edited_instance_naming_no_slot_still_counts_at_its_own_time() -> None:
-    master = timed(utc(2026, 11, 2, 17), utc(2026, 11, 2, 18), LA, remote_id="s",
-                   recurrence=("RRULE:FREQ=DAILY;COUNT=2",))
+    master = timed(
+        utc(2026, 11, 2, 17),
+        utc(2026, 11, 2, 18),
+        LA,
+        remote_id="s",
+        recurrence=("RRULE:FREQ=DAILY;COUNT=2",),
+    )
     orphan = timed(utc(2026, 11, 2, 20), utc(2026, 11, 2, 21), LA, remote_id="s_x", master_remote_id="s")
 
     found = expand(master, [orphan], Interval(utc(2026, 11, 2), utc(2026, 11, 4)))
@@ -347,18 +498,35 @@ def test_exdates_and_exceptions_remove_exactly_the_slots_they_name(
     zone_name: str, first_day: date, hour: int, count: int, data: st.DataObject
 ) -> None:
     start = local(zone_name, first_day.year, first_day.month, first_day.day, hour)
-    master = timed(start, start + timedelta(minutes=45), zone_name, remote_id="s",
-                   recurrence=(f"RRULE:FREQ=DAILY;COUNT={count}",))
+    master = timed(
+        start,
+        start + timedelta(minutes=45),
+        zone_name,
+        remote_id="s",
+        recurrence=(f"RRULE:FREQ=DAILY;COUNT={count}",),
+    )
     window = Interval(utc(2025, 12, 1), utc(2028, 1, 1))
     all_starts = starts(expand(master, [], window))
     excluded = data.draw(st.sets(st.sampled_from(all_starts)))
     cancelled = data.draw(st.sets(st.sampled_from(all_starts)))
     lines = tuple(f"EXDATE:{s:%Y%m%dT%H%M%SZ}" for s in excluded if s is not None)
-    series = timed(start, start + timedelta(minutes=45), zone_name, remote_id="s",
-                   recurrence=(f"RRULE:FREQ=DAILY;COUNT={count}", *lines))
+    series = timed(
+        start,
+        start + timedelta(minutes=45),
+        zone_name,
+        remote_id="s",
+        recurrence=(f"RRULE:FREQ=DAILY;COUNT={count}", *lines),
+    )
     exceptions = [
-        timed(s, s + timedelta(minutes=45), zone_name, remote_id=f"s_{index}", master_remote_id="s",
-              original_start=s, cancelled=True)
+        timed(
+            s,
+            s + timedelta(minutes=45),
+            zone_name,
+            remote_id=f"s_{index}",
+            master_remote_id="s",
+            original_start=s,
+            cancelled=True,
+        )
         for index, s in enumerate(sorted(c for c in cancelled if c is not None))
     ]
 

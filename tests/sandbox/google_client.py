@@ -22,7 +22,9 @@ TZ = "America/Chicago"
 
 def create_account(sandbox: Sandbox, email: str, timezone: str = TZ) -> dict[str, Any]:
     with httpx.Client(base_url=sandbox.urls.control, trust_env=False) as control:
-        response = control.post("/accounts", json={"provider": "google", "email": email, "timezone": timezone})
+        response = control.post(
+            "/accounts", json={"provider": "google", "email": email, "timezone": timezone}
+        )
         assert response.status_code == 201, response.text
         result: dict[str, Any] = response.json()
         return result
@@ -52,7 +54,10 @@ def calendar_service(sandbox: Sandbox, creds: Credentials, timeout: float = 10) 
     """googleapiclient's Calendar v3 from the bundled discovery document, aimed at the sandbox."""
     http = google_auth_httplib2.AuthorizedHttp(creds, http=httplib2.Http(timeout=timeout, proxy_info=None))
     service = build(
-        "calendar", "v3", http=http, static_discovery=True,
+        "calendar",
+        "v3",
+        http=http,
+        static_discovery=True,
         client_options={"api_endpoint": f"{sandbox.urls.google}/calendar/v3/"},
     )
     try:
@@ -68,7 +73,12 @@ def error_body(exc: Any) -> dict[str, Any]:
 
 
 def timed(summary: str, start: str, end: str, tz: str | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"summary": summary, "start": {"dateTime": start}, "end": {"dateTime": end}, **extra}
+    body: dict[str, Any] = {
+        "summary": summary,
+        "start": {"dateTime": start},
+        "end": {"dateTime": end},
+        **extra,
+    }
     if tz is not None:
         body["start"]["timeZone"] = tz
         body["end"]["timeZone"] = tz

@@ -56,8 +56,15 @@ def test_create_account_rejects_bad_input(control: httpx.Client, body: dict[str,
 
 
 def test_accounts_calendars_and_unknown_emails(control: httpx.Client) -> None:
-    created = control.post("/accounts", json={"provider": "google", "email": "Tech@Example.com",
-                                              "timezone": "America/Chicago", "name": "Tess Tech"})
+    created = control.post(
+        "/accounts",
+        json={
+            "provider": "google",
+            "email": "Tech@Example.com",
+            "timezone": "America/Chicago",
+            "name": "Tess Tech",
+        },
+    )
     assert created.status_code == 201
     assert created.json()["email"] == EMAIL
     duplicate = control.post("/accounts", json={"provider": "google", "email": EMAIL, "timezone": "UTC"})
@@ -81,15 +88,26 @@ def test_accounts_calendars_and_unknown_emails(control: httpx.Client) -> None:
 
 def test_seed_event_through_the_control_api(sandbox: Sandbox, control: httpx.Client) -> None:
     create_account(sandbox, EMAIL)
-    seeded = control.post(f"/accounts/{EMAIL}/events", json={
-        "summary": "Dentist", "start": "2026-12-01T10:00:00-06:00", "end": "2026-12-01T11:00:00-06:00",
-        "private": True, "show_as": "free"})
+    seeded = control.post(
+        f"/accounts/{EMAIL}/events",
+        json={
+            "summary": "Dentist",
+            "start": "2026-12-01T10:00:00-06:00",
+            "end": "2026-12-01T11:00:00-06:00",
+            "private": True,
+            "show_as": "free",
+        },
+    )
     assert seeded.status_code == 201, seeded.text
     bad = control.post(f"/accounts/{EMAIL}/events", json={"summary": "x", "start": "2026-12-01T10:00:00"})
     assert bad.status_code == 400 and "offset" in bad.json()["error"]
     with calendar_service(sandbox, credentials(sandbox, EMAIL)) as cal:
         (item,) = cal.events().list(calendarId="primary").execute()["items"]
-    assert (item["summary"], item["visibility"], item["transparency"]) == ("Dentist", "private", "transparent")
+    assert (item["summary"], item["visibility"], item["transparency"]) == (
+        "Dentist",
+        "private",
+        "transparent",
+    )
 
 
 @pytest.mark.parametrize(
@@ -131,7 +149,9 @@ def test_request_log_filters_by_account_and_since(sandbox: Sandbox, control: htt
     assert all(set(e) >= {"seq", "time", "site", "method", "path", "status", "account"} for e in mine)
     after = control.get("/requests", params={"since": str(mark)}).json()
     assert [(e["account"], e["path"]) for e in after] == [
-        (EMAIL, "/calendar/v3/users/me/calendarList"), ("other@example.com", "/calendar/v3/colors")]
+        (EMAIL, "/calendar/v3/users/me/calendarList"),
+        ("other@example.com", "/calendar/v3/colors"),
+    ]
     by_time = control.get("/requests", params={"since": middle.isoformat()}).json()
     assert [e["seq"] for e in by_time] == [e["seq"] for e in after]
     assert control.get("/requests", params={"since": "yesterday"}).status_code == 400
@@ -208,7 +228,9 @@ def _exchange(address: str, request: bytes) -> bytes:
     return answer
 
 
-def test_request_log_counts_the_bytes_of_each_message_as_sent(sandbox: Sandbox, control: httpx.Client) -> None:
+def test_request_log_counts_the_bytes_of_each_message_as_sent(
+    sandbox: Sandbox, control: httpx.Client
+) -> None:
     """Sizes are HTTP/1.1 messages as they cross the wire (before TLS), checked on a raw socket."""
     create_account(sandbox, EMAIL)
     token = issue_token(sandbox, EMAIL)["access_token"]
@@ -240,8 +262,13 @@ def test_state_file_survives_a_restart(tmp_path: Path) -> None:
         create_account(box, EMAIL)
         creds = credentials(box, EMAIL)
         with calendar_service(box, creds) as cal:
-            event = cal.events().insert(calendarId="primary", body=timed(
-                "Kept", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z")).execute()
+            event = (
+                cal.events()
+                .insert(
+                    calendarId="primary", body=timed("Kept", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z")
+                )
+                .execute()
+            )
             sync_token = cal.events().list(calendarId="primary").execute()["nextSyncToken"]
     finally:
         box.stop()
@@ -291,15 +318,25 @@ def test_demo_seed_gives_a_realistic_week() -> None:
         email = google_accounts[0]["email"]
         assert [c["name"] for c in google_accounts[0]["calendars"]][1] == "Family"
         with calendar_service(box, credentials(box, email)) as cal:
-            items = cal.events().list(calendarId="primary", singleEvents=True, orderBy="startTime",
-                                      timeMin="2026-10-01T00:00:00Z", timeMax="2026-11-30T06:00:00Z",
-                                      ).execute()["items"]
+            items = (
+                cal.events()
+                .list(
+                    calendarId="primary",
+                    singleEvents=True,
+                    orderBy="startTime",
+                    timeMin="2026-10-01T00:00:00Z",
+                    timeMax="2026-11-30T06:00:00Z",
+                )
+                .execute()["items"]
+            )
             second = next(c["id"] for c in google_accounts[0]["calendars"] if not c["primary"])
             other = cal.events().list(calendarId=second).execute()["items"]
     finally:
         box.stop()
     zone = ZoneInfo("America/Chicago")
-    meetings = [dt.datetime.fromisoformat(i["start"]["dateTime"]) for i in items if i["summary"] == "Team meeting"]
+    meetings = [
+        dt.datetime.fromisoformat(i["start"]["dateTime"]) for i in items if i["summary"] == "Team meeting"
+    ]
     offsets = {m.utcoffset() for m in meetings}
     assert len(offsets) == 2  # the series crosses the 2026-11-01 DST change
     assert {m.astimezone(zone).time() for m in meetings} == {dt.time(7, 30)}
@@ -309,12 +346,15 @@ def test_demo_seed_gives_a_realistic_week() -> None:
     assert by_summary["Paperwork focus time"]["transparency"] == "transparent"
     assert by_summary["Parent-teacher conference"]["visibility"] == "private"
     assert by_summary["Maybe: pick up parts at warehouse"]["status"] == "tentative"
-    responses = {s: [a["responseStatus"] for a in i.get("attendees", []) if a.get("self")]
-                 for s, i in by_summary.items()}
+    responses = {
+        s: [a["responseStatus"] for a in i.get("attendees", []) if a.get("self")]
+        for s, i in by_summary.items()
+    }
     assert responses["Vendor webinar"] == ["declined"]
     assert responses["Supplier walkthrough (invitation)"] == ["tentative"]
-    assert dt.datetime.fromisoformat(by_summary["Dentist appointment"]["start"]["dateTime"]).date() == \
-        dt.date(2026, 11, 24)
+    assert dt.datetime.fromisoformat(
+        by_summary["Dentist appointment"]["start"]["dateTime"]
+    ).date() == dt.date(2026, 11, 24)
     assert [i["summary"] for i in other] == ["Family: Saturday commitment"]
 
 
@@ -330,7 +370,10 @@ def test_cli_prints_urls_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
     state = tmp_path / "cli.json"
     process = subprocess.Popen(
         [sys.executable, "-m", "sync.sandbox.cli", "--seed", "demo", "--state", str(state)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None

@@ -57,8 +57,10 @@ def test_429_fault_sends_retry_after(sandbox: Sandbox, control: httpx.Client, ca
     assert info.value.resp["retry-after"] == "7"
     assert error_body(info.value)["error"]["errors"][0]["reason"] == "rateLimitExceeded"
     with httpx.Client(trust_env=False) as raw:
-        response = raw.get(f"{sandbox.urls.google}/calendar/v3/colors",
-                           headers={"Authorization": f"Bearer {_token(sandbox, EMAIL)}"})
+        response = raw.get(
+            f"{sandbox.urls.google}/calendar/v3/colors",
+            headers={"Authorization": f"Bearer {_token(sandbox, EMAIL)}"},
+        )
     assert response.status_code == 429 and response.headers["retry-after"] == "7"
 
 
@@ -71,7 +73,9 @@ def test_timeout_fault_holds_past_the_client_timeout(sandbox: Sandbox, control: 
         with pytest.raises(httpx.ReadTimeout):
             raw.get(f"{sandbox.urls.google}/calendar/v3/colors", headers={"Authorization": f"Bearer {token}"})
         assert time.monotonic() - started < 1.0
-        ok = raw.get(f"{sandbox.urls.google}/calendar/v3/colors", headers={"Authorization": f"Bearer {token}"})
+        ok = raw.get(
+            f"{sandbox.urls.google}/calendar/v3/colors", headers={"Authorization": f"Bearer {token}"}
+        )
     assert ok.status_code == 200
 
 
@@ -98,7 +102,9 @@ def test_reset_fault_drops_the_connection(sandbox: Sandbox, control: httpx.Clien
     with httpx.Client(trust_env=False) as raw:
         with pytest.raises(httpx.TransportError):
             raw.get(f"{sandbox.urls.google}/calendar/v3/colors", headers={"Authorization": f"Bearer {token}"})
-        ok = raw.get(f"{sandbox.urls.google}/calendar/v3/colors", headers={"Authorization": f"Bearer {token}"})
+        ok = raw.get(
+            f"{sandbox.urls.google}/calendar/v3/colors", headers={"Authorization": f"Bearer {token}"}
+        )
     assert ok.status_code == 200
     log = control.get("/requests", params={"account": EMAIL}).json()
     assert [(e["status"], e["fault"]) for e in log[-2:]] == [(None, "reset"), (200, None)]
@@ -143,7 +149,8 @@ def test_fault_for_another_provider_does_not_touch_google(control: httpx.Client,
 
 
 def test_unexpected_errors_become_500_json_without_traceback(
-        sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def boom(request: Request) -> Response:
         raise RuntimeError("secret internals")
 
@@ -161,8 +168,9 @@ def test_keep_alive_reuses_one_connection(sandbox: Sandbox) -> None:
     http = httplib2.Http(proxy_info=None)
     try:
         for _ in range(3):
-            response, content = http.request(f"{sandbox.urls.google}/calendar/v3/colors",
-                                             headers={"Authorization": f"Bearer {token}"})
+            response, content = http.request(
+                f"{sandbox.urls.google}/calendar/v3/colors", headers={"Authorization": f"Bearer {token}"}
+            )
             assert response.status == 200 and int(response["content-length"]) == len(content)
         assert len(http.connections) == 1
         (connection,) = http.connections.values()
@@ -180,7 +188,10 @@ def test_chunked_request_bodies_are_read(sandbox: Sandbox) -> None:
         yield b' "end": {"dateTime": "2026-12-01T10:00:00Z"}}'
 
     with httpx.Client(trust_env=False) as raw:
-        response = raw.post(f"{sandbox.urls.google}/calendar/v3/calendars/primary/events", content=chunks(),
-                            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        response = raw.post(
+            f"{sandbox.urls.google}/calendar/v3/calendars/primary/events",
+            content=chunks(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
     assert response.status_code == 200, response.text
     assert response.json()["summary"] == "Chunked"

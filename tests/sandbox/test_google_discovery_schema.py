@@ -79,14 +79,20 @@ def assert_matches(value: Any, schema_name: str) -> None:
 
 def test_checker_catches_unknown_fields_and_wrong_types() -> None:
     problems: list[str] = []
-    check({"summary": 3, "bogus": "x", "attendees": [{"self": "yes"}], "sequence": "1"},
-          {"$ref": "Event"}, "Event", problems)
-    assert sorted(problems) == sorted([
-        "Event.summary: expected string, got int",
-        "Event.bogus: not in the schema",
-        "Event.attendees[0].self: expected boolean, got str",
-        "Event.sequence: expected integer, got str",
-    ])
+    check(
+        {"summary": 3, "bogus": "x", "attendees": [{"self": "yes"}], "sequence": "1"},
+        {"$ref": "Event"},
+        "Event",
+        problems,
+    )
+    assert sorted(problems) == sorted(
+        [
+            "Event.summary: expected string, got int",
+            "Event.bogus: not in the schema",
+            "Event.attendees[0].self: expected boolean, got str",
+            "Event.sequence: expected integer, got str",
+        ]
+    )
 
 
 @pytest.fixture
@@ -99,21 +105,41 @@ def cal(sandbox: Sandbox) -> Iterator[Any]:
 def test_responses_match_the_discovery_schemas(sandbox: Sandbox, cal: Any) -> None:
     with httpx.Client(base_url=sandbox.urls.control, trust_env=False) as control:
         second = control.post(f"/accounts/{EMAIL}/calendars", json={"name": "Family"}).json()
-    event = cal.events().insert(calendarId="primary", body=timed(
-        "Furnace repair", "2026-10-26T09:00:00", "2026-10-26T10:00:00", tz="America/Chicago",
-        id="booking0000000007", location="12 Elm St", description="Bring filters", colorId="5",
-        visibility="private", transparency="opaque", status="tentative",
-        recurrence=["RRULE:FREQ=WEEKLY;COUNT=3", "EXDATE;TZID=America/Chicago:20261102T090000"],
-        attendees=[{"email": EMAIL, "responseStatus": "accepted"}, {"email": "cust@example.org"}],
-        extendedProperties={"private": {"bookingId": "B-7"}, "shared": {"kind": "job"}},
-        source={"title": "Crewboard", "url": "https://crewboard.example/bookings/7"},
-        reminders={"useDefault": False, "overrides": [{"method": "popup", "minutes": 10}]},
-    )).execute()
+    event = (
+        cal.events()
+        .insert(
+            calendarId="primary",
+            body=timed(
+                "Furnace repair",
+                "2026-10-26T09:00:00",
+                "2026-10-26T10:00:00",
+                tz="America/Chicago",
+                id="booking0000000007",
+                location="12 Elm St",
+                description="Bring filters",
+                colorId="5",
+                visibility="private",
+                transparency="opaque",
+                status="tentative",
+                recurrence=["RRULE:FREQ=WEEKLY;COUNT=3", "EXDATE;TZID=America/Chicago:20261102T090000"],
+                attendees=[{"email": EMAIL, "responseStatus": "accepted"}, {"email": "cust@example.org"}],
+                extendedProperties={"private": {"bookingId": "B-7"}, "shared": {"kind": "job"}},
+                source={"title": "Crewboard", "url": "https://crewboard.example/bookings/7"},
+                reminders={"useDefault": False, "overrides": [{"method": "popup", "minutes": 10}]},
+            ),
+        )
+        .execute()
+    )
     assert_matches(event, "Event")
-    cal.events().insert(calendarId=second["id"], body={
-        "summary": "Off", "start": {"date": "2026-12-04"}, "end": {"date": "2026-12-05"}}).execute()
-    instances = cal.events().list(calendarId="primary", singleEvents=True, orderBy="startTime",
-                                  timeMin="2026-10-01T00:00:00Z").execute()
+    cal.events().insert(
+        calendarId=second["id"],
+        body={"summary": "Off", "start": {"date": "2026-12-04"}, "end": {"date": "2026-12-05"}},
+    ).execute()
+    instances = (
+        cal.events()
+        .list(calendarId="primary", singleEvents=True, orderBy="startTime", timeMin="2026-10-01T00:00:00Z")
+        .execute()
+    )
     cal.events().delete(calendarId="primary", eventId=instances["items"][0]["id"]).execute()
     assert_matches(instances, "Events")
     for listing in (
@@ -127,9 +153,19 @@ def test_responses_match_the_discovery_schemas(sandbox: Sandbox, cal: Any) -> No
     assert_matches(cal.calendarList().get(calendarId="primary").execute(), "CalendarListEntry")
     assert_matches(cal.calendars().get(calendarId="primary").execute(), "Calendar")
     assert_matches(cal.colors().get().execute(), "Colors")
-    channel = cal.events().watch(calendarId="primary", body={
-        "id": "schema-channel", "type": "web_hook", "address": "https://relay.example.com/hook",
-        "token": "t"}).execute()
+    channel = (
+        cal.events()
+        .watch(
+            calendarId="primary",
+            body={
+                "id": "schema-channel",
+                "type": "web_hook",
+                "address": "https://relay.example.com/hook",
+                "token": "t",
+            },
+        )
+        .execute()
+    )
     assert_matches(channel, "Channel")
 
 

@@ -23,8 +23,9 @@ def cal(sandbox: Sandbox) -> Iterator[Any]:
 
 
 def _insert(cal: Any, n: int, **extra: Any) -> dict[str, Any]:
-    body = timed(f"Job {n}", f"2026-12-0{1 + n % 8}T09:00:00-06:00", f"2026-12-0{1 + n % 8}T10:00:00-06:00",
-                 **extra)
+    body = timed(
+        f"Job {n}", f"2026-12-0{1 + n % 8}T09:00:00-06:00", f"2026-12-0{1 + n % 8}T10:00:00-06:00", **extra
+    )
     result: dict[str, Any] = cal.events().insert(calendarId="primary", body=body).execute()
     return result
 
@@ -84,8 +85,11 @@ def test_incremental_paging_repeats_the_sync_token(cal: Any) -> None:
     ids = {_insert(cal, n)["id"] for n in range(5)}
     seen, token = [], None
     while True:
-        page = cal.events().list(calendarId="primary", syncToken=full["nextSyncToken"], maxResults=2,
-                                 pageToken=token).execute()
+        page = (
+            cal.events()
+            .list(calendarId="primary", syncToken=full["nextSyncToken"], maxResults=2, pageToken=token)
+            .execute()
+        )
         seen += [i["id"] for i in page["items"]]
         token = page.get("nextPageToken")
         if not token:
@@ -135,14 +139,34 @@ def test_show_deleted(cal: Any) -> None:
 
 
 def test_single_events_expands_a_weekly_series_across_dst(cal: Any) -> None:
-    master = cal.events().insert(calendarId="primary", body=timed(
-        "Team meeting", "2026-10-19T09:00:00", "2026-10-19T09:30:00", tz="America/Chicago",
-        recurrence=["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=5", "EXDATE;TZID=America/Chicago:20261026T090000"],
-    )).execute()
-    listing = cal.events().list(
-        calendarId="primary", singleEvents=True, orderBy="startTime",
-        timeMin="2026-10-01T00:00:00Z", timeMax="2026-12-31T00:00:00Z",
-    ).execute()
+    master = (
+        cal.events()
+        .insert(
+            calendarId="primary",
+            body=timed(
+                "Team meeting",
+                "2026-10-19T09:00:00",
+                "2026-10-19T09:30:00",
+                tz="America/Chicago",
+                recurrence=[
+                    "RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=5",
+                    "EXDATE;TZID=America/Chicago:20261026T090000",
+                ],
+            ),
+        )
+        .execute()
+    )
+    listing = (
+        cal.events()
+        .list(
+            calendarId="primary",
+            singleEvents=True,
+            orderBy="startTime",
+            timeMin="2026-10-01T00:00:00Z",
+            timeMax="2026-12-31T00:00:00Z",
+        )
+        .execute()
+    )
     starts = [i["start"]["dateTime"] for i in listing["items"]]
     # 09:00 local on both sides of 2026-11-01 (CDT -05:00, then CST -06:00); 10-26 is excluded.
     assert starts == [
@@ -156,19 +180,48 @@ def test_single_events_expands_a_weekly_series_across_dst(cal: Any) -> None:
 
     # Move one instance and cancel another: exceptions with recurringEventId + originalStartTime.
     second, third = listing["items"][1], listing["items"][2]
-    moved = cal.events().patch(calendarId="primary", eventId=second["id"], body={
-        "start": {"dateTime": "2026-11-02T11:00:00-06:00"}, "end": {"dateTime": "2026-11-02T11:30:00-06:00"},
-    }).execute()
+    moved = (
+        cal.events()
+        .patch(
+            calendarId="primary",
+            eventId=second["id"],
+            body={
+                "start": {"dateTime": "2026-11-02T11:00:00-06:00"},
+                "end": {"dateTime": "2026-11-02T11:30:00-06:00"},
+            },
+        )
+        .execute()
+    )
     assert moved["originalStartTime"]["dateTime"] == "2026-11-02T09:00:00-06:00"
     cal.events().delete(calendarId="primary", eventId=third["id"]).execute()
 
-    expanded = cal.events().list(calendarId="primary", singleEvents=True, orderBy="startTime",
-                                 timeMin="2026-10-01T00:00:00Z", timeMax="2026-12-31T00:00:00Z").execute()
+    expanded = (
+        cal.events()
+        .list(
+            calendarId="primary",
+            singleEvents=True,
+            orderBy="startTime",
+            timeMin="2026-10-01T00:00:00Z",
+            timeMax="2026-12-31T00:00:00Z",
+        )
+        .execute()
+    )
     assert [i["start"]["dateTime"] for i in expanded["items"]] == [
-        "2026-10-19T09:00:00-05:00", "2026-11-02T11:00:00-06:00", "2026-11-16T09:00:00-06:00",
+        "2026-10-19T09:00:00-05:00",
+        "2026-11-02T11:00:00-06:00",
+        "2026-11-16T09:00:00-06:00",
     ]
-    with_deleted = cal.events().list(calendarId="primary", singleEvents=True, showDeleted=True,
-                                     timeMin="2026-10-01T00:00:00Z", timeMax="2026-12-31T00:00:00Z").execute()
+    with_deleted = (
+        cal.events()
+        .list(
+            calendarId="primary",
+            singleEvents=True,
+            showDeleted=True,
+            timeMin="2026-10-01T00:00:00Z",
+            timeMax="2026-12-31T00:00:00Z",
+        )
+        .execute()
+    )
     assert {i["id"]: i["status"] for i in with_deleted["items"]}[third["id"]] == "cancelled"
 
     masters = cal.events().list(calendarId="primary").execute()["items"]
@@ -177,19 +230,37 @@ def test_single_events_expands_a_weekly_series_across_dst(cal: Any) -> None:
     assert kinds[second["id"]]["recurringEventId"] == master["id"]
     # Without showDeleted the cancelled instance of a live series still appears, minimal.
     assert kinds[third["id"]]["status"] == "cancelled"
-    assert set(kinds[third["id"]]) <= {"kind", "etag", "id", "status", "recurringEventId", "originalStartTime"}
+    assert set(kinds[third["id"]]) <= {
+        "kind",
+        "etag",
+        "id",
+        "status",
+        "recurringEventId",
+        "originalStartTime",
+    }
 
     instances = cal.events().instances(calendarId="primary", eventId=master["id"]).execute()
     assert [i["start"]["dateTime"] for i in instances["items"]] == [
-        "2026-10-19T09:00:00-05:00", "2026-11-02T11:00:00-06:00", "2026-11-16T09:00:00-06:00",
+        "2026-10-19T09:00:00-05:00",
+        "2026-11-02T11:00:00-06:00",
+        "2026-11-16T09:00:00-06:00",
     ]
 
 
 def test_all_day_event_with_exclusive_end_and_transparency(cal: Any) -> None:
-    event = cal.events().insert(calendarId="primary", body={
-        "summary": "PTO", "start": {"date": "2026-12-04"}, "end": {"date": "2026-12-05"},
-        "transparency": "transparent",
-    }).execute()
+    event = (
+        cal.events()
+        .insert(
+            calendarId="primary",
+            body={
+                "summary": "PTO",
+                "start": {"date": "2026-12-04"},
+                "end": {"date": "2026-12-05"},
+                "transparency": "transparent",
+            },
+        )
+        .execute()
+    )
     assert event["start"] == {"date": "2026-12-04"} and event["end"] == {"date": "2026-12-05"}
     # timeMin is exclusive on the end: a window starting at local midnight of the 5th misses it.
     after = cal.events().list(calendarId="primary", timeMin="2026-12-05T00:00:00-06:00").execute()
@@ -197,14 +268,21 @@ def test_all_day_event_with_exclusive_end_and_transparency(cal: Any) -> None:
     inside = cal.events().list(calendarId="primary", timeMin="2026-12-04T12:00:00-06:00").execute()
     assert [i["transparency"] for i in inside["items"]] == ["transparent"]
     with pytest.raises(HttpError) as info:
-        cal.events().insert(calendarId="primary", body={
-            "summary": "Bad", "start": {"date": "2026-12-04"}, "end": {"date": "2026-12-04"}}).execute()
+        cal.events().insert(
+            calendarId="primary",
+            body={"summary": "Bad", "start": {"date": "2026-12-04"}, "end": {"date": "2026-12-04"}},
+        ).execute()
     assert _reason(info.value) == "timeRangeEmpty"
 
 
 def test_insert_with_client_id_is_idempotent(cal: Any) -> None:
-    body = timed("Booking", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", id="booking0000000001",
-                 extendedProperties={"private": {"bookingId": "B-1"}})
+    body = timed(
+        "Booking",
+        "2026-12-01T09:00:00Z",
+        "2026-12-01T10:00:00Z",
+        id="booking0000000001",
+        extendedProperties={"private": {"bookingId": "B-1"}},
+    )
     first = cal.events().insert(calendarId="primary", body=body).execute()
     assert first["id"] == "booking0000000001"
     with pytest.raises(HttpError) as info:
@@ -226,8 +304,11 @@ def test_if_match_guards_updates(cal: Any) -> None:
     updated = request.execute()
     assert updated["etag"] != event["etag"]
     assert updated["sequence"] == event["sequence"] + 1
-    stale = cal.events().update(calendarId="primary", eventId=event["id"], body={
-        "summary": "Second", "start": event["start"], "end": event["end"]})
+    stale = cal.events().update(
+        calendarId="primary",
+        eventId=event["id"],
+        body={"summary": "Second", "start": event["start"], "end": event["end"]},
+    )
     stale.headers["If-Match"] = event["etag"]
     with pytest.raises(HttpError) as info:
         stale.execute()
@@ -250,14 +331,27 @@ def test_delete_twice_is_410(cal: Any) -> None:
 
 def test_attendee_self_and_private_event_for_a_reader(sandbox: Sandbox, cal: Any) -> None:
     create_account(sandbox, "boss@example.com")
-    event = cal.events().insert(calendarId="primary", body=timed(
-        "Doctor", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", visibility="private",
-        description="private notes", attendees=[{"email": EMAIL}, {"email": "nurse@example.org"}])).execute()
+    event = (
+        cal.events()
+        .insert(
+            calendarId="primary",
+            body=timed(
+                "Doctor",
+                "2026-12-01T09:00:00Z",
+                "2026-12-01T10:00:00Z",
+                visibility="private",
+                description="private notes",
+                attendees=[{"email": EMAIL}, {"email": "nurse@example.org"}],
+            ),
+        )
+        .execute()
+    )
     assert [a.get("self", False) for a in event["attendees"]] == [True, False]
     assert event["organizer"]["self"] is True
     with httpx.Client(base_url=sandbox.urls.control, trust_env=False) as control:
-        shared = control.post(f"/accounts/{EMAIL}/calendars/{EMAIL}/share",
-                              json={"with": "boss@example.com", "role": "reader"})
+        shared = control.post(
+            f"/accounts/{EMAIL}/calendars/{EMAIL}/share", json={"with": "boss@example.com", "role": "reader"}
+        )
         assert shared.status_code == 200, shared.text
     with calendar_service(sandbox, credentials(sandbox, "boss@example.com")) as boss:
         seen = boss.events().list(calendarId=EMAIL).execute()
@@ -267,8 +361,9 @@ def test_attendee_self_and_private_event_for_a_reader(sandbox: Sandbox, cal: Any
         for hidden in ("summary", "description", "attendees", "organizer"):
             assert hidden not in item
         with pytest.raises(HttpError) as info:
-            boss.events().insert(calendarId=EMAIL, body=timed("x", "2026-12-01T09:00:00Z",
-                                                               "2026-12-01T10:00:00Z")).execute()
+            boss.events().insert(
+                calendarId=EMAIL, body=timed("x", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z")
+            ).execute()
         assert info.value.resp.status == 403
         entries = boss.calendarList().list().execute()["items"]
         assert {e["id"]: e["accessRole"] for e in entries} == {"boss@example.com": "owner", EMAIL: "reader"}
@@ -278,10 +373,15 @@ def test_calendar_list_and_second_calendar(sandbox: Sandbox, cal: Any) -> None:
     with httpx.Client(base_url=sandbox.urls.control, trust_env=False) as control:
         second = control.post(f"/accounts/{EMAIL}/calendars", json={"name": "Family"}).json()
     entries = cal.calendarList().list().execute()
-    assert [(e["summary"], e.get("primary", False)) for e in entries["items"]] == [(EMAIL, True),
-                                                                                   ("Family", False)]
-    event = cal.events().insert(calendarId=second["id"], body=timed(
-        "Soccer", "2026-12-05T16:00:00Z", "2026-12-05T18:00:00Z")).execute()
+    assert [(e["summary"], e.get("primary", False)) for e in entries["items"]] == [
+        (EMAIL, True),
+        ("Family", False),
+    ]
+    event = (
+        cal.events()
+        .insert(calendarId=second["id"], body=timed("Soccer", "2026-12-05T16:00:00Z", "2026-12-05T18:00:00Z"))
+        .execute()
+    )
     assert cal.events().list(calendarId="primary").execute()["items"] == []
     assert [i["id"] for i in cal.events().list(calendarId=second["id"]).execute()["items"]] == [event["id"]]
     colors = cal.colors().get().execute()
@@ -299,29 +399,37 @@ def test_bad_requests_answer_googles_errors(sandbox: Sandbox, cal: Any) -> None:
     assert info.value.resp.status == 400 and _reason(info.value) == "invalid"
 
     with pytest.raises(HttpError) as info:
-        cal.events().list(calendarId="primary", timeMin="2026-12-02T00:00:00Z",
-                          timeMax="2026-12-01T00:00:00Z").execute()
+        cal.events().list(
+            calendarId="primary", timeMin="2026-12-02T00:00:00Z", timeMax="2026-12-01T00:00:00Z"
+        ).execute()
     assert _reason(info.value) == "timeRangeEmpty"
 
     with pytest.raises(HttpError) as info:
-        cal.events().insert(calendarId="primary", body=timed("x", "2026-13-01T09:00:00Z",
-                                                             "2026-12-01T10:00:00Z")).execute()
+        cal.events().insert(
+            calendarId="primary", body=timed("x", "2026-13-01T09:00:00Z", "2026-12-01T10:00:00Z")
+        ).execute()
     assert info.value.resp.status == 400 and _reason(info.value) == "invalid"
 
     with pytest.raises(HttpError) as info:
-        cal.events().insert(calendarId="primary", body=timed("x", "2026-12-01T10:00:00Z",
-                                                             "2026-12-01T09:00:00Z")).execute()
+        cal.events().insert(
+            calendarId="primary", body=timed("x", "2026-12-01T10:00:00Z", "2026-12-01T09:00:00Z")
+        ).execute()
     assert _reason(info.value) == "timeRangeEmpty"
 
     with pytest.raises(HttpError) as info:
-        cal.events().insert(calendarId="primary", body=timed(
-            "x", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", recurrence=["RRULE:FREQ=WEEKLY"])).execute()
+        cal.events().insert(
+            calendarId="primary",
+            body=timed("x", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", recurrence=["RRULE:FREQ=WEEKLY"]),
+        ).execute()
     assert info.value.resp.status == 400  # a recurring timed event needs start.timeZone
 
     token = cal._http.credentials.token
     with httpx.Client(base_url=f"{sandbox.urls.google}/calendar/v3", trust_env=False) as raw:
-        response = raw.post("/calendars/primary/events", content=b"{not json",
-                            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        response = raw.post(
+            "/calendars/primary/events",
+            content=b"{not json",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         assert response.status_code == 400
         error = response.json()["error"]
         assert error["code"] == 400 and error["errors"][0]["reason"] == "parseError"

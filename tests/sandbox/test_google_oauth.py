@@ -68,13 +68,15 @@ class _FormParser(HTMLParser):
 
 
 def _flow(sandbox: Sandbox) -> Flow:
-    config = {"installed": {
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "auth_uri": f"{sandbox.urls.google}/o/oauth2/auth",
-        "token_uri": f"{sandbox.urls.google}/token",
-        "redirect_uris": ["http://127.0.0.1"],
-    }}
+    config = {
+        "installed": {
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "auth_uri": f"{sandbox.urls.google}/o/oauth2/auth",
+            "token_uri": f"{sandbox.urls.google}/token",
+            "redirect_uris": ["http://127.0.0.1"],
+        }
+    }
     flow = Flow.from_client_config(config, scopes=SCOPES, autogenerate_code_verifier=True)
     flow.redirect_uri = REDIRECT
     return flow
@@ -116,8 +118,13 @@ def test_consent_allow_then_pkce_exchange_gives_working_tokens(sandbox: Sandbox,
     creds = flow.credentials
     assert creds.refresh_token and creds.token
     # Built exactly as the product builds it: bundled discovery document, credentials, endpoint.
-    service = build("calendar", "v3", credentials=creds, static_discovery=True,
-                    client_options={"api_endpoint": f"{sandbox.urls.google}/calendar/v3/"})
+    service = build(
+        "calendar",
+        "v3",
+        credentials=creds,
+        static_discovery=True,
+        client_options={"api_endpoint": f"{sandbox.urls.google}/calendar/v3/"},
+    )
     try:
         entries = service.calendarList().list().execute()["items"]
     finally:
@@ -126,9 +133,16 @@ def test_consent_allow_then_pkce_exchange_gives_working_tokens(sandbox: Sandbox,
 
     # The code is single use.
     with httpx.Client(trust_env=False) as client:
-        again = client.post(f"{sandbox.urls.google}/token", data={
-            "grant_type": "authorization_code", "code": answer["code"][0], "client_id": CLIENT_ID,
-            "redirect_uri": REDIRECT, "code_verifier": flow.code_verifier})
+        again = client.post(
+            f"{sandbox.urls.google}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": answer["code"][0],
+                "client_id": CLIENT_ID,
+                "redirect_uri": REDIRECT,
+                "code_verifier": flow.code_verifier,
+            },
+        )
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
 
 
@@ -136,14 +150,21 @@ def test_pkce_verifier_is_checked(sandbox: Sandbox) -> None:
     create_account(sandbox, "first@example.com")
     verifier = "v" * 64
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-    url = (f"{sandbox.urls.google}/o/oauth2/auth?client_id={CLIENT_ID}&response_type=code&state=s1"
-           f"&scope=https://www.googleapis.com/auth/calendar&redirect_uri={REDIRECT}"
-           f"&code_challenge={challenge}&code_challenge_method=S256")
+    url = (
+        f"{sandbox.urls.google}/o/oauth2/auth?client_id={CLIENT_ID}&response_type=code&state=s1"
+        f"&scope=https://www.googleapis.com/auth/calendar&redirect_uri={REDIRECT}"
+        f"&code_challenge={challenge}&code_challenge_method=S256"
+    )
     _form, answer = _consent(url, "allow")
     code = answer["code"][0]
     token_url = f"{sandbox.urls.google}/token"
     with httpx.Client(trust_env=False) as client:
-        base = {"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID, "redirect_uri": REDIRECT}
+        base = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": CLIENT_ID,
+            "redirect_uri": REDIRECT,
+        }
         wrong = client.post(token_url, data={**base, "code_verifier": "w" * 64})
         assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
         missing = client.post(token_url, data=base)
@@ -176,8 +197,10 @@ def test_consent_page_refuses_non_loopback_and_oob_redirects(sandbox: Sandbox) -
 def test_expire_access_makes_the_client_refresh(sandbox: Sandbox) -> None:
     create_account(sandbox, "tech@example.com")
     creds = credentials(sandbox, "tech@example.com")
-    with calendar_service(sandbox, creds) as service, httpx.Client(
-            base_url=sandbox.urls.control, trust_env=False) as control:
+    with (
+        calendar_service(sandbox, creds) as service,
+        httpx.Client(base_url=sandbox.urls.control, trust_env=False) as control,
+    ):
         first_token = creds.token
         service.calendarList().list().execute()
         mark = control.get("/requests").json()[-1]["seq"]
@@ -196,8 +219,10 @@ def test_expire_access_makes_the_client_refresh(sandbox: Sandbox) -> None:
 def test_revoked_account_cannot_refresh(sandbox: Sandbox) -> None:
     create_account(sandbox, "tech@example.com")
     creds = credentials(sandbox, "tech@example.com")
-    with calendar_service(sandbox, creds) as service, httpx.Client(
-            base_url=sandbox.urls.control, trust_env=False) as control:
+    with (
+        calendar_service(sandbox, creds) as service,
+        httpx.Client(base_url=sandbox.urls.control, trust_env=False) as control,
+    ):
         service.calendarList().list().execute()
         assert control.post("/accounts/tech@example.com/revoke").status_code == 200
         with pytest.raises(google.auth.exceptions.RefreshError) as info:
@@ -209,29 +234,47 @@ def test_revoke_endpoint_ends_the_grant(sandbox: Sandbox) -> None:
     create_account(sandbox, "tech@example.com")
     creds = credentials(sandbox, "tech@example.com")
     with httpx.Client(trust_env=False) as client:
-        done = client.post(f"{sandbox.urls.google}/revoke", params={"token": creds.token},
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        done = client.post(
+            f"{sandbox.urls.google}/revoke",
+            params={"token": creds.token},
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert done.status_code == 200
         again = client.post(f"{sandbox.urls.google}/revoke", params={"token": creds.token})
         assert again.status_code == 400
-        refresh = client.post(f"{sandbox.urls.google}/token", data={
-            "grant_type": "refresh_token", "refresh_token": creds.refresh_token, "client_id": CLIENT_ID})
+        refresh = client.post(
+            f"{sandbox.urls.google}/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": creds.refresh_token,
+                "client_id": CLIENT_ID,
+            },
+        )
         assert refresh.status_code == 400
-        assert refresh.json() == {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
-        api = client.get(f"{sandbox.urls.google}/calendar/v3/colors",
-                         headers={"Authorization": f"Bearer {creds.token}"})
+        assert refresh.json() == {
+            "error": "invalid_grant",
+            "error_description": "Token has been expired or revoked.",
+        }
+        api = client.get(
+            f"{sandbox.urls.google}/calendar/v3/colors", headers={"Authorization": f"Bearer {creds.token}"}
+        )
         assert api.status_code == 401
 
 
 def test_narrow_scopes_are_enforced(sandbox: Sandbox, monkeypatch: Any) -> None:
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     create_account(sandbox, "tech@example.com")
-    config = {"installed": {
-        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-        "auth_uri": f"{sandbox.urls.google}/o/oauth2/auth", "token_uri": f"{sandbox.urls.google}/token",
-    }}
-    flow = Flow.from_client_config(config, scopes=["https://www.googleapis.com/auth/calendar.events"],
-                                   autogenerate_code_verifier=True)
+    config = {
+        "installed": {
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "auth_uri": f"{sandbox.urls.google}/o/oauth2/auth",
+            "token_uri": f"{sandbox.urls.google}/token",
+        }
+    }
+    flow = Flow.from_client_config(
+        config, scopes=["https://www.googleapis.com/auth/calendar.events"], autogenerate_code_verifier=True
+    )
     flow.redirect_uri = REDIRECT
     url, _state = flow.authorization_url()
     _form, answer = _consent(url, "allow")
@@ -242,4 +285,3 @@ def test_narrow_scopes_are_enforced(sandbox: Sandbox, monkeypatch: Any) -> None:
         assert listing.status_code == 403
         assert listing.json()["error"]["errors"][0]["reason"] == "insufficientPermissions"
         assert client.get("/calendars/primary/events", headers=headers).status_code == 200
-

@@ -25,17 +25,30 @@ def cal(sandbox: Sandbox) -> Iterator[Any]:
 
 
 def _event(cal: Any, summary: str = "Job") -> dict[str, Any]:
-    result: dict[str, Any] = cal.events().insert(calendarId="primary", body=timed(
-        summary, "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z")).execute()
+    result: dict[str, Any] = (
+        cal.events()
+        .insert(calendarId="primary", body=timed(summary, "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z"))
+        .execute()
+    )
     return result
 
 
 def test_watch_sends_sync_then_exists_and_stop_ends_it(cal: Any) -> None:
     with receiver() as hook:
-        channel = cal.events().watch(calendarId="primary", body={
-            "id": "channel-1", "type": "web_hook", "address": hook.url, "token": "secret-token",
-            "params": {"ttl": "3600"},
-        }).execute()
+        channel = (
+            cal.events()
+            .watch(
+                calendarId="primary",
+                body={
+                    "id": "channel-1",
+                    "type": "web_hook",
+                    "address": hook.url,
+                    "token": "secret-token",
+                    "params": {"ttl": "3600"},
+                },
+            )
+            .execute()
+        )
         assert channel["kind"] == "api#channel" and channel["id"] == "channel-1"
         assert channel["resourceId"] and int(channel["expiration"]) > 0
 
@@ -82,26 +95,39 @@ def test_sync_before_answer_delivers_the_sync_notice_before_watch_answers(sandbo
 
 def test_watch_validates_the_channel(cal: Any) -> None:
     with pytest.raises(HttpError) as remote:
-        cal.events().watch(calendarId="primary", body={
-            "id": "c1", "type": "web_hook", "address": "http://relay.example.com/hook"}).execute()
+        cal.events().watch(
+            calendarId="primary",
+            body={"id": "c1", "type": "web_hook", "address": "http://relay.example.com/hook"},
+        ).execute()
     assert remote.value.resp.status == 400
     with pytest.raises(HttpError) as ttl:
-        cal.events().watch(calendarId="primary", body={
-            "id": "c2", "type": "web_hook", "address": "https://relay.example.com/hook",
-            "params": {"ttl": "soon"}}).execute()
+        cal.events().watch(
+            calendarId="primary",
+            body={
+                "id": "c2",
+                "type": "web_hook",
+                "address": "https://relay.example.com/hook",
+                "params": {"ttl": "soon"},
+            },
+        ).execute()
     assert ttl.value.resp.status == 400
-    cal.events().watch(calendarId="primary", body={
-        "id": "c3", "type": "web_hook", "address": "https://relay.example.com/hook"}).execute()
+    cal.events().watch(
+        calendarId="primary",
+        body={"id": "c3", "type": "web_hook", "address": "https://relay.example.com/hook"},
+    ).execute()
     with pytest.raises(HttpError) as duplicate:
-        cal.events().watch(calendarId="primary", body={
-            "id": "c3", "type": "web_hook", "address": "https://relay.example.com/hook"}).execute()
+        cal.events().watch(
+            calendarId="primary",
+            body={"id": "c3", "type": "web_hook", "address": "https://relay.example.com/hook"},
+        ).execute()
     assert duplicate.value.resp.status == 400
 
 
 def test_push_pause_holds_and_resume_flushes(sandbox: Sandbox, cal: Any) -> None:
     with receiver() as hook, httpx.Client(base_url=sandbox.urls.control, trust_env=False) as control:
-        cal.events().watch(calendarId="primary", body={
-            "id": "channel-2", "type": "webhook", "address": hook.url}).execute()
+        cal.events().watch(
+            calendarId="primary", body={"id": "channel-2", "type": "webhook", "address": hook.url}
+        ).execute()
         assert hook.next()["x-goog-resource-state"] == "sync"
         assert control.post("/push/pause").json() == {"paused": True}
         _event(cal, "One")
@@ -120,8 +146,9 @@ def test_push_pause_holds_and_resume_flushes(sandbox: Sandbox, cal: Any) -> None
 
 def test_push_retries_a_failing_receiver(sandbox: Sandbox, cal: Any) -> None:
     with receiver(status=503) as hook:
-        cal.events().watch(calendarId="primary", body={
-            "id": "channel-3", "type": "web_hook", "address": hook.url}).execute()
+        cal.events().watch(
+            calendarId="primary", body={"id": "channel-3", "type": "web_hook", "address": hook.url}
+        ).execute()
         states = [hook.next()["x-goog-resource-state"] for _ in range(3)]
         assert states == ["sync", "sync", "sync"]
         assert sandbox.push.wait_idle()
@@ -133,8 +160,9 @@ def test_deleting_a_watched_calendar_sends_not_exists(sandbox: Sandbox, cal: Any
     with httpx.Client(base_url=sandbox.urls.control, trust_env=False) as control:
         second = control.post(f"/accounts/{EMAIL}/calendars", json={"name": "Side jobs"}).json()
     with receiver() as hook:
-        cal.events().watch(calendarId=second["id"], body={
-            "id": "channel-4", "type": "web_hook", "address": hook.url}).execute()
+        cal.events().watch(
+            calendarId=second["id"], body={"id": "channel-4", "type": "web_hook", "address": hook.url}
+        ).execute()
         assert hook.next()["x-goog-resource-state"] == "sync"
         with pytest.raises(HttpError) as primary:
             cal.calendars().delete(calendarId="primary").execute()
@@ -156,12 +184,17 @@ def test_push_status_counts_outcomes_and_lists_live_channels(sandbox: Sandbox, c
         receiver() as hook,
         receiver(status=404) as refusing,
     ):
-        channel = cal.events().watch(calendarId="primary", body={
-            "id": "counted", "type": "web_hook", "address": hook.url}).execute()
-        cal.events().watch(calendarId="primary", body={
-            "id": "refused", "type": "web_hook", "address": refusing.url}).execute()
-        cal.events().watch(calendarId="primary", body={
-            "id": "nobody", "type": "web_hook", "address": nobody}).execute()
+        channel = (
+            cal.events()
+            .watch(calendarId="primary", body={"id": "counted", "type": "web_hook", "address": hook.url})
+            .execute()
+        )
+        cal.events().watch(
+            calendarId="primary", body={"id": "refused", "type": "web_hook", "address": refusing.url}
+        ).execute()
+        cal.events().watch(
+            calendarId="primary", body={"id": "nobody", "type": "web_hook", "address": nobody}
+        ).execute()
         _event(cal)
         assert sandbox.push.wait_idle()
         status = control.get("/push").json()

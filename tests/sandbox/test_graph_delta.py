@@ -19,7 +19,6 @@ WINDOW = {"startDateTime": "2026-03-01T00:00:00Z", "endDateTime": "2026-04-01T00
 SCHEMA = json.loads((Path(__file__).parent / "data" / "graph-schema.json").read_text())
 
 
-
 def run_round(graph: httpx.Client, first: str, page: int = 2) -> tuple[list[dict[str, Any]], str, int]:
     """Follow nextLinks to the deltaLink: (items, deltaLink, pages)."""
     items: list[dict[str, Any]] = []
@@ -44,9 +43,13 @@ def first_url(graph: httpx.Client) -> str:
 
 def test_delta_pages_changes_removals_and_replay(graph: httpx.Client) -> None:
     ids = [graph.post("/me/events", json=event_body(subject=f"Job {n}")).json()["id"] for n in range(5)]
-    outside = graph.post("/me/events", json=event_body(
-        start={"dateTime": "2026-06-01T09:00:00", "timeZone": "UTC"},
-        end={"dateTime": "2026-06-01T10:00:00", "timeZone": "UTC"})).json()["id"]
+    outside = graph.post(
+        "/me/events",
+        json=event_body(
+            start={"dateTime": "2026-06-01T09:00:00", "timeZone": "UTC"},
+            end={"dateTime": "2026-06-01T10:00:00", "timeZone": "UTC"},
+        ),
+    ).json()["id"]
     items, link1, pages = run_round(graph, first_url(graph))
     assert pages == 3 and sorted(i["id"] for i in items) == sorted(ids)
     quiet, link2, _ = run_round(graph, link1)
@@ -65,9 +68,15 @@ def test_delta_pages_changes_removals_and_replay(graph: httpx.Client) -> None:
 
 
 def test_delta_expands_series_and_reports_cancelled_occurrences(graph: httpx.Client) -> None:
-    graph.post("/me/events", json=event_body(recurrence={
-        "pattern": {"type": "daily", "interval": 7},
-        "range": {"type": "endDate", "startDate": "2026-03-02", "endDate": "2026-03-23"}}))
+    graph.post(
+        "/me/events",
+        json=event_body(
+            recurrence={
+                "pattern": {"type": "daily", "interval": 7},
+                "range": {"type": "endDate", "startDate": "2026-03-02", "endDate": "2026-03-23"},
+            }
+        ),
+    )
     items, link, _ = run_round(graph, first_url(graph), page=10)
     assert [i["type"] for i in items] == ["occurrence"] * 4
     graph.delete(f"/me/events/{items[0]['id']}")
@@ -98,14 +107,28 @@ def test_delta_rejects_unsupported_query_options(graph: httpx.Client) -> None:
 
 def test_subscription_handshake_and_notification(ms: MicrosoftSandbox, graph: httpx.Client) -> None:
     with Receiver() as receiver:
-        created = graph.post("/subscriptions", json={
-            "changeType": "created,updated,deleted", "notificationUrl": receiver.url, "resource": "me/events",
-            "expirationDateTime": "2099-01-01T00:00:00Z", "clientState": "s3cret"})
+        created = graph.post(
+            "/subscriptions",
+            json={
+                "changeType": "created,updated,deleted",
+                "notificationUrl": receiver.url,
+                "resource": "me/events",
+                "expirationDateTime": "2099-01-01T00:00:00Z",
+                "clientState": "s3cret",
+            },
+        )
         assert created.status_code == 400  # more than 4230 minutes ahead
         expires = (ms.clock() + dt.timedelta(hours=48)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        created = graph.post("/subscriptions", json={
-            "changeType": "created,updated,deleted", "notificationUrl": receiver.url, "resource": "me/events",
-            "expirationDateTime": expires, "clientState": "s3cret"})
+        created = graph.post(
+            "/subscriptions",
+            json={
+                "changeType": "created,updated,deleted",
+                "notificationUrl": receiver.url,
+                "resource": "me/events",
+                "expirationDateTime": expires,
+                "clientState": "s3cret",
+            },
+        )
         assert created.status_code == 201, created.text
         sub = created.json()
         assert receiver.validations and " " in receiver.validations[0]  # decoded, not URL-encoded
@@ -126,20 +149,35 @@ def test_subscription_handshake_and_notification(ms: MicrosoftSandbox, graph: ht
         schema_check("subscription", sub)
 
 
-def test_subscription_fails_when_the_endpoint_does_not_echo(graph: httpx.Client, ms: MicrosoftSandbox) -> None:
+def test_subscription_fails_when_the_endpoint_does_not_echo(
+    graph: httpx.Client, ms: MicrosoftSandbox
+) -> None:
     expires = (ms.clock() + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with Receiver(echo=False) as receiver:
-        answer = graph.post("/subscriptions", json={
-            "changeType": "created", "notificationUrl": receiver.url, "resource": "me/events",
-            "expirationDateTime": expires})
+        answer = graph.post(
+            "/subscriptions",
+            json={
+                "changeType": "created",
+                "notificationUrl": receiver.url,
+                "resource": "me/events",
+                "expirationDateTime": expires,
+            },
+        )
     assert answer.status_code == 400 and "validation" in answer.json()["error"]["message"].lower()
-    plain = graph.post("/subscriptions", json={
-        "changeType": "created", "notificationUrl": "http://example.com/hook", "resource": "me/events",
-        "expirationDateTime": expires})
+    plain = graph.post(
+        "/subscriptions",
+        json={
+            "changeType": "created",
+            "notificationUrl": "http://example.com/hook",
+            "resource": "me/events",
+            "expirationDateTime": expires,
+        },
+    )
     assert plain.status_code == 400 and "https" in plain.json()["error"]["message"]
 
 
 # -- schema ---------------------------------------------------------------------------------------
+
 
 def _props(type_name: str) -> dict[str, Any]:
     props: dict[str, Any] = {}
@@ -154,8 +192,15 @@ def _check_value(kind: Any, value: Any, where: str) -> None:
     if value is None:
         return
     if isinstance(kind, str):
-        expected = {"str": str, "bool": bool, "int": int, "float": (int, float), "datetime": str, "date": str,
-                    "time": str}[kind]
+        expected = {
+            "str": str,
+            "bool": bool,
+            "int": int,
+            "float": (int, float),
+            "datetime": str,
+            "date": str,
+            "time": str,
+        }[kind]
         assert isinstance(value, expected), f"{where}: {value!r} is not {kind}"
         if kind == "datetime":
             assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?Z", value), where
@@ -182,12 +227,23 @@ def schema_check(type_name: str, value: dict[str, Any], where: str = "") -> None
 
 
 def test_responses_validate_against_the_graph_schema(sandbox: Sandbox, graph: httpx.Client) -> None:
-    series = graph.post("/me/events", json=event_body(
-        recurrence={"pattern": {"type": "relativeMonthly", "interval": 1, "daysOfWeek": ["monday"],
-                                "index": "first"},
-                    "range": {"type": "noEnd", "startDate": "2026-03-02"}},
-        location={"displayName": "12 Elm St"}, body={"contentType": "html", "content": "<b>Hi</b>"},
-        categories=["Jobs"])).json()
+    series = graph.post(
+        "/me/events",
+        json=event_body(
+            recurrence={
+                "pattern": {
+                    "type": "relativeMonthly",
+                    "interval": 1,
+                    "daysOfWeek": ["monday"],
+                    "index": "first",
+                },
+                "range": {"type": "noEnd", "startDate": "2026-03-02"},
+            },
+            location={"displayName": "12 Elm St"},
+            body={"contentType": "html", "content": "<b>Hi</b>"},
+            categories=["Jobs"],
+        ),
+    ).json()
     schema_check("event", series, "event")
     for calendar in graph.get("/me/calendars").json()["value"]:
         schema_check("calendar", calendar, "calendar")

@@ -45,14 +45,15 @@ def sandbox(clock: Clock) -> Iterator[Sandbox]:
         box.stop()
 
 
-
 @pytest.fixture
 def control(sandbox: Sandbox) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=sandbox.urls.control, timeout=10, trust_env=False) as client:
         yield client
 
 
-def subscribe(graph: httpx.Client, clock: Clock, hook: str, lifecycle: str | None, minutes: int = 3000) -> str:
+def subscribe(
+    graph: httpx.Client, clock: Clock, hook: str, lifecycle: str | None, minutes: int = 3000
+) -> str:
     body: dict[str, Any] = {
         "changeType": "created,updated,deleted",
         "notificationUrl": hook,
@@ -105,7 +106,11 @@ def test_each_event_reaches_the_lifecycle_url_in_the_documented_shape(
         assert events(lifecycle) == ["reauthorizationRequired", "missed"] and changes.notifications == []
         item = lifecycle.notifications[0]["value"][0]
         assert set(item) == {
-            "subscriptionId", "subscriptionExpirationDateTime", "tenantId", "clientState", "lifecycleEvent"
+            "subscriptionId",
+            "subscriptionExpirationDateTime",
+            "tenantId",
+            "clientState",
+            "lifecycleEvent",
         }
         assert item["subscriptionId"] == sub and item["clientState"] == "s3cret" and item["tenantId"]
         assert graph.get(f"/subscriptions/{sub}").status_code == 200  # neither of those removes it

@@ -52,8 +52,9 @@ def test_discovery_for_the_tenant_guid_and_an_unknown_tenant(ms: Sandbox, browse
     tid = ms.microsoft.accounts()[0]["tenant_id"]  # type: ignore[union-attr]
     config = browser.get(f"{ms.urls.microsoft}/{tid}/v2.0/.well-known/openid-configuration").json()
     assert config["issuer"] == f"{ms.urls.microsoft}/{tid}/v2.0"
-    unknown = browser.get(f"{ms.urls.microsoft}/00000000-1111-2222-3333-444444444444/v2.0/.well-known/"
-                          "openid-configuration")
+    unknown = browser.get(
+        f"{ms.urls.microsoft}/00000000-1111-2222-3333-444444444444/v2.0/.well-known/openid-configuration"
+    )
     assert unknown.status_code == 400 and unknown.json()["error"] == "invalid_tenant"
 
 
@@ -61,10 +62,13 @@ def test_discovery_for_the_tenant_guid_and_an_unknown_tenant(ms: Sandbox, browse
 def test_auth_code_flow_and_silent_refresh(ms: Sandbox, browser: httpx.Client, mode: str) -> None:
     with msal_app(ms) as app:
         # MSAL warns that query mode is less safe than form_post; the sandbox still supports it.
-        expect = contextlib.nullcontext() if mode == "form_post" else pytest.warns(UserWarning, match="form_post")
+        expect = (
+            contextlib.nullcontext() if mode == "form_post" else pytest.warns(UserWarning, match="form_post")
+        )
         with expect:
-            flow = app.initiate_auth_code_flow(SCOPES, redirect_uri="http://localhost:8400", response_mode=mode,
-                                               login_hint="ben@contoso.com")
+            flow = app.initiate_auth_code_flow(
+                SCOPES, redirect_uri="http://localhost:8400", response_mode=mode, login_hint="ben@contoso.com"
+            )
         answer = consent(browser, flow["auth_uri"], EMAIL)
         assert answer.status_code == (302 if mode == "query" else 200)
         params = redirect_params(answer)
@@ -86,7 +90,9 @@ def test_auth_code_flow_and_silent_refresh(ms: Sandbox, browser: httpx.Client, m
 
 def test_cancel_on_the_consent_page_returns_access_denied(ms: Sandbox, browser: httpx.Client) -> None:
     with msal_app(ms) as app:
-        flow = app.initiate_auth_code_flow(SCOPES, redirect_uri="http://localhost:8400", response_mode="form_post")
+        flow = app.initiate_auth_code_flow(
+            SCOPES, redirect_uri="http://localhost:8400", response_mode="form_post"
+        )
         params = redirect_params(consent(browser, flow["auth_uri"], EMAIL, action="cancel"))
         assert params["error"] == "access_denied" and params["state"] == flow["state"]
         result = app.acquire_token_by_auth_code_flow(flow, params)
@@ -95,12 +101,18 @@ def test_cancel_on_the_consent_page_returns_access_denied(ms: Sandbox, browser: 
 
 def test_pkce_verifier_is_checked_and_codes_are_single_use(ms: Sandbox, browser: httpx.Client) -> None:
     with msal_app(ms) as app:
-        flow = app.initiate_auth_code_flow(SCOPES, redirect_uri="http://localhost:8400", response_mode="form_post")
+        flow = app.initiate_auth_code_flow(
+            SCOPES, redirect_uri="http://localhost:8400", response_mode="form_post"
+        )
         params = redirect_params(consent(browser, flow["auth_uri"], EMAIL))
         token_url = f"{ms.urls.microsoft}/common/oauth2/v2.0/token"
-        form = {"client_id": CLIENT_ID,
-                "grant_type": "authorization_code", "code": params["code"],
-                "redirect_uri": "http://localhost:8400", "code_verifier": "wrong" * 10}
+        form = {
+            "client_id": CLIENT_ID,
+            "grant_type": "authorization_code",
+            "code": params["code"],
+            "redirect_uri": "http://localhost:8400",
+            "code_verifier": "wrong" * 10,
+        }
         bad = browser.post(token_url, data=form).json()
         assert bad["error"] == "invalid_grant" and 501481 in bad["error_codes"]
         assert "access_token" in app.acquire_token_by_auth_code_flow(flow, params)
@@ -110,8 +122,12 @@ def test_pkce_verifier_is_checked_and_codes_are_single_use(ms: Sandbox, browser:
 
 def test_revoked_refresh_token_gets_invalid_grant(ms: Sandbox, browser: httpx.Client) -> None:
     with msal_app(ms) as app:
-        flow = app.initiate_auth_code_flow(SCOPES, redirect_uri="http://localhost:8400", response_mode="form_post")
-        result = app.acquire_token_by_auth_code_flow(flow, redirect_params(consent(browser, flow["auth_uri"], EMAIL)))
+        flow = app.initiate_auth_code_flow(
+            SCOPES, redirect_uri="http://localhost:8400", response_mode="form_post"
+        )
+        result = app.acquire_token_by_auth_code_flow(
+            flow, redirect_params(consent(browser, flow["auth_uri"], EMAIL))
+        )
         access = result["access_token"]
         ms.microsoft.revoke(EMAIL)  # type: ignore[union-attr]
         [account] = app.get_accounts()
@@ -158,7 +174,12 @@ def test_device_code_expires(ms: Sandbox, browser: httpx.Client) -> None:
         flow = app.initiate_device_flow(SCOPES)
     identity = ms.microsoft.identity  # type: ignore[union-attr]
     identity.devices[flow["device_code"]].expires = identity.clock()
-    answer = browser.post(f"{ms.urls.microsoft}/common/oauth2/v2.0/token", data={
-        "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": CLIENT_ID,
-        "device_code": flow["device_code"]})
+    answer = browser.post(
+        f"{ms.urls.microsoft}/common/oauth2/v2.0/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "client_id": CLIENT_ID,
+            "device_code": flow["device_code"],
+        },
+    )
     assert answer.status_code == 400 and answer.json()["error"] == "expired_token"

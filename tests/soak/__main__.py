@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 10 <= args.seconds <= 480 or not 1 <= args.techs <= 20 or not 0 <= args.fault_rate <= 0.5:
         parser.error("--seconds must be 10-480, --techs 1-20 and --fault-rate 0-0.5 (the soak stays bounded)")
     if args.workdir is not None and args.workdir.exists() and any(args.workdir.iterdir()):
-        parser.error(f"--workdir {args.workdir} is not empty; name a new or empty folder (a soak starts from nothing)")
+        parser.error(
+            f"--workdir {args.workdir} is not empty; name a new or empty folder (a soak starts from nothing)"
+        )
     config = SoakConfig(
         seconds=args.seconds,
         techs=args.techs,

@@ -871,7 +871,9 @@ def run_soak(config: SoakConfig, store: TokenStore | None = None) -> SoakResult:
                 next_kill = time.monotonic() + rng.uniform(*config.kill_every)
             elif not sync.alive():  # it stopped by itself: that is a finding, then carry on
                 code = sync.child.returncode if sync.child is not None else None
-                result.failures.append(f"the sync process exited by itself during the soak (exit code {code})")
+                result.failures.append(
+                    f"the sync process exited by itself during the soak (exit code {code})"
+                )
                 sync.kill()
                 sync.start()
             ticks += 1

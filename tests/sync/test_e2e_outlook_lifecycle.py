@@ -139,7 +139,9 @@ async def pushed(
     monitor = build_health_monitor(database.unit_of_work, clock, bus, path=tmp_path / "settings.toml")
     port = _free_port()
     public_url = f"http://127.0.0.1:{port}/crewboard"
-    companions = SyncCompanions(monitor, database.unit_of_work, clock, provider_for, ("127.0.0.1", port), public_url)
+    companions = SyncCompanions(
+        monitor, database.unit_of_work, clock, provider_for, ("127.0.0.1", port), public_url
+    )
     stop = asyncio.Event()
     running = asyncio.gather(engine.run_forever(stop), companions.run(engine.request_read, stop))
     phone = OutlookPhone(sandbox, control)
@@ -212,9 +214,9 @@ async def test_reauthorization_required_renews_the_subscription(pushed: Pushed) 
 
     def renewed() -> bool:
         [current] = pushed.channels()
-        return current["id"] == channel["id"] and datetime.fromisoformat(current["expires"]) > soon + timedelta(
-            days=1
-        )
+        return current["id"] == channel["id"] and datetime.fromisoformat(
+            current["expires"]
+        ) > soon + timedelta(days=1)
 
     await until(renewed)
     stored = pushed.calendar.channel_expires
@@ -234,10 +236,16 @@ async def test_a_forged_lifecycle_notice_is_refused_and_changes_nothing(pushed: 
     async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
         answer = await client.post(f"{pushed.public_url}/microsoft/lifecycle", json={"value": [item]})
         assert answer.status_code == 403
-        real = dict(item, clientState=CalendarChannels(pushed.database.unit_of_work).token_for(
-            CalendarId(pushed.calendar.id)
-        ), lifecycleEvent="reauthorizationRequired")
-        assert (await client.post(f"{pushed.public_url}/microsoft/lifecycle", json={"value": [real]})).status_code == 202
+        real = dict(
+            item,
+            clientState=CalendarChannels(pushed.database.unit_of_work).token_for(
+                CalendarId(pushed.calendar.id)
+            ),
+            lifecycleEvent="reauthorizationRequired",
+        )
+        assert (
+            await client.post(f"{pushed.public_url}/microsoft/lifecycle", json={"value": [real]})
+        ).status_code == 202
     # The genuine notice, sent after the forged one, is answered; the forged one never was.
     await until(lambda: bool(pushed.requests(since, "PATCH", channel["id"])))
     assert pushed.channels() == [dict(channel, expires=pushed.channels()[0]["expires"])]

@@ -233,7 +233,9 @@ def test_a_failing_first_read_ends_in_taking_longer_and_shows_what_was_read(
     async def scenario() -> None:
         dialog.start()
         await until(lambda: dialog.stage is Stage.FIRST_SYNC, "the first sync to start")
-        await until(lambda: bool(office.services.accounts.list()) and family_read(), "the second calendar's read")
+        await until(
+            lambda: bool(office.services.accounts.list()) and family_read(), "the second calendar's read"
+        )
         assert dialog.stage is Stage.FIRST_SYNC  # the primary calendar is still unread
         # While it waits, the dialog says the read failed and will be tried again.
         await until(lambda: "The last try failed (" in dialog.message.text(), "news of the failed read")
