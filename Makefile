@@ -8,7 +8,7 @@ export QT_QPA_PLATFORM ?= offscreen
 export QTWEBENGINE_CHROMIUM_FLAGS ?= --no-sandbox --disable-gpu
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test test-dates lint typecheck unit system-deps bench soak clean
+.PHONY: demo test test-dates test-loaded lint typecheck unit system-deps bench soak clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -41,6 +41,10 @@ test: system-deps $(STAMP) lint typecheck unit
 # and 23:30 on 31 December in Honolulu (TEST_DATES="ahead" for one of them).
 test-dates: system-deps $(STAMP)
 	scripts/test-dates $(TEST_DATES)
+
+# The suite pinned to one core beside a busy loop on the other, RUNS times in a row (default 5).
+test-loaded: system-deps $(STAMP)
+	scripts/test-loaded $(RUNS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
