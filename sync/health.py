@@ -51,6 +51,7 @@ from app.domain.time import Clock, zone
 from app.errors import InvalidInput
 from app.services.accounts import provider_label
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
+from app.services.text import sentence
 from sync.notify import Notifier, describe_error
 from sync.providers.config import ConfigurationError, read_settings_file, settings_path
 
@@ -245,7 +246,7 @@ class HealthMonitor:
         )
         body = (
             f"Crewboard has not been able to sync {label} since {since}."
-            f" Last error: {health.last_error or 'unknown'}.{reconnect}\n\n"
+            f" Last error: {sentence(health.last_error or 'unknown')}{reconnect}\n\n"
             f"Bookings are safe on the board, and changes to {tech.name}'s jobs will be sent when the "
             f"calendar is reachable again. Until then {tech.name}'s calendar may be missing new or moved "
             "jobs, and the board may not see personal events added there, so check with them before "

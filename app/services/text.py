@@ -37,3 +37,17 @@ def typed_line(text: str, what: str) -> str:
             f"{what} must be on one line; remove the line break or control character and try again."
         )
     return " ".join(text.split())
+
+
+def first_upper(text: str) -> str:
+    """`text` with its first letter made upper case and the rest left as written.
+
+    (str.capitalize lowercases the rest, which turns an event called 'Car Service' into 'car service'.)
+    """
+    return text[:1].upper() + text[1:]
+
+
+def sentence(text: str) -> str:
+    """`text` ending in one full stop: our messages quote other sentences that may end in one already."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "…")) else f"{text}."

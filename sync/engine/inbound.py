@@ -30,6 +30,7 @@ from app.domain.recurrence import InvalidRecurrence, occurrence_interval
 from app.domain.time import Clock, Interval, local_midnight, zone
 from app.services.accounts import DISPATCHER, provider_label
 from app.services.ports import UnitOfWork
+from app.services.text import first_upper
 from sync.core.guard import MassDeleteGuard
 from sync.engine import cursors
 from sync.engine.alerts import SYNC_ACTOR, Alerts, notify, open_conflict, tell_tech_and_dispatcher
@@ -314,6 +315,8 @@ class CalendarReader:
                 if not span.overlaps(block.interval):
                     continue
                 what = "a private event" if block.title is None else f"'{block.title}'"
+                # The primary calendar is named after the tech (or their address): say it once.
+                where = f"{tech.name}'s calendar" + ("" if calendar.primary else f" '{calendar.name}'")
                 local = span.start.astimezone(tz)
                 conflict = open_conflict(
                     uow,
@@ -327,13 +330,13 @@ class CalendarReader:
                     other_start=block.interval.start,
                     other_end=block.interval.end,
                     other_title=block.title,
-                    detail=f"{what} on {calendar.name} overlaps the {booking.service} job",
+                    detail=f"{what} in {where} overlaps the {booking.service} job",
                 )
                 if conflict is None:
                     continue
                 subject = f"{tech.name}: calendar event over the {booking.service} job"
                 body = (
-                    f"{what.capitalize()} in {tech.name}'s calendar {calendar.name} overlaps the "
+                    f"{first_upper(what)} in {where} overlaps the "
                     f"{booking.service} job on {local:%a %d %b %H:%M} ({tech.timezone}). The job stays "
                     "where it is; keep it, reschedule it or give it to another technician."
                 )

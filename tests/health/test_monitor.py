@@ -312,3 +312,14 @@ def test_a_short_blip_sends_nothing(
     monitor.succeeded(account, T0 + timedelta(seconds=40))
     assert notifications(services) == []
     assert heard.health == [account, account]  # failing, then fine again
+
+
+def test_an_error_that_is_already_a_sentence_ends_in_one_full_stop(
+    services: Services, business: Business, monitor: HealthMonitor
+) -> None:
+    account = business.maria_google.id
+    monitor.failed(account, T0, "Could not reach Google; check the connection and try again.")
+    monitor.evaluate(T0 + timedelta(minutes=30))
+    [to_dispatcher] = notifications(services)
+    assert "Last error: Could not reach Google; check the connection and try again.\n" in to_dispatcher.body
+    assert ".." not in to_dispatcher.body

@@ -128,6 +128,11 @@ async def test_a_personal_event_over_a_booking_opens_one_conflict_and_tells_two_
     assert sum(isinstance(h, NotificationAdded) for h in heard) == 2
     assert sum(isinstance(h, ConflictChanged) for h in heard) == 1
 
+    # The title as the tech wrote it, and the tech's primary calendar named once.
+    body = notices[0].body
+    assert body.startswith(f"'Dentist' in {world.tech.tech.name}'s calendar overlaps the ")
+    assert ".." not in body
+
     # Reading again, incrementally or in full after the cursor expired, changes nothing.
     await engine.run_once()
     world.phone.expire_cursors()
