@@ -22,12 +22,14 @@ import asyncio
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from app.domain.model import Provider, Technician
@@ -413,7 +415,15 @@ def decorate_demo_window(session: DemoSession) -> Callable[[Any, Any], None]:
     return decorate
 
 
+def _stop_starting(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM or SIGHUP while the demo is still being set up: unwind, so its folders are removed."""
+    raise SystemExit(128 + signum)
+
+
 def run_demo() -> int:
+    # Until the window takes over (it closes itself on these signals), a stop unwinds the set-up.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop_starting)
     folder = Path(tempfile.mkdtemp(prefix="crewboard-demo-"))
     os.environ.setdefault("CREWBOARD_LOG_DIR", str(folder / "logs"))
     # The demo business works from Chicago: the board's time axis and alert times use its clock.

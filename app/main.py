@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 import webbrowser
 from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from app.domain.ids import CalendarId
@@ -172,6 +174,13 @@ def run_desktop(
     window.closed.connect(closed.set)
     window.resize(1440, 860)
     window.show()
+
+    def on_terminate(signum: int, frame: FrameType | None) -> None:
+        # A polite stop (`kill`, a session logging out, a closed terminal) closes the window as the
+        # user would, so whoever opened the app cleans up after it (the demo removes its folder).
+        loop.call_soon_threadsafe(window.close)
+
+    previous = {sig: signal.signal(sig, on_terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         with loop:
             if runner is not None:
@@ -180,6 +189,8 @@ def run_desktop(
             if runner is not None:
                 loop.run_until_complete(runner.wait_stopped())
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         asyncio.set_event_loop(None)
         collector.stop()
     return 0
