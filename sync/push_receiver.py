@@ -86,7 +86,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from app.domain.ids import CalendarId
 from app.domain.model import Calendar
-from app.services.ports import UnitOfWork, UnitOfWorkFactory
+from app.services.ports import UnitOfWorkFactory
+from sync.store_settings import store_settings
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +273,7 @@ class CalendarChannels:
     def _secret(self) -> bytes:
         if self._key is None:
             with self._uow() as uow:
-                settings = _settings(uow)
+                settings = store_settings(uow, "push channels")
                 stored = settings.get(self.KEY_SETTING)
                 if stored is None:
                     stored = secrets.token_urlsafe(32)
@@ -280,20 +281,6 @@ class CalendarChannels:
                     uow.commit()
             self._key = stored.encode("ascii")
         return self._key
-
-
-class _Settings(Protocol):
-    def get(self, key: str) -> str | None: ...
-    def put(self, key: str, value: str) -> None: ...
-
-
-def _settings(uow: UnitOfWork) -> _Settings:
-    """The store's key/value settings (storage's unit of work has them), or TypeError."""
-    found = getattr(uow, "settings", None)
-    if found is None:
-        raise TypeError(f"{type(uow).__name__} has no settings; push channels need storage's unit of work")
-    settings: _Settings = found
-    return settings
 
 
 # --- HTTP --------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ import hashlib
 import logging
 from dataclasses import replace
 from datetime import datetime
-from typing import Protocol
 
 from app.domain.ids import BookingId
 from app.domain.model import Audience, AuditEntry, Calendar, RemoteEvent, Response, Technician
@@ -23,6 +22,7 @@ from app.services.ports import UnitOfWork
 from sync.core.ownership import KEY_BYTES, new_key, tag_verifies
 from sync.engine.alerts import Alerts, notify
 from sync.providers.protocol import ChangeBatch
+from sync.store_settings import store_settings
 
 log = logging.getLogger(__name__)
 
@@ -32,19 +32,6 @@ KEY_SETTING = "sync.event_ownership_key"
 _TOLD_PREFIX = "sync.disowned."
 
 
-class _Settings(Protocol):
-    def get(self, key: str) -> str | None: ...
-    def put(self, key: str, value: str) -> None: ...
-
-
-def _settings(uow: UnitOfWork) -> _Settings:
-    found = getattr(uow, "settings", None)
-    if found is None:
-        raise TypeError(f"{type(uow).__name__} has no settings; calendar sync needs storage's unit of work")
-    settings: _Settings = found
-    return settings
-
-
 def store_key(uow: UnitOfWork) -> bytes:
     """The store's event ownership key, made (once) when missing; commits with `uow`.
 
@@ -52,7 +39,7 @@ def store_key(uow: UnitOfWork) -> bytes:
     holds for events no link names, since nothing proved those ours, and has every calendar read
     in full once, so each event's claim is checked against its tag.
     """
-    settings = _settings(uow)
+    settings = store_settings(uow, "calendar sync")
     stored = settings.get(KEY_SETTING)
     if stored is not None:
         key = bytes.fromhex(stored)
@@ -133,7 +120,7 @@ def _tell_once(
     alerts: Alerts,
 ) -> None:
     """Audit, log and tell the dispatcher of a claim Crewboard disowns, once per event."""
-    settings = _settings(uow)
+    settings = store_settings(uow, "calendar sync")
     marker = hashlib.sha256(f"{calendar.id}\x00{event.remote_id}\x00{claimed}".encode()).hexdigest()[:40]
     if settings.get(_TOLD_PREFIX + marker) is not None:
         return
