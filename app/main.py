@@ -17,6 +17,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from app import office
 from app.domain.ids import CalendarId
 from app.domain.model import Provider
 from app.services.container import Services
@@ -66,7 +67,6 @@ def connector_factory(
 
 def build_sync_engine(services: Services, store: TokenStore | None = None) -> DesktopSync:
     """The two-way sync engine over the app's store, with health escalation and alert e-mail beside it."""
-    from app.cli.args import office_zone
     from sync.companions import SyncCompanions, build_health_monitor
     from sync.engine import SyncEngine
     from sync.providers.factory import open_provider
@@ -77,7 +77,9 @@ def build_sync_engine(services: Services, store: TokenStore | None = None) -> De
     def provider_for(account: Any) -> Any:
         return open_provider(account, tokens)
 
-    monitor = build_health_monitor(services.uow, services.clock, services.bus, office_zone=office_zone())
+    monitor = build_health_monitor(
+        services.uow, services.clock, services.bus, office_zone=office.office_zone()
+    )
     engine = SyncEngine(
         services.uow,
         provider_for,
@@ -165,9 +167,9 @@ def run_desktop(
         sync=runner,
     )
     closed = asyncio.Event()
-    from app.cli.args import office_zone_name
-
-    window = MainWindow(services, office_zone=office_zone or office_zone_name(), title_suffix=title_suffix)
+    window = MainWindow(
+        services, office_zone=office_zone or office.office_zone_name(), title_suffix=title_suffix
+    )
     attach_calendar_settings(window, setup)
     if decorate is not None:
         decorate(window, setup)

@@ -56,17 +56,6 @@ NOW_TICK_MS = 30_000
 SLOT_SEARCH_DAYS = 14
 
 
-def local_zone_name() -> str:
-    """The computer's IANA zone name, the office zone unless configured otherwise."""
-    try:
-        import tzlocal
-
-        name = tzlocal.get_localzone_name()
-    except Exception:  # the zone cannot be determined: a sensible, explicit fallback
-        name = None
-    return name or "UTC"
-
-
 class MainWindow(QMainWindow):
     """The dispatcher's window. `snapshot_applied` fires each time the board shows fresh data."""
 
@@ -76,13 +65,13 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         services: Services,
-        office_zone: str | None = None,
+        office_zone: str,
         title_suffix: str = "",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.services = services
-        self.office_zone_name = office_zone or local_zone_name()
+        self.office_zone_name = office_zone
         self.office: tzinfo = zone(self.office_zone_name)
         self.setWindowTitle("Crewboard" + (f" — {title_suffix}" if title_suffix else ""))
         self.setObjectName("mainWindow")

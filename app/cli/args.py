@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import NoReturn
 
-from app.domain.time import zone
 from app.errors import InvalidInput
 
 
@@ -191,24 +190,3 @@ def check_sandbox_state(rest: list[str]) -> None:
         raise InvalidInput(
             f"The file {path} {problem}; give another --state file or move this one away to start afresh."
         )
-
-
-def office_zone_name() -> str:
-    """The zone of this desk: CREWBOARD_TIMEZONE if set, else the machine's own zone, else UTC."""
-    import os
-
-    name = os.environ.get("CREWBOARD_TIMEZONE")
-    if name:
-        zone(name)  # an unknown name is refused with a sentence that says what to write
-        return name
-    try:
-        from tzlocal import get_localzone_name
-
-        local = get_localzone_name()
-    except Exception:  # a machine with no zone configured still works, in UTC
-        local = None
-    return local or "UTC"
-
-
-def office_zone() -> tzinfo:
-    return zone(office_zone_name())

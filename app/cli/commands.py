@@ -13,8 +13,6 @@ from typing import Any
 
 from app.cli.args import (
     last_day,
-    office_zone,
-    office_zone_name,
     parse_count,
     parse_date,
     parse_instant,
@@ -24,6 +22,7 @@ from app.cli.output import booking_json, emit_json, emit_table, local_iso, span_
 from app.domain.model import Booking, TimeOff
 from app.domain.time import zone
 from app.errors import InvalidInput
+from app.office import office_zone, office_zone_name
 from app.services.bookings import NewBooking
 from app.services.container import Services
 

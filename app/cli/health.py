@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.cli.args import office_zone
 from app.cli.output import emit_json, emit_table
 from app.domain.health import Thresholds, format_duration, parse_duration
 from app.domain.model import Notification
 from app.errors import InvalidInput
+from app.office import office_zone
 from app.services.accounts import AccountService, AccountView, provider_label
 from app.services.container import Services
 

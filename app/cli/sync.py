@@ -17,13 +17,14 @@ import sys
 from collections import Counter
 from typing import Any, cast
 
-from app.cli.args import Parser, office_zone, office_zone_name, parse_instant
+from app.cli.args import Parser, parse_instant
 from app.cli.health import add_health_arguments, check_push_arguments
 from app.cli.output import emit_json, emit_table, local_iso
 from app.domain.ids import AccountId
 from app.domain.model import AccountStatus, CalendarAccount, Conflict, Resolution
 from app.domain.time import zone
 from app.errors import AccountsFailing, InvalidInput
+from app.office import office_zone, office_zone_name
 from app.services.container import Services
 
 
