@@ -33,6 +33,8 @@ from oauthlib.oauth2.rfc6749.errors import OAuth2Error  # type: ignore[import-un
 from app.domain.model import CalendarAccount, Provider
 from app.services.ports import Grant, ProviderUnavailable, ReconnectRequired, RemoteCalendar, SignInFailed
 from sync.providers.config import GoogleSettings
+from sync.providers.google_calendars import list_calendars
+from sync.providers.google_renewal import reconnect_error
 from sync.providers.secrets import TokenStore, token_ref
 
 log = logging.getLogger(__name__)
@@ -316,21 +318,6 @@ def refresh(credentials: Credentials, session: requests.Session | None = None) -
             ) from None
 
 
-def reconnect_error(error: google.auth.exceptions.RefreshError) -> ReconnectRequired | ProviderUnavailable:
-    """Map google-auth's RefreshError to what the use cases act on."""
-    text = str(error.args[0]) if error.args else ""
-    reason = text.split(":", 1)[0].strip() or "refresh failed"
-    if reason in ("invalid_grant", "invalid_scope", "unauthorized_client", "access_denied"):
-        return ReconnectRequired(
-            f"Google no longer accepts the sign-in ({reason}: token expired or revoked)."
-        )
-    if error.retryable:
-        return ProviderUnavailable(
-            f"Google could not renew the sign-in right now ({reason}); trying again later."
-        )
-    return ReconnectRequired(f"Google no longer accepts the sign-in ({reason}).")
-
-
 def revoke(settings: GoogleSettings, token: str, session: requests.Session | None = None) -> bool:
     """Revoke a refresh (or access) token; True if Google ended the grant or it was already dead."""
     try:
@@ -393,8 +380,6 @@ class GoogleConnector:
 
     def adopt(self, credentials: Credentials) -> Grant:
         """Keep fresh credentials in the keyring under the account's email and list its calendars."""
-        from sync.providers.google_calendars import list_calendars
-
         calendars, email = list_calendars(self.settings, credentials)
         ref = token_ref(Provider.GOOGLE, email)
         self.store.save(ref, {"refresh_token": credentials.refresh_token, "scopes": sorted(GOOGLE_SCOPES)})
@@ -418,8 +403,6 @@ class GoogleConnector:
         refresh(self.credentials(account))
 
     def list_calendars(self, account: CalendarAccount) -> list[RemoteCalendar]:
-        from sync.providers.google_calendars import list_calendars
-
         calendars, _email = list_calendars(self.settings, self.credentials(account))
         return calendars
 

@@ -17,8 +17,8 @@ from googleapiclient.errors import HttpError
 
 from app.services.ports import ProviderUnavailable, ReconnectRequired, RemoteCalendar
 from sync.providers.config import GoogleSettings
-from sync.providers.google_auth import HTTP_TIMEOUT, reconnect_error
-from sync.providers.google_provider import build_service
+from sync.providers.google_provider import HTTP_TIMEOUT, build_service
+from sync.providers.google_renewal import reconnect_error
 
 log = logging.getLogger(__name__)
 

@@ -41,14 +41,33 @@ import ipaddress
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sync.sandbox.base import InvalidInput, Request, Response, UnknownAccount
-from sync.sandbox.web import FAULT_KINDS, Fault, json_body
+from sync.sandbox.base import InvalidInput, ProviderSandbox, Request, Response, UnknownAccount
+from sync.sandbox.push import PushSender
+from sync.sandbox.web import FAULT_KINDS, Fault, ServerContext, json_body
 
-if TYPE_CHECKING:
-    from sync.sandbox.server import Sandbox
+
+class _Urls(Protocol):
+    def as_json(self) -> dict[str, str | None]: ...
+
+
+class ControlledSandbox(Protocol):
+    """What the control API drives. `server.Sandbox` is one; it is declared here so that this
+    module need not import the server that mounts it."""
+
+    @property
+    def context(self) -> ServerContext: ...
+    @property
+    def providers(self) -> dict[str, ProviderSandbox]: ...
+    @property
+    def push(self) -> PushSender: ...
+    @property
+    def urls(self) -> _Urls: ...
+    def provider_for(self, email: str) -> ProviderSandbox | None: ...
+    def set_push_paused(self, paused: bool) -> None: ...
+    def drop_held_push(self) -> int: ...
 
 
 class ControlError(Exception):
@@ -98,7 +117,7 @@ class ControlSite:
     name = "control"
     BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-    def __init__(self, sandbox: Sandbox, listen_host: str = "127.0.0.1") -> None:
+    def __init__(self, sandbox: ControlledSandbox, listen_host: str = "127.0.0.1") -> None:
         """`listen_host`: the address the sandbox listens on; when it is not loopback (--allow-remote),
         requests naming it are answered too."""
         self.sandbox = sandbox
