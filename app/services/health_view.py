@@ -35,13 +35,13 @@ AUDIT_SCAN_LIMIT = 20_000  # a busy day of dispatch and sync actions, with room 
 RESOLVED_LIMIT = 50
 INBOX_LIMIT = 200
 
-# The engine records each confirmed calendar write as one of WRITES (at the moment the provider
-# answered, with the booking id). When its `extra` also carries "queued_at" (the outbox row's
-# created_at, ISO 8601), that is the start of the delay; otherwise the booking's latest change in
-# the audit log since its previous write is. A read that applied a calendar change is recorded as
-# READ_APPLIED with "changed_at" (the event's `updated` time at the provider).
-WRITE_CONFIRMED = "sync.write_confirmed"
-WRITES = ("sync.event_created", "sync.event_updated", "sync.event_deleted", WRITE_CONFIRMED)
+# The engine records each confirmed calendar write as one of WRITES (with the booking id), its
+# `extra` carrying "queued_at": when the oldest outbox row it carried out was queued (ISO 8601);
+# that is the start of the delay. A record without it (written before the engine kept it) pairs
+# with the booking's latest change in the audit log since its previous write. A calendar read that
+# applied changes made at the calendar is recorded once as READ_APPLIED (sync.engine.inbound), its
+# "changed_at" the provider's `updated` time of the oldest change it applied.
+WRITES = ("sync.event_created", "sync.event_updated", "sync.event_deleted")
 READ_APPLIED = "sync.read_applied"
 QUEUED_AT = "queued_at"
 CHANGED_AT = "changed_at"

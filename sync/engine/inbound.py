@@ -29,6 +29,7 @@ from app.domain.model import (
 from app.domain.recurrence import InvalidRecurrence, occurrence_interval
 from app.domain.time import Clock, Interval, local_midnight, zone
 from app.services.accounts import DISPATCHER, provider_label
+from app.services.health_view import CHANGED_AT, READ_APPLIED
 from app.services.ports import UnitOfWork
 from app.services.text import first_upper
 from sync.core.guard import MassDeleteGuard
@@ -108,12 +109,15 @@ class CalendarReader:
         except CursorExpired:
             log.info("change feed of calendar %s expired; reading it in full", calendar.name)
             batch = await provider.read_changes(calendar, None, window)
+        answered = self._clock.now()
         for remote_id, reason in batch.skipped:
             log.warning("skipped event %r of calendar %s: %s", remote_id[:80], calendar.name, reason)
         signature = _signature(calendar, context.tech)
         day = window_day(now, context.tech.timezone)
         rebuild = self._built.get(calendar.id) != (signature, day)
-        outcome = await self._db.write(lambda uow: self._store(uow, calendar_id, batch, rebuild, now))
+        outcome = await self._db.write(
+            lambda uow: self._store(uow, calendar_id, batch, rebuild, now, answered)
+        )
         if outcome.refused is None:
             self._built[calendar.id] = (signature, day)
         return outcome
@@ -121,7 +125,13 @@ class CalendarReader:
     # --- storing (database thread) ----------------------------------------------------------
 
     def _store(
-        self, uow: UnitOfWork, calendar_id: CalendarId, batch: ChangeBatch, rebuild: bool, now: datetime
+        self,
+        uow: UnitOfWork,
+        calendar_id: CalendarId,
+        batch: ChangeBatch,
+        rebuild: bool,
+        now: datetime,
+        answered: datetime,
     ) -> ReadOutcome:
         ctx = _context(uow, calendar_id)
         calendar, tech = ctx.calendar, ctx.tech
@@ -174,6 +184,8 @@ class CalendarReader:
         # their event was removed: the board keeps showing what was on a past day.
         history = _history(uow, tech, calendar, horizon)
         removed = _vanished(old_events, batch)
+        if calendar.sync_cursor is not None:
+            _record_read_latency(uow, ctx, old_events, batch, answered)
         affected = self._apply(uow, calendar.id, old_events, batch)
         if batch.full:
             affected |= set(history)  # the full read cleared them: those still standing are filed again
@@ -447,6 +459,37 @@ def _tag_known_booking_events(
                 changed = True
         tagged.append(event)
     return replace(batch, events=tuple(tagged)) if changed else batch
+
+
+def _record_read_latency(
+    uow: UnitOfWork, ctx: _Context, old_events: dict[str, RemoteEvent], batch: ChangeBatch, answered: datetime
+) -> None:
+    """One READ_APPLIED record for a read that brought changes made at the calendar, else none.
+
+    A change is an event whose etag differs from the one mirrored (our own writes come back with
+    the etag we stored, so they do not count); its start is the provider's `updated` time (Google
+    `updated`, Graph `lastModifiedDateTime`). The record carries the oldest of them, so the delay
+    is that of the slowest change the read applied. Removals carry no time and are not measured.
+    The caller skips a calendar's first read: what it returns was not changed since a read.
+    """
+    changed = [
+        e.updated
+        for e in batch.events
+        if e.updated is not None
+        and e.updated <= answered
+        and (e.remote_id not in old_events or old_events[e.remote_id].etag != e.etag)
+    ]
+    if not changed:
+        return
+    uow.audit.record(
+        AuditEntry(
+            answered,
+            READ_APPLIED,
+            f"{ctx.calendar.name}: {len(changed)} change{'' if len(changed) == 1 else 's'} read",
+            account_id=ctx.account.id,
+            extra={"calendar": ctx.calendar.id, CHANGED_AT: min(changed).astimezone(UTC).isoformat()},
+        )
+    )
 
 
 def _gone_links(

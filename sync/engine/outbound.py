@@ -14,7 +14,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import assert_never
 
 from app.bus import BookingChanged
@@ -35,6 +35,7 @@ from app.domain.model import (
     Technician,
 )
 from app.domain.time import Clock
+from app.services.health_view import QUEUED_AT
 from app.services.ports import UnitOfWork
 from sync.core.planner import (
     REMOTE_WRITES,
@@ -199,6 +200,8 @@ class OutboxFlusher:
                 await self._db.write(lambda uow: _mark_attempt(uow, items))
                 items = [replace(i, attempts=i.attempts + 1) for i in items]
             effects: list[Effect] = []
+            # The write's delay, as the health panel shows it, runs from the oldest row it carries out.
+            queued = min((item.created_at for item in items), default=None)
             if found is not None:
                 effects.append(_mirror(found))
             waits_for_person = False
@@ -207,7 +210,7 @@ class OutboxFlusher:
                     # Record what is confirmed so far before the next request goes out.
                     await self._commit(effects)
                     effects = []
-                effects.append(await self._perform(action, snap, report))
+                effects.append(await self._perform(action, snap, report, queued))
                 waits_for_person |= isinstance(action, WAITS_FOR_PERSON)
             for stray in strays:
                 await self._commit(effects)
@@ -261,6 +264,7 @@ class OutboxFlusher:
         snap: _Snapshot,
         audit_action: str,
         now: datetime,
+        queued: datetime | None,
     ) -> Effect:
         """What a confirmed create or update records: the mirror of the event and the new agreement."""
         booking, customer, tech = _parts(snap)
@@ -272,7 +276,7 @@ class OutboxFlusher:
         link = EventLink(
             booking.id, calendar.id, written.remote_id, written.etag, written.content_hash, booking.version
         )
-        return _record_write(link, mirror, audit_action, calendar, now)
+        return _record_write(link, mirror, audit_action, calendar, now, queued)
 
     async def _found_on_create(
         self,
@@ -331,7 +335,9 @@ class OutboxFlusher:
 
         return record
 
-    async def _perform(self, action: Action, snap: _Snapshot, report: FlushReport) -> Effect:
+    async def _perform(
+        self, action: Action, snap: _Snapshot, report: FlushReport, queued: datetime | None
+    ) -> Effect:
         """Carry out one action at the provider; the effect records what it confirmed."""
         now = self._clock.now()
         match action:
@@ -341,21 +347,25 @@ class OutboxFlusher:
                 written = await self._provider(account).create_event(calendar, self._content(snap))
                 if written.adopted or written.content_hash != action.content_hash:
                     return await self._found_on_create(report, account, calendar, snap, now)
-                return self._written(report, account, calendar, written, snap, "sync.event_created", now)
+                return self._written(
+                    report, account, calendar, written, snap, "sync.event_created", now, queued
+                )
             case UpdateEvent():
                 calendar, account = snap.calendars[action.calendar_id]
                 self._current_account = account.id
                 written = await self._provider(account).update_event(
                     calendar, action.remote_id, action.etag, self._content(snap)
                 )
-                return self._written(report, account, calendar, written, snap, "sync.event_updated", now)
+                return self._written(
+                    report, account, calendar, written, snap, "sync.event_updated", now, queued
+                )
             case DeleteEvent():
                 calendar, account = snap.calendars[action.calendar_id]
                 self._current_account = account.id
                 await self._provider(account).delete_event(calendar, action.remote_id, action.etag)
                 report.wrote.add(account.id)
                 report.writes += 1
-                return _record_delete(action.booking_id, calendar, action.remote_id, now)
+                return _record_delete(action.booking_id, calendar, action.remote_id, now, queued)
             case AdoptEvent():
                 link = EventLink(
                     action.booking_id,
@@ -682,8 +692,21 @@ def _forget_mirror(calendar_id: CalendarId, remote_id: str) -> Effect:
     return lambda uow: uow.remote_events.delete(calendar_id, remote_id)
 
 
+def _write_extra(calendar: Calendar, queued: datetime | None) -> dict[str, str]:
+    """The audit extra of a confirmed write: its calendar, and when its outbox row was queued."""
+    extra: dict[str, str] = {"calendar": calendar.id}
+    if queued is not None:
+        extra[QUEUED_AT] = queued.astimezone(UTC).isoformat()
+    return extra
+
+
 def _record_write(
-    link: EventLink, mirror: RemoteEvent, what: str, calendar: Calendar, now: datetime
+    link: EventLink,
+    mirror: RemoteEvent,
+    what: str,
+    calendar: Calendar,
+    now: datetime,
+    queued: datetime | None,
 ) -> Effect:
     def record(uow: UnitOfWork) -> None:
         uow.links.put(link)
@@ -694,14 +717,16 @@ def _record_write(
                 what,
                 f"{calendar.name}: {link.remote_id}",
                 link.booking_id,
-                extra={"calendar": calendar.id},
+                extra=_write_extra(calendar, queued),
             )
         )
 
     return record
 
 
-def _record_delete(booking_id: BookingId, calendar: Calendar, remote_id: str, now: datetime) -> Effect:
+def _record_delete(
+    booking_id: BookingId, calendar: Calendar, remote_id: str, now: datetime, queued: datetime | None
+) -> Effect:
     def record(uow: UnitOfWork) -> None:
         current = uow.links.for_booking(booking_id)
         if current is not None and (current.calendar_id, current.remote_id) == (calendar.id, remote_id):
@@ -713,7 +738,7 @@ def _record_delete(booking_id: BookingId, calendar: Calendar, remote_id: str, no
                 "sync.event_deleted",
                 f"{calendar.name}: {remote_id}",
                 booking_id,
-                extra={"calendar": calendar.id},
+                extra=_write_extra(calendar, queued),
             )
         )
 

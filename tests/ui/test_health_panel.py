@@ -33,7 +33,6 @@ from app.domain.time import zone
 from app.services.container import Services
 from app.services.health_view import (
     READ_APPLIED,
-    WRITE_CONFIRMED,
     HealthViewService,
     LatencyDirection,
     LatencySource,
@@ -285,7 +284,7 @@ def test_latency_comes_from_engine_records_and_else_from_the_mirrored_write(
         uow.audit.record(
             AuditEntry(
                 DEMO_NOW - timedelta(hours=2),
-                WRITE_CONFIRMED,
+                "sync.event_created",
                 "created",
                 booking.id,
                 account,
@@ -295,7 +294,7 @@ def test_latency_comes_from_engine_records_and_else_from_the_mirrored_write(
         uow.audit.record(  # outside the day: not shown
             AuditEntry(
                 DEMO_NOW - timedelta(hours=30),
-                WRITE_CONFIRMED,
+                "sync.event_created",
                 "created",
                 booking.id,
                 account,
@@ -345,7 +344,7 @@ def test_latency_comes_from_engine_records_and_else_from_the_mirrored_write(
 def test_engine_write_records_pair_with_the_change_that_caused_them(
     services: Services, business: Business
 ) -> None:
-    """The engine's sync.event_* records carry no start time: the booking's change before them is it."""
+    """A sync.event_* record without "queued_at" (from before the engine kept it) pairs with the change."""
     booking = business.bookings["kim"]
     calendar = business.calendars["Marcus Lee"]
     moved = DEMO_NOW + timedelta(minutes=1)
