@@ -49,6 +49,18 @@ def _access_token(sandbox: Sandbox, provider: str, email: str) -> str:
         return str(token.json()["access_token"])
 
 
+async def _add_dentist(google: httpx.AsyncClient, api: str) -> httpx.Response:
+    """The tech adds a dentist appointment on the phone, through Google's own API."""
+    return await google.post(
+        f"{api}/calendars/primary/events",
+        json={
+            "summary": "Dentist",
+            "start": {"dateTime": "2026-11-03T09:00:00-06:00"},
+            "end": {"dateTime": "2026-11-03T10:00:00-06:00"},
+        },
+    )
+
+
 @pytest.fixture
 async def receiver(
     services: Services, business: Business
@@ -93,14 +105,7 @@ async def test_google_watch_delivers_to_the_receiver(
         assert handshake["headers"]["X-Goog-Resource-State"] == "sync" and handshake["status"] == 200
         assert reads.calendars == []  # the sync handshake reads nothing
 
-        event = await google.post(
-            f"{api}/calendars/primary/events",
-            json={
-                "summary": "Dentist",
-                "start": {"dateTime": "2026-11-03T09:00:00-06:00"},
-                "end": {"dateTime": "2026-11-03T10:00:00-06:00"},
-            },
-        )
+        event = await _add_dentist(google, api)
         assert event.status_code == 200, event.text
         assert await reads.count(1) == [calendar.id]
 
@@ -175,14 +180,7 @@ async def test_a_sync_notice_checked_while_its_channel_is_being_stored_is_accept
                 },
             )
             assert watched.status_code == 200, watched.text
-            made = await google.post(  # a change while the channel is not stored yet
-                f"{api}/calendars/primary/events",
-                json={
-                    "summary": "Dentist",
-                    "start": {"dateTime": "2026-11-03T09:00:00-06:00"},
-                    "end": {"dateTime": "2026-11-03T10:00:00-06:00"},
-                },
-            )
+            made = await _add_dentist(google, api)  # a change while the channel is not stored yet
             assert made.status_code == 200, made.text
             assert (await control.post("/push/resume")).status_code == 200  # sync, then exists
             async with asyncio.timeout(10):
@@ -230,14 +228,7 @@ async def test_the_keepers_channel_knows_a_sync_notice_that_beats_the_watch_answ
         async with httpx.AsyncClient(
             headers={"Authorization": f"Bearer {token}"}, trust_env=False, timeout=10
         ) as google:
-            made = await google.post(
-                f"{sandbox.urls.google}/calendar/v3/calendars/primary/events",
-                json={
-                    "summary": "Dentist",
-                    "start": {"dateTime": "2026-11-03T09:00:00-06:00"},
-                    "end": {"dateTime": "2026-11-03T10:00:00-06:00"},
-                },
-            )
+            made = await _add_dentist(google, f"{sandbox.urls.google}/calendar/v3")
         assert made.status_code == 200, made.text
         assert await reads.count(1) == [maria.id]
     finally:
