@@ -41,7 +41,7 @@ from app.services.container import Services
 if TYPE_CHECKING:
     from app.domain.ids import CalendarId
     from storage.database import Database
-    from sync.companions import PushSide
+    from sync.wiring import PushSide
     from sync.engine import SyncEngine
     from sync.providers.secrets import TokenStore
     from sync.sandbox.phone import SandboxPhone
@@ -286,7 +286,7 @@ class DemoSync:
 
     def __init__(self, services: Services, store: TokenStore) -> None:
         from app.main import build_sync_engine
-        from sync.companions import PushSide
+        from sync.wiring import PushSide
         from sync.providers.factory import open_provider
 
         self._sync = build_sync_engine(services, store)

@@ -24,7 +24,7 @@ from app.services.container import Services
 from app.services.ports import CalendarConnector
 
 if TYPE_CHECKING:
-    from sync.companions import SyncCompanions
+    from sync.wiring import SyncCompanions
     from sync.engine import SyncEngine
     from sync.providers.secrets import TokenStore
     from ui.main_window import MainWindow
@@ -67,7 +67,7 @@ def connector_factory(
 
 def build_sync_engine(services: Services, store: TokenStore | None = None) -> DesktopSync:
     """The two-way sync engine over the app's store, with health escalation and alert e-mail beside it."""
-    from sync.companions import SyncCompanions, build_health_monitor
+    from sync.wiring import SyncCompanions, build_health_monitor
     from sync.engine import SyncEngine
     from sync.providers.factory import open_provider
     from sync.providers.secrets import TokenStore

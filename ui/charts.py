@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from app.services.health_view import LatencyDirection, LatencyReport, LatencySample
+from app.services.sync_outcomes import LatencyDirection, LatencyReport, LatencySample
 from ui.resources import palette
 
 EMPTY_TEXT = "No calendar writes in the last 24 hours"

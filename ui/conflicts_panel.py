@@ -1,6 +1,6 @@
 """The conflicts panel: open sync conflicts with both sides shown, decided by Keep, Reschedule, Reassign.
 
-Conflicts are read through HealthViewService on the database worker and decided through
+Conflicts are read through SyncOutcomeQueries on the database worker and decided through
 ConflictService; the list refreshes from ConflictChanged on the bus, never by guessing. Choosing a
 conflict selects its booking on the board (the board already outlines it in red).
 """
@@ -52,7 +52,7 @@ from app.domain.ids import BookingId, TechId
 from app.domain.model import Booking, BusySource, ConflictKind, Resolution, Technician
 from app.domain.time import Interval, local_to_utc, zone
 from app.services.container import Services
-from app.services.health_view import ConflictLists, ConflictView, HealthViewService
+from app.services.sync_outcomes import ConflictLists, ConflictView, SyncOutcomeQueries
 from ui.board.view import BoardView
 from ui.bridge import BusBridge
 from ui.format import clock_range, day_text, duration_text
@@ -694,7 +694,7 @@ class ConflictsPanelWidget(QWidget):
         self.setStyleSheet(stylesheet("conflicts"))
         self.setMinimumWidth(400)
         self._services = services
-        self._queries = HealthViewService(services.uow, services.clock)
+        self._queries = SyncOutcomeQueries(services.uow, services.clock)
         self._worker = worker
         self._office = office
         self._lists: ConflictLists | None = None

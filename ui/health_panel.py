@@ -39,11 +39,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.health import Thresholds
+from app.domain.escalation import Thresholds
 from app.domain.model import AccountStatus, HealthLevel
 from app.services.accounts import provider_label
 from app.services.container import Services
-from app.services.health_view import AccountHealth, HealthReport, HealthViewService, LatencyDirection
+from app.services.sync_outcomes import AccountHealth, HealthReport, SyncOutcomeQueries, LatencyDirection
 from ui.bridge import BusBridge
 from ui.charts import LatencyChartWidget, delay_text
 from ui.format import duration_text
@@ -406,7 +406,7 @@ class SyncHealthDialog(QDialog):
         self.setWindowTitle("Sync health")
         self.setStyleSheet(stylesheet("health"))
         self._services = services
-        self._queries = HealthViewService(services.uow, services.clock)
+        self._queries = SyncOutcomeQueries(services.uow, services.clock)
         self._tz = tz
         self._thresholds = thresholds or Thresholds()
         self._report: HealthReport | None = None

@@ -1,7 +1,7 @@
 """The notifications inbox: a bell with the unread count, a list of alerts, and tray messages.
 
 Alerts for the dispatcher and the owner (sync outages, conflicts, recoveries) are read through
-HealthViewService on the database worker, again whenever NotificationAdded arrives. Read state
+SyncOutcomeQueries on the database worker, again whenever NotificationAdded arrives. Read state
 lives in memory for this session only: no service stores it yet. So that a restart does not flood
 the dispatcher, alerts older than `UNREAD_WINDOW` at start count as read.
 
@@ -59,7 +59,7 @@ from PySide6.QtWidgets import (
 from app.domain.ids import NotificationId
 from app.domain.model import Audience, Notification
 from app.services.container import Services
-from app.services.health_view import HealthViewService
+from app.services.sync_outcomes import SyncOutcomeQueries
 from ui.bridge import BusBridge
 from ui.health_panel import ago
 from ui.loading import LatestLoader
@@ -372,7 +372,7 @@ class NotificationCenter(QObject):
     ) -> None:
         super().__init__(parent)
         self._services = services
-        self._queries = HealthViewService(services.uow, services.clock)
+        self._queries = SyncOutcomeQueries(services.uow, services.clock)
         self.read = ReadState(services.clock.now())
         self.model = NotificationListModel(self.read, tz, self)
         self._seen: set[NotificationId] | None = None

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from app.cli import accounts as account_commands
 from app.cli import commands
-from app.cli import health as health_commands
+from app.cli import monitoring as monitoring_commands
 from app.cli import sync as sync_commands
 from app.cli.args import Parser, check_database, check_sandbox_state
 from app.errors import CrewboardError
@@ -152,7 +152,7 @@ def build_parser() -> Parser:
 
     account_commands.register(sub)
     sync_commands.register(sub)
-    health_commands.register(sub)
+    monitoring_commands.register(sub)
     _accept_db_anywhere(parser, skip=(sandbox,))
     return parser
 

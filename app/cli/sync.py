@@ -18,7 +18,7 @@ from collections import Counter
 from typing import Any, cast
 
 from app.cli.args import Parser, parse_instant
-from app.cli.health import add_health_arguments, check_push_arguments
+from app.cli.monitoring import add_health_arguments, check_push_arguments
 from app.cli.output import emit_json, emit_table, local_iso
 from app.domain.ids import AccountId
 from app.domain.model import AccountStatus, CalendarAccount, Conflict, Resolution
@@ -91,7 +91,7 @@ def _seconds(text: str) -> float:
 
 
 def run_sync(s: Services, a: argparse.Namespace) -> int:
-    from sync.companions import SyncCompanions, build_health_monitor
+    from sync.wiring import SyncCompanions, build_health_monitor
     from sync.engine import SyncEngine
     from sync.providers.factory import open_provider
     from sync.providers.protocol import CalendarProvider

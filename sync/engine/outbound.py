@@ -35,7 +35,7 @@ from app.domain.model import (
     Technician,
 )
 from app.domain.time import Clock
-from app.services.health_view import QUEUED_AT
+from app.services.sync_outcomes import QUEUED_AT
 from app.services.ports import UnitOfWork
 from sync.core.planner import (
     REMOTE_WRITES,
@@ -54,11 +54,11 @@ from sync.core.planner import (
     UpdateEvent,
     plan,
 )
-from sync.engine import views
+from sync.engine import planner_inputs
 from sync.engine.alerts import Alerts, open_conflict, tell_tech_and_dispatcher
 from sync.engine.ownership import store_key
 from sync.engine.providers import ProviderPool
-from sync.engine.replan import planner_item
+from sync.engine.outbox_rows import planner_item
 from sync.engine.worker import DbWorker
 from sync.providers.errors import (
     AlreadyExists,
@@ -176,7 +176,7 @@ class OutboxFlusher:
         if involved & blocked:
             return  # that account stopped this round; its rows stay due
         observed_event, strays = _choose(snap)
-        observed = views.observed(observed_event, _zone(snap)) if observed_event else None
+        observed = planner_inputs.observed(observed_event, _zone(snap)) if observed_event else None
         agreed = _agreed(snap.link)
         found: RemoteEvent | None = None
         try:
@@ -193,7 +193,7 @@ class OutboxFlusher:
                 calendar, account = snap.calendars[snap.desired.calendar_id]
                 found = await self._provider(account).find_booking_event(calendar, self._content(snap))
                 if found is not None:
-                    observed = views.observed(found, _zone(snap))
+                    observed = planner_inputs.observed(found, _zone(snap))
             actions = plan(booking_id, snap.desired, observed, agreed)
             remote = [a for a in actions if isinstance(a, REMOTE_WRITES)]
             if remote or strays:
@@ -270,7 +270,7 @@ class OutboxFlusher:
         booking, customer, tech = _parts(snap)
         report.wrote.add(account.id)
         report.writes += 1
-        mirror = views.written_mirror(
+        mirror = planner_inputs.written_mirror(
             calendar.id, written.remote_id, written.etag, booking, customer, tech, now
         )
         link = EventLink(
@@ -315,7 +315,7 @@ class OutboxFlusher:
             calendar.id,
             event.remote_id,
             event.etag,
-            views.observed(event, _zone(snap)).content_hash,
+            planner_inputs.observed(event, _zone(snap)).content_hash,
             REWRITE_BOOKING_VERSION,
         )
 
@@ -506,7 +506,7 @@ class OutboxFlusher:
 
     def _content(self, snap: _Snapshot) -> BookingEventContent:
         booking, customer, tech = _parts(snap)
-        return views.content(booking, customer, tech, self._owner_key)
+        return planner_inputs.content(booking, customer, tech, self._owner_key)
 
     def _backoff(self, items: list[OutboxItem]) -> float:
         return backoff_seconds(max((i.attempts for i in items), default=1), self._rng)
@@ -582,7 +582,7 @@ def _snapshot(uow: UnitOfWork, booking_id: BookingId, items: list[OutboxItem]) -
     )
     if link is not None and link.calendar_id in unreachable:
         link = None  # its account is gone: nothing there can be written or agreed any more
-    wanted = views.desired(booking, customer, target) if booking is not None else None
+    wanted = planner_inputs.desired(booking, customer, target) if booking is not None else None
     return _Snapshot(
         booking=booking,
         customer=customer,

@@ -1,7 +1,7 @@
 """What the engine needs from around it, as small protocols: health recording and the sync lock.
 
 `HealthRecorder` is called from the engine's database worker (blocking, one short transaction);
-sync.health offers the escalating implementation, `StoreHealthRecorder` the plain one.
+sync.health_monitor offers the escalating implementation, `StoreHealthRecorder` the plain one.
 """
 
 from __future__ import annotations

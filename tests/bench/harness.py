@@ -24,7 +24,7 @@ from app.services.accounts import AccountService
 from app.services.container import Services
 from storage.database import Database, open_database
 from sync.channels import ChannelKeeper
-from sync.companions import PushSide
+from sync.wiring import PushSide
 from sync.engine import SyncEngine
 from sync.providers.config import SandboxApprover, sandbox_endpoints
 from sync.providers.factory import open_provider

@@ -15,11 +15,11 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from app.bus import HealthChanged, NotificationAdded
-from app.domain.health import Thresholds
+from app.domain.escalation import Thresholds
 from app.domain.ids import AccountId, CalendarId
 from app.domain.model import Calendar, CalendarAccount, Provider, Technician
 from app.services.container import Services
-from sync.health import HealthMonitor
+from sync.health_monitor import HealthMonitor
 from sync.notify import NotificationSettings, Notifier, SmtpSettings
 
 DISPATCHER_EMAIL = "dispatch@harbor-hvac.example"

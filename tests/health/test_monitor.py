@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.domain.health import Thresholds
+from app.domain.escalation import Thresholds
 from app.domain.model import AccountStatus, Audience, HealthLevel, Notification
 from app.domain.time import FixedClock
 from app.services.bookings import BookingEdit, NewBooking
 from app.services.container import Services
-from sync.health import HealthMonitor
+from sync.health_monitor import HealthMonitor
 from sync.notify import Notifier
 from tests.health.conftest import DISPATCHER_EMAIL, OWNER_EMAIL, Business, Heard, monitor_for
 
@@ -43,7 +43,7 @@ def test_each_level_fires_once_at_its_threshold(
     account = business.maria_google.id
     monitor.failed(account, T0, "Google answered 503 backendError")
     assert heard.health == [account]  # the board learns at once that the account is failing
-    caplog.set_level(logging.WARNING, logger="sync.health")
+    caplog.set_level(logging.WARNING, logger="sync.health_monitor")
 
     assert monitor.evaluate(T0 + timedelta(minutes=4, seconds=59)) == []
     assert monitor.evaluate(T0 + timedelta(minutes=5)) == [(account, HealthLevel.WARNING)]

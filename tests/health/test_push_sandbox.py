@@ -20,7 +20,7 @@ from app.domain.time import FixedClock
 from app.services.container import Services
 from app.services.ports import RemoteCalendar
 from storage.repositories.calendars import SqlCalendarRepository
-from sync.companions import PushSide
+from sync.wiring import PushSide
 from sync.engine.providers import ProviderPool
 from sync.providers.config import sandbox_endpoints
 from sync.providers.fake import InMemoryCalendarProvider

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.health import Thresholds, format_duration, level_for, parse_duration
+from app.domain.escalation import Thresholds, format_duration, level_for, parse_duration
 from app.domain.model import HealthLevel
 from app.errors import InvalidInput
-from sync.health import load_thresholds
+from sync.health_monitor import load_thresholds
 from sync.providers.config import ConfigurationError
 
 T0 = datetime(2026, 11, 2, 16, 5, tzinfo=UTC)

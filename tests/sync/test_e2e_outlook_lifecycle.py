@@ -26,7 +26,7 @@ from app.domain.model import Calendar, Provider
 from app.domain.time import FixedClock, Interval
 from app.services.container import Services
 from storage.database import Database, open_database
-from sync.companions import SyncCompanions, build_health_monitor
+from sync.wiring import SyncCompanions, build_health_monitor
 from sync.engine import SyncEngine
 from sync.providers.config import SandboxApprover, sandbox_endpoints
 from sync.providers.factory import open_provider

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.services.health_view import READ_APPLIED, HealthViewService, LatencyDirection, LatencySource
+from app.services.sync_outcomes import READ_APPLIED, SyncOutcomeQueries, LatencyDirection, LatencySource
 from sync.engine import SyncEngine
 from tests.sync.conftest import NOW, PRIMARY, World, timed
 
@@ -28,7 +28,7 @@ async def test_a_calendar_change_read_by_the_engine_shows_in_the_read_series(
 
     # One record for the read that applied both changes, not one per event.
     assert len(_read_records(world)) == 1
-    reads = HealthViewService(world.database.unit_of_work, world.clock).latency().of(LatencyDirection.READ)
+    reads = SyncOutcomeQueries(world.database.unit_of_work, world.clock).latency().of(LatencyDirection.READ)
     assert [(s.delay, s.source, s.account_id) for s in reads] == [
         (timedelta(seconds=40), LatencySource.AUDIT, world.tech.account.id)
     ]
@@ -49,7 +49,7 @@ async def test_the_engines_own_writes_are_timed_from_their_outbox_row_and_not_re
     world.clock.advance(timedelta(minutes=1))
     await engine.run_once()  # reads our own event back
 
-    report = HealthViewService(world.database.unit_of_work, world.clock).latency()
+    report = SyncOutcomeQueries(world.database.unit_of_work, world.clock).latency()
     assert [(s.delay, s.source, s.booking_id) for s in report.of(LatencyDirection.WRITE)] == [
         (timedelta(seconds=7), LatencySource.AUDIT, booking.id)
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.domain.model import Audience
-from sync.health import HealthMonitor
+from sync.health_monitor import HealthMonitor
 from sync.notify import NotificationSettings, Notifier
 from tests.sync.conftest import NOW, World
 

@@ -11,7 +11,7 @@ from app.domain.ids import ConflictId, new_id
 from app.domain.model import Conflict, ConflictKind, ConflictStatus, Resolution
 from app.domain.time import zone
 from app.services.container import Services
-from app.services.health_view import HealthViewService
+from app.services.sync_outcomes import SyncOutcomeQueries
 from tests.ui.business import DEMO_NOW, DENVER, MONDAY, Business, at
 from tests.ui.conftest import OFFICE
 from ui.conflicts_panel import (
@@ -265,7 +265,7 @@ def test_the_conflict_models_pass_the_model_tester(  # type: ignore[no-untyped-d
     qtbot, qtmodeltester, services: Services, business: Business, styled_app: QApplication
 ) -> None:
     seed_conflicts(services, business)
-    lists = HealthViewService(services.uow, services.clock).conflicts()
+    lists = SyncOutcomeQueries(services.uow, services.clock).conflicts()
     for items in (lists.open, lists.resolved):
         model = ConflictListModel(zone(OFFICE))
         model.set_items(items, DEMO_NOW)

@@ -31,9 +31,9 @@ from app.domain.model import (
 )
 from app.domain.time import zone
 from app.services.container import Services
-from app.services.health_view import (
+from app.services.sync_outcomes import (
     READ_APPLIED,
-    HealthViewService,
+    SyncOutcomeQueries,
     LatencyDirection,
     LatencySource,
     token_free,
@@ -328,7 +328,7 @@ def test_latency_comes_from_engine_records_and_else_from_the_mirrored_write(
             )
         )
         uow.commit()
-    report = HealthViewService(services.uow, services.clock).latency()
+    report = SyncOutcomeQueries(services.uow, services.clock).latency()
     writes = report.of(LatencyDirection.WRITE)
     reads = report.of(LatencyDirection.READ)
     # Oldest first; the seed's own "booking.created" entries (at DEMO_NOW) came after the write.
@@ -372,7 +372,7 @@ def test_engine_write_records_pair_with_the_change_that_caused_them(
             )
         )
         uow.commit()
-    report = HealthViewService(services.uow, services.clock).latency()
+    report = SyncOutcomeQueries(services.uow, services.clock).latency()
     (sample,) = [s for s in report.samples if s.booking_id == booking.id]
     assert (sample.delay, sample.source) == (timedelta(seconds=4), LatencySource.PAIRED)
     assert sample.account_id == business.accounts["Marcus Lee"]
@@ -392,7 +392,7 @@ def test_chart_paints_a_dot_for_each_sample(  # type: ignore[no-untyped-def]
     qtbot, services: Services, business: Business, styled_app: QApplication
 ) -> None:
     seed_latency(services, business)
-    report = HealthViewService(services.uow, services.clock).latency()
+    report = SyncOutcomeQueries(services.uow, services.clock).latency()
     chart = LatencyChartWidget(zone(OFFICE))
     qtbot.addWidget(chart)
     chart.resize(900, 260)
@@ -418,7 +418,7 @@ def test_chart_says_so_when_nothing_was_written(  # type: ignore[no-untyped-def]
     qtbot.addWidget(chart)
     chart.resize(700, 220)
     assert chart.empty_text == "Loading…"
-    chart.set_report(HealthViewService(services.uow, services.clock).latency())
+    chart.set_report(SyncOutcomeQueries(services.uow, services.clock).latency())
     assert chart.empty_text == EMPTY_TEXT
     geometry = chart.geometry_now()
     assert geometry is not None and geometry.points == ()

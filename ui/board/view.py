@@ -38,7 +38,7 @@ from app.domain.time import Interval
 from app.services.board import BoardSnapshot
 from ui import style
 from ui.board.autoscroll import DragAutoScroller
-from ui.board.health import Badge, health_badge
+from ui.board.health_badge import Badge, health_badge
 from ui.board.layout import BoardLayout, BoardMode, RowLayout, Tile, TileKind, build_layout, snap
 from ui.format import clock_range, duration_text, zone_label
 from ui.models import BOOKING_MIME

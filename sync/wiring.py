@@ -24,7 +24,7 @@ from app.services.ports import UnitOfWorkFactory
 from sync.channels import ChannelKeeper
 from sync.engine.ports import ProviderFor
 from sync.engine.providers import ProviderPool
-from sync.health import HealthMonitor, load_thresholds
+from sync.health_monitor import HealthMonitor, load_thresholds
 from sync.notify import Notifier, notification_settings
 from sync.providers.config import read_settings_file, settings_path
 from sync.push_receiver import CalendarChannels, LifecycleEvent, PushReceiver, Trigger

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.bus import Bus
-from app.cli.health import add_health_arguments, check_push_arguments
+from app.cli.monitoring import add_health_arguments, check_push_arguments
 from app.cli.main import build_parser
 from app.domain.ids import NotificationId
 from app.domain.model import Audience, HealthLevel, Notification, Provider, SyncHealth

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.cli.output import emit_json, emit_table
-from app.domain.health import Thresholds, format_duration, parse_duration
+from app.domain.escalation import Thresholds, format_duration, parse_duration
 from app.domain.model import Notification
 from app.errors import InvalidInput
 from app.office import office_zone

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from app.bus import Bus, HealthChanged, NotificationAdded
-from app.domain.health import Thresholds, format_duration, level_for, levels_between, parse_duration, rank
+from app.domain.escalation import Thresholds, format_duration, level_for, levels_between, parse_duration, rank
 from app.domain.ids import AccountId, BookingId
 from app.domain.model import (
     AccountStatus,

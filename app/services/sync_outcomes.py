@@ -182,7 +182,7 @@ class ConflictLists:
 # --- the service --------------------------------------------------------------------------------
 
 
-class HealthViewService:
+class SyncOutcomeQueries:
     """Queries for the health panel, the conflicts panel and the inbox; it never writes."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
