@@ -41,11 +41,11 @@ from app.services.container import Services
 if TYPE_CHECKING:
     from app.domain.ids import CalendarId
     from storage.database import Database
-    from sync.wiring import PushSide
     from sync.engine import SyncEngine
     from sync.providers.secrets import TokenStore
     from sync.sandbox.phone import SandboxPhone
     from sync.sandbox.server import Sandbox, SandboxUrls
+    from sync.wiring import PushSide
 
 log = logging.getLogger(__name__)
 
@@ -286,8 +286,8 @@ class DemoSync:
 
     def __init__(self, services: Services, store: TokenStore) -> None:
         from app.main import build_sync_engine
-        from sync.wiring import PushSide
         from sync.providers.factory import open_provider
+        from sync.wiring import PushSide
 
         self._sync = build_sync_engine(services, store)
         self.engine: SyncEngine = self._sync.engine

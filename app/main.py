@@ -24,9 +24,9 @@ from app.services.container import Services
 from app.services.ports import CalendarConnector
 
 if TYPE_CHECKING:
-    from sync.wiring import SyncCompanions
     from sync.engine import SyncEngine
     from sync.providers.secrets import TokenStore
+    from sync.wiring import SyncCompanions
     from ui.main_window import MainWindow
     from ui.signin import ConnectionSetup
 
@@ -67,10 +67,10 @@ def connector_factory(
 
 def build_sync_engine(services: Services, store: TokenStore | None = None) -> DesktopSync:
     """The two-way sync engine over the app's store, with health escalation and alert e-mail beside it."""
-    from sync.wiring import SyncCompanions, build_health_monitor
     from sync.engine import SyncEngine
     from sync.providers.factory import open_provider
     from sync.providers.secrets import TokenStore
+    from sync.wiring import SyncCompanions, build_health_monitor
 
     tokens = store or TokenStore()
 

@@ -43,7 +43,7 @@ from app.domain.escalation import Thresholds
 from app.domain.model import AccountStatus, HealthLevel
 from app.services.accounts import provider_label
 from app.services.container import Services
-from app.services.sync_outcomes import AccountHealth, HealthReport, SyncOutcomeQueries, LatencyDirection
+from app.services.sync_outcomes import AccountHealth, HealthReport, LatencyDirection, SyncOutcomeQueries
 from ui.bridge import BusBridge
 from ui.charts import LatencyChartWidget, delay_text
 from ui.format import duration_text

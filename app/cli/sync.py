@@ -91,11 +91,11 @@ def _seconds(text: str) -> float:
 
 
 def run_sync(s: Services, a: argparse.Namespace) -> int:
-    from sync.wiring import SyncCompanions, build_health_monitor
     from sync.engine import SyncEngine
     from sync.providers.factory import open_provider
     from sync.providers.protocol import CalendarProvider
     from sync.providers.secrets import TokenStore
+    from sync.wiring import SyncCompanions, build_health_monitor
 
     check_push_arguments(a.listen, a.public_url)
     if a.once and a.listen is not None:

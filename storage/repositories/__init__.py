@@ -13,9 +13,13 @@ from storage.repositories.events import (
     SqlEventLinkRepository,
     SqlRemoteEventRepository,
 )
-from storage.repositories.settings_and_lock import SqlSettingsRepository, SqlSyncLockRepository, SyncLockRecord
 from storage.repositories.outbox import SqlOutboxRepository
 from storage.repositories.people import SqlCustomerRepository, SqlTechnicianRepository, SqlTimeOffRepository
+from storage.repositories.settings_and_lock import (
+    SqlSettingsRepository,
+    SqlSyncLockRepository,
+    SyncLockRecord,
+)
 from storage.repositories.sync_outcomes import (
     SqlAuditLog,
     SqlConflictRepository,

@@ -29,14 +29,14 @@ from app.domain.model import (
 from app.domain.recurrence import InvalidRecurrence, occurrence_interval
 from app.domain.time import Clock, Interval, local_midnight, zone
 from app.services.accounts import DISPATCHER, provider_label
-from app.services.sync_outcomes import CHANGED_AT, READ_APPLIED
 from app.services.ports import UnitOfWork
+from app.services.sync_outcomes import CHANGED_AT, READ_APPLIED
 from app.services.text import first_upper
 from sync.core.guard import MassDeleteGuard
 from sync.engine import cursors
 from sync.engine.alerts import SYNC_ACTOR, Alerts, notify, open_conflict, tell_tech_and_dispatcher
-from sync.engine.ownership import screen_claims
 from sync.engine.outbox_rows import planner_item
+from sync.engine.ownership import screen_claims
 from sync.engine.worker import DbWorker
 from sync.providers.errors import CursorExpired
 from sync.providers.protocol import CalendarProvider, ChangeBatch

@@ -35,8 +35,8 @@ from app.domain.model import (
     Technician,
 )
 from app.domain.time import Clock
-from app.services.sync_outcomes import QUEUED_AT
 from app.services.ports import UnitOfWork
+from app.services.sync_outcomes import QUEUED_AT
 from sync.core.planner import (
     REMOTE_WRITES,
     WAITS_FOR_PERSON,
@@ -56,9 +56,9 @@ from sync.core.planner import (
 )
 from sync.engine import planner_inputs
 from sync.engine.alerts import Alerts, open_conflict, tell_tech_and_dispatcher
+from sync.engine.outbox_rows import planner_item
 from sync.engine.ownership import store_key
 from sync.engine.providers import ProviderPool
-from sync.engine.outbox_rows import planner_item
 from sync.engine.worker import DbWorker
 from sync.providers.errors import (
     AlreadyExists,

@@ -24,7 +24,6 @@ from app.services.accounts import AccountService
 from app.services.container import Services
 from storage.database import Database, open_database
 from sync.channels import ChannelKeeper
-from sync.wiring import PushSide
 from sync.engine import SyncEngine
 from sync.providers.config import SandboxApprover, sandbox_endpoints
 from sync.providers.factory import open_provider
@@ -33,6 +32,7 @@ from sync.providers.microsoft_auth import MicrosoftConnector
 from sync.providers.protocol import CalendarProvider
 from sync.providers.secrets import TokenStore
 from sync.push_receiver import CalendarChannels, PushReceiver
+from sync.wiring import PushSide
 from tests.bench.sandbox_proc import AccountSpec
 
 T = TypeVar("T")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from app.bus import Bus
-from app.cli.monitoring import add_health_arguments, check_push_arguments
 from app.cli.main import build_parser
+from app.cli.monitoring import add_health_arguments, check_push_arguments
 from app.domain.ids import NotificationId
 from app.domain.model import Audience, HealthLevel, Notification, Provider, SyncHealth
 from app.domain.time import FixedClock

@@ -20,7 +20,6 @@ from app.domain.time import FixedClock
 from app.services.container import Services
 from app.services.ports import RemoteCalendar
 from storage.repositories.calendars import SqlCalendarRepository
-from sync.wiring import PushSide
 from sync.engine.providers import ProviderPool
 from sync.providers.config import sandbox_endpoints
 from sync.providers.fake import InMemoryCalendarProvider
@@ -28,6 +27,7 @@ from sync.providers.google_provider import GoogleCalendarProvider
 from sync.providers.protocol import CalendarProvider
 from sync.push_receiver import CalendarChannels, PushReceiver, push_address
 from sync.sandbox.server import Sandbox
+from sync.wiring import PushSide
 from tests.health.conftest import Business
 from tests.health.push_helpers import Reads, running, set_channel
 from tests.sandbox.conftest import sandbox

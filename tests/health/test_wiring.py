@@ -14,10 +14,10 @@ from app.domain.model import Audience, CalendarAccount, HealthLevel, SyncHealth
 from app.domain.time import FixedClock
 from app.services.container import Services
 from app.services.ports import RemoteCalendar
-from sync.wiring import SyncCompanions, build_health_monitor
 from sync.engine import SyncEngine
 from sync.providers.fake import InMemoryCalendarProvider
 from sync.push_receiver import CalendarChannels, push_address
+from sync.wiring import SyncCompanions, build_health_monitor
 from tests.health.conftest import DISPATCHER_EMAIL, Business, SmtpServer
 
 

@@ -26,7 +26,6 @@ from app.domain.model import Calendar, Provider
 from app.domain.time import FixedClock, Interval
 from app.services.container import Services
 from storage.database import Database, open_database
-from sync.wiring import SyncCompanions, build_health_monitor
 from sync.engine import SyncEngine
 from sync.providers.config import SandboxApprover, sandbox_endpoints
 from sync.providers.factory import open_provider
@@ -35,6 +34,7 @@ from sync.providers.secrets import TokenStore
 from sync.push_receiver import CalendarChannels
 from sync.sandbox.microsoft import MicrosoftSandbox
 from sync.sandbox.server import Sandbox
+from sync.wiring import SyncCompanions, build_health_monitor
 from tests.accounts.conftest import add_sandbox_account, keyring_problem, token_store
 from tests.sandbox.conftest import control, sandbox
 from tests.sync.test_e2e_outlook import EMAIL, OutlookPhone

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.services.sync_outcomes import READ_APPLIED, SyncOutcomeQueries, LatencyDirection, LatencySource
+from app.services.sync_outcomes import READ_APPLIED, LatencyDirection, LatencySource, SyncOutcomeQueries
 from sync.engine import SyncEngine
 from tests.sync.conftest import NOW, PRIMARY, World, timed
 

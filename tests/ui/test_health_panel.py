@@ -33,9 +33,9 @@ from app.domain.time import zone
 from app.services.container import Services
 from app.services.sync_outcomes import (
     READ_APPLIED,
-    SyncOutcomeQueries,
     LatencyDirection,
     LatencySource,
+    SyncOutcomeQueries,
     token_free,
 )
 from tests.ui.business import DEMO_NOW, Business
