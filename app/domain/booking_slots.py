@@ -1,0 +1,92 @@
+"""The start times a booking page offers for a service: only where some qualified tech is truly free.
+
+A start is offered when at least one tech qualified for the service is free (business hours in
+their own zone, minus calendar busy time, time off and other jobs) for the whole job and the
+buffer after it. Starts sit on a grid of local times in the business's zone (every 30 minutes by
+default: 08:00, 08:30 ...), which is what customers expect to pick from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.domain.availability import TechSchedule, free_intervals
+from app.domain.ids import TechId
+from app.domain.service_types import ServiceType
+from app.domain.time import Interval, local_midnight, zone
+
+DEFAULT_STEP = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedStart:
+    """A start time the page may offer, the job's end, and the qualified techs free for it."""
+
+    start: datetime
+    end: datetime
+    techs: frozenset[TechId]
+
+
+def offered_starts(
+    schedules: Sequence[TechSchedule],
+    service: ServiceType,
+    window: Interval,
+    business_zone: str,
+    step: timedelta = DEFAULT_STEP,
+) -> list[OfferedStart]:
+    """Every grid start in `window` at which some qualified tech can take the whole job and its
+    buffer (both inside `window`), in time order."""
+    if step <= timedelta(0):
+        raise ValueError("the grid step must be positive")
+    need = service.occupies
+    free_at: dict[datetime, set[TechId]] = {}
+    for schedule in schedules:
+        tech = schedule.tech
+        if tech.id not in service.qualified or not tech.active:
+            continue
+        for span in free_intervals(tech, window, schedule.busy):
+            for start in _grid(span, need, business_zone, step):
+                free_at.setdefault(start, set()).add(tech.id)
+    return [
+        OfferedStart(start, start + service.duration, frozenset(techs))
+        for start, techs in sorted(free_at.items())
+    ]
+
+
+def free_for(schedules: Iterable[TechSchedule], service: ServiceType, start: datetime) -> frozenset[TechId]:
+    """The qualified techs free for the whole job and its buffer starting at `start`."""
+    need = Interval(start, start + service.occupies)
+    found: set[TechId] = set()
+    for schedule in schedules:
+        tech = schedule.tech
+        if tech.id not in service.qualified or not tech.active:
+            continue
+        if any(span.contains(need) for span in free_intervals(tech, need, schedule.busy)):
+            found.add(tech.id)
+    return frozenset(found)
+
+
+def on_grid(start: datetime, business_zone: str, step: timedelta = DEFAULT_STEP) -> bool:
+    """Whether `start` is one of the grid's times (a page only books what it could have offered)."""
+    return _first_on_grid(start, business_zone, step) == start
+
+
+def _grid(span: Interval, need: timedelta, business_zone: str, step: timedelta) -> Iterable[datetime]:
+    start = _first_on_grid(span.start, business_zone, step)
+    while start + need <= span.end:
+        yield start
+        start = _first_on_grid(start + step, business_zone, step)
+
+
+def _first_on_grid(moment: datetime, business_zone: str, step: timedelta) -> datetime:
+    """The first grid time at or after `moment`: whole steps of elapsed time from local midnight.
+
+    Counting elapsed time keeps the grid on the half hour across a daylight-saving change, since
+    clocks move by whole hours.
+    """
+    tz = zone(business_zone)
+    midnight = local_midnight(moment.astimezone(tz).date(), tz)
+    steps = -((midnight - moment) // step)  # ceiling division
+    return midnight + steps * step
