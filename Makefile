@@ -3,20 +3,37 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
 
 export QT_QPA_PLATFORM ?= offscreen
 export QTWEBENGINE_CHROMIUM_FLAGS ?= --no-sandbox --disable-gpu
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test test-dates test-loaded lint typecheck unit system-deps bench soak clean
+.PHONY: demo test test-dates test-loaded lint typecheck unit system-deps bench soak clean lock lock-upgrade package package-test
 
-$(STAMP): pyproject.toml
+# The virtualenv holds exactly what requirements.lock names (every file checked against its hash),
+# then Crewboard itself, editable, with no dependency resolved on the day. scripts/check-lock first
+# refuses, in one sentence, a lock that does not cover pyproject.toml.
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Crewboard needs Python 3.11 or newer; '$(PYTHON)' is older. Run: make PYTHON=python3.11 ..." >&2; exit 1; }
+	@$(PYTHON) scripts/check-lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+# Lock what pyproject.toml newly asks for, keeping every version already locked (one command; commit
+# requirements.lock after it).
+lock:
+	PYTHON=$(PYTHON) scripts/lock
+
+# The scheduled refresh: every dependency to the newest version pyproject allows, reinstalled, then
+# the whole suite. Commit requirements.lock when it passes.
+lock-upgrade: system-deps
+	PYTHON=$(PYTHON) scripts/lock --upgrade
+	$(MAKE) test
 
 system-deps:
 	@scripts/system-deps
