@@ -296,7 +296,12 @@ class DemoSync:
             return open_provider(account, store)
 
         self.push: PushSide = PushSide(
-            services.uow, provider_for, services.clock, self.engine.request_read, pool=self.engine.providers
+            services.uow,
+            provider_for,
+            services.clock,
+            self.engine.request_read,
+            pool=self.engine.providers,
+            polls=self.engine.polls,
         )
         self.listening = asyncio.Event()  # set once the receiver is up, or push is off (then polling only)
 

@@ -20,6 +20,7 @@ from app.domain.ids import CalendarId
 from app.domain.model import AccountStatus, Calendar, CalendarAccount
 from app.domain.time import Clock
 from app.services.ports import UnitOfWorkFactory
+from sync.engine.poll_book import PollBook
 from sync.engine.ports import ProviderFor
 from sync.engine.providers import ProviderPool
 from sync.providers.errors import ProviderError
@@ -56,8 +57,12 @@ class ChannelKeeper:
         renew_before: timedelta = RENEW_BEFORE,
         trigger: Trigger | None = None,
         pool: ProviderPool | None = None,
+        polls: PollBook | None = None,
     ) -> None:
         self._uow = uow_factory
+        # The engine's push-first poll: told of every channel made, renewed, failed or dropped; a
+        # channel without a recent sign is renewed (the heartbeat that proves it still works).
+        self._polls = polls
         # The engine's pool when given: one connection per account, and Graph's four requests in
         # flight per mailbox counted once. Its owner closes it; a pool of our own we close.
         self._providers = pool or ProviderPool(provider_for)
@@ -89,6 +94,8 @@ class ChannelKeeper:
         return changed
 
     def _due(self, calendar: Calendar) -> bool:
+        if self._polls is not None and self._polls.needs_heartbeat(calendar.id):
+            return True
         return not (
             calendar.channel_id
             and calendar.channel_expires
@@ -109,6 +116,8 @@ class ChannelKeeper:
                 channel = await self._open_or_renew(target, fresh)
                 await asyncio.to_thread(self._store, calendar, channel)
         except ProviderError as error:
+            if self._polls is not None:
+                self._polls.failed(calendar.id)
             if calendar.id not in self._refused:
                 self._refused.add(calendar.id)
                 log.warning(
@@ -118,6 +127,8 @@ class ChannelKeeper:
                 )
             return False
         self._refused.discard(calendar.id)
+        if self._polls is not None:
+            self._polls.renewed(calendar.id, channel.expires)
         return True
 
     async def _open_or_renew(self, target: _Target, fresh: bool) -> Channel:
@@ -172,6 +183,8 @@ class ChannelKeeper:
                     # Graph has dropped it: its notices (none should come) are refused from now
                     # on, and if a new one cannot be made the round retries and polling reads.
                     self._channels.forget(subscription_id)
+                    if self._polls is not None:
+                        self._polls.dropped(calendar_id)
                     await asyncio.to_thread(self._store, target.calendar, None)
                     target = _Target(target.account, replace(target.calendar, channel_id=None))
                 if await self._open(target, fresh=removed):
@@ -205,6 +218,8 @@ class ChannelKeeper:
             if not calendar.channel_id:
                 continue
             self._channels.forget(calendar.channel_id)
+            if self._polls is not None:
+                self._polls.dropped(calendar.id)
             with contextlib.suppress(ProviderError):
                 await self._providers.get(target.account).stop_watch(
                     calendar, _channel(calendar, self._channels.token_for(calendar.id))

@@ -22,6 +22,7 @@ from app.domain.time import Clock
 from app.errors import InvalidInput
 from app.services.ports import UnitOfWorkFactory
 from sync.channels import ChannelKeeper
+from sync.engine.poll_book import PollBook
 from sync.engine.ports import ProviderFor
 from sync.engine.providers import ProviderPool
 from sync.health_monitor import HealthMonitor, load_thresholds
@@ -67,10 +68,12 @@ class PushSide:
         clock: Clock,
         trigger: Trigger,
         pool: ProviderPool | None = None,
+        polls: PollBook | None = None,
     ) -> None:
         self._uow = uow_factory
         self._provider_for = provider_for
         self._pool = pool
+        self._polls = polls  # the engine's push-first poll, told of the channels the keeper keeps
         self._clock = clock
         self._trigger = trigger
         self.channels = CalendarChannels(uow_factory)
@@ -88,6 +91,7 @@ class PushSide:
             self._clock,
             trigger=self._trigger,
             pool=self._pool,
+            polls=self._polls,
         )
         return self.keeper
 
@@ -112,6 +116,7 @@ class SyncCompanions:
         public_url: str | None = None,
         health_every: timedelta = timedelta(seconds=15),
         pool: ProviderPool | None = None,
+        polls: PollBook | None = None,
     ) -> None:
         if (listen is None) != (public_url is None):
             raise ValueError("listen and public_url go together")
@@ -123,6 +128,7 @@ class SyncCompanions:
         self._public_url = public_url
         self._health_every = health_every
         self._pool = pool  # the engine's providers, shared by the channel keeper
+        self._polls = polls  # the engine's push-first poll
         self.push: PushSide | None = None  # with `listen`: the receiver, its channel table, the keeper
         self.listening = asyncio.Event()  # set once the receiver is up (or at once without one)
 
@@ -134,7 +140,9 @@ class SyncCompanions:
         work = [self._monitor.run(stop, self._health_every)]
         push: PushSide | None = None
         if self._listen is not None and self._public_url is not None:
-            push = self.push = PushSide(self._uow, self._provider_for, self._clock, trigger, self._pool)
+            push = self.push = PushSide(
+                self._uow, self._provider_for, self._clock, trigger, self._pool, self._polls
+            )
             host, port = self._listen
             try:
                 keeper = await push.start(host, port, self._public_url)

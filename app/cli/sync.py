@@ -131,7 +131,14 @@ def run_sync(s: Services, a: argparse.Namespace) -> int:
     if a.once:
         return asyncio.run(_once(engine, monitor, writes))
     companions = SyncCompanions(
-        monitor, s.uow, s.clock, provider_for, a.listen, a.public_url, pool=engine.providers
+        monitor,
+        s.uow,
+        s.clock,
+        provider_for,
+        a.listen,
+        a.public_url,
+        pool=engine.providers,
+        polls=engine.polls,
     )
     return asyncio.run(_forever(engine, companions))
 

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 import threading
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Container, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,6 +31,7 @@ from sync.engine.inbound import CalendarReader, ReadOutcome
 from sync.engine.lock import HEARTBEAT_EVERY, EngineLock
 from sync.engine.outbound import FlushReport, OutboxFlusher, is_waiting
 from sync.engine.ownership import store_key
+from sync.engine.poll_book import PollBook
 from sync.engine.ports import HealthRecorder, Kind, ProviderFor, StoreHealthRecorder
 from sync.engine.providers import ProviderPool
 from sync.engine.worker import DbWorker
@@ -111,6 +112,7 @@ class SyncEngine:
         guard: MassDeleteGuard | None = None,
         rng: random.Random | None = None,
         lock: EngineLock | None = None,
+        polls: PollBook | None = None,
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
@@ -132,6 +134,9 @@ class SyncEngine:
         self._wake: asyncio.Event | None = None
         self.locked_by: str | None = None
         self._keyed = False  # the store's event ownership key exists
+        # Push first: which calendars a poll round reads (sync.core.poll_schedule); the push side
+        # tells it of notices and channels through `polls`.
+        self.polls = polls or PollBook(clock)
 
     # --- public hooks -----------------------------------------------------------------------
 
@@ -150,7 +155,10 @@ class SyncEngine:
         self._reader.accept_mass_delete = value
 
     def request_read(self, calendar_id: CalendarId) -> None:
-        """Read this calendar at once (a push notification said it changed). Safe from any thread."""
+        """Read this calendar at once (a push notification said it changed). Safe from any thread.
+
+        The notice is also a sign that the calendar's channel works (`polls`: push first)."""
+        self.polls.noticed(calendar_id)
         with self._requests:
             self._pending_reads.add(calendar_id)
         self._poke()
@@ -175,6 +183,10 @@ class SyncEngine:
         """
         return await self._round(None)
 
+    async def run_due(self) -> RoundReport:
+        """A poll round: read the calendars due (`polls`: push-first), then flush the outbox."""
+        return await self._round(self.polls.due())
+
     async def _run_requested(self) -> RoundReport | None:
         """Serve push-triggered reads and bus-triggered flushes between polls."""
         with self._requests:
@@ -186,7 +198,7 @@ class SyncEngine:
             return None
         return await self._round(reads)
 
-    async def _round(self, only: set[CalendarId] | None) -> RoundReport:
+    async def _round(self, only: Container[CalendarId] | None) -> RoundReport:
         """Read the connected accounts' calendars (`only` these, when given), then flush the outbox.
 
         A full round (`only` None) also serves every read and flush requested until it holds the lock.
@@ -235,7 +247,7 @@ class SyncEngine:
         targets: Sequence[_Target],
         report: RoundReport,
         blocked: set[AccountId],
-        only: set[CalendarId] | None = None,
+        only: Container[CalendarId] | None = None,
     ) -> None:
         """Read the connected accounts' calendars, several accounts at a time.
 
@@ -265,6 +277,7 @@ class SyncEngine:
         self, account: CalendarAccount, calendar_id: CalendarId, report: RoundReport, blocked: set[AccountId]
     ) -> None:
         entry = report.accounts.get(account.id)
+        started = self._clock.now()
         try:
             provider = self._providers.get(account)
             outcome = await self._reader.read(calendar_id, provider)
@@ -288,6 +301,7 @@ class SyncEngine:
             await self._failed(account.id, outcome.refused, report)
             return
         report.succeeded.setdefault(account.id, set()).add("read")
+        self.polls.read(calendar_id, started, not outcome.full and bool(outcome.stored or outcome.deleted))
         self._announce_read(outcome)
 
     async def _record_successes(self, report: RoundReport) -> None:
@@ -396,7 +410,7 @@ class SyncEngine:
             while not stop.is_set():
                 if loop.time() >= next_round:
                     next_round = loop.time() + self._interval()
-                    await self._guarded(self.run_once())
+                    await self._guarded(self.run_due())
                 else:
                     await self._guarded(self._run_requested())
                 with self._requests:
