@@ -7,7 +7,9 @@ that is what people type; so is `postgresql://USER@HOST/DATABASE`, which means p
 
 from __future__ import annotations
 
+import getpass
 import os
+import socket
 from pathlib import Path
 from types import TracebackType
 
@@ -16,7 +18,9 @@ from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import sessionmaker
 
+from app.domain.time import Clock, SystemClock
 from app.errors import InvalidInput, StorageError
+from storage import change_feed
 from storage.engine import (
     DEFAULT_BUSY_TIMEOUT_MS,
     build_engine,
@@ -31,6 +35,8 @@ from storage.schema import upgrade_to_head
 from storage.unit_of_work import SqlUnitOfWork
 
 ENV_VAR = "CREWBOARD_DB"
+DESK_ENV_VAR = "CREWBOARD_DESK"
+MAX_DESK_NAME = 200  # the width of the desk columns
 APP_NAME = "crewboard"
 DEFAULT_FILE = "crewboard.db"
 
@@ -53,6 +59,28 @@ def database_url(explicit: str | None) -> str:
             "choose a database with --db or CREWBOARD_DB."
         ) from error
     return _as_url(str(folder / DEFAULT_FILE))
+
+
+def default_desk() -> str:
+    """This desk's name: $CREWBOARD_DESK when set, else user@host (what people call "my computer")."""
+    named = os.environ.get(DESK_ENV_VAR, "").strip()
+    if named:
+        return desk_name(named)
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "someone"  # no login name (a container without a passwd entry)
+    return desk_name(f"{user}@{socket.gethostname() or 'localhost'}")
+
+
+def desk_name(name: str) -> str:
+    """`name` as a desk name: one line, not empty, short enough to store."""
+    clean = " ".join(name.split())
+    if not clean:
+        raise InvalidInput("The desk name is empty; give a short name such as front-desk.")
+    if len(clean) > MAX_DESK_NAME:
+        raise InvalidInput(f"The desk name is longer than {MAX_DESK_NAME} characters; give a shorter one.")
+    return clean
 
 
 def default_folder() -> Path:
@@ -106,19 +134,23 @@ class Database:
     waits for writers.
     """
 
-    def __init__(self, url: str, engine: Engine) -> None:
+    def __init__(self, url: str, engine: Engine, desk: str | None = None, clock: Clock | None = None) -> None:
         self.url = url
         self.engine = engine
+        # The name this program signs its changes with in the change feed and the audit log.
+        self.desk = desk_name(desk) if desk else default_desk()
+        self._clock = clock or SystemClock()
         writers = engine.execution_options(**writer_options(url))
         readers = engine.execution_options(**reader_options(url))
         self._writers = sessionmaker(writers, expire_on_commit=False, autoflush=True)
         self._readers = sessionmaker(readers, expire_on_commit=False, autoflush=True)
+        change_feed.watch(self._writers)
 
     def unit_of_work(self, read_only: bool = False) -> SqlUnitOfWork:
         """A fresh unit of work; this bound method is a UnitOfWorkFactory."""
         if read_only:
-            return SqlUnitOfWork(self._readers, read_only=True)
-        return SqlUnitOfWork(self._writers)
+            return SqlUnitOfWork(self._readers, read_only=True, desk=self.desk, clock=self._clock)
+        return SqlUnitOfWork(self._writers, desk=self.desk, clock=self._clock)
 
     __call__ = unit_of_work
 
@@ -141,8 +173,15 @@ class Database:
         return f"Database({describe(self.url)!r})"
 
 
-def open_database(url: str, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Database:
+def open_database(
+    url: str,
+    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    desk: str | None = None,
+    clock: Clock | None = None,
+) -> Database:
     """Open `url` (a URL or file path), upgrade its schema to this code's, and return it.
+
+    `desk` names this program in the change feed and the audit log (default: see default_desk).
 
     Raises StorageError, naming the database, when it is locked, damaged, not a database,
     someone else's, or newer than this code.
@@ -161,4 +200,4 @@ def open_database(url: str, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> D
     except BaseException:
         engine.dispose()
         raise
-    return Database(url, engine)
+    return Database(url, engine, desk, clock)

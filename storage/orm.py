@@ -11,6 +11,7 @@ import enum
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Enum,
     ForeignKey,
@@ -23,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from app.domain.changes import ChangeKind
 from app.domain.model import (
     AccountStatus,
     Audience,
@@ -350,6 +352,8 @@ class AuditRow(Base):
     booking_id: Mapped[str | None] = mapped_column(ID, index=True)
     account_id: Mapped[str | None] = mapped_column(ID)
     extra: Mapped[dict[str, str]] = mapped_column(TextMap)
+    # Which desk (person@computer, or the office service) did it; None for entries older than desks.
+    desk: Mapped[str | None] = mapped_column(String(200))
 
 
 # --- machinery ----------------------------------------------------------------------------
@@ -377,3 +381,17 @@ class SyncLockRow(Base):
     host: Mapped[str] = mapped_column(String(255))
     acquired_at: Mapped[datetime] = mapped_column(UtcDateTime)
     heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ChangeRow(Base):
+    """One change-feed entry (see storage.change_feed). `seq` is assigned by the writer while it
+    holds the store's write lock, never by a sequence object: see `change_feed.record` for why
+    that makes the numbers gap-free and ordered as the transactions committed."""
+
+    __tablename__ = "changes"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[ChangeKind] = mapped_column(enum_column(ChangeKind))
+    item_id: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    desk: Mapped[str] = mapped_column(String(200))

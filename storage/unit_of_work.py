@@ -11,6 +11,8 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.domain.time import Clock, SystemClock
+from storage import change_feed
 from storage.repositories import (
     SqlAuditLog,
     SqlBookingRepository,
@@ -29,6 +31,7 @@ from storage.repositories import (
     SqlTechnicianRepository,
     SqlTimeOffRepository,
 )
+from storage.repositories.changes import SqlChangeFeedRepository
 
 
 class SqlUnitOfWork:
@@ -50,11 +53,21 @@ class SqlUnitOfWork:
     audit: SqlAuditLog
     settings: SqlSettingsRepository
     sync_lock: SqlSyncLockRepository
+    changes: SqlChangeFeedRepository
 
-    def __init__(self, sessions: sessionmaker[Session], read_only: bool = False) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        read_only: bool = False,
+        desk: str = "",
+        clock: Clock | None = None,
+    ) -> None:
         self._sessions = sessions
         self._session: Session | None = None
         self.read_only = read_only
+        # Who is writing (signs the change feed and the audit log), and the clock that dates the feed.
+        self.desk = desk
+        self._clock = clock or SystemClock()
 
     def __enter__(self) -> SqlUnitOfWork:
         if self._session is not None:
@@ -75,9 +88,10 @@ class SqlUnitOfWork:
         self.conflicts = SqlConflictRepository(session)
         self.health = SqlSyncHealthRepository(session)
         self.notifications = SqlNotificationRepository(session)
-        self.audit = SqlAuditLog(session)
+        self.audit = SqlAuditLog(session, self.desk)
         self.settings = SqlSettingsRepository(session)
         self.sync_lock = SqlSyncLockRepository(session)
+        self.changes = SqlChangeFeedRepository(session)
         return self
 
     def __exit__(
@@ -91,18 +105,32 @@ class SqlUnitOfWork:
         try:
             session.rollback()  # keeps nothing that was not committed
         finally:
+            change_feed.forget(session)
             session.close()
 
     def commit(self) -> None:
-        """Keep everything written so far; the unit stays usable for more work."""
+        """Keep everything written so far, with its change-feed entries; the unit stays usable.
+
+        The entries are written here, in the same transaction, so a change and its entry are
+        stored together or not at all (storage.change_feed).
+        """
         session = self._active()
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit; open one with read_only=False")
+        session.flush()
+        try:
+            change_feed.record(session, self.desk, self._clock.now())
+        except BaseException:
+            session.rollback()
+            change_feed.forget(session)
+            raise
         session.commit()
 
     def rollback(self) -> None:
         """Drop everything written since the last commit."""
-        self._active().rollback()
+        session = self._active()
+        session.rollback()
+        change_feed.forget(session)
 
     def _active(self) -> Session:
         if self._session is None:

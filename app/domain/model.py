@@ -387,3 +387,6 @@ class AuditEntry:
     booking_id: BookingId | None = None
     account_id: AccountId | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # Which desk did it (person@computer, or the office service). Left None when recording: the
+    # store fills in the desk that opened it.
+    desk: str | None = None

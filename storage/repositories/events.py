@@ -4,14 +4,16 @@ links between bookings and the events that carry them."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import CursorResult, delete, insert, select
 
+from app.domain.changes import ChangeKind
 from app.domain.ids import BookingId, CalendarId, TechId
 from app.domain.model import BusyBlock, EventLink, EventTime, RemoteEvent
 from app.domain.time import Interval
-from storage.orm import BusyBlockRow, EventLinkRow, RemoteEventRow
+from storage import change_feed
+from storage.orm import BusyBlockRow, CalendarAccountRow, CalendarRow, EventLinkRow, RemoteEventRow
 from storage.repositories.base import SqlRepository, assign
 
 # Ids per IN (...) list: far below SQLite's variable limit, large enough that a full read of a
@@ -220,17 +222,38 @@ class SqlBusyBlockRepository(SqlRepository):
                         "calendar_name": block.calendar_name,
                     }
                 )
+        removed = 0
         for chunk in _chunks(list(filed)):
-            self._session.execute(
+            removed += self._deleted(
                 delete(BusyBlockRow).where(
                     BusyBlockRow.calendar_id == calendar_id, BusyBlockRow.remote_id.in_(chunk)
                 )
             )
         if rows:
             self._session.execute(insert(BusyBlockRow), rows)
+        self._note_busy(calendar_id, {str(row["tech_id"]) for row in rows}, removed)
 
     def clear_calendar(self, calendar_id: CalendarId) -> None:
-        self._session.execute(delete(BusyBlockRow).where(BusyBlockRow.calendar_id == calendar_id))
+        removed = self._deleted(delete(BusyBlockRow).where(BusyBlockRow.calendar_id == calendar_id))
+        self._note_busy(calendar_id, set(), removed)
+
+    def _deleted(self, statement: Any) -> int:
+        result = cast("CursorResult[Any]", self._session.execute(statement))
+        return int(result.rowcount)
+
+    def _note_busy(self, calendar_id: CalendarId, added_for: set[str], removed: int) -> None:
+        """Bulk statements bypass the ORM's bookkeeping, so the change feed is told here."""
+        techs = set(added_for)
+        if removed:
+            owner = self._session.execute(
+                select(CalendarAccountRow.tech_id)
+                .join(CalendarRow, CalendarRow.account_id == CalendarAccountRow.id)
+                .where(CalendarRow.id == calendar_id)
+            ).scalar_one_or_none()
+            if owner is not None:
+                techs.add(owner)
+        for tech_id in sorted(techs):
+            change_feed.note(self._session, ChangeKind.BUSY, tech_id)
 
     def for_techs(self, tech_ids: Sequence[TechId], window: Interval) -> list[BusyBlock]:
         """Blocks of these techs overlapping the half-open `window`, by start."""

@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, select
 
 from app.domain.hours import BusinessHours
 from app.domain.ids import CustomerId, TechId, TimeOffId
@@ -181,7 +181,9 @@ class SqlTimeOffRepository(SqlRepository):
 
     def remove(self, item_id: TimeOffId) -> None:
         """Forget one item; removing one already gone is not an error."""
-        self._session.execute(delete(TimeOffRow).where(TimeOffRow.id == item_id))
+        row = self._session.get(TimeOffRow, item_id)
+        if row is not None:
+            self._session.delete(row)  # through the ORM, so the change feed sees whose time it was
 
     def for_techs(self, tech_ids: Sequence[TechId]) -> builtins.list[TimeOff]:
         query = (

@@ -35,7 +35,9 @@ class SqlSettingsRepository(SqlRepository):
             row.value = value
 
     def remove(self, key: str) -> None:
-        self._session.execute(delete(SettingRow).where(SettingRow.key == key))
+        row = self._session.get(SettingRow, key)
+        if row is not None:
+            self._session.delete(row)  # through the ORM, so the change feed sees it
 
     def all(self) -> dict[str, str]:
         return {

@@ -6,6 +6,7 @@ import builtins
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from app.domain.ids import AccountId, BookingId, CalendarId, ConflictId, NotificationId, TechId
 from app.domain.model import AuditEntry, Conflict, ConflictStatus, Notification, SyncHealth
@@ -192,6 +193,12 @@ class SqlNotificationRepository(SqlRepository):
 
 
 class SqlAuditLog(SqlRepository):
+    """The audit log; entries recorded without a desk are signed with the desk that opened the store."""
+
+    def __init__(self, session: Session, desk: str) -> None:
+        super().__init__(session)
+        self._desk = desk
+
     def record(self, entry: AuditEntry) -> None:
         self._session.add(
             AuditRow(
@@ -201,20 +208,33 @@ class SqlAuditLog(SqlRepository):
                 booking_id=entry.booking_id,
                 account_id=entry.account_id,
                 extra=dict(entry.extra),
+                desk=entry.desk or self._desk,
             )
         )
 
     def recent(self, limit: int = 200) -> builtins.list[AuditEntry]:
         """The latest entries, newest first (entries at the same instant: last written first)."""
         query = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
-        return [
-            AuditEntry(
-                at=row.at,
-                action=row.action,
-                detail=row.detail,
-                booking_id=None if row.booking_id is None else BookingId(row.booking_id),
-                account_id=None if row.account_id is None else AccountId(row.account_id),
-                extra=dict(row.extra),
-            )
-            for row in self._session.scalars(query)
-        ]
+        return [_entry(row) for row in self._session.scalars(query)]
+
+    def for_booking(self, booking_id: BookingId, limit: int = 20) -> builtins.list[AuditEntry]:
+        """One booking's latest entries, newest first."""
+        query = (
+            select(AuditRow)
+            .where(AuditRow.booking_id == booking_id)
+            .order_by(AuditRow.id.desc())
+            .limit(limit)
+        )
+        return [_entry(row) for row in self._session.scalars(query)]
+
+
+def _entry(row: AuditRow) -> AuditEntry:
+    return AuditEntry(
+        at=row.at,
+        action=row.action,
+        detail=row.detail,
+        booking_id=None if row.booking_id is None else BookingId(row.booking_id),
+        account_id=None if row.account_id is None else AccountId(row.account_id),
+        extra=dict(row.extra),
+        desk=row.desk,
+    )

@@ -21,7 +21,7 @@ from storage.schema import MIGRATIONS, alembic_config, head_revisions
 TABLES = {
     "technicians", "customers", "bookings", "time_off", "calendar_accounts", "calendars", "remote_events",
     "busy_blocks", "event_links", "outbox", "conflicts", "sync_health", "notifications", "audit_log",
-    "settings", "sync_lock",
+    "settings", "sync_lock", "changes",
 }  # fmt: skip
 
 

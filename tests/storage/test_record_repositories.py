@@ -140,6 +140,7 @@ def test_audit_log_recent_is_newest_first(db: Database) -> None:
         for entry in entries:
             uow.audit.record(entry)
         uow.commit()
+    signed = [dataclasses.replace(entry, desk=db.desk) for entry in entries]  # the store signs with its desk
     with db.unit_of_work() as uow:
-        assert uow.audit.recent() == [entries[2], entries[1], entries[0]]
-        assert uow.audit.recent(limit=1) == [entries[2]]
+        assert uow.audit.recent() == [signed[2], signed[1], signed[0]]
+        assert uow.audit.recent(limit=1) == [signed[2]]
