@@ -1,0 +1,18 @@
+"""The one ASGI application of the office service, and its mounting seam.
+
+`build_asgi_app(routes, extra_routes=...)` puts `extra_routes` (/healthz, the booking page's
+/book and /book/api, each from its own package) before `routes`, whose last member may be a
+catch-all (the push receiver answers every other path, with its own 404 and refusal count).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+
+def build_asgi_app(routes: Sequence[BaseRoute], *, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """Starlette over `extra_routes` then `routes`; no debug pages, no lifespan work."""
+    return Starlette(debug=False, routes=[*extra_routes, *routes])
