@@ -34,7 +34,6 @@ from app.domain.model import (
     ConflictKind,
     ConflictStatus,
     HealthLevel,
-    OutboxAction,
     Provider,
     Resolution,
     Response,
@@ -269,17 +268,15 @@ class EventLinkRow(Base):
 
 
 class OutboxRow(Base):
-    """A pending provider write. `seq` numbers rows in the order they were written, so due writes
-    go out oldest first and two writes for one booking never overtake each other."""
+    """A booking whose calendar event must be planned again. `seq` numbers rows in the order they
+    were written, so due rows go out oldest first and two for one booking never overtake each other."""
 
     __tablename__ = "outbox"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(ID, unique=True)
     booking_id: Mapped[str] = mapped_column(ID, refers_to("bookings.id", "CASCADE"), index=True)
-    action: Mapped[OutboxAction] = mapped_column(enum_column(OutboxAction))
     tech_id: Mapped[str | None] = mapped_column(ID, refers_to("technicians.id", "SET NULL"))
-    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer)
     next_attempt: Mapped[datetime | None] = mapped_column(UtcDateTime)

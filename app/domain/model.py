@@ -278,21 +278,19 @@ class EventLink:
     booking_version: int
 
 
-class OutboxAction(Enum):
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-
-
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
-    """A pending write to a provider, saved in the same transaction as the booking change."""
+    """"This booking changed: plan its calendar event again", saved in the booking change's transaction.
+
+    The row names no write: the sync planner decides what to create, update or delete from the
+    booking, the calendar and their last agreement. `tech_id` is a tech whose calendar may hold the
+    booking's event (the one it was taken from, on a reassignment); `calendar_id` and `remote_id`
+    name the event a read saw change, when a read queued the row.
+    """
 
     id: OutboxId
     booking_id: BookingId
-    action: OutboxAction
     tech_id: TechId | None
-    idempotency_key: str
     created_at: datetime
     attempts: int = 0
     next_attempt: datetime | None = None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from app.bus import BookingChanged, Bus, ConflictChanged, OutboxQueued
-from app.domain.ids import BookingId, OutboxId, TechId, new_id
+from app.domain.ids import BookingId, TechId, new_id
 from app.domain.model import (
     AccountStatus,
     AuditEntry,
@@ -19,8 +19,6 @@ from app.domain.model import (
     BookingStatus,
     Conflict,
     ConflictStatus,
-    OutboxAction,
-    OutboxItem,
     Resolution,
     Technician,
 )
@@ -31,6 +29,7 @@ from app.services.customers import upsert_customer
 from app.services.lookup import by_id_or_prefix
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
 from app.services.schedule import describe_clash, overlapping_busy
+from app.services.sync_queue import changed_row
 from app.services.techs import find_tech
 from app.services.text import typed_line
 
@@ -122,7 +121,7 @@ class BookingService:
             booking = self._check_free(uow, booking, tech, force, actor)
             uow.bookings.add(booking)
             if tech is not None:
-                self._enqueue(uow, booking, OutboxAction.CREATE, tech.id)
+                self._enqueue(uow, booking, tech.id)
             self._audit(uow, "booking.created", booking, actor)
             uow.commit()
         self._announce(booking, (booking.tech_id,), "created")
@@ -199,7 +198,7 @@ class BookingService:
             cancelled = replace(old, status=BookingStatus.CANCELLED, updated_at=now, version=old.version + 1)
             uow.bookings.update(cancelled)
             if old.tech_id is not None:
-                self._enqueue(uow, cancelled, OutboxAction.DELETE, old.tech_id)
+                self._enqueue(uow, cancelled, old.tech_id)
             settled = self._settle_conflicts(uow, cancelled, actor, now)
             self._audit(uow, "booking.cancelled", cancelled, actor)
             uow.commit()
@@ -253,19 +252,19 @@ class BookingService:
         return restored
 
     def _enqueue_change(self, uow: UnitOfWork, before: Booking, after: Booking) -> str:
-        """Queue the calendar writes that take `before`'s event to `after`; the kind of change."""
+        """Tell the planner about the calendars `before` and `after` involve; the kind of change."""
         if not before.is_live:
             if after.tech_id is not None:
-                self._enqueue(uow, after, OutboxAction.CREATE, after.tech_id)
+                self._enqueue(uow, after, after.tech_id)
             return "reinstated"
         if before.tech_id != after.tech_id:
             if before.tech_id is not None:
-                self._enqueue(uow, before, OutboxAction.DELETE, before.tech_id)
+                self._enqueue(uow, before, before.tech_id)
             if after.tech_id is not None:
-                self._enqueue(uow, after, OutboxAction.CREATE, after.tech_id)
+                self._enqueue(uow, after, after.tech_id)
             return "reassigned"
         if after.tech_id is not None:
-            self._enqueue(uow, after, OutboxAction.UPDATE, after.tech_id)
+            self._enqueue(uow, after, after.tech_id)
         return "moved" if before.start != after.start else "edited"
 
     def _settle_conflicts(
@@ -334,24 +333,17 @@ class BookingService:
         )
         return replace(booking, forced=True)
 
-    def _enqueue(self, uow: UnitOfWork, booking: Booking, action: OutboxAction, tech_id: TechId) -> None:
-        """Queue the calendar write for this change; the engine sends it at once or when it can."""
-        if action is OutboxAction.DELETE:
-            if uow.links.for_booking(booking.id) is None and not uow.outbox.for_booking(booking.id):
-                return
-        elif not _has_calendar(uow, tech_id):
+    def _enqueue(self, uow: UnitOfWork, booking: Booking, tech_id: TechId) -> None:
+        """Tell the sync planner the booking changed for `tech_id`'s calendar; the engine plans and
+        sends the write at once or when it can. Nothing is queued when no calendar can be involved:
+        the tech has no calendar, and the booking has no event and no row waiting."""
+        if (
+            not _has_calendar(uow, tech_id)
+            and uow.links.for_booking(booking.id) is None
+            and not uow.outbox.for_booking(booking.id)
+        ):
             return
-        uow.outbox.add(
-            OutboxItem(
-                id=OutboxId(new_id()),
-                booking_id=booking.id,
-                action=action,
-                tech_id=tech_id,
-                idempotency_key=f"{booking.id}:{booking.version}:{action.value}:{tech_id}",
-                created_at=self._clock.now(),
-                next_attempt=self._clock.now(),
-            )
-        )
+        uow.outbox.add(changed_row(booking.id, tech_id, self._clock.now()))
 
     def _audit(self, uow: UnitOfWork, action: str, booking: Booking, actor: str) -> None:
         start = booking.start.isoformat() if booking.start else "unscheduled"

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from app.bus import Bus, ConflictChanged, OutboxQueued
-from app.domain.ids import ConflictId, OutboxId, new_id
+from app.domain.ids import ConflictId
 from app.domain.model import (
     REWRITE_BOOKING_VERSION,
     AuditEntry,
@@ -23,8 +23,6 @@ from app.domain.model import (
     Conflict,
     ConflictKind,
     ConflictStatus,
-    OutboxAction,
-    OutboxItem,
     Resolution,
 )
 from app.domain.time import Clock
@@ -32,6 +30,7 @@ from app.errors import InvalidInput, Refused
 from app.services.bookings import BookingService
 from app.services.lookup import by_id_or_prefix
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
+from app.services.sync_queue import changed_row
 
 
 def find_conflict(uow: UnitOfWork, id_or_prefix: str) -> Conflict:
@@ -161,17 +160,4 @@ class ConflictService:
         for item in pending:
             uow.outbox.update(replace(item, next_attempt=now, last_error=None))
         if not pending and booking.is_live and booking.tech_id is not None:
-            action = (
-                OutboxAction.CREATE if conflict.kind is ConflictKind.EVENT_DELETED else OutboxAction.UPDATE
-            )
-            uow.outbox.add(
-                OutboxItem(
-                    id=OutboxId(new_id()),
-                    booking_id=booking.id,
-                    action=action,
-                    tech_id=booking.tech_id,
-                    idempotency_key=f"{booking.id}:{booking.version}:{action.value}:conflict:{conflict.id}",
-                    created_at=now,
-                    next_attempt=now,
-                )
-            )
+            uow.outbox.add(changed_row(booking.id, booking.tech_id, now))

@@ -1,4 +1,4 @@
-"""Pending provider writes, kept in the order they were made."""
+"""Bookings waiting for the sync planner, kept in the order they changed."""
 
 from __future__ import annotations
 
@@ -16,9 +16,7 @@ from storage.repositories.base import SqlRepository, assign
 def _values(item: OutboxItem) -> dict[str, Any]:
     return {
         "booking_id": item.booking_id,
-        "action": item.action,
         "tech_id": item.tech_id,
-        "idempotency_key": item.idempotency_key,
         "created_at": item.created_at,
         "attempts": item.attempts,
         "next_attempt": item.next_attempt,
@@ -32,9 +30,7 @@ def _item(row: OutboxRow) -> OutboxItem:
     return OutboxItem(
         id=OutboxId(row.id),
         booking_id=BookingId(row.booking_id),
-        action=row.action,
         tech_id=None if row.tech_id is None else TechId(row.tech_id),
-        idempotency_key=row.idempotency_key,
         created_at=row.created_at,
         attempts=row.attempts,
         next_attempt=row.next_attempt,

@@ -31,11 +31,11 @@ from app.domain.time import Clock, Interval, local_midnight, zone
 from app.services.accounts import DISPATCHER, provider_label
 from app.services.ports import UnitOfWork
 from app.services.sync_outcomes import CHANGED_AT, READ_APPLIED
+from app.services.sync_queue import changed_row
 from app.services.text import first_upper
 from sync.core.guard import MassDeleteGuard
 from sync.engine import cursors
 from sync.engine.alerts import SYNC_ACTOR, Alerts, notify, open_conflict, tell_tech_and_dispatcher
-from sync.engine.outbox_rows import planner_item
 from sync.engine.ownership import screen_claims
 from sync.engine.worker import DbWorker
 from sync.providers.errors import CursorExpired
@@ -418,7 +418,11 @@ class CalendarReader:
             if booking is None:
                 continue  # another installation's job, or one deleted here: not ours to touch
             if not uow.outbox.for_booking(booking_id):
-                uow.outbox.add(planner_item(booking, ctx.calendar.id, remote_id, now))
+                uow.outbox.add(
+                    changed_row(
+                        booking.id, booking.tech_id, now, calendar_id=ctx.calendar.id, remote_id=remote_id
+                    )
+                )
             queued.append(booking_id)
         return queued
 

@@ -37,6 +37,7 @@ from app.domain.model import (
 from app.domain.time import Clock
 from app.services.ports import UnitOfWork
 from app.services.sync_outcomes import QUEUED_AT
+from app.services.sync_queue import changed_row
 from sync.core.planner import (
     REMOTE_WRITES,
     WAITS_FOR_PERSON,
@@ -56,7 +57,6 @@ from sync.core.planner import (
 )
 from sync.engine import planner_inputs
 from sync.engine.alerts import Alerts, open_conflict, tell_tech_and_dispatcher
-from sync.engine.outbox_rows import planner_item
 from sync.engine.ownership import store_key
 from sync.engine.providers import ProviderPool
 from sync.engine.worker import DbWorker
@@ -322,7 +322,11 @@ class OutboxFlusher:
         def record(uow: UnitOfWork) -> None:
             uow.remote_events.upsert(event)
             uow.links.put(link)
-            uow.outbox.add(planner_item(booking, calendar.id, event.remote_id, now))
+            uow.outbox.add(
+                changed_row(
+                    booking.id, booking.tech_id, now, calendar_id=calendar.id, remote_id=event.remote_id
+                )
+            )
             uow.audit.record(
                 AuditEntry(
                     now,
@@ -419,7 +423,15 @@ class OutboxFlusher:
             )
             # The tech may have changed the title with the time: plan once more against the moved
             # booking, so text we own is written back (a pass that finds nothing to do costs no request).
-            uow.outbox.add(planner_item(moved, observed.calendar_id, observed.remote_id, now))
+            uow.outbox.add(
+                changed_row(
+                    moved.id,
+                    moved.tech_id,
+                    now,
+                    calendar_id=observed.calendar_id,
+                    remote_id=observed.remote_id,
+                )
+            )
             uow.audit.record(
                 AuditEntry(
                     now,

@@ -83,7 +83,5 @@ def test_the_location_is_named_when_known() -> None:
 
 
 def test_bugs_are_not_translated() -> None:
-    assert (
-        storage_error_for(sqlite3.IntegrityError("UNIQUE constraint failed: outbox.idempotency_key")) is None
-    )
+    assert storage_error_for(sqlite3.IntegrityError("UNIQUE constraint failed: outbox.id")) is None
     assert storage_error_for(sqlite3.OperationalError("no such column: bookings.finish")) is None

@@ -1,4 +1,4 @@
-"""The outbox hands out due writes oldest first and keeps idempotency keys unique."""
+"""The outbox hands out due rows oldest first and refuses a row id twice."""
 
 from __future__ import annotations
 
@@ -9,20 +9,18 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.ids import BookingId, CalendarId, OutboxId, new_id
-from app.domain.model import Calendar, Customer, OutboxAction, OutboxItem, Technician
+from app.domain.model import Calendar, Customer, OutboxItem, Technician
 from storage import Database
 from tests.storage.conftest import T0, booking
 
 MINUTE = timedelta(minutes=1)
 
 
-def _item(booking_id: BookingId, action: OutboxAction, created_minutes: int, **changes: object) -> OutboxItem:
+def _item(booking_id: BookingId, created_minutes: int, **changes: object) -> OutboxItem:
     values: dict[str, object] = {
         "id": OutboxId(new_id()),
         "booking_id": booking_id,
-        "action": action,
         "tech_id": None,
-        "idempotency_key": new_id(),
         "created_at": T0 + created_minutes * MINUTE,
     }
     values.update(changes)
@@ -44,13 +42,11 @@ def test_due_items_come_in_the_order_they_were_written(
     db: Database, two_jobs: tuple[BookingId, BookingId]
 ) -> None:
     first, second = two_jobs
-    create_first = _item(first, OutboxAction.CREATE, 0)
-    create_second = _item(second, OutboxAction.CREATE, 1)
-    retry_later = _item(
-        first, OutboxAction.UPDATE, 2, attempts=3, next_attempt=T0 + 30 * MINUTE, last_error="503"
-    )
-    retry_now = _item(second, OutboxAction.UPDATE, 3, attempts=1, next_attempt=T0 + 5 * MINUTE)
-    delete_first = _item(first, OutboxAction.DELETE, 4)
+    create_first = _item(first, 0)
+    create_second = _item(second, 1)
+    retry_later = _item(first, 2, attempts=3, next_attempt=T0 + 30 * MINUTE, last_error="503")
+    retry_now = _item(second, 3, attempts=1, next_attempt=T0 + 5 * MINUTE)
+    delete_first = _item(first, 4)
     with db.unit_of_work() as uow:
         for item in (create_first, create_second, retry_later, retry_now, delete_first):
             uow.outbox.add(item)
@@ -73,7 +69,7 @@ def test_update_and_remove(
     db: Database, two_jobs: tuple[BookingId, BookingId], google_calendar: Calendar
 ) -> None:
     first, _ = two_jobs
-    item = _item(first, OutboxAction.CREATE, 0)
+    item = _item(first, 0)
     with db.unit_of_work() as uow:
         uow.outbox.add(item)
         uow.commit()
@@ -98,10 +94,11 @@ def test_update_and_remove(
         assert uow.outbox.pending() == []
 
 
-def test_idempotency_keys_are_unique(db: Database, two_jobs: tuple[BookingId, BookingId]) -> None:
+def test_a_row_id_is_stored_once(db: Database, two_jobs: tuple[BookingId, BookingId]) -> None:
     first, second = two_jobs
+    row = _item(first, 0)
     with db.unit_of_work() as uow:
-        uow.outbox.add(_item(first, OutboxAction.CREATE, 0, idempotency_key="create-1"))
-        uow.outbox.add(_item(second, OutboxAction.CREATE, 1, idempotency_key="create-1"))
-        with pytest.raises(IntegrityError, match="idempotency_key"):
+        uow.outbox.add(row)
+        uow.outbox.add(_item(second, 1, id=row.id))
+        with pytest.raises(IntegrityError, match="id"):
             uow.commit()

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.ids import OutboxId, new_id
-from app.domain.model import Customer, OutboxAction, OutboxItem, Technician
+from app.domain.model import Customer, OutboxItem, Technician
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
 from storage import Database, SqlUnitOfWork
 from tests.storage.conftest import FOREIGN_KEY, T0, UNIQUE, booking, customer, tech
@@ -49,10 +49,8 @@ def test_a_booking_and_its_outbox_row_are_written_together_or_not_at_all(
 ) -> None:
     ana, harbor = people
     job = booking(harbor.id, ana.id, T0)
-    item = OutboxItem(OutboxId(new_id()), job.id, OutboxAction.CREATE, ana.id, f"create-{job.id}", T0)
-    duplicate_key = OutboxItem(
-        OutboxId(new_id()), job.id, OutboxAction.UPDATE, ana.id, f"create-{job.id}", T0
-    )
+    item = OutboxItem(OutboxId(new_id()), job.id, ana.id, T0)
+    duplicate_key = OutboxItem(item.id, job.id, ana.id, T0)
     with db.unit_of_work() as uow:
         uow.bookings.add(job)
         uow.outbox.add(item)

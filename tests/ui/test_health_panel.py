@@ -23,7 +23,6 @@ from app.domain.model import (
     EventTime,
     HealthLevel,
     Notification,
-    OutboxAction,
     OutboxItem,
     Provider,
     RemoteEvent,
@@ -66,9 +65,7 @@ def queue(services: Services, biz: Business, key: str, minutes_ago: int, error: 
             OutboxItem(
                 OutboxId(new_id()),
                 booking.id,
-                OutboxAction.UPDATE,
                 booking.tech_id,
-                f"{booking.id}:seed:{minutes_ago}",
                 DEMO_NOW - timedelta(minutes=minutes_ago),
                 attempts=3 if error else 0,
                 last_error=error,
