@@ -126,6 +126,7 @@ class TimeOff:
 class Provider(Enum):
     GOOGLE = "google"
     MICROSOFT = "microsoft"
+    CALDAV = "caldav"  # iCloud, Fastmail, Nextcloud and other CalDAV servers, with an app password
 
 
 class AccountStatus(Enum):

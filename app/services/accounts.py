@@ -40,8 +40,8 @@ DISPATCHER = "dispatcher"  # the notification recipient standing for whoever run
 
 
 def provider_label(provider: Provider) -> str:
-    """What people call the calendar: "Google" or "Outlook"."""
-    return {Provider.GOOGLE: "Google", Provider.MICROSOFT: "Outlook"}[provider]
+    """What people call the calendar: "Google", "Outlook" or "CalDAV"."""
+    return {Provider.GOOGLE: "Google", Provider.MICROSOFT: "Outlook", Provider.CALDAV: "CalDAV"}[provider]
 
 
 @dataclass(frozen=True, slots=True)

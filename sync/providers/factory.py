@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from app.domain.model import CalendarAccount, Provider
 from app.services.ports import ProviderUnavailable, ReconnectRequired
+from sync.providers.caldav_auth import open_caldav_provider
 from sync.providers.config import google_settings, microsoft_settings, sandbox_endpoints
 from sync.providers.errors import AuthExpired, Transient
 from sync.providers.google_auth import GoogleConnector
@@ -62,6 +63,8 @@ def open_provider(
             return GraphCalendarProvider(
                 ms_settings, token, timeout=timeout or GRAPH_TIMEOUT, clock=clock, on_close=connector.close
             )
+        if account.provider is Provider.CALDAV:
+            return open_caldav_provider(account, store, timeout=timeout)
     except ReconnectRequired as error:
         raise AuthExpired(str(error), reason="reconnect_required") from None
     except ProviderUnavailable as error:
