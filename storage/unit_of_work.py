@@ -32,6 +32,7 @@ from storage.repositories import (
     SqlTimeOffRepository,
 )
 from storage.repositories.changes import SqlChangeFeedRepository
+from storage.repositories.service_types import SqlBookingPageStore
 
 
 class SqlUnitOfWork:
@@ -136,3 +137,8 @@ class SqlUnitOfWork:
         if self._session is None:
             raise RuntimeError("use the unit of work inside a 'with' block")
         return self._session
+
+    @property
+    def booking_page(self) -> SqlBookingPageStore:
+        """The booking page's repositories (service types, assignments, online jobs), in this transaction."""
+        return SqlBookingPageStore(self._active())

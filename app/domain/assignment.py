@@ -130,7 +130,10 @@ def _explain(chosen: Candidate, ordered: list[Candidate], rule: AssignmentRule) 
     tied = Fraction(int(runner_up.booked.total_seconds()), rule.weight_of(runner_up.tech_id)) == Fraction(
         int(chosen.booked.total_seconds()), rule.weight_of(chosen.tech_id)
     )
-    tail = "; tied, and assigned least recently" if tied else ""
+    tail = ""
+    if tied:
+        longer_ago = _recency(chosen) < _recency(runner_up)
+        tail = "; tied, and assigned least recently" if longer_ago else "; tied, and first by name"
     return f"{hours}, {best} {among}{tail}"
 
 

@@ -7,11 +7,11 @@ what the booking page, "Assign automatically" and `crewboard book --tech auto` s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import NewType
 
-from app.domain.ids import TechId
+from app.domain.ids import BookingId, TechId
 
 ServiceTypeId = NewType("ServiceTypeId", str)
 
@@ -43,3 +43,23 @@ class BookingSource(Enum):
 
     DESK = "desk"
     ONLINE = "online"
+
+
+@dataclass(frozen=True, slots=True)
+class AutoAssignment:
+    """A job Crewboard assigned by rule: to whom, when, and the explanation shown for it."""
+
+    booking_id: BookingId
+    tech_id: TechId
+    assigned_at: datetime
+    explanation: str
+    service_type_id: ServiceTypeId | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineBooking:
+    """A job a customer booked on the booking page (its booking's source is "online")."""
+
+    booking_id: BookingId
+    service_type_id: ServiceTypeId | None
+    created_at: datetime
