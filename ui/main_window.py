@@ -39,7 +39,8 @@ from ui.board.undo_notice import UndoNoticeWidget
 from ui.board.view import BoardView
 from ui.booking_editor import BookingEditorDialog, describe_booking
 from ui.bridge import BusBridge
-from ui.conflicts_panel import BoardRevealer, ConflictsPanelWidget
+from ui.conflicts.panel import ConflictsPanelWidget
+from ui.conflicts.revealer import BoardRevealer
 from ui.dialogs import FindSlotDialog, TechnicianDialog, TimeOffDialog
 from ui.format import clock_range, duration_text
 from ui.health_panel import SyncHealthDialog

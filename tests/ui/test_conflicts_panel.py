@@ -14,13 +14,9 @@ from app.services.container import Services
 from app.services.sync_outcomes import SyncOutcomeQueries
 from tests.ui.business import DEMO_NOW, DENVER, MONDAY, Business, at
 from tests.ui.conftest import OFFICE
-from ui.conflicts_panel import (
-    ConflictListModel,
-    ConflictText,
-    ReassignDialog,
-    RescheduleDialog,
-    TechChoiceModel,
-)
+from ui.conflicts.dialogs import ReassignDialog, RescheduleDialog, TechChoiceModel
+from ui.conflicts.model import ConflictListModel
+from ui.conflicts.wording import ConflictText
 from ui.main_window import MainWindow
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

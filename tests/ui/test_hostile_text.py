@@ -24,7 +24,7 @@ from app.services.bookings import NewBooking
 from app.services.container import Services
 from tests.ui.business import DEMO_NOW, MONDAY, add_busy, add_tech, at, connect_calendar
 from tests.ui.test_inbox import add_alert
-from ui.conflicts_panel import RescheduleDialog
+from ui.conflicts.dialogs import RescheduleDialog
 from ui.main_window import MainWindow
 from ui.models import TechRowsModel, UnassignedJobsModel
 from ui.settings import CalendarSettingsDialog

@@ -15,7 +15,7 @@ from app.services.container import Services
 from tests.ui.business import MONDAY, Business, at
 from tests.ui.conftest import answer_yes, open_question
 from ui.board.layout import BoardMode
-from ui.board.view import EMPTY_TEXT
+from ui.board.scene import EMPTY_TEXT
 from ui.main_window import MainWindow
 
 WED = MONDAY + timedelta(days=2)

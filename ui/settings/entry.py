@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMenu
 from shiboken6 import isValid
 
 from app.domain.ids import TechId
-from ui.board.view import GUTTER
+from ui.board.scene import GUTTER
 from ui.main_window import MainWindow
 from ui.settings.dialog import CalendarSettingsDialog
 from ui.signin import ConnectionSetup
