@@ -443,6 +443,7 @@ def run_demo() -> int:
         raise
     session.owns_folder = True
     try:
+        from app.about import about_facts
         from app.main import run_desktop
 
         return run_desktop(
@@ -455,6 +456,7 @@ def run_demo() -> int:
             log_path=str(log_file()),
             sync=session.problem is None,
             build_sync=lambda: DemoSync(session.services, session.store),
+            about=about_facts(str(session.folder / "crewboard.db")),
         )
     finally:
         session.close()

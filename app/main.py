@@ -24,6 +24,7 @@ from app.services.container import Services
 from app.services.ports import CalendarConnector
 
 if TYPE_CHECKING:
+    from app.about import AboutFacts
     from sync.engine import SyncEngine
     from sync.providers.secrets import TokenStore
     from sync.wiring import SyncCompanions
@@ -126,15 +127,18 @@ def run_desktop(
     sync: bool = True,
     office_zone: str | None = None,
     build_sync: Callable[[], Any] | None = None,
+    about: AboutFacts | None = None,
 ) -> int:
     """Show the dispatch board over `services`, sync in the background, run until the window closes.
 
     `build_sync` makes the background sync (anything with run_forever, request_read and aclose)
-    instead of `build_sync_engine`; the demo adds push on loopback that way.
+    instead of `build_sync_engine`; the demo adds push on loopback that way. `about` is what
+    Help ▸ About shows (the version, the store, the log).
     """
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from ui.about import attach_about
     from ui.gc_guard import MainThreadGarbageCollector
     from ui.main_window import MainWindow
     from ui.settings import attach_calendar_settings
@@ -171,6 +175,8 @@ def run_desktop(
         services, office_zone=office_zone or office.office_zone_name(), title_suffix=title_suffix
     )
     attach_calendar_settings(window, setup)
+    if about is not None:
+        attach_about(window, about)
     if decorate is not None:
         decorate(window, setup)
     window.closed.connect(closed.set)
@@ -200,6 +206,7 @@ def run_desktop(
 
 def open_app(db_url: str | None) -> int:
     """Open the database named by `db_url` (or the default) and run the dispatch board until it closes."""
+    from app.about import about_facts
     from app.composition import open_services
     from app.logs import configure_logging, log_file
 
@@ -207,4 +214,4 @@ def open_app(db_url: str | None) -> int:
     import ui  # noqa: F401 - after logging is set up: importing ui may log a warning
 
     with open_services(db_url) as services:
-        return run_desktop(services, log_path=str(log_file()))
+        return run_desktop(services, log_path=str(log_file()), about=about_facts(db_url))

@@ -40,6 +40,9 @@ def build_parser() -> Parser:
         epilog=f"Without a command, opens the dispatch board. {TIMES_HELP}",
     )
     parser.add_argument("--db", metavar="URL", help=DB_HELP)
+    parser.add_argument(
+        "--version", action="store_true", help="print the version, the store in use and where the log is"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     sub.add_parser("demo", help="open the app on a demo business in a fresh temporary folder")
@@ -271,6 +274,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         check_database(args.db)
     else:
         check_database(os.environ.get("CREWBOARD_DB"), "CREWBOARD_DB")
+    if args.version:
+        from app.about import about_facts
+
+        print("\n".join(about_facts(args.db).lines()))
+        return 0
     if args.command == "sandbox":
         check_sandbox_state(args.rest)
         from sync.sandbox.cli import main as sandbox_main
