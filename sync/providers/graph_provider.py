@@ -152,7 +152,6 @@ class GraphCalendarProvider:
         self._known_calendars: set[str] = set()  # calendars read in full by this provider
         # Per calendar: series whose instance list could not be read whole last time; read again.
         self._unsettled: dict[str, set[str]] = {}
-        self._attempted: set[str] = set()  # transactionIds already sent once
 
     async def aclose(self) -> None:
         if self._client.is_closed:
@@ -537,10 +536,10 @@ class GraphCalendarProvider:
     # -- writes ---------------------------------------------------------------------------------------------
 
     async def create_event(self, calendar: Calendar, content: BookingEventContent) -> WrittenEvent:
-        """POST with a keyed transactionId derived from the booking: Graph answers a retry with the
-        first event. A create sent before by this provider looks for that event first, so an
-        answer lost on the way back is adopted, not guessed at; only an event carrying that
-        transactionId and a tag over it that verifies is adopted."""
+        """POST with a keyed transactionId derived from the booking: Graph answers a repeated POST
+        with the first event, so a create whose answer was lost never makes a second one. Looking
+        for an event of ours before creating again is the engine's job (OutboxFlusher, through
+        `find_booking_event`), for every provider alike."""
         transaction = transaction_id(content.booking.id, calendar.remote_id, key=content.owner_key)
         body = booking_to_graph_event(
             content.booking,
@@ -550,11 +549,6 @@ class GraphCalendarProvider:
             tag=event_tag(content.owner_key, content.booking.id, calendar.remote_id, transaction),
         )
         body["transactionId"] = transaction
-        if body["transactionId"] in self._attempted:
-            existing = await self._find_item(calendar, content)
-            if existing is not None:
-                return _written(existing, adopted=True)
-        self._attempted.add(body["transactionId"])
         item = await self._json("POST", f"me/calendars/{_segment(calendar.remote_id)}/events", body=body)
         return _written(item, adopted=False)
 

@@ -195,14 +195,14 @@ async def test_expired_cursor_then_a_full_read_recovers(provider: CalendarProvid
     assert not quiet.full
 
 
-async def test_create_twice_makes_one_event_and_adopts_it(
-    provider: CalendarProvider, harness: Harness
-) -> None:
+async def test_create_twice_makes_one_event(provider: CalendarProvider, harness: Harness) -> None:
     content = booking_content(hours_ahead=30)
     first = await provider.create_event(harness.calendar, content)
     second = await provider.create_event(harness.calendar, content)
 
-    assert not first.adopted and second.adopted
+    # Google answers 409 and the adapter adopts the event; Graph answers the repeated
+    # transactionId with the first event. Either way the answer is the one event.
+    assert not first.adopted
     assert second.remote_id == first.remote_id
     assert second.content_hash == first.content_hash
     title = booking_title(content.booking, content.customer)
@@ -211,7 +211,7 @@ async def test_create_twice_makes_one_event_and_adopts_it(
     assert written[0].when.start == content.booking.start
 
 
-async def test_create_after_a_lost_answer_adopts_the_event(
+async def test_create_after_a_lost_answer_makes_no_second_event(
     provider: CalendarProvider, harness: Harness
 ) -> None:
     await provider.list_calendars()  # signed in before the fault
@@ -224,7 +224,6 @@ async def test_create_after_a_lost_answer_adopts_the_event(
         harness.clear_faults()
 
     retried = await provider.create_event(harness.calendar, content)
-    assert retried.adopted
     written = titled(await full_read(provider, harness), booking_title(content.booking, content.customer))
     assert [e.remote_id for e in written] == [retried.remote_id]
 
