@@ -52,12 +52,12 @@ from app.errors import InvalidInput
 from app.services.accounts import provider_label
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
 from app.services.text import sentence
+from sync.engine.ports import Direction
 from sync.notify import Notifier, describe_error
 from sync.providers.config import ConfigurationError, read_settings_file, settings_path
 
 log = logging.getLogger(__name__)
 
-KINDS = ("read", "write")
 HELD = "sync.writes_held"  # audit action: the jobs whose calendar writes were waiting when an outage began
 SETTING_KEYS = {"warn": "warn_after", "dispatcher": "dispatcher_after", "owner": "owner_after"}
 
@@ -121,17 +121,15 @@ class HealthMonitor:
 
     # -- the engine's HealthRecorder ------------------------------------------------------------------
 
-    def succeeded(self, account_id: AccountId, at: datetime, kind: str = "read") -> None:
+    def succeeded(self, account_id: AccountId, at: datetime, kind: Direction = Direction.READ) -> None:
         """A read or write of the account worked; the first one after an outage ends it."""
-        if kind not in KINDS:
-            raise ValueError(f"kind must be 'read' or 'write', not {kind!r}")
         added: list[Notification] = []
         with self._lock, self._uow() as uow:
             before = uow.health.get(account_id) or SyncHealth(account_id)
             after = replace(
                 before, last_success=at, failing_since=None, last_error=None, level=HealthLevel.OK
             )
-            after = replace(after, last_read=at) if kind == "read" else replace(after, last_write=at)
+            after = replace(after, last_read=at) if kind is Direction.READ else replace(after, last_write=at)
             if before.failing_since is not None:
                 added = self._recovery_notices(uow, before, at)
                 for notification in added:

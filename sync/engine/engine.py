@@ -32,7 +32,7 @@ from sync.engine.lock import HEARTBEAT_EVERY, EngineLock
 from sync.engine.outbound import FlushReport, OutboxFlusher, is_waiting
 from sync.engine.ownership import store_key
 from sync.engine.poll_book import PollBook
-from sync.engine.ports import HealthRecorder, Kind, ProviderFor, StoreHealthRecorder
+from sync.engine.ports import Direction, HealthRecorder, ProviderFor, StoreHealthRecorder
 from sync.engine.providers import ProviderPool
 from sync.engine.worker import DbWorker
 from sync.providers.errors import AuthExpired, ProviderError
@@ -82,7 +82,7 @@ class RoundReport:
     refused: list[str] = field(default_factory=list)
     errors: dict[AccountId, str] = field(default_factory=dict)
     accounts: dict[AccountId, AccountReport] = field(default_factory=dict)
-    succeeded: dict[AccountId, set[Kind]] = field(default_factory=dict)
+    succeeded: dict[AccountId, set[Direction]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -300,7 +300,7 @@ class SyncEngine:
             report.refused.append(outcome.refused)
             await self._failed(account.id, outcome.refused, report)
             return
-        report.succeeded.setdefault(account.id, set()).add("read")
+        report.succeeded.setdefault(account.id, set()).add(Direction.READ)
         self.polls.read(calendar_id, started, not outcome.full and bool(outcome.stored or outcome.deleted))
         self._announce_read(outcome)
 
@@ -312,12 +312,12 @@ class SyncEngine:
         for account_id, kinds in report.succeeded.items():
             if account_id in report.errors:
                 continue
-            if "write" not in kinds and account_id in backlog:
+            if Direction.WRITE not in kinds and account_id in backlog:
                 continue  # reads work, but its writes are still failing: the outage goes on
-            for kind in sorted(kinds):
+            for kind in sorted(kinds, key=lambda k: k.value):
                 await self._succeeded(account_id, now, kind)
 
-    async def _succeeded(self, account_id: AccountId, at: datetime, kind: Kind) -> None:
+    async def _succeeded(self, account_id: AccountId, at: datetime, kind: Direction) -> None:
         await self._db.call(lambda: self._health.succeeded(account_id, at, kind))
 
     async def _flush(self, report: RoundReport, blocked: set[AccountId], targets: Sequence[_Target]) -> None:
@@ -346,7 +346,7 @@ class SyncEngine:
         for account_id, error in flushed.failed.items():
             await self._failed(account_id, error, report)
         for account_id in flushed.wrote - set(flushed.failed) - set(flushed.auth_expired):
-            report.succeeded.setdefault(account_id, set()).add("write")
+            report.succeeded.setdefault(account_id, set()).add(Direction.WRITE)
             entry = report.accounts.get(account_id)
             if entry is not None:
                 entry.writes += 1

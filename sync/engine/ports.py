@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Literal, Protocol
+from enum import Enum
+from typing import Protocol
 
 from app.domain.ids import AccountId
 from app.domain.model import CalendarAccount, SyncHealth
@@ -18,13 +19,19 @@ from storage.repositories import SyncLockRecord
 from sync.providers.protocol import CalendarProvider
 
 ProviderFor = Callable[[CalendarAccount], CalendarProvider]
-Kind = Literal["read", "write"]
+
+
+class Direction(Enum):
+    """Which way an attempt went: a read of the calendar, or a write to it."""
+
+    READ = "read"
+    WRITE = "write"
 
 
 class HealthRecorder(Protocol):
     """Told of every read and write attempt of an account; blocking, called off the event loop."""
 
-    def succeeded(self, account_id: AccountId, at: datetime, kind: Kind = "read") -> None: ...
+    def succeeded(self, account_id: AccountId, at: datetime, kind: Direction = Direction.READ) -> None: ...
 
     def failed(self, account_id: AccountId, at: datetime, error: str) -> None: ...
 
@@ -35,11 +42,13 @@ class StoreHealthRecorder:
     def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self._uow = uow_factory
 
-    def succeeded(self, account_id: AccountId, at: datetime, kind: Kind = "read") -> None:
+    def succeeded(self, account_id: AccountId, at: datetime, kind: Direction = Direction.READ) -> None:
         with self._uow() as uow:
             health = uow.health.get(account_id) or SyncHealth(account_id)
             health = replace(health, last_success=at, failing_since=None, last_error=None)
-            health = replace(health, last_read=at) if kind == "read" else replace(health, last_write=at)
+            health = (
+                replace(health, last_read=at) if kind is Direction.READ else replace(health, last_write=at)
+            )
             uow.health.put(health)
             uow.commit()
 

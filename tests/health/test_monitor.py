@@ -13,6 +13,7 @@ from app.domain.model import AccountStatus, Audience, HealthLevel, Notification
 from app.domain.time import FixedClock
 from app.services.bookings import BookingEdit, NewBooking
 from app.services.container import Services
+from sync.engine.ports import Direction
 from sync.health_monitor import HealthMonitor
 from sync.notify import Notifier
 from tests.health.conftest import DISPATCHER_EMAIL, OWNER_EMAIL, Business, Heard, monitor_for
@@ -220,8 +221,8 @@ def test_recovery_sends_one_summary_of_the_jobs_added_during_the_gap(
     heard.health.clear()
 
     back = T0 + timedelta(hours=2, minutes=35)  # 12:40 in Chicago
-    monitor.succeeded(account, back, "read")
-    monitor.succeeded(account, back + timedelta(seconds=10), "write")  # no second summary
+    monitor.succeeded(account, back, Direction.READ)
+    monitor.succeeded(account, back + timedelta(seconds=10), Direction.WRITE)  # no second summary
 
     fresh = [n for n in notifications(services) if n.id not in alerts]
     by_audience = {n.audience: n for n in fresh}
@@ -284,7 +285,7 @@ def test_a_job_queued_before_the_outage_was_noticed_is_in_the_summary_even_after
     monitor_for(services, notifier).failed(account, T0 + timedelta(minutes=1), "offline")
 
     restarted = monitor_for(services, Notifier(services.uow, services.clock, notifier.settings))
-    restarted.succeeded(account, T0 + timedelta(minutes=20), "write")
+    restarted.succeeded(account, T0 + timedelta(minutes=20), Direction.WRITE)
     [summary] = [n for n in notifications(services) if n.audience is Audience.TECH]
     assert summary.subject == "1 job added while your calendar was out of reach"
     assert "Tue 11:00 AC repair — Queued Co" in summary.body
