@@ -19,6 +19,7 @@ from app.cli.args import (
     parse_minutes,
 )
 from app.cli.output import booking_json, emit_json, emit_table, local_iso, span_json, tech_json
+from app.cli.service_types import AUTO, book_auto
 from app.domain.model import Booking, TimeOff
 from app.domain.time import zone
 from app.errors import InvalidInput
@@ -148,6 +149,12 @@ def timeoff_remove(s: Services, a: argparse.Namespace) -> int:
 
 
 def book(s: Services, a: argparse.Namespace) -> int:
+    if a.tech == AUTO:
+        return book_auto(s, a)
+    if a.duration is None:
+        raise InvalidInput(
+            "Give --duration in minutes, e.g. --duration 90 (or --tech auto for a service type)."
+        )
     tech = s.techs.find(a.tech) if a.tech else None
     default_zone = zone(tech.timezone) if tech else office_zone()
     start = parse_instant(a.start, default_zone) if a.start else None

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from app.cli import accounts as account_commands
 from app.cli import commands
 from app.cli import monitoring as monitoring_commands
+from app.cli import service_types as service_commands
 from app.cli import sync as sync_commands
 from app.cli.args import Parser, check_database, check_sandbox_state
 from app.errors import CrewboardError
@@ -102,13 +103,20 @@ def build_parser() -> Parser:
     to_remove.set_defaults(run=commands.timeoff_remove)
 
     bk = sub.add_parser("book", help="book a job")
-    bk.add_argument("--tech", metavar="NAME", help="leave out to put the job in the unassigned tray")
+    bk.add_argument(
+        "--tech",
+        metavar="NAME",
+        help="leave out to put the job in the unassigned tray; 'auto' lets the assignment rule pick "
+        "among the techs qualified for --service (a service type) and free then",
+    )
     bk.add_argument("--customer", required=True, metavar="NAME")
     bk.add_argument("--address")
     bk.add_argument("--phone")
     bk.add_argument("--service", required=True, metavar="TEXT")
     bk.add_argument("--start", metavar="ISO", help=TIMES_HELP)
-    bk.add_argument("--duration", required=True, metavar="MINUTES")
+    bk.add_argument(
+        "--duration", metavar="MINUTES", help="how long the job takes (with --tech auto: the service's)"
+    )
     bk.add_argument("--notes")
     bk.add_argument("--force", action="store_true", help="book even over busy time (recorded as forced)")
     bk.add_argument("--json", action="store_true")
@@ -153,6 +161,7 @@ def build_parser() -> Parser:
     sl.add_argument("--json", action="store_true")
     sl.set_defaults(run=commands.slot)
 
+    service_commands.register(sub)
     account_commands.register(sub)
     sync_commands.register(sub)
     monitoring_commands.register(sub)
