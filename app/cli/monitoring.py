@@ -23,6 +23,7 @@ from app.errors import InvalidInput
 from app.office import office_zone
 from app.services.accounts import AccountService, AccountView, provider_label
 from app.services.container import Services
+from app.services.read_pacing import current_pacing
 
 
 def register(sub: Any) -> None:
@@ -204,6 +205,10 @@ def health(s: Services, a: argparse.Namespace) -> int:
     for view in views:
         if view.health and view.health.failing_since and view.health.last_error:
             print(f"{view.tech.name} ({view.account.email}): {view.health.last_error}")
+    with s.uow() as uow:
+        paced = current_pacing(uow, s.clock.now())
+    if paced is not None:
+        print(paced.sentence())
     return 0
 
 

@@ -29,6 +29,7 @@ from app.domain.model import (
 )
 from app.domain.time import Clock
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
+from app.services.read_pacing import ReadPacing, current_pacing
 
 LATENCY_WINDOW = timedelta(hours=24)
 AUDIT_SCAN_LIMIT = 20_000  # a busy day of dispatch and sync actions, with room to spare
@@ -152,6 +153,7 @@ class HealthReport:
     queued: tuple[QueuedWrites, ...]
     latency: LatencyReport
     alerts: tuple[Notification, ...]  # dispatcher and owner notifications, newest first
+    paced: ReadPacing | None = None  # reads are held back to stay within the providers' quotas
 
 
 # --- conflicts ----------------------------------------------------------------------------------
@@ -223,8 +225,9 @@ class SyncOutcomeQueries:
             rows.sort(key=lambda r: (r.tech.name.casefold(), r.account.email.casefold()))
             queued = _queued_by_tech(outbox, techs)
             latency = _latency(uow, now - window, now)
+            paced = current_pacing(uow, now)
         staff = tuple(n for n in notifications if n.audience in STAFF)
-        return HealthReport(now, tuple(rows), queued, latency, staff)
+        return HealthReport(now, tuple(rows), queued, latency, staff, paced)
 
     def latency(self, window: timedelta = LATENCY_WINDOW) -> LatencyReport:
         now = self._clock.now()

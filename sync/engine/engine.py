@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 import threading
-from collections.abc import Awaitable, Container, Sequence
+from collections.abc import Awaitable, Callable, Container, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,9 +31,11 @@ from sync.engine.inbound import CalendarReader, ReadOutcome
 from sync.engine.lock import HEARTBEAT_EVERY, EngineLock
 from sync.engine.outbound import FlushReport, OutboxFlusher, is_waiting
 from sync.engine.ownership import store_key
+from sync.engine.pacing_record import store_pacing
 from sync.engine.poll_book import PollBook
 from sync.engine.ports import Direction, HealthRecorder, ProviderFor, StoreHealthRecorder
 from sync.engine.providers import ProviderPool
+from sync.engine.read_pacer import ReadPacer, Wanted
 from sync.engine.worker import DbWorker
 from sync.providers.errors import AuthExpired, ProviderError
 
@@ -113,6 +115,7 @@ class SyncEngine:
         rng: random.Random | None = None,
         lock: EngineLock | None = None,
         polls: PollBook | None = None,
+        pacer: ReadPacer | None = None,
     ) -> None:
         self._uow = uow_factory
         self._clock = clock
@@ -137,6 +140,8 @@ class SyncEngine:
         # Push first: which calendars a poll round reads (sync.core.poll_schedule); the push side
         # tells it of notices and channels through `polls`.
         self.polls = polls or PollBook(clock)
+        # Quota pacing: a poll round sends the due reads the providers' limits allow, urgent first.
+        self.pacer = pacer or ReadPacer(clock)
 
     # --- public hooks -----------------------------------------------------------------------
 
@@ -184,8 +189,28 @@ class SyncEngine:
         return await self._round(None)
 
     async def run_due(self) -> RoundReport:
-        """A poll round: read the calendars due (`polls`: push-first), then flush the outbox."""
-        return await self._round(self.polls.due())
+        """A poll round: read the calendars due (`polls`: push-first) that the quota pacer admits
+        (`pacer`: urgent first, the rest wait for a later round), then flush the outbox."""
+        try:
+            return await self._round(self._admitted)
+        finally:
+            await self._report_pacing()
+
+    def _admitted(self, targets: Sequence[_Target]) -> Container[CalendarId]:
+        due = self.polls.due()
+        wanted = [
+            Wanted(calendar_id, target.account, self.polls.priority(calendar_id))
+            for target in targets
+            if target.account.status is AccountStatus.CONNECTED
+            for calendar_id in target.calendars
+            if calendar_id in due
+        ]
+        return self.pacer.choose(wanted)
+
+    async def _report_pacing(self) -> None:
+        changed, pacing = self.pacer.report()
+        if changed:
+            await self._db.write(lambda uow: store_pacing(uow, pacing))
 
     async def _run_requested(self) -> RoundReport | None:
         """Serve push-triggered reads and bus-triggered flushes between polls."""
@@ -198,7 +223,9 @@ class SyncEngine:
             return None
         return await self._round(reads)
 
-    async def _round(self, only: Container[CalendarId] | None) -> RoundReport:
+    async def _round(
+        self, only: Container[CalendarId] | Callable[[Sequence[_Target]], Container[CalendarId]] | None
+    ) -> RoundReport:
         """Read the connected accounts' calendars (`only` these, when given), then flush the outbox.
 
         A full round (`only` None) also serves every read and flush requested until it holds the lock.
@@ -211,6 +238,8 @@ class SyncEngine:
                     self._flush_wanted = False
             report = RoundReport(self._clock.now())
             targets = await self._db.read(_targets)
+            if callable(only):
+                only = only(targets)
             blocked: set[AccountId] = set()
             await self._read_all(targets, report, blocked, only=only)
             await self._flush(report, blocked, targets)
@@ -278,6 +307,7 @@ class SyncEngine:
     ) -> None:
         entry = report.accounts.get(account.id)
         started = self._clock.now()
+        self.pacer.spend(account, calendar_id)
         try:
             provider = self._providers.get(account)
             outcome = await self._reader.read(calendar_id, provider)

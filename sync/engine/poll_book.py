@@ -15,10 +15,11 @@ import threading
 import zlib
 from collections.abc import Container
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from app.domain.ids import CalendarId
 from app.domain.time import Clock
+from sync.core.pacer import Priority
 from sync.core.poll_schedule import (
     PollPolicy,
     PushSigns,
@@ -28,6 +29,10 @@ from sync.core.poll_schedule import (
     needs_heartbeat,
     push_live,
 )
+
+# A calendar noticed this recently is "fresh": someone is changing it now, so when the quota is
+# short its reads go before the others'.
+FRESH = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,15 @@ class PollBook:
             signs = self._signs.get(calendar_id, PushSigns())
             count = self._count.get(calendar_id, 0)
         return is_due(last, signs, now, self.policy, _spread(calendar_id, count))
+
+    def priority(self, calendar_id: CalendarId) -> Priority:
+        """How urgent its read is when the quota is short: fresh, then polled, then checked."""
+        now = self._clock.now()
+        with self._lock:
+            signs = self._signs.get(calendar_id, PushSigns())
+        if signs.last_notice is not None and now - signs.last_notice <= FRESH:
+            return Priority.NOTICED
+        return Priority.CHECKED if push_live(signs, now, self.policy) else Priority.POLLED
 
     def live(self, calendar_id: CalendarId) -> bool:
         with self._lock:

@@ -1,0 +1,78 @@
+"""The engine paces its poll reads ahead of the quota, fresh calendars first, and says so."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from app.domain.model import Calendar
+from app.domain.time import Interval
+from app.services.sync_outcomes import SyncOutcomeQueries
+from sync.core.pacer import Limit
+from sync.engine.read_pacer import PacerLimits, ReadPacer
+from sync.providers.protocol import ChangeBatch
+from tests.sync.conftest import World
+
+ROUND = timedelta(seconds=10)
+
+
+def count_reads(world: World) -> Counter[str]:
+    reads: Counter[str] = Counter()
+    for tech in world.techs.values():
+        phone = tech.phone
+        original = phone.read_changes
+
+        async def counted(
+            calendar: Calendar, cursor: str | None, window: Interval, original: object = original
+        ) -> ChangeBatch:
+            reads[calendar.id] += 1
+            return await original(calendar, cursor, window)  # type: ignore[operator,no-any-return]
+
+        phone.read_changes = counted  # type: ignore[method-assign]
+    return reads
+
+
+async def test_a_short_budget_reads_fresh_calendars_first_and_the_health_view_says_reads_are_paced(
+    world: World,
+) -> None:
+    sam = world.add_tech("Sam")
+    # A project budget of 20 a minute: a burst of 4.5 tokens, then 0.225 a second (2.25 a round).
+    pacer = ReadPacer(world.clock, PacerLimits.with_google_budget(20))
+    engine = world.engine(pacer=pacer)
+    health = SyncOutcomeQueries(world.database.unit_of_work, world.clock)
+    reads = count_reads(world)
+    await engine.run_once()  # the first full read is charged: 4 of the 4.5 tokens
+    assert sum(reads.values()) == 4 and health.report().paced is None
+
+    # Every round wants all four calendars (no push), and 2.25 tokens refill a round: short.
+    world.clock.advance(ROUND)
+    await engine.run_due()
+    world.clock.advance(ROUND)
+    engine.polls.noticed(sam.second.id)  # Sam's family calendar was just changed: it goes first
+    before = Counter(reads)
+    await engine.run_due()
+    assert reads[sam.second.id] == before[sam.second.id] + 1
+    assert sum(reads.values()) - sum(before.values()) < 4
+
+    paced = health.report().paced
+    assert paced is not None and paced.waiting >= 1
+    assert "Reads are being paced" in paced.sentence()
+
+    # Over a minute of rounds, no more reads than 90 % of the budget allows
+    start = sum(reads.values())
+    for _ in range(6):
+        world.clock.advance(ROUND)
+        await engine.run_due()
+    assert sum(reads.values()) - start <= 4.5 + 0.225 * 60
+
+
+async def test_without_pacing_nothing_is_reported(world: World) -> None:
+    engine = world.engine()
+    await engine.run_once()
+    world.clock.advance(ROUND)
+    await engine.run_due()
+    assert SyncOutcomeQueries(world.database.unit_of_work, world.clock).report().paced is None
+
+
+def test_the_budget_is_a_limit_per_minute() -> None:
+    assert PacerLimits.with_google_budget(40).google_project == Limit(40, timedelta(minutes=1))
