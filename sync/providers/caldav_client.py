@@ -88,6 +88,13 @@ def classify_caldav(status: int, headers: Mapping[str, str] | None, body: bytes)
             status=status,
             reason="unauthorized",
         )
+    if status in (403, 409, 412) and b"valid-sync-token" in body:
+        # RFC 6578: the server no longer knows our sync token (Radicale answers 412, others 403).
+        return CursorExpired(
+            "The calendar's change feed expired; the calendar will be read again in full.",
+            status=status,
+            reason="valid-sync-token",
+        )
     retry_after = retry_after_seconds(headers)
     if status == 429 or (status == 503 and retry_after is not None):
         return RateLimited(
@@ -105,12 +112,6 @@ def classify_caldav(status: int, headers: Mapping[str, str] | None, body: bytes)
     if status >= 500 or status == 408:
         return Transient(
             f"The calendar server had a temporary problem (HTTP {status}); sync will retry.", status=status
-        )
-    if b"valid-sync-token" in body:
-        return CursorExpired(
-            "The calendar's change feed expired; the calendar will be read again in full.",
-            status=status,
-            reason="valid-sync-token",
         )
     return ProviderError(f"The calendar server refused the request (HTTP {status}).", status=status)
 

@@ -49,6 +49,7 @@ class RadicaleServer:
         self.config = folder / "config"
         self.port = 0
         self._process: subprocess.Popen[str] | None = None
+        self._pump: threading.Thread | None = None
         self._log: list[str] = []
         self._users: dict[str, str] = {}
         self.users.write_text("")
@@ -111,7 +112,8 @@ class RadicaleServer:
                 lines.put(line)
             lines.put(None)
 
-        threading.Thread(target=pump, args=(None,), daemon=True).start()
+        self._pump = threading.Thread(target=pump, args=(None,), daemon=True)
+        self._pump.start()
         deadline = time.monotonic() + READY_TIMEOUT
         while True:
             try:
@@ -120,7 +122,7 @@ class RadicaleServer:
                 self.stop()
                 raise RadicaleError("Radicale did not say where it listens in time") from None
             if line is None:
-                self._process = None
+                self.stop()
                 raise RadicaleError("Radicale exited on start:\n" + "".join(self._log[-20:]))
             if _LISTENING.search(line):
                 break
@@ -143,6 +145,11 @@ class RadicaleServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if self._pump is not None:
+            self._pump.join()  # it ends at the closed pipe's end of file
+            self._pump = None
+        if process.stderr is not None:
+            process.stderr.close()
 
     @property
     def running(self) -> bool:
@@ -152,9 +159,7 @@ class RadicaleServer:
         return "".join(self._log)
 
     def client(self, user: str) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url, auth=(user, self._users[user]), timeout=15, trust_env=False
-        )
+        return httpx.Client(base_url=self.url, auth=(user, self._users[user]), timeout=15, trust_env=False)
 
     def make_calendar(self, user: str, slug: str, name: str, color: str | None = None) -> str:
         """MKCALENDAR /user/slug/; the calendar's path."""

@@ -1,7 +1,8 @@
-"""The three backends of the provider contract suite, behind one harness each.
+"""The four backends of the provider contract suite, behind one harness each.
 
 * google: GoogleCalendarProvider (google-api-python-client, google-auth) against the sandbox;
 * graph: GraphCalendarProvider (httpx, MSAL) against the sandbox over HTTPS;
+* caldav: CaldavCalendarProvider (httpx, icalendar) against a real Radicale (tests/caldav);
 * fake: InMemoryCalendarProvider.
 
 The sandbox accounts are connected once per module through the real sign-in flows (loopback
@@ -55,6 +56,7 @@ from sync.providers.normalize_graph import BOOKING_ID_PROPERTY, BOOKING_TAG_PROP
 from sync.providers.protocol import BookingEventContent, CalendarProvider
 from sync.providers.secrets import KeyringUnavailable, TokenStore
 from sync.sandbox.server import Sandbox
+from tests.caldav.harness import CaldavBackend, CaldavHarnessMixin, connect_account
 
 # The sandbox holds a "timeout" request this long; the adapters give up after CLIENT_TIMEOUT.
 TIMEOUT_HOLD = 3.0
@@ -707,6 +709,18 @@ class FakeHarness(Harness):
         self.fake.revoke()
 
 
+class CaldavHarness(CaldavHarnessMixin, Harness):
+    """Radicale behind the fault layer; the phone is the caldav client library."""
+
+    def __init__(self, backend: CaldavBackend, store: TokenStore) -> None:
+        self.backend = backend
+        self.store = store
+        self.client_timeout = CLIENT_TIMEOUT
+        self.forged_title = FORGED_TITLE
+        self.forged_start = FORGED_START
+        self.account, self.calendar = connect_account(backend, store)
+
+
 # --- fixtures --------------------------------------------------------------------------------------------
 
 
@@ -746,11 +760,25 @@ def module_token_store() -> Iterator[TokenStore]:
         store.delete(ref)
 
 
-@pytest.fixture(scope="module", params=["google", "graph", "fake"])
+@pytest.fixture(scope="module")
+def contract_radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CaldavBackend]:
+    backend = CaldavBackend(tmp_path_factory.mktemp("radicale"), hold=TIMEOUT_HOLD)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+@pytest.fixture(scope="module", params=["google", "graph", "caldav", "fake"])
 def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     chosen: Harness
     if request.param == "fake":
         chosen = FakeHarness()
+    elif request.param == "caldav":
+        chosen = CaldavHarness(
+            request.getfixturevalue("contract_radicale"), request.getfixturevalue("module_token_store")
+        )
+        chosen.seed_all()
     else:
         sandbox: Sandbox = request.getfixturevalue("contract_sandbox")
         store: TokenStore = request.getfixturevalue("module_token_store")
