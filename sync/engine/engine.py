@@ -26,10 +26,11 @@ from app.services.accounts import AccountService
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
 from sync.core.guard import MassDeleteGuard
 from sync.engine.alerts import Alerts
+from sync.engine.booking_state import is_waiting
 from sync.engine.errors import EngineLocked
 from sync.engine.inbound import CalendarReader, ReadOutcome
 from sync.engine.lock import HEARTBEAT_EVERY, EngineLock
-from sync.engine.outbound import FlushReport, OutboxFlusher, is_waiting
+from sync.engine.outbound import FlushReport, OutboxFlusher
 from sync.engine.ownership import store_key
 from sync.engine.pacing_record import store_pacing
 from sync.engine.poll_book import PollBook

@@ -53,7 +53,7 @@ from app.errors import CrewboardError
 from app.services.bookings import NewBooking
 from app.services.container import Services
 from storage.database import Database, open_database
-from sync.engine.outbound import is_waiting
+from sync.engine.booking_state import is_waiting
 from sync.providers.config import SandboxApprover, sandbox_endpoints
 from sync.providers.factory import open_provider
 from sync.providers.google_auth import GoogleConnector
