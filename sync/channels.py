@@ -77,6 +77,7 @@ class ChannelKeeper:
         self._answering: set[tuple[CalendarId, LifecycleEvent]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False  # after stop_all, late notices start no work on closed providers
+        self._abandoned = False  # see abandon()
 
     async def keep(self) -> int:
         """Open missing channels and renew those close to expiry; returns how many changed."""
@@ -238,10 +239,16 @@ class ChannelKeeper:
                     await asyncio.wait_for(stop.wait(), every.total_seconds())
         finally:
             try:
-                await self.stop_all()
+                if not self._abandoned:
+                    await self.stop_all()
             finally:
                 if self._owns_providers:
                     await self._providers.aclose()
+
+    def abandon(self) -> None:
+        """Leave the channels as they are when `run` ends: this process lost sync ownership, and
+        they are the next owner's to keep (stopping them would cut its notices)."""
+        self._abandoned = True
 
     def _current(self, calendar_id: CalendarId) -> Calendar | None:
         with self._uow() as uow:

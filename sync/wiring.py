@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import UTC, timedelta, tzinfo
 from pathlib import Path
+
+from starlette.routing import BaseRoute
 
 from app.bus import Bus
 from app.domain.ids import CalendarId
@@ -69,6 +72,7 @@ class PushSide:
         trigger: Trigger,
         pool: ProviderPool | None = None,
         polls: PollBook | None = None,
+        extra_routes: Sequence[BaseRoute] = (),
     ) -> None:
         self._uow = uow_factory
         self._provider_for = provider_for
@@ -77,12 +81,27 @@ class PushSide:
         self._clock = clock
         self._trigger = trigger
         self.channels = CalendarChannels(uow_factory)
-        self.receiver = PushReceiver(self.channels, trigger, on_lifecycle=self._lifecycle)
+        # One ASGI app: the push routes, and what the command mounts beside them (`crewboard serve`:
+        # /healthz and the booking page).
+        self.receiver = PushReceiver(
+            self.channels, trigger, on_lifecycle=self._lifecycle, extra_routes=extra_routes
+        )
         self.keeper: ChannelKeeper | None = None
 
     async def start(self, host: str, port: int, public_url: str | None = None) -> ChannelKeeper:
         """Listen on `host:port`; the keeper that watches every calendar (not started: `keeper.run`)."""
-        await self.receiver.start(host, port)
+        try:
+            await self.receiver.start(host, port)
+        except OSError as error:
+            raise InvalidInput(
+                f"Cannot listen for push notices on {host}:{port} ({error.strerror or error}); "
+                "choose another --listen address or stop what uses it."
+            ) from None
+        return self.new_keeper(public_url)
+
+    def new_keeper(self, public_url: str | None = None) -> ChannelKeeper:
+        """A keeper of every calendar's channel toward `public_url` (or the receiver's own address);
+        lifecycle notices go to it from now on. One per term of sync ownership (sync.office_service)."""
         self.keeper = ChannelKeeper(
             self._uow,
             self._provider_for,
@@ -144,13 +163,7 @@ class SyncCompanions:
                 self._uow, self._provider_for, self._clock, trigger, self._pool, self._polls
             )
             host, port = self._listen
-            try:
-                keeper = await push.start(host, port, self._public_url)
-            except OSError as error:
-                raise InvalidInput(
-                    f"Cannot listen for push notices on {host}:{port} ({error.strerror or error}); "
-                    "choose another --listen address or stop what uses it."
-                ) from None
+            keeper = await push.start(host, port, self._public_url)
             work.append(keeper.run(stop))
             log.info("push notices are received on %s via %s", push.receiver.url, self._public_url)
         self.listening.set()

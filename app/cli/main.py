@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from app.cli import accounts as account_commands
 from app.cli import commands
 from app.cli import monitoring as monitoring_commands
+from app.cli import serve as serve_command
 from app.cli import service_types as service_commands
 from app.cli import sync as sync_commands
 from app.cli.args import Parser, check_database, check_sandbox_state
@@ -164,6 +165,7 @@ def build_parser() -> Parser:
     service_commands.register(sub)
     account_commands.register(sub)
     sync_commands.register(sub)
+    serve_command.register(sub)
     monitoring_commands.register(sub)
     _accept_db_anywhere(parser, skip=(sandbox,))
     return parser

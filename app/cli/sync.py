@@ -36,7 +36,7 @@ def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--poll",
-        type=_seconds,
+        type=seconds_argument,
         default=10.0,
         metavar="SECONDS",
         help="how often to read every calendar (default 10; writes go out at once)",
@@ -73,7 +73,7 @@ def register(sub: Any) -> None:
 MAX_POLL_SECONDS = 86400
 
 
-def _seconds(text: str) -> float:
+def seconds_argument(text: str) -> float:
     try:
         value = float(text)
     except ValueError:

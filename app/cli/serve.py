@@ -1,0 +1,192 @@
+"""`crewboard serve`: the office's always-on service (sync owner or standby, and its web side).
+
+    crewboard serve --db postgresql://crewboard@db.office/crewboard \\
+        [--listen 127.0.0.1:8470] [--public-url https://relay.example.com/crewboard]
+
+It runs the sync engine, health escalation with its e-mail and, with --public-url, the push
+channels, while it owns sync (one process per store; a second one stands by and takes over within
+seconds when the owner dies: sync.office_service). Its web side listens from start to end on
+--listen: the push routes, GET /healthz, and the routes other packages mount (the booking page).
+CREWBOARD_LISTEN and CREWBOARD_PUBLIC_URL stand in for the flags (the systemd unit's environment
+file sets them, with CREWBOARD_DB). Stops cleanly on Ctrl-C or SIGTERM, releasing ownership.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from typing import Any
+
+from app.cli.monitoring import check_public_url, duration_argument, listen_argument
+from app.cli.sync import seconds_argument
+from app.domain.escalation import Thresholds, format_duration
+from app.domain.model import CalendarAccount
+from app.errors import InvalidInput
+from app.office import office_zone
+from app.services.container import Services
+
+DEFAULT_LISTEN = "127.0.0.1:8470"
+LISTEN_ENV = "CREWBOARD_LISTEN"
+PUBLIC_URL_ENV = "CREWBOARD_PUBLIC_URL"
+
+
+def register(sub: Any) -> None:
+    """Add `serve` to the main parser's subcommands."""
+    sv = sub.add_parser("serve", help="run the office service: calendar sync, alerts, push and web pages")
+    sv.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help=f"where the web side listens (default ${LISTEN_ENV}, else {DEFAULT_LISTEN})",
+    )
+    sv.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the public https address that forwards to --listen; with it, Google and Microsoft "
+        f"push changes at once (default ${PUBLIC_URL_ENV}; without one, calendars are polled)",
+    )
+    sv.add_argument(
+        "--poll",
+        type=seconds_argument,
+        default=10.0,
+        metavar="SECONDS",
+        help="how often to read every calendar (default 10; writes go out at once)",
+    )
+    defaults = Thresholds()
+    for flag, name, default in (
+        ("--warn-after", "warn", defaults.warn),
+        ("--dispatcher-after", "dispatcher", defaults.dispatcher),
+        ("--owner-after", "owner", defaults.owner),
+    ):
+        sv.add_argument(
+            flag,
+            dest=f"{name}_after",
+            type=duration_argument,
+            metavar="D",
+            help=f"alert threshold, like 90s, 5m or 2h (default {format_duration(default)})",
+        )
+    sv.set_defaults(run=run_serve)
+
+
+def _listen(given: str | None) -> tuple[str, int]:
+    from_env = os.environ.get(LISTEN_ENV, "").strip()
+    source, text = (
+        ("--listen", given) if given else (LISTEN_ENV, from_env) if from_env else ("", DEFAULT_LISTEN)
+    )
+    try:
+        address: tuple[str, int] = listen_argument(text)
+    except argparse.ArgumentTypeError as error:
+        raise InvalidInput(f"{source}: {error}.") from None
+    return address
+
+
+def _public_url(given: str | None) -> str | None:
+    text = given if given is not None else os.environ.get(PUBLIC_URL_ENV, "").strip() or None
+    if text is not None:
+        check_public_url(text)
+    return text
+
+
+def run_serve(s: Services, a: argparse.Namespace) -> int:
+    from storage.database import database_url
+    from sync.engine import SyncEngine
+    from sync.engine.lock import sync_lock_for
+    from sync.providers.factory import open_provider
+    from sync.providers.protocol import CalendarProvider
+    from sync.providers.secrets import TokenStore
+
+    listen = _listen(a.listen)
+    public_url = _public_url(a.public_url)
+    monitor = _monitor(s, a)
+    store = TokenStore()
+
+    def provider_for(account: CalendarAccount) -> CalendarProvider:
+        return open_provider(account, store)
+
+    lock = sync_lock_for(database_url(a.db), s.uow, s.clock, "crewboard serve")
+    engine = SyncEngine(
+        s.uow,
+        provider_for,
+        s.clock,
+        s.bus,
+        poll_seconds=a.poll,
+        health=monitor,
+        lock=lock,
+    )
+    return asyncio.run(_serve(s, engine, lock, monitor, provider_for, listen, public_url))
+
+
+def _monitor(s: Services, a: argparse.Namespace) -> Any:
+    from sync.wiring import build_health_monitor
+
+    return build_health_monitor(
+        s.uow,
+        s.clock,
+        s.bus,
+        warn=a.warn_after,
+        dispatcher=a.dispatcher_after,
+        owner=a.owner_after,
+        office_zone=office_zone(),
+    )
+
+
+async def _serve(
+    s: Services,
+    engine: Any,
+    lock: Any,
+    monitor: Any,
+    provider_for: Any,
+    listen: tuple[str, int],
+    public_url: str | None,
+) -> int:
+    from app.services.sync_owner import SyncOwnerService
+    from sync.healthz import healthz_route
+    from sync.office_service import OfficeService
+    from sync.wiring import PushSide
+
+    service: OfficeService | None = None
+
+    def state() -> Any:
+        assert service is not None
+        return service.state()
+
+    # The seam for the other web pages: each package gives Starlette routes, mounted here.
+    routes = [healthz_route(state, SyncOwnerService(s.uow, s.clock))]
+    push = PushSide(
+        s.uow,
+        provider_for,
+        s.clock,
+        engine.request_read,
+        pool=engine.providers,
+        polls=engine.polls,
+        extra_routes=routes,
+    )
+    service = OfficeService(engine, lock, monitor, push, s.clock, public_url=public_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        host, port = listen
+        await push.start(host, port, public_url)
+        how = f"push notices via {public_url}" if public_url else "no push (calendars are polled)"
+        _say(f"Serving on {push.receiver.url} (/healthz; {how}) as {lock.holder}; press Ctrl-C to stop.")
+        await service.run(stop)
+    finally:
+        stop.set()
+        await push.aclose()
+        await engine.aclose()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(signum)
+    _say("Service stopped.")
+    return 0
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
