@@ -165,4 +165,4 @@ class StoreFeed:
         arguments = {key: value for key, value in dialect_arguments.items() if isinstance(value, str | int)}
         arguments.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
         arguments["application_name"] = APPLICATION_NAME
-        return PostgresWakeups(psycopg.conninfo.make_conninfo(**arguments), where)
+        return PostgresWakeups(psycopg.conninfo.make_conninfo("", **arguments), where)
