@@ -38,14 +38,13 @@ def app_version() -> str:
         return "unknown (not installed)"
 
 
-def about_facts(db_url: str | None) -> AboutFacts:
-    """The facts for the store `db_url` names (else CREWBOARD_DB, else the default file)."""
+def about_facts(store: str) -> AboutFacts:
+    """The facts for a store already described for people (its file, or its URL without password)."""
     from app.logs import log_file
-    from storage.database import database_url, describe
 
     return AboutFacts(
         version=app_version(),
-        store=describe(database_url(db_url)),
+        store=store,
         log=str(log_file()),
         python=f"{platform.python_implementation()} {platform.python_version()}",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from app.about import AboutFacts, about_facts
 from app.services.container import Services
 
 
@@ -18,3 +19,10 @@ def open_services(db_url: str | None) -> Iterator[Services]:
         yield Services.build(database.unit_of_work)
     finally:
         database.dispose()
+
+
+def about_store(db_url: str | None) -> AboutFacts:
+    """`--version` and Help ▸ About for the store `db_url` names (else CREWBOARD_DB, settings, default)."""
+    from storage.database import database_url, describe
+
+    return about_facts(describe(database_url(db_url)))

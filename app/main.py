@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import subprocess
 import sys
 import webbrowser
 from collections.abc import Callable
@@ -128,12 +129,14 @@ def run_desktop(
     office_zone: str | None = None,
     build_sync: Callable[[], Any] | None = None,
     about: AboutFacts | None = None,
+    first_run: bool = False,
 ) -> int:
     """Show the dispatch board over `services`, sync in the background, run until the window closes.
 
     `build_sync` makes the background sync (anything with run_forever, request_read and aclose)
     instead of `build_sync_engine`; the demo adds push on loopback that way. `about` is what
-    Help ▸ About shows (the version, the store, the log).
+    Help ▸ About shows (the version, the store, the log). `first_run` welcomes a store with no
+    technicians (the demo never needs it).
     """
     import qasync
     from PySide6.QtWidgets import QApplication
@@ -177,6 +180,19 @@ def run_desktop(
     attach_calendar_settings(window, setup)
     if about is not None:
         attach_about(window, about)
+    if first_run:
+        from storage.store_choice import save_store_url
+        from ui.first_run import FirstRunActions, attach_first_run
+        from ui.settings import open_calendar_settings
+
+        attach_first_run(
+            window,
+            FirstRunActions(
+                start_demo=start_demo_program,
+                save_store=save_store_url,
+                open_calendar=lambda tech_id: open_calendar_settings(window, setup, tech_id),
+            ),
+        )
     if decorate is not None:
         decorate(window, setup)
     window.closed.connect(closed.set)
@@ -204,14 +220,31 @@ def run_desktop(
     return 0
 
 
+def demo_command() -> list[str]:
+    """How to start `crewboard demo` as its own program, from a bundle or from a virtualenv."""
+    if getattr(sys, "frozen", False):  # a PyInstaller bundle: the executable is crewboard itself
+        return [sys.executable, "demo"]
+    return [sys.executable, "-m", "app.cli", "demo"]
+
+
+def start_demo_program() -> None:
+    """Open the demo beside this window, as a program of its own (its own store, sandbox, folder)."""
+    subprocess.Popen(  # a new process, not a fork: the same on Windows and macOS
+        demo_command(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # closing this window leaves the demo running
+    )
+
+
 def open_app(db_url: str | None) -> int:
     """Open the database named by `db_url` (or the default) and run the dispatch board until it closes."""
-    from app.about import about_facts
-    from app.composition import open_services
+    from app.composition import about_store, open_services
     from app.logs import configure_logging, log_file
 
     configure_logging()
     import ui  # noqa: F401 - after logging is set up: importing ui may log a warning
 
     with open_services(db_url) as services:
-        return run_desktop(services, log_path=str(log_file()), about=about_facts(db_url))
+        return run_desktop(services, log_path=str(log_file()), about=about_store(db_url), first_run=True)

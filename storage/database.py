@@ -1,7 +1,8 @@
 """Find, open and migrate the database; hand out units of work on it.
 
 Which database: the `--db` value when given, else the CREWBOARD_DB environment variable, else
-`crewboard.db` in the user's data folder. A plain file path is accepted wherever a URL is, because
+`url` under `[store]` in settings.toml (storage.store_choice), else `crewboard.db` in the user's
+data folder. A plain file path is accepted wherever a URL is, because
 that is what people type; so is `postgresql://USER@HOST/DATABASE`, which means psycopg 3.
 """
 
@@ -32,6 +33,7 @@ from storage.engine import (
 from storage.errors import storage_error_for
 from storage.files import FOLDER_MODE, private_database_file, private_folder, report_tightened
 from storage.schema import upgrade_to_head
+from storage.store_choice import saved_store_url
 from storage.unit_of_work import SqlUnitOfWork
 
 ENV_VAR = "CREWBOARD_DB"
@@ -50,6 +52,9 @@ def database_url(explicit: str | None) -> str:
     from_env = os.environ.get(ENV_VAR, "").strip()
     if from_env:
         return _as_url(from_env)
+    saved = saved_store_url()  # an office desk's store, saved by the first-run window
+    if saved:
+        return _as_url(saved)
     folder = default_folder()
     try:
         folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)  # open_database tightens an old one

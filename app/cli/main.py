@@ -286,9 +286,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     else:
         check_database(os.environ.get("CREWBOARD_DB"), "CREWBOARD_DB")
     if args.version:
-        from app.about import about_facts
+        from app.composition import about_store
 
-        print("\n".join(about_facts(args.db).lines()))
+        print("\n".join(about_store(args.db).lines()))
         return 0
     if args.command == "sandbox":
         check_sandbox_state(args.rest)
