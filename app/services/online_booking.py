@@ -9,6 +9,8 @@ choices, never a double booking.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Sequence
@@ -145,6 +147,9 @@ class OnlineBookingService:
         self.policy = policy
         zone(policy.business_zone)  # an unknown zone is refused now, not at the first customer
 
+    def now(self) -> datetime:
+        return self._clock.now()
+
     # --- reading -----------------------------------------------------------------------------
 
     def bookable(self) -> list[ServiceType]:
@@ -226,6 +231,13 @@ class OnlineBookingService:
             uow.commit()
         self._published(held, outcome)
         return Placed(booking, service, tech, choice, customer, token)
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for `purpose` (the page's form tokens), derived from the store's manage-link key."""
+        with self._uow() as uow:
+            key = self._key(uow)
+            uow.commit()
+        return hmac.new(key, f"crewboard-derived:{purpose}".encode(), hashlib.sha256).digest()
 
     # --- managing through a link ---------------------------------------------------------------
 
