@@ -9,11 +9,9 @@ the commit reads the same changes again next time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
-from app.domain.blocking import calendar_blocks, materialize
 from app.domain.ids import AccountId, BookingId, CalendarId, TechId
 from app.domain.model import (
     Audience,
@@ -22,20 +20,20 @@ from app.domain.model import (
     Calendar,
     CalendarAccount,
     ConflictKind,
-    ConflictStatus,
     RemoteEvent,
     Technician,
 )
-from app.domain.recurrence import InvalidRecurrence, occurrence_interval
+from app.domain.recurrence import occurrence_interval
 from app.domain.time import Clock, Interval, local_midnight, zone
 from app.services.accounts import DISPATCHER, provider_label
 from app.services.ports import UnitOfWork
 from app.services.sync_outcomes import CHANGED_AT, READ_APPLIED
 from app.services.sync_queue import changed_row
-from app.services.text import first_upper
 from sync.core.guard import MassDeleteGuard
 from sync.engine import cursors
-from sync.engine.alerts import SYNC_ACTOR, Alerts, notify, open_conflict, tell_tech_and_dispatcher
+from sync.engine.alerts import Alerts, notify
+from sync.engine.busy_blocks import SeriesIndex, blocks_by_series, is_single, materialize_series, past_blocks
+from sync.engine.overlaps import close_overlaps, open_overlaps
 from sync.engine.ownership import screen_claims
 from sync.engine.worker import DbWorker
 from sync.providers.errors import CursorExpired
@@ -146,9 +144,9 @@ class CalendarReader:
             ):
                 current = {
                     k: [b.interval for b in v]
-                    for k, v in _blocks_by_series(uow, tech, calendar.id, horizon).items()
+                    for k, v in blocks_by_series(uow, tech, calendar.id, horizon).items()
                 }
-                self._close_overlaps(uow, outcome.alerts, tech, calendar, current, horizon, now)
+                close_overlaps(uow, outcome.alerts, tech, calendar, current, horizon, now)
             stored = cursors.stamp(batch.cursor, day)
             if stored != calendar.sync_cursor:
                 uow.calendars.update(replace(calendar, sync_cursor=stored))
@@ -161,7 +159,7 @@ class CalendarReader:
             self._refuse(uow, ctx, refused, now, outcome.alerts)
             outcome.refused = refused
             return outcome
-        old_blocks = _blocks_by_series(uow, tech, calendar.id, horizon)
+        old_blocks = blocks_by_series(uow, tech, calendar.id, horizon)
         # A booking id counts only when a link or a verified tag backs it (DESIGN.md "Ownership of
         # calendar events"); any other claim is a personal event and the dispatcher hears of it once.
         batch = screen_claims(uow, calendar, tech, links, batch, now, outcome.alerts)
@@ -182,7 +180,7 @@ class CalendarReader:
         gone = _gone_links(old_events, links, batch)
         # Blocks of days the window has left behind stay as last seen, unless the provider says
         # their event was removed: the board keeps showing what was on a past day.
-        history = _history(uow, tech, calendar, horizon)
+        history = past_blocks(uow, tech, calendar, horizon)
         removed = _vanished(old_events, batch)
         if calendar.sync_cursor is not None:
             _record_read_latency(uow, ctx, old_events, batch, answered)
@@ -194,9 +192,9 @@ class CalendarReader:
         outcome.stored = len(batch.events)
         outcome.deleted = len(batch.deleted)
         if batch.full or rebuild:
-            index = _SeriesIndex(uow.remote_events.for_calendar(calendar.id))
+            index = SeriesIndex(uow.remote_events.for_calendar(calendar.id))
         else:
-            index = _SeriesIndex.load(uow, calendar.id, affected)
+            index = SeriesIndex.load(uow, calendar.id, affected)
         if rebuild:
             affected |= index.keys()
             affected |= set(old_blocks)
@@ -204,17 +202,17 @@ class CalendarReader:
         new_blocks: dict[str, list[BusyBlock]] = {}
         for key in sorted(affected):
             # Later series overwrite what earlier ones filed under the same key, as they always did.
-            new_blocks.update(_materialize_series(index, tech, calendar, key, horizon))
+            new_blocks.update(materialize_series(index, tech, calendar, key, horizon))
         for filed_key, blocks in new_blocks.items():
             past = history.get(filed_key)
-            if past and filed_key not in removed and not _single(index.get(filed_key)):
+            if past and filed_key not in removed and not is_single(index.get(filed_key)):
                 # A series expands from the window's start only: its past occurrences are history.
                 new_blocks[filed_key] = past + blocks
         uow.busy.replace_for_events(calendar.id, new_blocks)
         for filed_key, blocks in new_blocks.items():
             current[filed_key] = [b.interval for b in blocks]
-        self._open_overlaps(uow, outcome.alerts, tech, calendar, old_blocks, new_blocks, horizon, now)
-        self._close_overlaps(uow, outcome.alerts, tech, calendar, current, horizon, now)
+        open_overlaps(uow, outcome.alerts, tech, calendar, old_blocks, new_blocks, horizon, now)
+        close_overlaps(uow, outcome.alerts, tech, calendar, current, horizon, now)
         outcome.touched = self._touch_bookings(uow, ctx, batch, gone, now)
         uow.calendars.update(replace(calendar, sync_cursor=cursors.stamp(batch.cursor, day)))
         return outcome
@@ -295,102 +293,6 @@ class CalendarReader:
         uow.remote_events.upsert_many(calendar_id, events)
         affected |= {e.master_remote_id or e.remote_id for e in events}
         return affected
-
-    def _open_overlaps(
-        self,
-        uow: UnitOfWork,
-        alerts: Alerts,
-        tech: Technician,
-        calendar: Calendar,
-        old_blocks: dict[str, list[BusyBlock]],
-        new_blocks: dict[str, list[BusyBlock]],
-        horizon: Interval,
-        now: datetime,
-    ) -> None:
-        """A personal event newly landing on a live booking opens one conflict and tells two people."""
-        # Compared calendar-wide: a series folding its stray instances in is not news.
-        before = {b.interval for blocks in old_blocks.values() for b in blocks}
-        fresh = [
-            b
-            for blocks in new_blocks.values()
-            for b in blocks
-            if b.interval not in before and b.interval.overlaps(horizon)
-        ]
-        if not fresh:
-            return
-        bookings = [b for b in uow.bookings.between(horizon, [tech.id]) if b.interval is not None]
-        tz = zone(tech.timezone)
-        for block in fresh:
-            for booking in bookings:
-                span = booking.interval
-                assert span is not None
-                if not span.overlaps(block.interval):
-                    continue
-                what = "a private event" if block.title is None else f"'{block.title}'"
-                # The primary calendar is named after the tech (or their address): say it once.
-                where = f"{tech.name}'s calendar" + ("" if calendar.primary else f" '{calendar.name}'")
-                local = span.start.astimezone(tz)
-                conflict = open_conflict(
-                    uow,
-                    alerts,
-                    booking_id=booking.id,
-                    tech=tech,
-                    kind=ConflictKind.OVERLAP,
-                    now=now,
-                    calendar_id=calendar.id,
-                    remote_id=block.remote_id,
-                    other_start=block.interval.start,
-                    other_end=block.interval.end,
-                    other_title=block.title,
-                    detail=f"{what} in {where} overlaps the {booking.service} job",
-                )
-                if conflict is None:
-                    continue
-                subject = f"{tech.name}: calendar event over the {booking.service} job"
-                body = (
-                    f"{first_upper(what)} in {where} overlaps the "
-                    f"{booking.service} job on {local:%a %d %b %H:%M} ({tech.timezone}). The job stays "
-                    "where it is; keep it, reschedule it or give it to another technician."
-                )
-                tell_tech_and_dispatcher(uow, alerts, tech, subject, body, now)
-
-    def _close_overlaps(
-        self,
-        uow: UnitOfWork,
-        alerts: Alerts,
-        tech: Technician,
-        calendar: Calendar,
-        current: dict[str, list[Interval]],
-        horizon: Interval,
-        now: datetime,
-    ) -> None:
-        """Overlaps whose personal event was deleted or moved away close themselves."""
-        for conflict in uow.conflicts.open():
-            if conflict.kind is not ConflictKind.OVERLAP or conflict.calendar_id != calendar.id:
-                continue
-            booking = uow.bookings.get(conflict.booking_id)
-            span = booking.interval if booking is not None else None
-            if span is not None and not horizon.overlaps(span):
-                continue  # outside what this read sees: leave it to a person
-            still = (
-                booking is not None
-                and booking.is_live
-                and booking.tech_id == tech.id
-                and span is not None
-                and any(span.overlaps(i) for i in current.get(conflict.remote_id or "", []))
-            )
-            if still:
-                continue
-            closed = replace(
-                conflict,
-                status=ConflictStatus.RESOLVED,
-                resolved_by=SYNC_ACTOR,
-                resolved_at=now,
-                detail=(conflict.detail + "; " if conflict.detail else "")
-                + "the calendar event was deleted or moved away, so the job is free again",
-            )
-            uow.conflicts.update(closed)
-            alerts.closed.append(closed)
 
     def _touch_bookings(
         self, uow: UnitOfWork, ctx: _Context, batch: ChangeBatch, gone: dict[BookingId, str], now: datetime
@@ -537,126 +439,3 @@ def _vanished(old_events: dict[str, RemoteEvent], batch: ChangeBatch) -> set[str
         present = {e.remote_id for e in batch.events if not e.cancelled}
         return set(old_events) - present
     return (set(batch.deleted) | cancelled) & set(old_events)
-
-
-def _single(event: RemoteEvent | None) -> bool:
-    """A one-off event: not a series, not an instance of one."""
-    return event is not None and not event.recurrence and event.master_remote_id is None
-
-
-def _history(
-    uow: UnitOfWork, tech: Technician, calendar: Calendar, horizon: Interval
-) -> dict[str, list[BusyBlock]]:
-    """The calendar's blocks that ended before the window starts, by the event they are filed under.
-
-    Only those the tech's current settings still let block: a calendar turned off, or tentative
-    events no longer counted, take their past blocks with them.
-    """
-    found: dict[str, list[BusyBlock]] = {}
-    if not calendar_blocks(calendar, tech):
-        return found
-    for block in uow.busy.for_techs([tech.id], Interval(_LONG_AGO, horizon.start)):
-        if (
-            block.calendar_id == calendar.id
-            and block.remote_id is not None
-            and block.interval.end <= horizon.start
-            and (tech.tentative_blocks or not block.tentative)
-        ):
-            found.setdefault(block.remote_id, []).append(block)
-    return found
-
-
-def _blocks_by_series(
-    uow: UnitOfWork, tech: Technician, calendar_id: CalendarId, horizon: Interval
-) -> dict[str, list[BusyBlock]]:
-    found: dict[str, list[BusyBlock]] = {}
-    for block in uow.busy.for_techs([tech.id], horizon):
-        if block.calendar_id == calendar_id and block.remote_id is not None:
-            found.setdefault(block.remote_id, []).append(block)
-    return found
-
-
-class _SeriesIndex:
-    """A calendar's mirrored events by id and by master, for rebuilding busy blocks in memory."""
-
-    def __init__(self, events: Sequence[RemoteEvent]) -> None:
-        self._by_id = {e.remote_id: e for e in events}
-        self._instances: dict[str, list[RemoteEvent]] = {}
-        for event in events:
-            if event.master_remote_id is not None:
-                self._instances.setdefault(event.master_remote_id, []).append(event)
-        for instances in self._instances.values():
-            instances.sort(key=_instance_order)
-
-    @classmethod
-    def load(cls, uow: UnitOfWork, calendar_id: CalendarId, keys: set[str]) -> _SeriesIndex:
-        """Only the series named by `keys`, with the masters of instances among them."""
-        events = uow.remote_events.series(calendar_id, keys)
-        loaded = {e.remote_id for e in events}
-        parents = {e.master_remote_id for e in events if e.master_remote_id} - loaded
-        if parents:
-            events += [e for e in uow.remote_events.series(calendar_id, parents) if e.remote_id not in loaded]
-        return cls(events)
-
-    def get(self, remote_id: str) -> RemoteEvent | None:
-        return self._by_id.get(remote_id)
-
-    def instances_of(self, master_remote_id: str) -> list[RemoteEvent]:
-        return self._instances.get(master_remote_id, [])
-
-    def keys(self) -> set[str]:
-        """Every series key: a master's (or single event's) own id, an instance's master id."""
-        return {e.master_remote_id or e.remote_id for e in self._by_id.values()}
-
-
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
-_LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _instance_order(event: RemoteEvent) -> tuple[datetime, date, str]:
-    """Instances in the order of their original start (timed or all-day), then id."""
-    return (event.original_start or _EARLIEST, event.original_start_date or date.min, event.remote_id)
-
-
-def _materialize_series(
-    index: _SeriesIndex, tech: Technician, calendar: Calendar, key: str, horizon: Interval
-) -> dict[str, list[BusyBlock]]:
-    """The blocks to file under series `key`, and [] under each filing it replaces.
-
-    Instances whose master we do not have (a series shared in part) block on their own, filed
-    under their own id; once the master arrives they are folded into it.
-    """
-    filed: dict[str, list[BusyBlock]] = {}
-    master = index.get(key)
-    instances = index.instances_of(key)
-    if master is not None and master.master_remote_id is None:
-        filed[key] = _expand(tech, calendar, master, instances, horizon)
-        for instance in instances:
-            filed[instance.remote_id] = []
-    elif master is not None:
-        # `key` is itself an instance whose master we lack.
-        parent = index.get(master.master_remote_id or "")
-        filed[key] = [] if parent is not None else _expand(tech, calendar, master, [], horizon)
-    else:
-        filed[key] = []
-        for instance in instances:
-            filed[instance.remote_id] = _expand(tech, calendar, instance, [], horizon)
-    return filed
-
-
-def _expand(
-    tech: Technician,
-    calendar: Calendar,
-    master: RemoteEvent,
-    exceptions: Sequence[RemoteEvent],
-    horizon: Interval,
-) -> list[BusyBlock]:
-    if _single(master):
-        # A one-off event blocks its own time even once the window has moved past it: the
-        # mirror keeps it as last seen, and so does the board.
-        horizon = Interval(min(horizon.start, occurrence_interval(master.when).start), horizon.end)
-    try:
-        return materialize(tech, calendar, master, exceptions, horizon)
-    except InvalidRecurrence as error:
-        log.warning("cannot expand event %r of %s: %s", master.remote_id[:80], calendar.name, error)
-        return []
