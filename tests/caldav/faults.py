@@ -135,13 +135,7 @@ class FaultProxy:
             return
         content = answer.content
         if self.state.no_sync_collection and method == "PROPFIND":
-            content = re.sub(rb"<[A-Za-z0-9]+:sync-token>[^<]*</[A-Za-z0-9]+:sync-token>", b"", content)
-            content = re.sub(
-                rb"<[A-Za-z0-9]+:supported-report>\s*<[A-Za-z0-9]+:report>\s*<[A-Za-z0-9]+:sync-collection\s*/>"
-                rb"\s*</[A-Za-z0-9]+:report>\s*</[A-Za-z0-9]+:supported-report>",
-                b"",
-                content,
-            )
+            content = _hide_sync_collection(content)
         # httpx hands over the body decoded, so its encoding header no longer applies.
         out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP | {"content-encoding"}}
         self._answer(handler, answer.status_code, out, content)
@@ -157,3 +151,17 @@ class FaultProxy:
         handler.end_headers()
         if handler.command != "HEAD":
             handler.wfile.write(body)
+
+
+_NS = rb"(?:[A-Za-z0-9]+:)?"
+
+
+def _hide_sync_collection(content: bytes) -> bytes:
+    """A PROPFIND answer as from a server without RFC 6578: no sync-token, no such report."""
+    content = re.sub(rb"<" + _NS + rb"sync-token>[^<]*</" + _NS + rb"sync-token>", b"", content)
+    return re.sub(
+        rb"<" + _NS + rb"supported-report>\s*<" + _NS + rb"report>\s*<" + _NS + rb"sync-collection\s*/>"
+        rb"\s*</" + _NS + rb"report>\s*</" + _NS + rb"supported-report>",
+        b"",
+        content,
+    )

@@ -101,6 +101,11 @@ class CaldavBackend:
         assert isinstance(saved, PhoneEvent)  # the blocking client answers at once
         return _path(str(saved.url))
 
+    def phone_events(self) -> list[PhoneEvent]:
+        found = self.phone().events()
+        assert isinstance(found, list)  # the blocking client answers at once
+        return found
+
     def phone_object(self, remote_id: str) -> PhoneEvent:
         return self.phone().event_by_url(f"{self.radicale.url}{remote_id}")
 

@@ -52,6 +52,7 @@ class RadicaleServer:
         self._pump: threading.Thread | None = None
         self._log: list[str] = []
         self._users: dict[str, str] = {}
+        folder.mkdir(parents=True, exist_ok=True)
         self.users.write_text("")
 
     @property

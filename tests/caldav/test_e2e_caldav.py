@@ -1,0 +1,230 @@
+"""End to end: the engine with the CalDAV adapter against a real Radicale, the tech's phone on it.
+
+The phone is the `caldav` client library (what iOS and DAVx5 speak); bookings come from the
+board's own services; health comes from the real HealthMonitor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import UTC, timedelta
+from urllib.parse import unquote, urlsplit
+
+import icalendar
+import pytest
+from caldav.calendarobjectresource import Event as PhoneEvent
+
+from app.domain.model import AccountStatus, ConflictKind, HealthLevel
+from app.services.bookings import NewBooking
+from sync.providers.caldav_ical import BOOKING_ID_PROPERTY, BOOKING_TAG_PROPERTY
+from tests.caldav.conftest import CHICAGO, Office, next_weekday, titles
+from tests.caldav.harness import vevent
+
+pytestmark = [pytest.mark.keyring, pytest.mark.slow]
+
+
+def _booking_objects(office: Office) -> list[icalendar.Event]:
+    found: list[icalendar.Event] = []
+    for event in office.backend.phone_events():
+        component = event.icalendar_component
+        if component.get(BOOKING_ID_PROPERTY) is not None:
+            found.append(component)
+    return found
+
+
+def _path(event: PhoneEvent) -> str:
+    return unquote(urlsplit(str(event.url)).path)
+
+
+def _book(office: Office, start: dt.datetime, customer: str = "Ada Park") -> str:
+    booking = office.services.bookings.create(
+        NewBooking(
+            customer=customer,
+            service="AC repair",
+            duration=timedelta(minutes=90),
+            start=start,
+            tech="Maria Lopez",
+            address="12 Elm St",
+            phone="555-0100",
+            notes="Gate code 4411",
+        ),
+        force=True,
+    )
+    return booking.id
+
+
+async def test_what_the_phone_adds_blocks_the_right_time(office: Office) -> None:
+    clock = office.clock
+    tuesday = next_weekday(1, 10, clock)
+    phone = office.backend
+    phone.phone_add([vevent({"summary": "Dentist", "start": tuesday, "end": tuesday + timedelta(hours=1)})])
+    thursday = tuesday + timedelta(days=2)
+    phone.phone_add(
+        [
+            vevent(
+                {
+                    "summary": "Therapy",
+                    "start": thursday,
+                    "end": thursday + timedelta(hours=1),
+                    "private": True,
+                }
+            )
+        ]
+    )
+    free = vevent(
+        {"summary": "Reminder", "start": thursday + timedelta(hours=3), "end": thursday + timedelta(hours=4)}
+    )
+    free.add("TRANSP", "TRANSPARENT")
+    phone.phone_add([free])
+    first = next_weekday(0, 9, clock) - timedelta(weeks=3)  # a weekly series begun weeks ago
+    series = vevent(
+        {
+            "summary": "Team meeting",
+            "start": first,
+            "end": first + timedelta(hours=1),
+            "rrule": ["RRULE:FREQ=WEEKLY;BYDAY=MO"],
+        }
+    )
+    skipped = first + timedelta(weeks=4)
+    series.add("EXDATE", skipped)
+    phone.phone_add([series])
+
+    report = await office.engine.run_once()
+    assert report.ok, report.errors
+    blocks = office.busy()
+    assert "Dentist" in titles(blocks) and "Team meeting" in titles(blocks)
+    assert "Reminder" not in titles(blocks)
+    [dentist] = [b for b in blocks if b.title == "Dentist"]
+    assert dentist.interval.start == tuesday.astimezone(UTC)
+    [private] = [b for b in blocks if b.interval.start == thursday.astimezone(UTC)]
+    assert private.title is None  # busy, without its details
+    meetings = sorted(b.interval.start for b in blocks if b.title == "Team meeting")
+    assert {m.astimezone(CHICAGO).hour for m in meetings} == {9}  # 9:00 stays 9:00 across DST
+    assert skipped.astimezone(UTC) not in meetings
+    assert skipped.astimezone(UTC) + timedelta(weeks=1) in meetings
+
+    # The dentist moves an hour later on the phone: the board follows on the next poll.
+    dentist_href = next(
+        _path(e) for e in phone.phone_events() if str(e.icalendar_component["SUMMARY"]) == "Dentist"
+    )
+    moved = phone.phone_object(dentist_href)
+    moved.load()
+    component = moved.icalendar_component
+    component["DTSTART"] = icalendar.vDDDTypes((tuesday + timedelta(hours=1)).astimezone(CHICAGO))
+    component["DTEND"] = icalendar.vDDDTypes((tuesday + timedelta(hours=2)).astimezone(CHICAGO))
+    moved.save()
+    assert (await office.engine.run_once()).ok
+    [dentist] = [b for b in office.busy() if b.title == "Dentist"]
+    assert dentist.interval.start == (tuesday + timedelta(hours=1)).astimezone(UTC)
+
+
+async def test_a_booking_becomes_a_vevent_the_tech_moves_and_deletes(office: Office) -> None:
+    start = next_weekday(2, 9, office.clock)
+    booking_id = _book(office, start)
+    assert (await office.engine.run_once()).ok
+
+    [event] = _booking_objects(office)
+    assert str(event["SUMMARY"]) == "AC repair — Ada Park"
+    assert str(event["LOCATION"]) == "12 Elm St"
+    assert str(event[BOOKING_ID_PROPERTY]) == booking_id
+    assert event.get(BOOKING_TAG_PROPERTY) is not None
+    assert event.get("ATTENDEE") is None  # no invitation goes out
+    for text in ("Gate code 4411", "555-0100", "1 h 30 min", "crewboard://customer/"):
+        assert text in str(event["DESCRIPTION"])
+    assert event.decoded("DTSTART") == start
+
+    later = start + timedelta(hours=3)
+    [stored] = [e for e in office.backend.phone_events() if e.icalendar_component.get(BOOKING_ID_PROPERTY)]
+    stored.load()
+    stored.icalendar_component["DTSTART"] = icalendar.vDDDTypes(later)
+    stored.icalendar_component["DTEND"] = icalendar.vDDDTypes(later + timedelta(minutes=90))
+    stored.save()
+    assert (await office.engine.run_once()).ok
+    assert office.services.bookings.get(booking_id).start == later.astimezone(UTC)
+    assert len(_booking_objects(office)) == 1
+
+    stored.delete()
+    assert (await office.engine.run_once()).ok
+    with office.database.unit_of_work() as uow:
+        [flag] = uow.conflicts.open()
+    assert (flag.kind, flag.booking_id) == (ConflictKind.EVENT_DELETED, booking_id)
+    assert office.services.bookings.get(booking_id).is_live  # flagged, never silently cancelled
+
+
+async def test_a_personal_event_on_a_job_opens_a_conflict(office: Office) -> None:
+    start = next_weekday(3, 13, office.clock)
+    booking_id = _book(office, start, customer="Grace Hopper")
+    assert (await office.engine.run_once()).ok
+    office.backend.phone_add(
+        [
+            vevent(
+                {
+                    "summary": "School play",
+                    "start": start + timedelta(minutes=30),
+                    "end": start + timedelta(hours=2),
+                }
+            )
+        ]
+    )
+    assert (await office.engine.run_once()).ok
+    with office.database.unit_of_work() as uow:
+        [conflict] = uow.conflicts.open()
+    assert (conflict.kind, conflict.booking_id) == (ConflictKind.OVERLAP, booking_id)
+    assert office.services.bookings.get(booking_id).start == start.astimezone(UTC)  # the job stays put
+
+
+async def test_an_outage_is_reported_and_queued_jobs_go_out_after_it(office: Office) -> None:
+    assert (await office.engine.run_once()).ok
+    office.backend.radicale.stop()
+    start = next_weekday(4, 8, office.clock)
+    ids = [_book(office, start, customer="Outage Bakery")]
+    office.clock.advance(timedelta(seconds=30))
+    assert not (await office.engine.run_once()).ok
+    with office.database.unit_of_work() as uow:
+        health = uow.health.get(office.account.id)
+    assert health is not None and health.failing_since is not None
+
+    office.clock.advance(timedelta(minutes=6))
+    ids.append(_book(office, start + timedelta(hours=2), customer="Gap Dental"))
+    assert not (await office.engine.run_once()).ok
+    assert (office.account.id, HealthLevel.WARNING) in office.monitor.evaluate()
+
+    office.backend.radicale.start()  # the same port: the account's address still holds
+    office.clock.advance(timedelta(minutes=6))
+    report = await office.engine.run_once()
+    assert report.ok, report.errors
+    with office.database.unit_of_work() as uow:
+        assert uow.outbox.pending() == []
+        health = uow.health.get(office.account.id)
+        account = uow.accounts.get(office.account.id)
+    assert health is not None and health.failing_since is None
+    assert account is not None and account.status is AccountStatus.CONNECTED
+    assert sorted(str(e[BOOKING_ID_PROPERTY]) for e in _booking_objects(office)) == sorted(ids)
+
+
+async def test_a_server_without_sync_collection_is_read_by_etags(office: Office) -> None:
+    """Some servers offer no RFC 6578 report; the adapter compares ETags instead."""
+    office.backend.proxy.state.no_sync_collection = True
+    tuesday = next_weekday(1, 15, office.clock)
+    href = office.backend.phone_add(
+        [vevent({"summary": "Vet", "start": tuesday, "end": tuesday + timedelta(hours=1)})]
+    )
+    assert (await office.engine.run_once()).ok
+    assert "Vet" in titles(office.busy())
+    with office.database.unit_of_work() as uow:
+        [calendar] = [c for c in uow.calendars.for_account(office.account.id) if c.primary]
+    assert calendar.sync_cursor is not None and "etag:" in calendar.sync_cursor
+
+    office.backend.phone_object(href).delete()
+    office.clock.advance(timedelta(minutes=1))
+    assert (await office.engine.run_once()).ok
+    assert "Vet" not in titles(office.busy())
+
+
+async def test_a_revoked_password_asks_for_a_reconnect(office: Office) -> None:
+    assert (await office.engine.run_once()).ok
+    office.backend.revoke()
+    await office.engine.run_once()
+    with office.database.unit_of_work() as uow:
+        account = uow.accounts.get(office.account.id)
+    assert account is not None and account.status is AccountStatus.NEEDS_RECONNECT
