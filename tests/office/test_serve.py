@@ -1,0 +1,103 @@
+"""`crewboard serve` as real processes: /healthz, one owner and a standby, on SQLite's lock row and
+on PostgreSQL's advisory lock (ownership moves when the owner is killed or cut off)."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from app.domain.time import SystemClock
+from app.services.sync_owner import SyncOwnerService
+from storage.database import open_database
+from tests.office.serve_process import ServeProcess, owner_of
+
+pytestmark = pytest.mark.slow
+
+
+def _owner_row(db: str) -> tuple[int, str] | None:
+    database = open_database(db)
+    try:
+        owner = SyncOwnerService(database.unit_of_work, SystemClock()).current()
+    finally:
+        database.dispose()
+    return None if owner is None else (owner.pid, owner.since.isoformat())
+
+
+def test_serve_answers_healthz_and_gives_ownership_up_on_sigterm(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'office.db'}"
+    serve = ServeProcess.start(db, tmp_path / "a")
+    try:
+        status, body = serve.wait_owner()
+        assert status == 200 and body["store"] == "reachable"
+        assert owner_of((status, body)) == serve.pid and "crewboard serve (pid" in body["owner"]["holder"]
+        other = httpx.post(f"{serve.url}/nowhere", trust_env=False, timeout=5)
+        assert other.status_code == 404  # the push routes answer every other path, as before
+    finally:
+        code = serve.stop(signal.SIGTERM)
+    assert code == 0, serve.stderr()
+    assert "Service stopped." in serve.stderr()
+    assert _owner_row(db) is None  # ownership given up: the next service takes over at once
+
+
+def test_on_sqlite_the_lock_row_keeps_a_second_service_standing_by(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'office.db'}"
+    first = ServeProcess.start(db, tmp_path / "a")
+    second: ServeProcess | None = None
+    try:
+        first.wait_owner()
+        second = ServeProcess.start(db, tmp_path / "b")
+        status, body = second.wait_for(lambda a: a[1]["status"] == "standby")
+        assert status == 200 and owner_of((status, body)) == first.pid
+        first.stop(signal.SIGKILL)  # its process is gone from this machine: the row is free at once
+        second.wait_for(lambda a: a[1]["status"] == "owner" and owner_of(a) == second.pid)
+    finally:
+        first.stop(signal.SIGKILL)
+        if second is not None:
+            assert second.stop(signal.SIGTERM) == 0, second.stderr()
+
+
+def test_on_postgresql_a_standby_takes_over_from_a_killed_owner(pg_url: str, tmp_path: Path) -> None:
+    first = ServeProcess.start(pg_url, tmp_path / "a")
+    second: ServeProcess | None = None
+    try:
+        first.wait_owner()
+        second = ServeProcess.start(pg_url, tmp_path / "b")
+        status, body = second.wait_for(lambda a: a[1]["status"] == "standby")
+        assert status == 200 and owner_of((status, body)) == first.pid
+        first.stop(signal.SIGKILL)  # the server ends its session, and the advisory lock with it
+        second.wait_for(lambda a: a[1]["status"] == "owner" and owner_of(a) == second.pid)
+        assert _owner_row(pg_url) is not None
+    finally:
+        first.stop(signal.SIGKILL)
+        if second is not None:
+            assert second.stop(signal.SIGTERM) == 0, second.stderr()
+    assert _owner_row(pg_url) is None
+
+
+def test_an_owner_whose_lock_connection_is_cut_stops_syncing_and_stands_by(
+    pg_url: str, tmp_path: Path
+) -> None:
+    serve = ServeProcess.start(pg_url, tmp_path / "a")
+    try:
+        serve.wait_owner()
+        before = _owner_row(pg_url)
+        assert before is not None
+        parsed = make_url(pg_url)
+        with psycopg.connect(
+            host=parsed.host, port=parsed.port, user=parsed.username, dbname=parsed.database, autocommit=True
+        ) as admin:
+            cut = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'crewboard sync owner' AND datname = current_database()"
+            ).fetchall()
+        assert cut == [(True,)]
+        # It notices, stops, stands by, and (nobody else waiting) owns again in a new term.
+        serve.wait_for(lambda a: a[1]["status"] == "owner" and _owner_row(pg_url) not in (None, before))
+        assert "lost its lock on the store: sync stopped" in serve.log()
+    finally:
+        assert serve.stop(signal.SIGTERM) == 0, serve.stderr()
