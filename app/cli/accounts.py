@@ -9,9 +9,11 @@ Tokens go to the OS keyring only; nothing here prints or logs one.
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 import webbrowser
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.cli.output import emit_json, emit_table
@@ -26,7 +28,7 @@ def register(sub: Any) -> None:
     """Add the account commands to the main parser's subcommands."""
     providers = [p.value for p in Provider]
 
-    cn = sub.add_parser("connect", help="connect a technician's Google or Outlook calendar")
+    cn = sub.add_parser("connect", help="connect a technician's Google, Outlook or CalDAV (iCloud) calendar")
     cn.add_argument("tech", help="technician name")
     cn.add_argument("--provider", required=True, choices=providers)
     cn.add_argument(
@@ -38,6 +40,13 @@ def register(sub: Any) -> None:
         help="with --sandbox: complete the sandbox consent page as this account instead of opening a browser",
     )
     cn.add_argument("--device-code", action="store_true", help="Outlook: sign in with a code on any device")
+    cn.add_argument("--url", metavar="URL", help="CalDAV: the server, e.g. https://caldav.icloud.com")
+    cn.add_argument("--username", metavar="NAME", help="CalDAV: the user name (iCloud: the Apple ID)")
+    cn.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="CalDAV: read the app-specific password from standard input (it is kept in the keyring only)",
+    )
     cn.add_argument("--json", action="store_true")
     cn.set_defaults(run=connect)
 
@@ -88,12 +97,20 @@ def build_connector(
     sandbox: str | None = None,
     approve_as: str | None = None,
     device_code: bool = False,
+    caldav: CaldavSignIn | None = None,
 ) -> CalendarConnector:
     """The sign-in for `provider`: real client ids from settings, or the sandbox's endpoints."""
     from sync.providers import config
+    from sync.providers.caldav_auth import CaldavConnector
     from sync.providers.google_auth import GoogleConnector
     from sync.providers.microsoft_auth import MicrosoftConnector
 
+    if provider is Provider.CALDAV:
+        if sandbox or approve_as or device_code:
+            raise InvalidInput("CalDAV connects with --url, --username and --password-stdin only.")
+        return CaldavConnector(caldav.url, caldav.username, caldav.password) if caldav else CaldavConnector()
+    if caldav is not None:
+        raise InvalidInput("--url, --username and --password-stdin are for --provider caldav.")
     if approve_as and not sandbox:
         raise InvalidInput("--approve-as only works with --sandbox; real accounts sign in in the browser.")
     if device_code and provider is Provider.GOOGLE:
@@ -146,11 +163,39 @@ def view_json(view: AccountView) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class CaldavSignIn:
+    """What `connect --provider caldav` was given: server, user name and app-specific password."""
+
+    url: str
+    username: str
+    password: str = field(repr=False)
+
+
+def _caldav_sign_in(a: argparse.Namespace) -> CaldavSignIn | None:
+    """The CalDAV options, checked; the password comes from stdin, never from the command line."""
+    given = a.url is not None or a.username is not None or a.password_stdin
+    if Provider(a.provider) is not Provider.CALDAV:
+        return CaldavSignIn("", "", "") if given else None
+    if not a.url or not a.username or not a.password_stdin:
+        raise InvalidInput(
+            "Connecting a CalDAV calendar needs --url, --username and --password-stdin "
+            "(pipe in the app-specific password)."
+        )
+    if sys.stdin.isatty():
+        password = getpass.getpass("App-specific password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise InvalidInput("No password arrived on standard input; pipe in the app-specific password.")
+    return CaldavSignIn(a.url, a.username, password)
+
+
 def connect(s: Services, a: argparse.Namespace) -> int:
     provider = Provider(a.provider)
     service = _service(s)
     tech = s.techs.find(a.tech)
-    connector = build_connector(provider, a.sandbox, a.approve_as, a.device_code)
+    connector = build_connector(provider, a.sandbox, a.approve_as, a.device_code, _caldav_sign_in(a))
     try:
         view = service.connect(tech.name, provider, connector)
     finally:
