@@ -1,4 +1,6 @@
-"""The Microsoft Graph side of `CalendarProvider`, over httpx on the engine's asyncio loop.
+"""Over 500 lines: one class serves the whole protocol (reads, series, writes, subscriptions).
+
+The Microsoft Graph side of `CalendarProvider`, over httpx on the engine's asyncio loop.
 
 Every request asks for immutable ids and UTC times, carries a bearer token from MSAL (a blocking
 call, run in a thread; a 401 forces one refresh and one retry), and waits for one of four slots:
@@ -27,14 +29,13 @@ import dataclasses
 import logging
 import ssl
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from app.domain.model import Calendar, RemoteEvent
-from app.domain.recurrence import InvalidRecurrence, expand
 from app.domain.time import Interval
 from app.services.ports import ProviderUnavailable, ReconnectRequired, RemoteCalendar
 from sync.core.ownership import event_tag, tag_verifies
@@ -49,6 +50,7 @@ from sync.providers.errors import (
     Transient,
     classify_graph,
 )
+from sync.providers.graph_series import SeriesRead, cancelled_slots, fallback_exceptions, read_instances
 from sync.providers.normalize_graph import (
     BOOKING_ID_PROPERTY,
     BOOKING_TAG_PROPERTY,
@@ -99,22 +101,6 @@ def _written(item: Mapping[str, Any], adopted: bool) -> WrittenEvent:
         content_hash=booking_content_hash(item),
         adopted=adopted,
     )
-
-
-def _slot(event: RemoteEvent) -> datetime | date | None:
-    """The rule slot an instance fills, the way the domain's expansion names it."""
-    return event.original_start_date if event.original_start_date is not None else event.original_start
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _SeriesRead:
-    """What reading one series gave: its events, ids gone, rows skipped, and whether its instance
-    list was complete (False: read the series again next round)."""
-
-    events: list[RemoteEvent]
-    gone: list[str]
-    bad: list[tuple[str, str]]
-    settled: bool = True
 
 
 class GraphCalendarProvider:
@@ -360,7 +346,7 @@ class GraphCalendarProvider:
         window: Interval,
         known: dict[str, str],
         delta_exceptions: list[Mapping[str, Any]],
-    ) -> _SeriesRead:
+    ) -> SeriesRead:
         """The master (cancelled slots as EXDATEs) and exceptions of one series, or its removal.
 
         Slots become EXDATEs only when the instance list is complete; otherwise the master keeps
@@ -374,27 +360,27 @@ class GraphCalendarProvider:
             gone = [master_id, *(rid for rid, mid in known.items() if mid == master_id)]
             for rid in gone[1:]:
                 known.pop(rid, None)
-            return _SeriesRead([], gone, [])
+            return SeriesRead([], gone, [])
         try:
             master = graph_event_to_remote(master_item, calendar.id)
         except BadRemoteData as error:
-            return _SeriesRead([], [], [(error.remote_id, error.why)])
+            return SeriesRead([], [], [(error.remote_id, error.why)])
         if not master.recurrence:
-            return _SeriesRead([master], [], [])  # no longer a series: one event
+            return SeriesRead([master], [], [])  # no longer a series: one event
         rows = await self._instance_rows(master_id, window)
-        listing = None if rows is None else self._read_instances(calendar, master, rows, known)
+        listing = None if rows is None else read_instances(calendar, master, rows, known)
         if listing is None:
             log.warning(
                 "Could not read every instance of a Microsoft series; keeping all its slots busy "
                 "and reading it again next time"
             )
-            exceptions, bad = self._fallback_exceptions(calendar, master_id, delta_exceptions)
-            return _SeriesRead([master, *exceptions], [], bad, settled=False)
+            exceptions, bad = fallback_exceptions(calendar, master_id, delta_exceptions)
+            return SeriesRead([master, *exceptions], [], bad, settled=False)
         exceptions, bad, listed = listing
-        exdates = self._cancelled_slots(master, listed, window)
+        exdates = cancelled_slots(master, listed, window)
         if exdates:
             master = dataclasses.replace(master, recurrence=(*master.recurrence, *exdates))
-        return _SeriesRead([master, *exceptions], [], bad)
+        return SeriesRead([master, *exceptions], [], bad)
 
     async def _instance_rows(self, master_id: str, window: Interval) -> list[Any] | None:
         """Every row of the series' `/instances` in the window, or None when the list may be
@@ -421,83 +407,6 @@ class GraphCalendarProvider:
             link = page.get("@odata.nextLink")
             url, params = (str(link), None) if link else (None, None)
         return rows
-
-    @staticmethod
-    def _read_instances(
-        calendar: Calendar, master: RemoteEvent, rows: list[Any], known: dict[str, str]
-    ) -> tuple[list[RemoteEvent], list[tuple[str, str]], set[datetime | date | None]] | None:
-        """The exceptions among `rows`, the rows we could not read, and every slot listed; None
-        when some row cannot be placed in a slot (the list then says nothing about that slot).
-
-        A row we cannot read is placed by its `originalStart` alone: an instant, which names a
-        timed slot but not an all-day series' slot (a date), so there it leaves the list unknown.
-        """
-        master_id = master.remote_id
-        exceptions: list[RemoteEvent] = []
-        bad: list[tuple[str, str]] = []
-        listed: set[datetime | date | None] = set()
-        for row in rows:
-            if not isinstance(row, Mapping) or not isinstance(row.get("id"), str):
-                return None
-            known[row["id"]] = master_id
-            try:
-                instance = graph_event_to_remote(row, calendar.id)
-            except BadRemoteData as error:
-                bad.append((error.remote_id, error.why))
-                if master.when.all_day:
-                    return None
-                try:
-                    listed.add(parse_instant(row.get("originalStart"), row["id"], "its original start"))
-                except BadRemoteData:
-                    return None
-                continue
-            listed.add(_slot(instance))
-            if instance.original_start is not None:
-                listed.add(instance.original_start)
-            if row.get("type") == "exception":
-                exceptions.append(instance)
-        return exceptions, bad, listed
-
-    @staticmethod
-    def _fallback_exceptions(
-        calendar: Calendar, master_id: str, items: list[Mapping[str, Any]]
-    ) -> tuple[list[RemoteEvent], list[tuple[str, str]]]:
-        """The series' exceptions as the delta carried them, when its instance list is unknown."""
-        exceptions: list[RemoteEvent] = []
-        bad: list[tuple[str, str]] = []
-        for item in items:
-            try:
-                event = graph_event_to_remote(item, calendar.id)
-            except BadRemoteData as error:
-                bad.append((error.remote_id, error.why))
-                continue
-            if event.master_remote_id == master_id:
-                exceptions.append(event)
-        return exceptions, bad
-
-    @staticmethod
-    def _cancelled_slots(
-        master: RemoteEvent, listed: set[datetime | date | None], window: Interval
-    ) -> list[str]:
-        """EXDATE lines for the rule's slots inside the window that Outlook no longer lists."""
-        try:
-            expected = expand(master, [], window)
-        except InvalidRecurrence:
-            return []
-        lines: list[str] = []
-        for occurrence in expected:
-            if occurrence.original_start_date is not None:
-                day = occurrence.original_start_date
-                inside = window.start.date() < day and day + timedelta(days=1) < window.end.date()
-                if inside and day not in listed:
-                    lines.append(f"EXDATE;VALUE=DATE:{day.strftime('%Y%m%d')}")
-            elif occurrence.original_start is not None:
-                start = occurrence.original_start
-                end = occurrence.when.end
-                inside = window.start <= start and end is not None and end <= window.end
-                if inside and start not in listed:
-                    lines.append(f"EXDATE:{start.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}")
-        return lines
 
     # -- finding a booking's event ------------------------------------------------------------------------
 
