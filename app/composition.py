@@ -10,13 +10,18 @@ from app.services.container import Services
 
 
 @contextmanager
-def open_services(db_url: str | None) -> Iterator[Services]:
-    """Services over the database named by `--db`, CREWBOARD_DB or the default; closed on exit."""
-    from storage.database import database_url, open_database
+def open_services(db_url: str | None, desk: str | None = None) -> Iterator[Services]:
+    """Services over the database named by `--db`, CREWBOARD_DB or the default; closed on exit.
 
-    database = open_database(database_url(db_url))
+    `desk` names this program in the change feed and the audit log (`--desk`, else CREWBOARD_DESK,
+    else user@host).
+    """
+    from storage.database import database_url, open_database
+    from storage.feed_watch import StoreFeed
+
+    database = open_database(database_url(db_url), desk=desk)
     try:
-        yield Services.build(database.unit_of_work)
+        yield Services.build(database.unit_of_work, feed=StoreFeed(database))
     finally:
         database.dispose()
 

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from app.cli import accounts as account_commands
+from app.cli import changes as change_commands
 from app.cli import commands
 from app.cli import monitoring as monitoring_commands
 from app.cli import serve as serve_command
@@ -42,6 +43,12 @@ def build_parser() -> Parser:
         epilog=f"Without a command, opens the dispatch board. {TIMES_HELP}",
     )
     parser.add_argument("--db", metavar="URL", help=DB_HELP)
+    parser.add_argument(
+        "--desk",
+        metavar="NAME",
+        help="the name this desk signs its changes with in the change feed and the audit log "
+        "(default: CREWBOARD_DESK, else user@host)",
+    )
     parser.add_argument(
         "--version", action="store_true", help="print the version, the store in use and where the log is"
     )
@@ -167,6 +174,7 @@ def build_parser() -> Parser:
     sync_commands.register(sub)
     serve_command.register(sub)
     monitoring_commands.register(sub)
+    change_commands.register(sub)
     _accept_db_anywhere(parser, skip=(sandbox,))
     return parser
 
@@ -305,6 +313,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         return open_app(args.db)
     from app.composition import open_services
 
-    with open_services(args.db) as services:
+    with open_services(args.db, desk=args.desk) as services:
         run: Command = args.run
         return run(services, args)

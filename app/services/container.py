@@ -9,6 +9,7 @@ from app.domain.time import Clock, SystemClock
 from app.services.accounts import AccountService
 from app.services.board import BoardService
 from app.services.bookings import BookingService
+from app.services.change_feed import ChangeFeedStore
 from app.services.conflicts import ConflictService
 from app.services.customers import CustomerService
 from app.services.ports import UnitOfWorkFactory
@@ -30,9 +31,17 @@ class Services:
     board: BoardService
     accounts: AccountService
     conflicts: ConflictService
+    # What other programs committed to the store (None where nothing else can write it, as in some tests).
+    feed: ChangeFeedStore | None = None
 
     @classmethod
-    def build(cls, uow: UnitOfWorkFactory, clock: Clock | None = None, bus: Bus | None = None) -> Services:
+    def build(
+        cls,
+        uow: UnitOfWorkFactory,
+        clock: Clock | None = None,
+        bus: Bus | None = None,
+        feed: ChangeFeedStore | None = None,
+    ) -> Services:
         clock = clock or SystemClock()
         bus = bus or Bus()
         bookings = BookingService(uow, clock, bus)
@@ -48,4 +57,5 @@ class Services:
             board=BoardService(uow),
             accounts=AccountService(uow, clock, bus),
             conflicts=ConflictService(uow, clock, bus, bookings),
+            feed=feed,
         )

@@ -1,0 +1,130 @@
+"""`crewboard changes`: the feed as JSON lines or a table; --follow sees other programs' commits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import pytest
+
+from tests.children import child_python_path
+from tests.cli.conftest import Result
+
+Cli = Callable[..., Result]
+TECH = ("tech", "add", "Maria Lopez", "--email", "maria@example.com", "--timezone", "America/Chicago")
+BOOK = ("book", "--customer", "Harbor Dental", "--service", "AC repair", "--duration", "60", "--json")
+
+
+def _crewboard(db_url: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "app.cli", "--db", db_url, *args]
+
+
+def _env(desk: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": child_python_path(), "CREWBOARD_DESK": desk}
+
+
+def _run(db_url: str, *args: str, desk: str = "front-desk") -> Any:
+    done = subprocess.run(
+        _crewboard(db_url, *args), capture_output=True, text=True, env=_env(desk), timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if "--json" in args else done.stdout
+
+
+def _lines(stream: IO[str]) -> Iterator[dict[str, Any]]:
+    for line in stream:
+        yield json.loads(line)
+
+
+def _last_seq(cli: Cli, db_url: str) -> int:
+    listed = cli("--db", db_url, "changes", "--json")
+    assert listed.code == 0, listed.err
+    lines = listed.out.splitlines()
+    return int(json.loads(lines[-1])["seq"]) if lines else 0
+
+
+def test_changes_lists_the_feed_as_json_lines_and_as_a_table(cli: Cli) -> None:
+    assert cli(*TECH).code == 0
+    booked = cli(*BOOK)
+    assert booked.code == 0, booked.err
+    listed = cli("--desk", "front-desk", "changes", "--json")
+    assert listed.code == 0, listed.err
+    entries = [json.loads(line) for line in listed.out.splitlines()]
+    assert [entry["seq"] for entry in entries] == list(range(1, len(entries) + 1))
+    assert all(set(entry) == {"seq", "kind", "id", "at"} for entry in entries)
+    assert any(entry["kind"] == "booking" and entry["id"] == booked.json()["id"] for entry in entries)
+    after = cli("changes", "--since", str(entries[-2]["seq"]), "--json")
+    assert [json.loads(line) for line in after.out.splitlines()] == entries[-1:]
+    table = cli("changes")
+    assert table.code == 0 and len(table.out.splitlines()) == len(entries)
+    assert booked.json()["id"] in table.out
+
+
+def test_a_bad_since_is_one_sentence(cli: Cli) -> None:
+    result = cli("changes", "--since", "yesterday")
+    assert result.code == 2
+    assert result.err == "crewboard: --since takes an entry number (0 or more), not 'yesterday'.\n"
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+def test_follow_prints_another_programs_booking_and_stops_on_sigterm(cli: Cli, db_url: str) -> None:
+    assert cli("--db", db_url, *TECH).code == 0
+    since = _last_seq(cli, db_url)
+    follower = subprocess.Popen(
+        _crewboard(db_url, "changes", "--follow", "--since", str(since), "--json"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env("back-office"),
+    )
+    assert follower.stdout is not None and follower.stderr is not None
+    try:
+        booked = _run(db_url, *BOOK, "--tech", "Maria Lopez", "--start", "2026-11-02T09:00")
+        seen = []
+        for entry in _lines(follower.stdout):
+            seen.append(entry)
+            if entry["kind"] == "booking":
+                break
+        assert seen[-1]["id"] == booked["id"]
+        assert [entry["seq"] for entry in seen] == list(range(since + 1, since + 1 + len(seen)))
+        follower.send_signal(signal.SIGTERM)
+        assert follower.wait(timeout=60) == 128 + signal.SIGTERM
+        assert follower.stderr.read() == ""
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+        follower.stdout.close()
+        follower.stderr.close()
+
+
+def test_follow_into_a_closed_pipe_is_quiet(cli: Cli) -> None:
+    """`crewboard changes --follow | head -1`: once the reader left, the next write ends it quietly."""
+    db_url = os.environ["CREWBOARD_DB"]
+    assert cli(*TECH).code == 0
+    follower = subprocess.Popen(
+        _crewboard(db_url, "changes", "--follow", "--since", "0", "--json"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env("back-office"),
+    )
+    assert follower.stdout is not None and follower.stderr is not None
+    try:
+        assert json.loads(follower.stdout.readline())["seq"] == 1
+        follower.stdout.close()
+        _run(
+            db_url, "tech", "add", "Sam Okafor", "--email", "sam@example.com", "--timezone", "America/Denver"
+        )
+        assert follower.wait(timeout=60) == 141
+        assert follower.stderr.read() == ""
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+        follower.stderr.close()
