@@ -7,6 +7,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default as default_policy
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,6 +21,8 @@ from app.services.container import Services
 from app.services.online_booking import BookingPolicy, OnlineBookingService
 from app.services.service_types import ServiceTypeService
 from app.web.booking import ConfirmationMailer, Limits, booking_routes
+from sync.notify import SmtpSettings
+from tests.health.conftest import EphemeralController
 from web.server import WebServer
 
 CHI = ZoneInfo("America/Chicago")
@@ -98,3 +104,49 @@ def live(started: list[LiveServer], app: Starlette) -> str:
     url = server.start()
     started.append(server)
     return url
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message; `wait_for(n)` waits on a condition, not a clock."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._arrived = threading.Condition()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = BytesParser(policy=default_policy).parsebytes(envelope.content)
+        assert isinstance(parsed, EmailMessage)
+        with self._arrived:
+            self.messages.append(parsed)
+            self._arrived.notify_all()
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[EmailMessage]:
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: len(self.messages) >= count, timeout):
+                raise AssertionError(f"{len(self.messages)} of {count} e-mails arrived")
+            return list(self.messages)
+
+
+@dataclass
+class MailServer:
+    inbox: Inbox
+    settings: SmtpSettings
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    inbox = Inbox()
+    controller = EphemeralController(inbox, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        settings = SmtpSettings(
+            host="127.0.0.1",
+            port=controller.port,
+            starttls=False,
+            from_address="book@harbor-hvac.example",
+            timeout=5.0,
+        )
+        yield MailServer(inbox, settings)
+    finally:
+        controller.stop()

@@ -72,7 +72,8 @@ def page_routes(site: BookingSite) -> list[Route]:
         try:
             placed = await run_in_threadpool(site.page.book, service.id, start, details)
         except SlotTaken as taken:
-            return _times_page(site, request, service, list(taken.slots), taken=str(taken), status=409)
+            fresh = await run_in_threadpool(site.page.slots, service.id)  # every time still free, not a few
+            return _times_page(site, request, service, fresh, taken=str(taken), status=409)
         except (InvalidInput, Refused) as error:
             return _form(site, request, service, start, values, error=str(error), status=400)
         task = site.confirmation(
@@ -241,6 +242,7 @@ def _manage_page(site: BookingSite, request: Request, token: str, shown: Managed
         "manage.html",
         managed=shown,
         new=new,
+        mailed=site.mailer is not None,
         moved=request.query_params.get("moved") == "1",
         tech=site.tech_name(shown.tech.name if shown.tech else None),
         csrf=field,
