@@ -217,6 +217,7 @@ def move(s: Services, a: argparse.Namespace) -> int:
         parse_instant(a.start, default_zone),
         target_tech.id if a.tech and target_tech else None,
         force=a.force,
+        expected_version=current.version,  # what this command read: never move over a newer change
     )
     return _show_booking(s, booking, a.json, "Moved")
 

@@ -29,6 +29,7 @@ from app.services.customers import upsert_customer
 from app.services.lookup import by_id_or_prefix
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
 from app.services.schedule import describe_clash, overlapping_busy
+from app.services.stale_booking import refuse_stale
 from app.services.sync_queue import changed_row
 from app.services.techs import find_tech
 from app.services.text import typed_line
@@ -61,6 +62,9 @@ class BookingEdit:
     customer: str | None = None
     address: str | None = None
     phone: str | None = None
+    # The version the editor read: a save over a newer one is refused (StaleBooking), never
+    # silently applied over someone else's change. None: the caller read nothing to protect.
+    expected_version: int | None = None
 
 
 def find_booking(uow: UnitOfWork, id_or_prefix: str) -> Booking:
@@ -136,11 +140,20 @@ class BookingService:
         tech: str | None = None,
         force: bool = False,
         actor: str = "dispatcher",
+        expected_version: int | None = None,
     ) -> Booking:
-        return self.edit(booking_id, BookingEdit(start=start, tech=tech), force, actor)
+        change = BookingEdit(start=start, tech=tech, expected_version=expected_version)
+        return self.edit(booking_id, change, force, actor)
 
-    def reassign(self, booking_id: str, tech: str, force: bool = False, actor: str = "dispatcher") -> Booking:
-        return self.edit(booking_id, BookingEdit(tech=tech), force, actor)
+    def reassign(
+        self,
+        booking_id: str,
+        tech: str,
+        force: bool = False,
+        actor: str = "dispatcher",
+        expected_version: int | None = None,
+    ) -> Booking:
+        return self.edit(booking_id, BookingEdit(tech=tech, expected_version=expected_version), force, actor)
 
     def edit(
         self, booking_id: str, change: BookingEdit, force: bool = False, actor: str = "dispatcher"
@@ -148,6 +161,7 @@ class BookingService:
         now = self._clock.now()
         with self._uow() as uow:
             old = find_booking(uow, booking_id)
+            refuse_stale(uow, old, change.expected_version, now)
             if not old.is_live:
                 raise Refused(f"Booking {old.id[:8]} is {old.status.value} and can no longer be changed.")
             new_tech: Technician | None
@@ -189,10 +203,13 @@ class BookingService:
         self._announce(updated, (old.tech_id, updated.tech_id), kind)
         return updated
 
-    def cancel(self, booking_id: str, actor: str = "dispatcher") -> Booking:
+    def cancel(
+        self, booking_id: str, actor: str = "dispatcher", expected_version: int | None = None
+    ) -> Booking:
         now = self._clock.now()
         with self._uow() as uow:
             old = find_booking(uow, booking_id)
+            refuse_stale(uow, old, expected_version, now)
             if old.status is BookingStatus.CANCELLED:
                 return old
             cancelled = replace(old, status=BookingStatus.CANCELLED, updated_at=now, version=old.version + 1)

@@ -190,6 +190,9 @@ class NotificationRepository(Protocol):
 class AuditLog(Protocol):
     def record(self, entry: AuditEntry) -> None: ...
     def recent(self, limit: int = 200) -> list[AuditEntry]: ...
+    def for_booking(self, booking_id: BookingId, limit: int = 20) -> list[AuditEntry]:
+        """One booking's latest entries, newest first."""
+        ...
 
 
 class UnitOfWork(Protocol):
