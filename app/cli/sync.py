@@ -92,6 +92,9 @@ def seconds_argument(text: str) -> float:
 
 def run_sync(s: Services, a: argparse.Namespace) -> int:
     from sync.engine import SyncEngine
+    from sync.engine.pacer_settings import pacer_limits
+    from sync.engine.read_pacer import ReadPacer
+    from sync.providers.config import read_settings_file, settings_path
     from sync.providers.factory import open_provider
     from sync.providers.protocol import CalendarProvider
     from sync.providers.secrets import TokenStore
@@ -126,6 +129,7 @@ def run_sync(s: Services, a: argparse.Namespace) -> int:
         poll_seconds=a.poll,
         holder_name="crewboard sync",
         health=monitor,
+        pacer=ReadPacer(s.clock, pacer_limits(read_settings_file(), settings_path())),
     )
     engine.accept_mass_delete = a.accept_deletions
     if a.once:

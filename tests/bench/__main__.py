@@ -80,6 +80,19 @@ GROUPS = (
         ),
     ),
     Group(
+        "push_cost",
+        "tests.bench.push_cost",
+        600,
+        (
+            (
+                "push_idle_requests",
+                "idle cost, push alive: API requests per calendar per hour",
+                "req/cal/h",
+                "≤ 15 requests",
+            ),
+        ),
+    ),
+    Group(
         "scale",
         "tests.bench.scale",
         600,

@@ -174,6 +174,7 @@ class EngineThread:
             self.made.services.clock,
             self.engine.request_read,
             self.engine.providers,
+            polls=self.engine.polls,  # push first: live channels' calendars wait for notices
         )
         keeper = self.call(push.start("127.0.0.1", 0))
         self.receiver, self.channels, self.keeper = push.receiver, push.channels, keeper
