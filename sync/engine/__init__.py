@@ -6,9 +6,10 @@ planner over bookings whose writes are due, `lock` keeps one engine per database
 
 from __future__ import annotations
 
-from sync.engine.engine import AccountReport, RoundReport, SyncEngine
+from sync.engine.engine import SyncEngine
 from sync.engine.errors import EngineLocked, SyncError
 from sync.engine.ports import HealthRecorder, StoreHealthRecorder
+from sync.engine.round_report import AccountReport, RoundReport
 
 __all__ = [
     "AccountReport",

@@ -15,12 +15,12 @@ import logging
 import random
 import threading
 from collections.abc import Awaitable, Callable, Container, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from app.bus import Bus, BusyChanged, ConflictChanged, NotificationAdded, OutboxQueued
 from app.domain.ids import AccountId, CalendarId
-from app.domain.model import AccountStatus, CalendarAccount, Provider
+from app.domain.model import AccountStatus, CalendarAccount
 from app.domain.time import Clock
 from app.services.accounts import AccountService
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -37,6 +37,7 @@ from sync.engine.poll_book import PollBook
 from sync.engine.ports import Direction, HealthRecorder, ProviderFor, StoreHealthRecorder
 from sync.engine.providers import ProviderPool
 from sync.engine.read_pacer import ReadPacer, Wanted
+from sync.engine.round_report import AccountReport, RoundReport
 from sync.engine.worker import DbWorker
 from sync.providers.errors import AuthExpired, ProviderError
 
@@ -47,49 +48,6 @@ log = logging.getLogger(__name__)
 MAX_FLUSH_PASSES = 3
 # Accounts read at once in a round (see `_read_all`); calendars of one account are read in turn.
 READ_CONCURRENCY = 8
-
-
-@dataclass(slots=True)
-class AccountReport:
-    account_id: AccountId
-    tech: str
-    email: str
-    provider: Provider
-    status: AccountStatus
-    calendars_read: int = 0
-    events: int = 0
-    writes: int = 0
-    error: str | None = None
-
-    def summary(self) -> str:
-        """One line for people: whose calendar, what happened."""
-        head = f"{self.tech} ({self.provider.value} {self.email})"
-        if self.status is not AccountStatus.CONNECTED:
-            return f"{head}: not syncing, {self.status.value.replace('_', ' ')}" + (
-                f" ({self.error})" if self.error else ""
-            )
-        done = f"{self.calendars_read} calendar(s) read, {self.events} change(s), {self.writes} write(s)"
-        return f"{head}: {done}" + (f"; failing: {self.error}" if self.error else "; ok")
-
-
-@dataclass(slots=True)
-class RoundReport:
-    started: datetime
-    calendars_read: int = 0
-    events_stored: int = 0
-    writes: int = 0
-    bookings_synced: int = 0
-    bookings_moved: int = 0
-    conflicts_opened: int = 0
-    conflicts_closed: int = 0
-    refused: list[str] = field(default_factory=list)
-    errors: dict[AccountId, str] = field(default_factory=dict)
-    accounts: dict[AccountId, AccountReport] = field(default_factory=dict)
-    succeeded: dict[AccountId, set[Direction]] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and not self.refused
 
 
 @dataclass(frozen=True, slots=True)
