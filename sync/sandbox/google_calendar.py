@@ -1,4 +1,6 @@
-"""HTTP front of the emulated Calendar v3 API (`{google}/calendar/v3/...`).
+"""Over 500 lines: each Calendar v3 route parses parameters exactly as Google does.
+
+HTTP front of the emulated Calendar v3 API (`{google}/calendar/v3/...`).
 
 Authenticates the bearer token, checks scopes, parses parameters the way Google does, and turns
 `ApiError`s into Google's JSON error shape.

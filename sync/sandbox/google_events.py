@@ -1,4 +1,6 @@
-"""Event semantics of the emulated Calendar v3 API: validation, writes, listing, rendering.
+"""Over 500 lines: an emulator mirrors Google's event rules in full, and they hang together.
+
+Event semantics of the emulated Calendar v3 API: validation, writes, listing, rendering.
 
 Works on a `GoogleStore` under its lock and raises `ApiError` for anything Google refuses. The
 HTTP layer (`google_calendar`) only parses parameters and serialises results.

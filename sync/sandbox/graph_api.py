@@ -1,4 +1,6 @@
-"""The emulated Microsoft Graph v1.0 host: /me, calendars, events, calendarView, delta, subscriptions.
+"""Over 500 lines: one host for every Graph route the product uses, each as Microsoft answers it.
+
+The emulated Microsoft Graph v1.0 host: /me, calendars, events, calendarView, delta, subscriptions.
 
 Requests authenticate with bearer tokens minted by the identity site. Each mailbox admits at most
 four requests in flight (Outlook's MailboxConcurrency limit); a fifth is answered 429

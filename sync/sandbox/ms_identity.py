@@ -1,4 +1,6 @@
-"""The emulated Microsoft identity platform (v2.0 endpoints) on the "microsoft" site.
+"""Over 500 lines: the OAuth flows MSAL drives (code, device, refresh) share one site's state.
+
+The emulated Microsoft identity platform (v2.0 endpoints) on the "microsoft" site.
 
 Enough of login.microsoftonline.com for an unmodified MSAL PublicClientApplication: OpenID
 discovery per tenant, an authorize endpoint with a real consent page (account picker, scopes,

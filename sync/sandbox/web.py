@@ -1,4 +1,6 @@
-"""The sandbox's HTTP plumbing: one threaded server per emulated host, faults, and a request log.
+"""Over 500 lines: HTTP/1.1 parsing, faults and the request log share one server loop.
+
+The sandbox's HTTP plumbing: one threaded server per emulated host, faults, and a request log.
 
 Standard library only (http.server). Each `SiteServer` parses HTTP/1.1 (keep-alive, Content-Length
 or chunked bodies) into a `base.Request`, consults the shared `FaultInjector`, hands the request to
