@@ -49,6 +49,10 @@ def connector_factory(
 
     def make(provider: Provider, sandbox: bool, browser: Browser | None = None) -> CalendarConnector:
         from sync.providers import config
+        from sync.providers.caldav_auth import CaldavConnector
+
+        if provider is Provider.CALDAV:  # disconnecting or checking: the password is in the keyring
+            return CaldavConnector(store=store)
         from sync.providers.google_auth import GoogleConnector
         from sync.providers.microsoft_auth import MicrosoftConnector
 
@@ -63,6 +67,17 @@ def connector_factory(
             return GoogleConnector(google, store, browser=opener)
         microsoft = endpoints.microsoft_settings() if endpoints else config.microsoft_settings()
         return MicrosoftConnector(microsoft, store, browser=opener)
+
+    return make
+
+
+def caldav_connector_factory(store: TokenStore | None = None) -> Callable[[str, str, str], CalendarConnector]:
+    """What the "Connect iCloud / CalDAV" dialog connects with: server, user name, app password."""
+
+    def make(url: str, username: str, password: str) -> CalendarConnector:
+        from sync.providers.caldav_auth import CaldavConnector
+
+        return CaldavConnector(url, username, password, store)
 
     return make
 
@@ -145,6 +160,7 @@ def run_desktop(
     from ui.gc_guard import MainThreadGarbageCollector
     from ui.main_window import MainWindow
     from ui.settings import attach_calendar_settings
+    from ui.settings.caldav_dialog import CALDAV_CONNECTOR
     from ui.signin import ConnectionSetup
     from ui.style import apply_style
     from ui.sync_runner import SyncRunner
@@ -172,6 +188,7 @@ def run_desktop(
         sandbox=sandbox_control is not None,
         sandbox_identity_url=sandbox_identity_url,
         sync=runner,
+        extra={CALDAV_CONNECTOR: caldav_connector_factory(store)},
     )
     closed = asyncio.Event()
     window = MainWindow(

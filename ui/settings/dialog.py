@@ -40,6 +40,7 @@ from ui.bridge import BusBridge
 from ui.format import clock_range
 from ui.plain import PlainLabel, plain_tip
 from ui.resources import palette, stylesheet
+from ui.settings.caldav_dialog import caldav_factory, open_caldav_connect
 from ui.settings.switch import ToggleSwitch
 from ui.signin import ConnectDialog, ConnectionSetup, account_service
 from ui.widgets import ReleasingDialog, ask
@@ -199,11 +200,22 @@ class CalendarSettingsDialog(ReleasingDialog):
             button.clicked.connect(lambda _=False, p=provider, s=sandbox: self.open_connect(p, s))
             connect_row.addWidget(button)
             self.connect_buttons[(provider, sandbox)] = button
+        if caldav_factory(self._setup) is not None:
+            caldav = QPushButton("Connect iCloud / CalDAV", self)
+            caldav.setObjectName("connect_caldav")
+            caldav.setAutoDefault(False)
+            caldav.clicked.connect(
+                lambda: open_caldav_connect(
+                    self.services, self._setup, self._tech, self, self._on_caldav_connected
+                )
+            )
+            connect_row.addWidget(caldav)
         connect_row.addStretch(1)
         column.addLayout(connect_row)
         connect_hint = PlainLabel(
-            "Google opens in the browser; Outlook signs in right here. Nothing from the sign-in is kept on "
-            "this computer except in the system keyring.",
+            "Google opens in the browser; Outlook signs in right here; iCloud, Fastmail and Nextcloud take an "
+            "app-specific password. Nothing from the sign-in is kept on this computer except in the system "
+            "keyring.",
             self,
         )
         connect_hint.setObjectName("hint")
@@ -518,6 +530,10 @@ class CalendarSettingsDialog(ReleasingDialog):
         dialog.open()
         dialog.start()
         return dialog
+
+    def _on_caldav_connected(self, view: AccountView) -> None:
+        self.saved.emit(f"Connected {view.account.email}.")
+        self._schedule_reload()
 
     def _forget_connect(self, dialog: ConnectDialog) -> None:
         if self._connect_dialog is dialog:
