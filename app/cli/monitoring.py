@@ -24,6 +24,7 @@ from app.office import office_zone
 from app.services.accounts import AccountService, AccountView, provider_label
 from app.services.container import Services
 from app.services.read_pacing import current_pacing
+from app.services.sync_owner import SyncOwnerService
 
 
 def register(sub: Any) -> None:
@@ -186,6 +187,7 @@ def health(s: Services, a: argparse.Namespace) -> int:
         return 0
     if not rows:
         print("No calendars connected yet; connect one with 'crewboard connect TECH --provider google'.")
+        print(_owner_sentence(s))
         return 0
     emit_table(
         [
@@ -209,7 +211,21 @@ def health(s: Services, a: argparse.Namespace) -> int:
         paced = current_pacing(uow, s.clock.now())
     if paced is not None:
         print(paced.sentence())
+    print(_owner_sentence(s))
     return 0
+
+
+def _owner_sentence(s: Services) -> str:
+    """Who syncs this store (the office service, or a desk's sync), as the store names it."""
+    owner = SyncOwnerService(s.uow, s.clock).current()
+    if owner is None:
+        return "Nothing syncs the calendars now; start 'crewboard serve' (an office) or 'crewboard sync'."
+    zone = office_zone()
+
+    def shown(instant: datetime) -> str:
+        return instant.astimezone(zone).strftime("%a %H:%M")
+
+    return owner.sentence(shown(owner.since), shown(owner.last_seen))
 
 
 def notification_json(item: Notification) -> dict[str, Any]:

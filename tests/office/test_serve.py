@@ -3,7 +3,10 @@ on PostgreSQL's advisory lock (ownership moves when the owner is killed or cut o
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -14,7 +17,8 @@ from sqlalchemy.engine import make_url
 from app.domain.time import SystemClock
 from app.services.sync_owner import SyncOwnerService
 from storage.database import open_database
-from tests.office.serve_process import ServeProcess, owner_of
+from tests.children import ROOT, child_python_path
+from tests.office.serve_process import PATIENCE, ServeProcess, owner_of
 
 pytestmark = pytest.mark.slow
 
@@ -28,6 +32,21 @@ def _owner_row(db: str) -> tuple[int, str] | None:
     return None if owner is None else (owner.pid, owner.since.isoformat())
 
 
+def _health(db: str, tmp_path: Path) -> str:
+    """What `crewboard health` prints, as a desk would run it."""
+    env = {
+        **os.environ,
+        "CREWBOARD_LOG_DIR": str(tmp_path / "health-logs"),
+        "PYTHONPATH": child_python_path(),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "--db", db, "health"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=PATIENCE, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_serve_answers_healthz_and_gives_ownership_up_on_sigterm(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'office.db'}"
     serve = ServeProcess.start(db, tmp_path / "a")
@@ -37,6 +56,8 @@ def test_serve_answers_healthz_and_gives_ownership_up_on_sigterm(tmp_path: Path)
         assert owner_of((status, body)) == serve.pid and "crewboard serve (pid" in body["owner"]["holder"]
         other = httpx.post(f"{serve.url}/nowhere", trust_env=False, timeout=5)
         assert other.status_code == 404  # the push routes answer every other path, as before
+        told = _health(db, tmp_path)
+        assert f"Calendar sync is owned by crewboard serve (pid {serve.pid} on host" in told, told
     finally:
         code = serve.stop(signal.SIGTERM)
     assert code == 0, serve.stderr()
