@@ -29,9 +29,9 @@ SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture
-def settings(
+def settings(  # type: ignore[no-untyped-def]
     qtbot, qapp: QApplication, services: Services, token_store: TokenStore
-) -> Iterator[CalendarSettingsDialog]:  # type: ignore[no-untyped-def]
+) -> Iterator[CalendarSettingsDialog]:
     from ui.style import apply_style
 
     apply_style(qapp)
@@ -67,13 +67,13 @@ def _fill(qtbot, dialog: CaldavConnectDialog, url: str, password: str) -> None: 
     qtbot.keyClicks(dialog.password, password)
 
 
-def test_connecting_a_caldav_calendar_from_settings(
+def test_connecting_a_caldav_calendar_from_settings(  # type: ignore[no-untyped-def]
     qtbot,
     settings: CalendarSettingsDialog,
     backend: CaldavBackend,
     services: Services,
     token_store: TokenStore,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     dialog = _open(qtbot, settings)
     assert dialog.url.text() == "https://caldav.icloud.com"  # iCloud is the first choice
     assert "app-specific password" in dialog.hint.text().lower()
