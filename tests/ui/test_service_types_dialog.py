@@ -1,0 +1,76 @@
+"""Booking ▸ Services…: adding, changing and removing the services customers can book."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from app.services.container import Services
+from app.services.service_types import ServiceTypeService
+from tests.ui.test_screenshots import save, settle
+from ui.service_types_dialog import ServiceTypesDialog
+from ui.worker import DatabaseWorker
+
+
+@pytest.fixture
+def worker() -> Iterator[DatabaseWorker]:
+    made = DatabaseWorker()
+    yield made
+    made.shutdown()
+
+
+@pytest.fixture
+def dialog(qtbot, services: Services, worker: DatabaseWorker, styled_app: QApplication) -> ServiceTypesDialog:  # type: ignore[no-untyped-def]
+    services.techs.add("Maria Lopez", "maria@example.com", "America/Chicago")
+    services.techs.add("Sam Okafor", "sam@example.com", "America/Chicago")
+    ServiceTypeService(services.uow).add(
+        "AC repair", timedelta(minutes=60), timedelta(minutes=30), ["Maria Lopez"]
+    )
+    made = ServiceTypesDialog(services, worker)
+    # The list arrives through the event loop, so it cannot be missed before waiting starts.
+    qtbot.waitSignal(made.loaded, timeout=5000).wait()
+    qtbot.addWidget(made)
+    made.show()
+    return made
+
+
+def test_a_new_service_is_saved_with_its_qualified_techs(
+    qtbot, dialog: ServiceTypesDialog, services: Services, worker: DatabaseWorker
+) -> None:  # type: ignore[no-untyped-def]
+    assert dialog.list.count() == 1 and dialog.name_edit.text() == "AC repair"
+    assert dialog.ticked() == [services.techs.find("Maria Lopez").id]
+    QTest.mouseClick(dialog.new_button, Qt.MouseButton.LeftButton)
+    dialog.name_edit.setText("Drain cleaning")
+    dialog.duration_spin.setValue(90)
+    dialog.buffer_spin.setValue(15)
+    dialog.tech_list.item(1).setCheckState(Qt.CheckState.Checked)
+    with qtbot.waitSignal(dialog.changed, timeout=5000), qtbot.waitSignal(dialog.loaded, timeout=5000):
+        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.list.count() == 2
+    drain = ServiceTypeService(services.uow).find("Drain cleaning")
+    assert (drain.duration, drain.buffer_after) == (timedelta(minutes=90), timedelta(minutes=15))
+    assert drain.qualified == {services.techs.find("Sam Okafor").id}
+    assert dialog.current() == drain
+
+
+def test_a_refusal_shows_in_the_dialog(qtbot, dialog: ServiceTypesDialog, worker: DatabaseWorker) -> None:  # type: ignore[no-untyped-def]
+    QTest.mouseClick(dialog.new_button, Qt.MouseButton.LeftButton)
+    dialog.name_edit.setText("ac repair")
+    with qtbot.waitSignal(worker.job_finished, timeout=5000):
+        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.form_error.isVisibleTo(dialog)
+    assert (
+        dialog.form_error.text()
+        == "There is already a service called 'ac repair'; edit it or choose another name."
+    )
+
+
+def test_screenshot(qtbot, dialog: ServiceTypesDialog, styled_app: QApplication) -> None:  # type: ignore[no-untyped-def]
+    settle(styled_app)
+    image = save(dialog, "services-dialog.png")
+    assert image.width() >= 700
