@@ -1,7 +1,9 @@
 """BookingEditorDialog: create or edit a job, with the chosen tech's day shown beside the form.
 
 Every read and write goes through the database worker. A save over busy time comes back as
-Refused; the dialog then asks "Book anyway?" and retries with force.
+Refused; the dialog then asks "Book anyway?" and retries with force. An edit carries the version
+the dialog showed: when someone else changed the job meanwhile, the save comes back as
+StaleBooking, whose sentence says what, where and when, and the dialog offers to reload the job.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from app.errors import InvalidInput, Refused
 from app.services.bookings import BookingEdit, NewBooking
 from app.services.container import Services
 from app.services.schedule import DayAvailability
+from app.services.stale_booking import StaleBooking
 from ui.format import clock_range, day_text, duration_text, zone_difference
 from ui.models import VALUE_ROLE, CustomerCompletionModel, TechRowsModel
 from ui.plain import PlainLabel
@@ -73,6 +76,7 @@ class BookingEditorDialog(QDialog):
 
     saved = Signal(object)
     day_loaded = Signal()
+    reloaded = Signal(object)  # the job as stored now, after a save was refused as stale
 
     def __init__(
         self,
@@ -217,33 +221,13 @@ class BookingEditorDialog(QDialog):
         # --- initial values ----------------------------------------------------------------------
         now_local = services.clock.now().astimezone(office)
         if booking is not None:
-            self.customer_combo.setEditText(customer.name if customer else "")
-            if customer is not None:
-                self.address_edit.setText(customer.address)
-                self.phone_edit.setText(customer.phone)
-                self.customers.set_customers([customer])
-                self.customer_combo.setEditText(customer.name)
-            self.service_combo.setEditText(booking.service)
-            self.duration_spin.setValue(int(booking.duration.total_seconds() // 60))
-            self.notes_edit.setPlainText(booking.notes)
-            start = booking.start
-            tech_id = booking.tech_id
+            self._show_booking(booking, customer)
         else:
             self.customer_combo.setEditText("")
             self.duration_spin.setValue(int((duration or DEFAULT_DURATION).total_seconds() // 60))
-        if start is None and booking is None:
-            rounded = now_local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-            start = rounded
-        if start is not None:
-            local = start.astimezone(office)
-            self.date_edit.setDate(QDate(local.year, local.month, local.day))
-            self.time_edit.setTime(QTime(local.hour, local.minute))
-        else:
-            self.date_edit.setDate(QDate(now_local.year, now_local.month, now_local.day))
-            self.time_edit.setTime(QTime(9, 0))
-            self.schedule_later.setChecked(True)
-        self.tech_combo.setCurrentIndex(max(0, self.tech_model.row_of(tech_id)))
-        self._update_schedule_later()
+            if start is None:
+                start = now_local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+            self._show_when(start, tech_id)
 
         # --- reactions ---------------------------------------------------------------------------
         self._search_timer = QTimer(self)
@@ -260,6 +244,33 @@ class BookingEditorDialog(QDialog):
         self.schedule_later.toggled.connect(self._on_when_changed)
         self._search_customers()
         self._on_when_changed()
+
+    def _show_booking(self, booking: Booking, customer: Customer | None) -> None:
+        """Fill the form with `booking` as stored (on opening, and again on reload)."""
+        self.customer_combo.setEditText(customer.name if customer else "")
+        if customer is not None:
+            self.address_edit.setText(customer.address)
+            self.phone_edit.setText(customer.phone)
+            self.customers.set_customers([customer])
+            self.customer_combo.setEditText(customer.name)
+        self.service_combo.setEditText(booking.service)
+        self.duration_spin.setValue(int(booking.duration.total_seconds() // 60))
+        self.notes_edit.setPlainText(booking.notes)
+        self._show_when(booking.start, booking.tech_id)
+
+    def _show_when(self, start: datetime | None, tech_id: str | None) -> None:
+        if start is not None:
+            local = start.astimezone(self._office)
+            self.date_edit.setDate(QDate(local.year, local.month, local.day))
+            self.time_edit.setTime(QTime(local.hour, local.minute))
+            self.schedule_later.setChecked(False)
+        else:
+            now_local = self._services.clock.now().astimezone(self._office)
+            self.date_edit.setDate(QDate(now_local.year, now_local.month, now_local.day))
+            self.time_edit.setTime(QTime(9, 0))
+            self.schedule_later.setChecked(True)
+        self.tech_combo.setCurrentIndex(max(0, self.tech_model.row_of(tech_id)))
+        self._update_schedule_later()
 
     # --- values ----------------------------------------------------------------------------------
 
@@ -472,6 +483,7 @@ class BookingEditorDialog(QDialog):
                 customer=customer,
                 address=address,
                 phone=phone,
+                expected_version=existing.version,  # never save over a change made meanwhile
             )
             booking_id = existing.id
             call = lambda: bookings.edit(booking_id, change, force=force)  # noqa: E731 - a deferred call
@@ -487,6 +499,22 @@ class BookingEditorDialog(QDialog):
             "Saving…" if saving else ("Save booking" if self._booking is None else "Save changes")
         )
 
+    def _reload(self, current: Booking) -> None:
+        """Show the job as stored now; the next save carries its version."""
+        customers = self._services.customers
+        self._worker.run(
+            lambda: customers.get(current.customer_id),
+            on_done=lambda customer: self._on_reloaded(current, customer),
+            context=self,
+        )
+
+    def _on_reloaded(self, current: Booking, customer: Customer) -> None:
+        self._booking = current
+        self._show_booking(current, customer)
+        self.form_error.setText("Reloaded: this is the job as it is now. Make your change again.")
+        self.form_error.show()
+        self.reloaded.emit(current)
+
     def _on_saved(self, booking: Booking) -> None:
         self._set_saving(False)
         self._booking = booking
@@ -495,6 +523,20 @@ class BookingEditorDialog(QDialog):
 
     def _on_save_failed(self, error: BaseException, forced: bool) -> None:
         self._set_saving(False)
+        if isinstance(error, StaleBooking):
+            self.form_error.setText(str(error))
+            self.form_error.show()
+            current = error.current
+            ask(
+                self,
+                "Job changed meanwhile",
+                "Reload the job as it is now?",
+                str(error),
+                "Reload",
+                lambda: self._reload(current),
+                no_text="Keep editing",
+            )
+            return
         if isinstance(error, Refused) and not forced and self.selected_tech() is not None:
             ask(
                 self,

@@ -8,13 +8,16 @@ from PySide6.QtCore import QDate, Qt, QTime
 from PySide6.QtTest import QTest
 
 from app.domain.model import BusySource
+from app.domain.time import FixedClock
 from app.services.container import Services
+from storage import open_database
 from tests.ui.business import MONDAY, Business, at
 from tests.ui.conftest import answer_yes
 from ui.booking_editor import BookingEditorDialog
 from ui.main_window import MainWindow
 
 WED = MONDAY + timedelta(days=2)
+THU = MONDAY + timedelta(days=3)
 
 
 def open_editor(qtbot, win: MainWindow, **kwargs) -> BookingEditorDialog:  # type: ignore[no-untyped-def]
@@ -171,3 +174,34 @@ def test_a_job_can_wait_unassigned_without_a_time(qtbot, busy_window: MainWindow
     waiting = [b for b in services.bookings.unassigned() if b.start is None]
     assert any(b.service == "Estimate" for b in waiting)
     assert win.unassigned_model.rowCount() == 3
+
+
+def test_a_save_over_another_desks_change_is_refused_and_reload_shows_it(
+    qtbot, busy_window: MainWindow, business: Business, services: Services, db_url: str, clock: FixedClock
+) -> None:  # type: ignore[no-untyped-def]
+    win = busy_window
+    hill = business.bookings["hill"]
+    editor = open_editor(qtbot, win, booking=hill)
+    front_desk = open_database(db_url, desk="front-desk")  # another desk, its own connections
+    try:
+        moved = Services.build(front_desk.unit_of_work, clock).bookings.move(hill.id, at(THU, 14))
+    finally:
+        front_desk.dispose()
+    clock.advance(timedelta(seconds=20))
+    editor.notes_edit.setPlainText("Bring the ladder")
+    QTest.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(editor.reloaded, timeout=5000):
+        text = answer_yes(qtbot, editor)  # "Reload"
+    assert "The Hill family job was moved to 14:00 on Thu 5 Nov at front-desk 20 s ago" in text
+    assert editor.time_edit.time() == QTime(14, 0)
+    assert editor.notes_edit.toPlainText() == moved.notes
+    assert services.bookings.get(hill.id) == moved  # nothing of the refused save was kept
+    editor.notes_edit.setPlainText("Bring the ladder")
+    with qtbot.waitSignal(editor.saved, timeout=5000):
+        QTest.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    stored = services.bookings.get(hill.id)
+    assert (stored.start, stored.notes, stored.version) == (
+        at(THU, 14),
+        "Bring the ladder",
+        moved.version + 1,
+    )
