@@ -2,8 +2,9 @@
 
 Faults reproduce what the network and the hosted servers do that Radicale does not: 5xx,
 throttling with Retry-After (iCloud and Fastmail throttle), a request held past the client's
-timeout, a reset connection, an answer lost after the server committed the write, and a server
-that offers no sync-collection (so the client must compare ETags).
+timeout, a reset connection, an answer lost after the server committed the write, a server that
+offers no sync-collection (so the client must compare ETags), and one that answers a PUT without
+the new ETag (iCloud).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class _Fault:
 class FaultState:
     faults: list[_Fault] = field(default_factory=list)
     no_sync_collection: bool = False
+    no_etag_on_put: bool = False  # iCloud answers a PUT without the new ETag
     requests: list[tuple[str, str]] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -138,6 +140,8 @@ class FaultProxy:
             content = _hide_sync_collection(content)
         # httpx hands over the body decoded, so its encoding header no longer applies.
         out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP | {"content-encoding"}}
+        if self.state.no_etag_on_put and method == "PUT":
+            out = {k: v for k, v in out.items() if k.lower() != "etag"}
         self._answer(handler, answer.status_code, out, content)
 
     @staticmethod

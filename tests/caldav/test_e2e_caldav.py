@@ -228,3 +228,19 @@ async def test_a_revoked_password_asks_for_a_reconnect(office: Office) -> None:
     with office.database.unit_of_work() as uow:
         account = uow.accounts.get(office.account.id)
     assert account is not None and account.status is AccountStatus.NEEDS_RECONNECT
+
+
+async def test_a_put_answered_without_an_etag_still_records_one(office: Office) -> None:
+    """iCloud answers PUT without the new ETag; the adapter reads it, so the next If-Match holds."""
+    office.backend.proxy.state.no_etag_on_put = True
+    start = next_weekday(2, 14, office.clock)
+    booking_id = _book(office, start, customer="Etagless Inc")
+    assert (await office.engine.run_once()).ok
+    with office.database.unit_of_work() as uow:
+        link = uow.links.for_booking(booking_id)
+    assert link is not None and link.etag.startswith('"')
+
+    office.services.bookings.move(booking_id, start + timedelta(hours=1), force=True)
+    assert (await office.engine.run_once()).ok
+    [event] = _booking_objects(office)
+    assert event.decoded("DTSTART") == start + timedelta(hours=1)
