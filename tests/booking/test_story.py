@@ -1,0 +1,129 @@
+"""The story the booking page exists for, end to end on the demo business.
+
+A tech adds a 14:00 dentist appointment on the phone (the provider's own API, in the sandbox); the
+sandbox pushes the change, the sync engine reads it, and the page stops offering 14:00 with that
+tech: the customer who books 14:00 gets the other qualified tech, never the one at the dentist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.bus import BusyChanged
+from app.demo import DemoSync, start_demo
+from app.domain.time import FixedClock, zone
+from app.services.online_booking import BookingPolicy, OnlineBookingService
+from app.services.service_types import ServiceTypeService
+from sync.providers.secrets import TokenStore
+from tests.accounts.conftest import keyring_problem, token_store
+from tests.booking.conftest import LiveServer, booking_app, live
+
+__all__ = ["keyring_problem", "token_store"]
+
+CHICAGO = zone("America/Chicago")
+
+
+async def _until(check: Callable[[], bool], timeout: float = 30.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.keyring
+async def test_a_dentist_added_on_the_phone_is_never_booked_over(
+    tmp_path: Path, token_store: TokenStore, serve: list[LiveServer]
+) -> None:
+    # Now, not a fixed day: Graph bounds a subscription's expiry by the provider's own clock.
+    clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
+    demo = await asyncio.to_thread(start_demo, tmp_path, clock, store=token_store)
+    sync = DemoSync(demo.services, demo.store)
+    stop = asyncio.Event()
+    running = asyncio.ensure_future(sync.run_forever(stop))
+    try:
+        services = demo.services
+        alex, jordan = services.techs.find("Alex Rivera"), services.techs.find("Jordan Lee")
+        ac = ServiceTypeService(services.uow).add(
+            "AC repair", timedelta(minutes=60), techs=[alex.id, jordan.id]
+        )
+        page = OnlineBookingService(
+            services.uow, clock, services.bus, BookingPolicy("America/Chicago", show_tech_name=True)
+        )
+        url = live(serve, booking_app(page))
+        # The first 14:00 (a day ahead at least) both are free for.
+        two = next(
+            s
+            for s in page.slots(ac.id)
+            if s.start.astimezone(CHICAGO).time() == time(14)
+            and s.start - clock.now() > timedelta(days=1)
+            and s.techs == {alex.id, jordan.id}
+        )
+        await asyncio.wait_for(sync.listening.wait(), 20)
+
+        def watched() -> bool:
+            return all(c.channel_id for v in services.accounts.list() for c in v.calendars if c.blocks)
+
+        await _until(watched)
+        sync.engine.poll_seconds = 3600.0  # from here on only a push makes the engine read
+
+        loop = asyncio.get_running_loop()
+        jordan_busy = asyncio.Event()
+
+        def heard(event: BusyChanged) -> None:
+            if jordan.id in event.tech_ids:
+                loop.call_soon_threadsafe(jordan_busy.set)
+
+        services.bus.subscribe(BusyChanged, heard)
+        phone = {t.email: t for t in await asyncio.to_thread(demo.phone.techs)}
+        await asyncio.to_thread(
+            demo.phone.add_event,
+            phone[jordan.email],
+            "Dentist",
+            two.start.astimezone(CHICAGO),
+            timedelta(hours=1),
+            True,
+            False,
+        )
+        await asyncio.wait_for(jordan_busy.wait(), 30)
+
+        at_two = [s for s in page.slots(ac.id) if s.start == two.start]
+        assert [s.techs for s in at_two] == [{alex.id}]
+        start = two.start.astimezone(CHICAGO).isoformat(timespec="minutes")
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            booked = await client.post(
+                "/book/api/bookings",
+                json={
+                    "service": ac.id,
+                    "start": start,
+                    "name": "Kim Park",
+                    "phone": "+1 312 555 0100",
+                    "email": "kim@example.com",
+                    "address": "5 Oak St",
+                },
+            )
+            assert booked.status_code == 201, booked.text
+            assert booked.json()["tech"] == "Alex Rivera"
+            again = await client.post(
+                "/book/api/bookings",
+                json={
+                    "service": ac.id,
+                    "start": start,
+                    "name": "Lee Park",
+                    "phone": "+1 312 555 0101",
+                    "email": "lee@example.com",
+                    "address": "7 Oak St",
+                },
+            )
+            assert again.status_code == 409  # Jordan is at the dentist
+        day = services.schedule.day("Jordan Lee", two.start.astimezone(CHICAGO).date())
+        assert [b.title for b in day.busy if b.interval.start == two.start] == ["Dentist"]
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 30)
+        await sync.aclose()
+        demo.close()
