@@ -38,6 +38,7 @@ from sync.engine.ports import Direction, HealthRecorder, ProviderFor, StoreHealt
 from sync.engine.providers import ProviderPool
 from sync.engine.read_pacer import ReadPacer, Wanted
 from sync.engine.round_report import AccountReport, RoundReport
+from sync.engine.success_throttle import SuccessThrottle
 from sync.engine.worker import DbWorker
 from sync.providers.errors import AuthExpired, ProviderError
 
@@ -86,7 +87,8 @@ class SyncEngine:
         self._providers = ProviderPool(provider_for)
         self._reader = CalendarReader(self._db, clock, horizon_days=horizon_days, guard=guard)
         self._flusher = OutboxFlusher(self._db, clock, self._providers, rng=self._rng)
-        self._health: HealthRecorder = health or StoreHealthRecorder(uow_factory)
+        # Repeated "still fine" is written once a minute, not every round (success_throttle.py).
+        self._health: HealthRecorder = SuccessThrottle(health or StoreHealthRecorder(uow_factory))
         self._lock = lock or EngineLock(uow_factory, clock, holder_name)
         self._work = asyncio.Lock()
         self._requests = threading.Lock()
