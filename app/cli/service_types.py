@@ -9,14 +9,21 @@ from typing import Any
 
 from app.cli.args import Parser, parse_instant
 from app.cli.output import booking_json, emit_json, emit_table
-from app.domain.assignment import hours_text
+from app.domain.assignment import AssignmentMode, hours_text
 from app.domain.ids import TechId
 from app.domain.service_types import BookingSource, ServiceType
 from app.domain.time import zone
 from app.errors import InvalidInput, Refused
 from app.office import office_zone_name
 from app.services.container import Services
-from app.services.online_booking import BookingPolicy, CustomerDetails, OnlineBookingService, SlotTaken
+from app.services.online_booking import (
+    BookingPolicy,
+    CustomerDetails,
+    OnlineBookingService,
+    SlotTaken,
+    office_rules,
+    set_office_rules,
+)
 from app.services.service_types import ServiceTypeService
 
 AUTO = "auto"
@@ -51,6 +58,18 @@ def register(sub: Any) -> None:
     remove = actions.add_parser("remove", help="remove a service type (bookings keep their service text)")
     remove.add_argument("service", metavar="NAME")
     remove.set_defaults(run=service_remove)
+    rule = actions.add_parser("rule", help="how jobs for any qualified tech are assigned; what customers see")
+    rule.add_argument(
+        "--mode",
+        choices=[m.value for m in AssignmentMode],
+        help="fewest_hours (default), rotation or weighted",
+    )
+    rule.add_argument(
+        "--weight", action="append", metavar="NAME=N", help="weighted mode: a tech's weight, 1-10; repeat"
+    )
+    rule.add_argument("--show-tech-names", choices=["yes", "no"], help="show customers their tech's name")
+    rule.add_argument("--json", action="store_true")
+    rule.set_defaults(run=service_rule)
 
 
 def _minutes(text: str, option: str, zero_ok: bool = False) -> timedelta:
@@ -167,4 +186,48 @@ def book_auto(s: Services, a: argparse.Namespace) -> int:
             f"Booked {placed.booking.id[:8]}: {service.name} for {placed.customer.name} with {placed.tech.name} "
             f"at {item['start']} (assigned automatically: {placed.assignment.explanation})."
         )
+    return 0
+
+
+def _weights(items: list[str] | None) -> dict[str, int] | None:
+    if items is None:
+        return None
+    weights: dict[str, int] = {}
+    for item in items:
+        name, _, number = item.rpartition("=")
+        if not name.strip() or not number.strip().isdigit():
+            raise InvalidInput(f"--weight '{item}' is not NAME=N, e.g. --weight \"Maria Lopez=2\".")
+        weights[name.strip()] = int(number)
+    return weights
+
+
+def service_rule(s: Services, a: argparse.Namespace) -> int:
+    changed = a.mode is not None or a.weight is not None or a.show_tech_names is not None
+    if changed:
+        rules = set_office_rules(
+            s.uow,
+            AssignmentMode(a.mode) if a.mode else None,
+            _weights(a.weight),
+            None if a.show_tech_names is None else a.show_tech_names == "yes",
+        )
+    else:
+        rules = office_rules(s.uow)
+    names = {t.id: t.name for t in s.techs.list()}
+    weights = {names.get(t, t): w for t, w in sorted(rules.rule.weights.items())}
+    if a.json:
+        emit_json(
+            {"mode": rules.rule.mode.value, "weights": weights, "show_tech_names": rules.show_tech_name}
+        )
+        return 0
+    described = {
+        AssignmentMode.FEWEST_HOURS: "fewest booked hours in the job's week, ties to the one assigned least recently",
+        AssignmentMode.ROTATION: "strict rotation among the techs free for the job",
+        AssignmentMode.WEIGHTED: "booked hours per weight, lowest first",
+    }[rules.rule.mode]
+    print(f"Jobs for any qualified tech go by {described}.")
+    if weights:
+        print(
+            "Weights: " + ", ".join(f"{name} {weight}" for name, weight in weights.items()) + " (others 1)."
+        )
+    print(f"Customers {'see' if rules.show_tech_name else 'do not see'} their technician's name.")
     return 0

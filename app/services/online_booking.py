@@ -18,7 +18,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from app.bus import Bus, NotificationAdded
-from app.domain.assignment import Assignment, AssignmentMode, AssignmentRule, Candidate, choose_tech
+from app.domain.assignment import (
+    MOST_WEIGHT,
+    Assignment,
+    AssignmentMode,
+    AssignmentRule,
+    Candidate,
+    choose_tech,
+)
 from app.domain.availability import TechSchedule
 from app.domain.booking_slots import DEFAULT_STEP, OfferedStart, free_for, offered_starts, on_grid
 from app.domain.ids import BookingId, CustomerId, NotificationId, TechId, new_id
@@ -33,6 +40,7 @@ from app.services.manage_links import KEY_SETTING, booking_of, manage_token, new
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
 from app.services.schedule import busy_blocks, busy_spans
 from app.services.service_types import find_service, page_store, store_settings
+from app.services.techs import find_tech
 from app.services.text import one_line, typed_line
 
 ONLINE_ACTOR = "online"
@@ -139,6 +147,46 @@ def assignment_rule(uow: UnitOfWork) -> AssignmentRule:
     return AssignmentRule(mode or AssignmentMode.FEWEST_HOURS, weights)
 
 
+SHOW_TECH_SETTING = "booking.show_tech_name"  # "yes" lets customers see their tech's name
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeRules:
+    """What the office chose for automatic assignment and for what customers see."""
+
+    rule: AssignmentRule
+    show_tech_name: bool
+
+
+def office_rules(uow_factory: UnitOfWorkFactory) -> OfficeRules:
+    with uow_factory(read_only=True) as uow:
+        return OfficeRules(assignment_rule(uow), store_settings(uow).get(SHOW_TECH_SETTING) == "yes")
+
+
+def set_office_rules(
+    uow_factory: UnitOfWorkFactory,
+    mode: AssignmentMode | None = None,
+    weights: dict[str, int] | None = None,
+    show_tech_name: bool | None = None,
+) -> OfficeRules:
+    """Change what is given: the mode, weights by tech name or id (replacing all), name showing."""
+    with uow_factory() as uow:
+        settings = store_settings(uow)
+        if mode is not None:
+            settings.put(MODE_SETTING, mode.value)
+        if weights is not None:
+            by_id = {find_tech(uow, name).id: weight for name, weight in weights.items()}
+            try:
+                AssignmentRule(AssignmentMode.WEIGHTED, by_id)
+            except ValueError:
+                raise InvalidInput(f"A weight is a whole number from 1 to {MOST_WEIGHT}.") from None
+            settings.put(WEIGHTS_SETTING, json.dumps(by_id, sort_keys=True))
+        if show_tech_name is not None:
+            settings.put(SHOW_TECH_SETTING, "yes" if show_tech_name else "no")
+        uow.commit()
+    return office_rules(uow_factory)
+
+
 class OnlineBookingService:
     def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, bus: Bus, policy: BookingPolicy) -> None:
         self._uow = uow_factory
@@ -146,6 +194,14 @@ class OnlineBookingService:
         self._bus = bus
         self.policy = policy
         zone(policy.business_zone)  # an unknown zone is refused now, not at the first customer
+
+    @classmethod
+    def for_office(
+        cls, uow_factory: UnitOfWorkFactory, clock: Clock, bus: Bus, business_zone: str
+    ) -> OnlineBookingService:
+        """The page as the office set it up (`crewboard service rule`): whether customers see names."""
+        shown = office_rules(uow_factory).show_tech_name
+        return cls(uow_factory, clock, bus, BookingPolicy(business_zone, show_tech_name=shown))
 
     def now(self) -> datetime:
         return self._clock.now()

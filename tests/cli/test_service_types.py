@@ -126,3 +126,64 @@ def test_book_tech_auto_picks_by_the_rule_and_says_why(cli: Cli) -> None:
     )
     assert wrong.code == 2 and "AC repair takes 1 h" in wrong.err
     assert len(cli("bookings", "--json").json()) == 3
+
+
+def test_the_office_chooses_the_assignment_rule(cli: Cli) -> None:
+    _crew(cli)
+    assert cli("service", "rule", "--json").json() == {
+        "mode": "fewest_hours",
+        "weights": {},
+        "show_tech_names": False,
+    }
+    set_ = cli("service", "rule", "--mode", "weighted", "--weight", "maria=2", "--show-tech-names", "yes")
+    assert set_.out.splitlines() == [
+        "Jobs for any qualified tech go by booked hours per weight, lowest first.",
+        "Weights: Maria Lopez 2 (others 1).",
+        "Customers see their technician's name.",
+    ]
+    bad = cli("service", "rule", "--weight", "Maria Lopez=11")
+    assert bad.code == 2 and bad.err == "crewboard: A weight is a whole number from 1 to 10.\n"
+    cli("service", "add", "AC repair", "--duration", "60", "--tech", "maria", "--tech", "sam")
+    # Maria has 2 h at weight 2 (1 per weight), Sam none: Sam first, then Maria at 1 h per weight vs Sam's 1.
+    cli(
+        "book",
+        "--tech",
+        "maria",
+        "--customer",
+        "Old",
+        "--service",
+        "Boiler",
+        "--start",
+        "2027-03-02T13:00",
+        "--duration",
+        "120",
+    )
+    first = cli(
+        "book",
+        "--tech",
+        "auto",
+        "--customer",
+        "A",
+        "--service",
+        "AC repair",
+        "--start",
+        "2027-03-01T09:00",
+        "--json",
+    )
+    assert first.json()["tech"] == "Sam Okafor"
+    second = cli(
+        "book",
+        "--tech",
+        "auto",
+        "--customer",
+        "B",
+        "--service",
+        "AC repair",
+        "--start",
+        "2027-03-01T11:00",
+        "--json",
+    )
+    assert second.json()["tech"] == "Maria Lopez"
+    assert second.json()["assigned_because"] == (
+        "2 h booked this week at weight 2, the lowest hours per weight among the 2 free; tied, and assigned least recently"
+    )
