@@ -120,6 +120,12 @@ GROUPS = (
             ("push_flood_rss", "push flood: the receiver's RSS growth", "MB", "≤ 50 MB"),
         ),
     ),
+    Group(
+        "failover",
+        "tests.bench.failover",
+        300,
+        (("failover", "failover: owner killed → standby owns sync", "s", "≤ 10 s"),),
+    ),
 )
 
 PROGRESS = "  · "
