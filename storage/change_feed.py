@@ -10,6 +10,8 @@ NOTIFY that is delivered only if and when the transaction commits.
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -39,6 +41,7 @@ from storage.orm import (
     TechnicianRow,
     TimeOffRow,
 )
+from storage.service_type_rows import AutoAssignmentRow, OnlineBookingRow, QualificationRow, ServiceTypeRow
 
 # The PostgreSQL channel listeners LISTEN on; the payload is the commit's last sequence number.
 CHANNEL = "crewboard_changes"
@@ -68,6 +71,10 @@ CLASSIFY: dict[type[Base], Classifier | None] = {
     SettingRow: lambda row: (ChangeKind.SETTINGS, row.key),
     SyncLockRow: None,
     ChangeRow: None,
+    ServiceTypeRow: lambda row: (ChangeKind.SERVICE_TYPE, row.id),
+    QualificationRow: lambda row: (ChangeKind.SERVICE_TYPE, row.service_type_id),
+    AutoAssignmentRow: lambda row: (ChangeKind.BOOKING, row.booking_id),
+    OnlineBookingRow: lambda row: (ChangeKind.BOOKING, row.booking_id),
 }
 
 
@@ -106,8 +113,8 @@ def watch(sessions: sessionmaker[Session]) -> None:
     event.listen(sessions, "after_flush", _after_flush)
 
 
-def record(session: Session, desk: str, at: datetime) -> int | None:
-    """Write the transaction's notes as feed entries; the last sequence number, or None if none.
+def record(session: Session, desk: str, at: datetime) -> tuple[int, int] | None:
+    """Write the transaction's notes as feed entries; their first and last numbers, or None if none.
 
     Numbering: each entry gets MAX(seq) + 1, read and written while this transaction holds the
     store's write lock (SQLite's, taken by BEGIN IMMEDIATE; on PostgreSQL the writer advisory lock
@@ -137,4 +144,25 @@ def record(session: Session, desk: str, at: datetime) -> int | None:
         session.execute(
             text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": str(newest)}
         )
-    return newest
+    return last + 1, newest
+
+
+class OwnEntries:
+    """The feed numbers this program wrote itself, so a listener can skip what it already knows.
+
+    Remembers the last `limit` commits (ranges, not numbers); any thread may add or ask.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._ranges: deque[tuple[int, int]] = deque(maxlen=limit)
+        self._lock = threading.Lock()
+
+    def add(self, first: int, last: int) -> None:
+        with self._lock:
+            self._ranges.append((first, last))
+
+    def __contains__(self, seq: object) -> bool:
+        with self._lock:
+            return (
+                any(first <= seq <= last for first, last in self._ranges) if isinstance(seq, int) else False
+            )

@@ -150,12 +150,15 @@ class Database:
         self._writers = sessionmaker(writers, expire_on_commit=False, autoflush=True)
         self._readers = sessionmaker(readers, expire_on_commit=False, autoflush=True)
         change_feed.watch(self._writers)
+        self.own_entries = change_feed.OwnEntries()
 
     def unit_of_work(self, read_only: bool = False) -> SqlUnitOfWork:
         """A fresh unit of work; this bound method is a UnitOfWorkFactory."""
         if read_only:
             return SqlUnitOfWork(self._readers, read_only=True, desk=self.desk, clock=self._clock)
-        return SqlUnitOfWork(self._writers, desk=self.desk, clock=self._clock)
+        return SqlUnitOfWork(
+            self._writers, desk=self.desk, clock=self._clock, on_recorded=self.own_entries.add
+        )
 
     __call__ = unit_of_work
 

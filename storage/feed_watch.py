@@ -151,6 +151,10 @@ class StoreFeed:
         with self._database.unit_of_work(read_only=True) as uow:
             return uow.changes.since(seq, limit)
 
+    def written_here(self, seq: int) -> bool:
+        """Whether this program committed entry `seq` itself (through this open database)."""
+        return seq in self._database.own_entries
+
     def wakeups(self) -> PostgresWakeups | SqliteWakeups:
         url = self._database.url
         where = describe(url)

@@ -7,6 +7,7 @@ booking and its outbox row are stored together or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,6 +63,7 @@ class SqlUnitOfWork:
         read_only: bool = False,
         desk: str = "",
         clock: Clock | None = None,
+        on_recorded: Callable[[int, int], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._session: Session | None = None
@@ -69,6 +71,8 @@ class SqlUnitOfWork:
         # Who is writing (signs the change feed and the audit log), and the clock that dates the feed.
         self.desk = desk
         self._clock = clock or SystemClock()
+        # Hears (first, last) feed numbers of each commit, so this program can tell its own entries.
+        self._on_recorded = on_recorded
 
     def __enter__(self) -> SqlUnitOfWork:
         if self._session is not None:
@@ -120,12 +124,14 @@ class SqlUnitOfWork:
             raise RuntimeError("a read-only unit of work cannot commit; open one with read_only=False")
         session.flush()
         try:
-            change_feed.record(session, self.desk, self._clock.now())
+            recorded = change_feed.record(session, self.desk, self._clock.now())
         except BaseException:
             session.rollback()
             change_feed.forget(session)
             raise
         session.commit()
+        if recorded is not None and self._on_recorded is not None:
+            self._on_recorded(*recorded)
 
     def rollback(self) -> None:
         """Drop everything written since the last commit."""

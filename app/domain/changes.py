@@ -26,6 +26,7 @@ class ChangeKind(Enum):
     CALENDAR = "calendar"
     OUTBOX = "outbox"  # a calendar write was queued or rescheduled; the id is the booking's
     SETTINGS = "settings"  # the id is the setting's key
+    SERVICE_TYPE = "service_type"  # what the booking page offers, and who is qualified for it
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,9 @@ class _Watched:
     def since(self, seq: int, limit: int = BATCH) -> list[Change]:
         return self._store.since(seq, limit)
 
+    def written_here(self, seq: int) -> bool:
+        return self._store.written_here(seq)
+
     def wakeups(self) -> FeedWakeups:
         return _Telling(self._store.wakeups(), self.waiting)
 
@@ -131,6 +134,9 @@ class _CutOnce:
 
     def since(self, seq: int, limit: int = BATCH) -> list[Change]:
         return self._store.since(seq, limit)
+
+    def written_here(self, seq: int) -> bool:
+        return self._store.written_here(seq)
 
     def wakeups(self) -> FeedWakeups:
         if self._cuts_left:

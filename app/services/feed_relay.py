@@ -1,0 +1,99 @@
+"""Other programs' changes, told on this program's bus as if they had been made here.
+
+Screens already refresh from bus events (the Qt bridge turns them into signals), so a desk's
+board, conflicts panel and health panel stay live when another desk or the office service
+commits, with no screen knowing where a change came from. Entries this program wrote itself are
+skipped: its own use cases announced them when they committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from app.bus import (
+    AccountsChanged,
+    BookingChanged,
+    Bus,
+    BusyChanged,
+    ConflictChanged,
+    Event,
+    HealthChanged,
+    NotificationAdded,
+    TechsChanged,
+)
+from app.domain.changes import Change, ChangeKind
+from app.domain.ids import AccountId, BookingId, CalendarId, ConflictId, NotificationId, TechId
+from app.domain.model import ConflictStatus
+from app.errors import StorageError
+from app.services.change_feed import ChangeFeedListener, ChangeFeedStore, FollowTiming
+from app.services.ports import UnitOfWork, UnitOfWorkFactory
+
+ELSEWHERE = "elsewhere"  # BookingChanged.kind for a change another program made
+
+
+class FeedRelay:
+    def __init__(
+        self,
+        store: ChangeFeedStore,
+        uow_factory: UnitOfWorkFactory,
+        bus: Bus,
+        timing: FollowTiming | None = None,
+        on_connection: Callable[[StorageError | None], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._uow = uow_factory
+        self._bus = bus
+        self._listener = ChangeFeedListener(store, timing, on_connection)
+
+    async def run(self, since: int | None = None) -> None:
+        """Relay every entry after `since` (default: from now) until cancelled."""
+        follower = self._listener.follow(since)
+        try:
+            async for batch in follower:
+                events = await asyncio.to_thread(self.events_for, batch)
+                for event in events:
+                    self._bus.publish(event)
+        finally:
+            await follower.aclose()
+
+    def events_for(self, batch: Sequence[Change]) -> list[Event]:
+        """The bus events that tell what `batch` changed, each once; a blocking read for some kinds."""
+        changes = list(
+            dict.fromkeys(
+                (change.kind, change.item_id) for change in batch if not self._store.written_here(change.seq)
+            )
+        )
+        if not changes:
+            return []
+        with self._uow(read_only=True) as uow:
+            events = [event for kind, item_id in changes for event in _events(uow, kind, item_id)]
+        return list(dict.fromkeys(events))
+
+
+def _events(uow: UnitOfWork, kind: ChangeKind, item_id: str) -> list[Event]:
+    if kind is ChangeKind.BOOKING:
+        return [BookingChanged(BookingId(item_id), (), ELSEWHERE)]
+    if kind is ChangeKind.TECH:
+        return [TechsChanged((TechId(item_id),))]
+    if kind is ChangeKind.BUSY:
+        return [BusyChanged((TechId(item_id),))]
+    if kind is ChangeKind.HEALTH:
+        return [HealthChanged(AccountId(item_id))]
+    if kind is ChangeKind.ALERT:
+        return [NotificationAdded(NotificationId(item_id))]
+    if kind is ChangeKind.CONFLICT:
+        conflict = uow.conflicts.get(ConflictId(item_id))
+        if conflict is None:
+            return []  # gone with its booking: the booking's own entry tells that
+        return [ConflictChanged(conflict.id, conflict.booking_id, conflict.status is ConflictStatus.OPEN)]
+    if kind is ChangeKind.ACCOUNT:
+        account = uow.accounts.get(AccountId(item_id))
+        return [AccountsChanged(account.tech_id)] if account else []
+    if kind is ChangeKind.CALENDAR:
+        calendar = uow.calendars.get(CalendarId(item_id))
+        owner = uow.accounts.get(calendar.account_id) if calendar else None
+        return [AccountsChanged(owner.tech_id)] if owner else []
+    # CUSTOMER travels with the booking that changed it; OUTBOX and SETTINGS are the sync
+    # owner's business (it follows the feed itself); nothing on a desk's screens shows them alone.
+    return []
