@@ -19,15 +19,20 @@ import contextlib
 import os
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli.monitoring import check_public_url, duration_argument, listen_argument
-from app.cli.sync import seconds_argument
+from app.cli.sync import build_engine, seconds_argument
 from app.domain.escalation import Thresholds, format_duration
 from app.domain.model import CalendarAccount
 from app.errors import InvalidInput
-from app.office import office_zone
 from app.services.container import Services
+
+if TYPE_CHECKING:  # the sync machinery loads only when the command runs
+    from sync.engine import SyncEngine
+    from sync.engine.lock import EngineLock
+    from sync.engine.ports import ProviderFor
+    from sync.health_monitor import HealthMonitor
 
 DEFAULT_LISTEN = "127.0.0.1:8470"
 LISTEN_ENV = "CREWBOARD_LISTEN"
@@ -91,54 +96,27 @@ def _public_url(given: str | None) -> str | None:
 
 
 def run_serve(s: Services, a: argparse.Namespace) -> int:
-    from storage.database import database_url
-    from sync.engine import SyncEngine
-    from sync.engine.lock import sync_lock_for
     from sync.providers.factory import open_provider
     from sync.providers.protocol import CalendarProvider
     from sync.providers.secrets import TokenStore
 
     listen = _listen(a.listen)
     public_url = _public_url(a.public_url)
-    monitor = _monitor(s, a)
     store = TokenStore()
 
     def provider_for(account: CalendarAccount) -> CalendarProvider:
         return open_provider(account, store)
 
-    lock = sync_lock_for(database_url(a.db), s.uow, s.clock, "crewboard serve")
-    engine = SyncEngine(
-        s.uow,
-        provider_for,
-        s.clock,
-        s.bus,
-        poll_seconds=a.poll,
-        health=monitor,
-        lock=lock,
-    )
-    return asyncio.run(_serve(s, engine, lock, monitor, provider_for, listen, public_url))
-
-
-def _monitor(s: Services, a: argparse.Namespace) -> Any:
-    from sync.wiring import build_health_monitor
-
-    return build_health_monitor(
-        s.uow,
-        s.clock,
-        s.bus,
-        warn=a.warn_after,
-        dispatcher=a.dispatcher_after,
-        owner=a.owner_after,
-        office_zone=office_zone(),
-    )
+    engine, monitor, lock = build_engine(s, a, provider_for, "crewboard serve")
+    return asyncio.run(_serve(s, engine, monitor, lock, provider_for, listen, public_url))
 
 
 async def _serve(
     s: Services,
-    engine: Any,
-    lock: Any,
-    monitor: Any,
-    provider_for: Any,
+    engine: SyncEngine,
+    monitor: HealthMonitor,
+    lock: EngineLock,
+    provider_for: ProviderFor,
     listen: tuple[str, int],
     public_url: str | None,
 ) -> int:
