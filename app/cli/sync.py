@@ -15,7 +15,7 @@ import math
 import signal
 import sys
 from collections import Counter
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from app.cli.args import Parser, parse_instant
 from app.cli.monitoring import add_health_arguments, check_push_arguments
@@ -26,6 +26,12 @@ from app.domain.time import zone
 from app.errors import AccountsFailing, InvalidInput
 from app.office import office_zone, office_zone_name
 from app.services.container import Services
+
+if TYPE_CHECKING:  # the sync machinery loads only for the commands that run it
+    from sync.engine import SyncEngine
+    from sync.engine.lock import EngineLock
+    from sync.engine.ports import ProviderFor
+    from sync.health_monitor import HealthMonitor
 
 
 def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
@@ -90,19 +96,20 @@ def seconds_argument(text: str) -> float:
 # --- sync -----------------------------------------------------------------------------------------
 
 
-def run_sync(s: Services, a: argparse.Namespace) -> int:
+def build_engine(
+    s: Services, a: argparse.Namespace, provider_for: ProviderFor, holder: str
+) -> tuple[SyncEngine, HealthMonitor, EngineLock]:
+    """The engine, its health monitor and its lock, as `sync` and `serve` run them: alert thresholds from the
+    flags (else settings.toml), the read pacer from settings, and the store's sync lock (on
+    PostgreSQL the office's advisory lock, so a `sync` and a `serve` never both sync one store)."""
+    from storage.database import database_url
     from sync.engine import SyncEngine
+    from sync.engine.lock import sync_lock_for
     from sync.engine.pacer_settings import pacer_limits
     from sync.engine.read_pacer import ReadPacer
     from sync.providers.config import read_settings_file, settings_path
-    from sync.providers.factory import open_provider
-    from sync.providers.protocol import CalendarProvider
-    from sync.providers.secrets import TokenStore
-    from sync.wiring import SyncCompanions, build_health_monitor
+    from sync.wiring import build_health_monitor
 
-    check_push_arguments(a.listen, a.public_url)
-    if a.once and a.listen is not None:
-        raise InvalidInput("--listen needs a sync that keeps running; leave out --once.")
     monitor = build_health_monitor(
         s.uow,
         s.clock,
@@ -112,6 +119,29 @@ def run_sync(s: Services, a: argparse.Namespace) -> int:
         owner=a.owner_after,
         office_zone=office_zone(),
     )
+    lock = sync_lock_for(database_url(a.db), s.uow, s.clock, holder)
+    engine = SyncEngine(
+        s.uow,
+        provider_for,
+        s.clock,
+        s.bus,
+        poll_seconds=a.poll,
+        health=monitor,
+        pacer=ReadPacer(s.clock, pacer_limits(read_settings_file(), settings_path())),
+        lock=lock,
+    )
+    return engine, monitor, lock
+
+
+def run_sync(s: Services, a: argparse.Namespace) -> int:
+    from sync.providers.factory import open_provider
+    from sync.providers.protocol import CalendarProvider
+    from sync.providers.secrets import TokenStore
+    from sync.wiring import SyncCompanions
+
+    check_push_arguments(a.listen, a.public_url)
+    if a.once and a.listen is not None:
+        raise InvalidInput("--listen needs a sync that keeps running; leave out --once.")
     store = TokenStore()
     writes: Counter[AccountId] = Counter()
 
@@ -121,16 +151,7 @@ def run_sync(s: Services, a: argparse.Namespace) -> int:
             return cast(CalendarProvider, _CountedWrites(provider, account.id, writes))
         return provider
 
-    engine = SyncEngine(
-        s.uow,
-        provider_for,
-        s.clock,
-        s.bus,
-        poll_seconds=a.poll,
-        holder_name="crewboard sync",
-        health=monitor,
-        pacer=ReadPacer(s.clock, pacer_limits(read_settings_file(), settings_path())),
-    )
+    engine, monitor, _lock = build_engine(s, a, provider_for, "crewboard sync")
     engine.accept_mass_delete = a.accept_deletions
     if a.once:
         return asyncio.run(_once(engine, monitor, writes))
