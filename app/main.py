@@ -14,13 +14,14 @@ import signal
 import subprocess
 import sys
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from app import office
 from app.domain.ids import CalendarId
 from app.domain.model import Provider
+from app.errors import CrewboardError
 from app.services.container import Services
 from app.services.ports import CalendarConnector
 
@@ -191,6 +192,7 @@ def run_desktop(
         extra={CALDAV_CONNECTOR: caldav_connector_factory(store)},
     )
     closed = asyncio.Event()
+    relay = feed_relay(services)  # before the window's first snapshot: nothing falls between
     window = MainWindow(
         services, office_zone=office_zone or office.office_zone_name(), title_suffix=title_suffix
     )
@@ -226,7 +228,11 @@ def run_desktop(
         with loop:
             if runner is not None:
                 runner.start()
+            relaying = loop.create_task(relay()) if relay is not None else None
             loop.run_until_complete(closed.wait())
+            if relaying is not None:
+                relaying.cancel()
+                loop.run_until_complete(asyncio.gather(relaying, return_exceptions=True))
             if runner is not None:
                 loop.run_until_complete(runner.wait_stopped())
     finally:
@@ -255,7 +261,28 @@ def start_demo_program() -> None:
     )
 
 
-def open_app(db_url: str | None) -> int:
+def feed_relay(services: Services) -> Callable[[], Coroutine[Any, Any, None]] | None:
+    """What keeps this desk's screens live: other programs' changes relayed onto its bus.
+
+    The starting number is read now, before the first snapshot, so a change committed while the
+    window opens is relayed rather than lost. None when the store offers no feed (or cannot be
+    read: the board still works, it only misses other desks' changes until restarted).
+    """
+    from app.services.feed_relay import FeedRelay
+
+    feed = services.feed
+    if feed is None:
+        return None
+    try:
+        since = feed.last_seq()
+    except CrewboardError:
+        log.exception("the change feed cannot be read; other desks' changes will not show live")
+        return None
+    relay = FeedRelay(feed, services.uow, services.bus)
+    return lambda: relay.run(since)
+
+
+def open_app(db_url: str | None, desk: str | None = None) -> int:
     """Open the database named by `db_url` (or the default) and run the dispatch board until it closes."""
     from app.composition import about_store, open_services
     from app.logs import configure_logging, log_file
@@ -263,5 +290,5 @@ def open_app(db_url: str | None) -> int:
     configure_logging()
     import ui  # noqa: F401 - after logging is set up: importing ui may log a warning
 
-    with open_services(db_url) as services:
+    with open_services(db_url, desk=desk) as services:
         return run_desktop(services, log_path=str(log_file()), about=about_store(db_url), first_run=True)
