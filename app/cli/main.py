@@ -310,7 +310,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command is None:
         from app.main import open_app
 
-        return open_app(args.db)
+        return open_app(args.db, desk=args.desk)
     from app.composition import open_services
 
     with open_services(args.db, desk=args.desk) as services:
