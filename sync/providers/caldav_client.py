@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
@@ -68,7 +68,7 @@ class DiscoveredCalendar:
 class Discovery:
     """Where the account's calendars live, and the addresses that are the account itself."""
 
-    base: str  # scheme://host[:port] every href is relative to
+    base: str  # scheme://host[:port] every href is relative to (the calendar home's host)
     principal: str
     home: str
     addresses: tuple[str, ...]
@@ -141,6 +141,14 @@ class CaldavSession:
             headers={"User-Agent": USER_AGENT},
             transport=transport,  # httpx's seam for tests; None is the real network
         )
+
+    def rebase(self, url: str) -> str:
+        """Talk to the host of `url` from now on (iCloud names a partition host such as
+        p42-caldav.icloud.com for the calendar home); the path of `url`."""
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            self.base = f"{parts.scheme}://{parts.netloc}"
+        return unquote(parts.path) if parts.netloc else url
 
     @property
     def closed(self) -> bool:
@@ -222,10 +230,11 @@ class CaldavSession:
         inbox = answer.child_hrefs(q(CALDAV, "schedule-inbox-URL")) if answer else []
         if inbox:
             default = await self._default_calendar(inbox[0])
+        home = self.rebase(homes[0]) if "://" in homes[0] else normalize_href(homes[0])
         return Discovery(
             base=self.base,
             principal=principal,
-            home=normalize_href(homes[0]),
+            home=home,
             addresses=addresses,
             default_calendar=default,
         )

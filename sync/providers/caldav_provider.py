@@ -94,8 +94,10 @@ class CaldavCalendarProvider:
     ) -> None:
         self._session = CaldavSession(credentials, timeout=timeout, transport=transport)
         self._username = credentials.username
-        self._home = home
+        # The home as kept with the password: a URL, whose host serves every calendar path.
+        self._home = self._session.rebase(home) if home else None
         self._addresses = tuple(addresses)
+        self._discovered = False
         self._default: str | None = None
         self._clock = clock
         # Per calendar: the event ids each object (href) gave at its last read.
@@ -105,8 +107,8 @@ class CaldavCalendarProvider:
 
     @property
     def home(self) -> str:
-        """The calendar home found by discovery (kept with the password, so it is found once)."""
-        return self._home or ""
+        """The calendar home's URL, kept with the password: it names the host calendars live on."""
+        return self._session.url_of(self._home) if self._home else ""
 
     async def aclose(self) -> None:
         if not self._session.closed:
@@ -115,12 +117,14 @@ class CaldavCalendarProvider:
     # -- calendars --------------------------------------------------------------------------------
 
     async def _discovery(self) -> None:
-        if self._home is not None and self._addresses:
+        """Principal, home, the account's own addresses and default calendar: asked once."""
+        if self._discovered:
             return
         found: Discovery = await self._session.discover()
-        self._home = self._home or found.home
+        self._home = found.home
         self._addresses = self._addresses or found.addresses
         self._default = found.default_calendar
+        self._discovered = True
 
     def _self_addresses(self) -> tuple[str, ...]:
         own = [*self._addresses]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.server
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,12 +40,28 @@ class _Fault:
     retry_after: int | None = None
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One request as the fault layer passed it on: what, to where, the answer, bytes each way."""
+
+    method: str
+    path: str
+    status: int
+    sent: int  # request line, headers and body
+    received: int  # status line, headers and body
+    at: float  # time.perf_counter() when the answer was complete
+
+
 @dataclass
 class FaultState:
     faults: list[_Fault] = field(default_factory=list)
     no_sync_collection: bool = False
     no_etag_on_put: bool = False  # iCloud answers a PUT without the new ETag
+    # iCloud names the calendar home on a partition host (p42-caldav.icloud.com): this origin
+    # is put before the calendar-home-set href, so the client must go there for its calendars.
+    home_elsewhere: str | None = None
     requests: list[tuple[str, str]] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
 
 
@@ -136,13 +153,20 @@ class FaultProxy:
             handler.connection.close()
             return
         content = answer.content
+        sent = len(f"{method} {handler.path} HTTP/1.1\r\n") + len(str(handler.headers)) + len(body)
+        received = 17 + sum(len(k) + len(v) + 4 for k, v in answer.headers.items()) + len(answer.content)
         if self.state.no_sync_collection and method == "PROPFIND":
             content = _hide_sync_collection(content)
+        if self.state.home_elsewhere and method == "PROPFIND":
+            content = _home_elsewhere(content, self.state.home_elsewhere.encode())
         # httpx hands over the body decoded, so its encoding header no longer applies.
         out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP | {"content-encoding"}}
         if self.state.no_etag_on_put and method == "PUT":
             out = {k: v for k, v in out.items() if k.lower() != "etag"}
         self._answer(handler, answer.status_code, out, content)
+        self.state.exchanges.append(
+            Exchange(method, handler.path, answer.status_code, sent, received, time.perf_counter())
+        )
 
     @staticmethod
     def _answer(
@@ -167,5 +191,13 @@ def _hide_sync_collection(content: bytes) -> bytes:
         rb"<" + _NS + rb"supported-report>\s*<" + _NS + rb"report>\s*<" + _NS + rb"sync-collection\s*/>"
         rb"\s*</" + _NS + rb"report>\s*</" + _NS + rb"supported-report>",
         b"",
+        content,
+    )
+
+
+def _home_elsewhere(content: bytes, origin: bytes) -> bytes:
+    return re.sub(
+        rb"(<" + _NS + rb"calendar-home-set>\s*<" + _NS + rb"href>)(/)",
+        lambda m: m.group(1) + origin + m.group(2),
         content,
     )

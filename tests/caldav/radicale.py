@@ -63,6 +63,9 @@ class RadicaleServer:
         self._users[name] = password
         self.users.write_text("".join(f"{u}:{p}\n" for u, p in self._users.items()))
 
+    def password(self, user: str) -> str:
+        return self._users[user]
+
     def _write_config(self) -> None:
         self.config.write_text(
             "[server]\n"

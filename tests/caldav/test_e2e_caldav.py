@@ -16,10 +16,13 @@ from caldav.calendarobjectresource import Event as PhoneEvent
 
 from app.domain.ids import BookingId
 from app.domain.model import AccountStatus, ConflictKind, HealthLevel
+from app.domain.time import Interval
 from app.services.bookings import NewBooking
 from sync.providers.caldav_ical import BOOKING_ID_PROPERTY, BOOKING_TAG_PROPERTY
+from sync.providers.factory import open_provider
+from sync.providers.secrets import TokenStore
 from tests.caldav.conftest import CHICAGO, Office, next_weekday, titles
-from tests.caldav.harness import vevent
+from tests.caldav.harness import CaldavBackend, connect_account, vevent
 
 pytestmark = [pytest.mark.keyring, pytest.mark.slow]
 
@@ -245,3 +248,28 @@ async def test_a_put_answered_without_an_etag_still_records_one(office: Office) 
     assert (await office.engine.run_once()).ok
     [event] = _booking_objects(office)
     assert event.decoded("DTSTART") == start + timedelta(hours=1)
+
+
+async def test_calendars_on_another_host_than_the_sign_in(
+    backend: CaldavBackend, token_store: TokenStore
+) -> None:
+    """iCloud answers discovery on caldav.icloud.com but keeps the calendars on a partition host:
+    after discovery every calendar request goes to the home's host, also after a restart."""
+    backend.proxy.state.home_elsewhere = backend.radicale.url
+    account, calendar = connect_account(backend, token_store)
+    try:
+        before = len(backend.proxy.state.exchanges)
+        provider = open_provider(account, token_store)
+        try:
+            title = "Partition check"
+            start = dt.datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+            backend.phone_add([vevent({"summary": title, "start": start, "end": start + timedelta(hours=1)})])
+            batch = await provider.read_changes(
+                calendar, None, Interval(start - timedelta(days=1), start + timedelta(days=2))
+            )
+            assert title in {e.title for e in batch.events}
+        finally:
+            await provider.aclose()
+        assert backend.proxy.state.exchanges[before:] == []  # nothing went to the sign-in host
+    finally:
+        token_store.delete(account.token_ref)
