@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+import tomllib
 from pathlib import Path
 from types import TracebackType
 
@@ -33,7 +34,7 @@ from storage.engine import (
 from storage.errors import storage_error_for
 from storage.files import FOLDER_MODE, private_database_file, private_folder, report_tightened
 from storage.schema import upgrade_to_head
-from storage.store_choice import saved_store_url
+from storage.store_choice import saved_store_url, settings_file
 from storage.unit_of_work import SqlUnitOfWork
 
 ENV_VAR = "CREWBOARD_DB"
@@ -67,8 +68,9 @@ def database_url(explicit: str | None) -> str:
 
 
 def default_desk() -> str:
-    """This desk's name: $CREWBOARD_DESK when set, else user@host (what people call "my computer")."""
-    named = os.environ.get(DESK_ENV_VAR, "").strip()
+    """This desk's name: $CREWBOARD_DESK, else `name` under `[desk]` in settings.toml, else
+    user@host (what people call "my computer")."""
+    named = os.environ.get(DESK_ENV_VAR, "").strip() or saved_desk_name()
     if named:
         return desk_name(named)
     try:
@@ -76,6 +78,24 @@ def default_desk() -> str:
     except (KeyError, OSError):
         user = "someone"  # no login name (a container without a passwd entry)
     return desk_name(f"{user}@{socket.gethostname() or 'localhost'}")
+
+
+def saved_desk_name(path: Path | None = None) -> str | None:
+    """`name` under `[desk]` in settings.toml (the file that also keeps the store's address)."""
+    path = path or settings_file()
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise InvalidInput(f"Cannot read the settings file {path} ({error}); fix or remove it.") from None
+    section = data.get("desk", {})
+    value = section.get("name") if isinstance(section, dict) else None
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f'name under [desk] in {path} must be text, such as "front-desk"; fix it.')
+    return value
 
 
 def desk_name(name: str) -> str:
