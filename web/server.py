@@ -80,7 +80,9 @@ class WebServer:
             server_header=False,
             h11_max_incomplete_event_size=MAX_HEAD,
             timeout_keep_alive=int(KEEP_ALIVE),
-            limit_concurrency=self.guard.max_connections,
+            # A backstop: the guard admits at most max_connections, so uvicorn's 503 (counted on the
+            # connections already admitted, this one included) must not trip before it.
+            limit_concurrency=self.guard.max_connections + 1,
             proxy_headers=False,  # X-Forwarded-For is read by the routes, from a loopback relay only
         )
         config.load()

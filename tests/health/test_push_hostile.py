@@ -288,6 +288,27 @@ async def test_a_burst_through_a_relay_is_not_cut_short_but_a_crowd_is_shared(ho
             writer.close()
 
 
+async def test_the_last_connection_admitted_is_served_too(hostile: Hostile) -> None:
+    """uvicorn's own concurrency limit counts the open connections; it must not answer 503 to a
+    connection the per-source guard admitted, the last one under the limit included."""
+    idle = [
+        await asyncio.open_connection(
+            hostile.receiver.host, hostile.receiver.port, local_addr=(f"127.0.1.{n // 15 + 1}", 0)
+        )
+        for n in range(MAX_CONNECTIONS - 1)
+    ]
+    try:
+        headers = "".join(f"{k}: {v}\r\n" for k, v in hostile.goog_headers().items())
+        answer = await hostile.raw(
+            f"POST /google HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode(), local="127.0.2.1"
+        )
+        assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+        assert hostile.receiver.refusals.total[(503, "too many connections at once")] == 0
+    finally:
+        for _reader, writer in idle:
+            writer.close()
+
+
 async def test_an_idle_connection_is_closed_after_the_header_timeout(services: Services) -> None:
     receiver = PushReceiver(CalendarChannels(services.uow), Reads(), header_timeout=0.2)
     await receiver.start("127.0.0.1", 0)
