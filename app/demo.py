@@ -120,6 +120,10 @@ class DemoSession:
     techs: list[Technician] = field(default_factory=list)
     problem: str | None = None  # why calendars could not be connected, for the banner
     owns_folder: bool = True
+    booking_url: str | None = None  # the customers' booking page, once the demo's server is up
+
+    def booking_page_at(self, url: str) -> None:
+        self.booking_url = url
 
     def close(self) -> None:
         from sync.providers.secrets import KeyringUnavailable
@@ -167,6 +171,7 @@ def start_demo(
             SandboxPhone(urls.control, urls.google, urls.graph, urls.ca), owns_folder=owns,
         )  # fmt: skip
         session.techs = add_demo_techs(services)
+        add_demo_services(services)
         session.problem = connect_demo_techs(services, urls, store, session.techs)
         if session.problem is None:
             (first_sync or read_calendars_once)(services, store)
@@ -235,6 +240,30 @@ def add_demo_techs(services: Services) -> list[Technician]:
     ]
 
 
+# (service, minutes, buffer minutes, the demo techs qualified for it): what customers can book online.
+DEMO_SERVICES = (
+    ("AC repair", 60, 30, ("Alex Rivera", "Jordan Lee", "Morgan Brooks")),
+    ("Furnace repair", 120, 30, ("Alex Rivera", "Morgan Brooks")),
+    ("Drain cleaning", 90, 15, ("Sam Patel", "Casey Nguyen")),
+    (
+        "Thermostat install",
+        60,
+        0,
+        ("Alex Rivera", "Jordan Lee", "Sam Patel", "Casey Nguyen", "Morgan Brooks"),
+    ),
+)
+DEMO_BUSINESS = "Lakeshore Heating & Plumbing"
+
+
+def add_demo_services(services: Services) -> None:
+    """The service types of the demo's booking page (Demo ▸ Booking page)."""
+    from app.services.service_types import ServiceTypeService
+
+    kinds = ServiceTypeService(services.uow)
+    for name, minutes, buffer, techs in DEMO_SERVICES:
+        kinds.add(name, timedelta(minutes=minutes), timedelta(minutes=buffer), techs)
+
+
 def connect_demo_techs(
     services: Services, urls: SandboxUrls, store: TokenStore, techs: list[Technician]
 ) -> str | None:
@@ -284,8 +313,12 @@ class DemoSync:
     on the board within a second; polling carries on beside it in case a notice is lost.
     """
 
-    def __init__(self, services: Services, store: TokenStore) -> None:
+    def __init__(
+        self, services: Services, store: TokenStore, on_listening: Callable[[str], None] | None = None
+    ) -> None:
         from app.main import build_sync_engine
+        from app.services.online_booking import OnlineBookingService
+        from app.web.booking import booking_routes
         from sync.providers.factory import open_provider
         from sync.wiring import PushSide
 
@@ -302,7 +335,13 @@ class DemoSync:
             self.engine.request_read,
             pool=self.engine.providers,
             polls=self.engine.polls,
+            # The customers' booking page, on the same loopback server as the push receiver.
+            extra_routes=booking_routes(
+                OnlineBookingService.for_office(services.uow, services.clock, services.bus, DEMO_OFFICE_ZONE),
+                business_name=DEMO_BUSINESS,
+            ),
         )
+        self._on_listening = on_listening
         self.listening = asyncio.Event()  # set once the receiver is up, or push is off (then polling only)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
@@ -314,6 +353,8 @@ class DemoSync:
         else:
             watching = asyncio.ensure_future(keeper.run(stop))
             log.info("demo push notices are received on %s", self.push.receiver.url)
+            if self._on_listening is not None:
+                self._on_listening(f"{self.push.receiver.url}/book/")
         self.listening.set()
         try:
             await self._sync.run_forever(stop)
@@ -409,12 +450,26 @@ def decorate_demo_window(session: DemoSession) -> Callable[[Any, Any], None]:
             phone.show()
 
         action.triggered.connect(open_phone)
+        booking = menu.addAction("&Booking page (as customers see it)")
+        booking.setObjectName("bookingPageAction")
+
+        def open_booking_page() -> None:
+            from PySide6.QtCore import QUrl
+            from PySide6.QtGui import QDesktopServices
+
+            if session.booking_url is None:
+                window.show_error("The booking page is not running: it starts with calendar sync.")
+            else:
+                QDesktopServices.openUrl(QUrl(session.booking_url))
+
+        booking.triggered.connect(open_booking_page)
         if session.problem is not None:
             window.show_error(demo_banner(session.problem))
         else:
             window.show_info(
                 "Demo: five technicians with their sandbox calendars connected. Demo ▸ Sandbox phone edits a "
-                "tech's calendar as their phone would; double-click a tech's name for calendar settings."
+                "tech's calendar as their phone would; Demo ▸ Booking page is what customers book on; "
+                "double-click a tech's name for calendar settings."
             )
 
     return decorate
@@ -455,7 +510,7 @@ def run_demo() -> int:
             decorate=decorate_demo_window(session),
             log_path=str(log_file()),
             sync=session.problem is None,
-            build_sync=lambda: DemoSync(session.services, session.store),
+            build_sync=lambda: DemoSync(session.services, session.store, session.booking_page_at),
             about=about_facts(str(session.folder / "crewboard.db")),
         )
     finally:

@@ -88,7 +88,8 @@ def test_the_board_follows_an_event_added_on_the_sandbox_phone(
 ) -> None:  # type: ignore[no-untyped-def]
     win = open_window(qtbot, demo, qapp)
     assert "Demo ▸ Sandbox phone" in win.banner.text
-    (action,) = next(a for a in win.menuBar().actions() if a.text() == "&Demo").menu().actions()
+    demo_menu = next(a for a in win.menuBar().actions() if a.text() == "&Demo").menu()
+    (action,) = [a for a in demo_menu.actions() if a.objectName() == "sandboxPhoneAction"]
     action.trigger()
     phone = win.phone_window  # type: ignore[attr-defined]
     assert isinstance(phone, PhoneWindow)
