@@ -38,6 +38,7 @@ from ui.health_panel import SyncHealthDialog
 from ui.inbox import NotificationInboxWidget
 from ui.models import TechRowsModel, UnassignedJobsModel
 from ui.plain import PlainLabel
+from ui.service_types_dialog import ServiceTypesDialog
 from ui.sync_panels import SyncPanels
 from ui.unassigned_tray import UnassignedTrayDock
 from ui.widgets import MessageBanner
@@ -168,6 +169,8 @@ class MainWindow(QMainWindow):
         self.find_slot_action = QAction("&Find first free slot…", self)
         self.find_slot_action.setShortcut(QKeySequence("Ctrl+F"))
         self.find_slot_action.triggered.connect(self.open_find_slot)
+        self.services_action = QAction("&Services…", self)
+        self.services_action.triggered.connect(self.open_service_types)
         self.add_tech_action = QAction("&Add technician…", self)
         self.add_tech_action.triggered.connect(self.open_add_technician)
         self.time_off_action = QAction("&Time off…", self)
@@ -225,6 +228,8 @@ class MainWindow(QMainWindow):
         booking_menu = menu.addMenu("&Booking")
         booking_menu.addAction(self.new_booking_action)
         booking_menu.addAction(self.find_slot_action)
+        booking_menu.addSeparator()
+        booking_menu.addAction(self.services_action)
         tech_menu = menu.addMenu("&Technicians")
         tech_menu.addAction(self.add_tech_action)
         tech_menu.addAction(self.time_off_action)
@@ -436,6 +441,13 @@ class MainWindow(QMainWindow):
 
     def open_find_slot(self) -> FindSlotDialog | None:
         return self.dialogs.open_find_slot()
+
+    def open_service_types(self) -> ServiceTypesDialog:
+        """Booking ▸ Services…: what customers can book, and who is qualified for it."""
+        dialog = ServiceTypesDialog(self.services, self.worker, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def find_slot(self, duration: timedelta, tech_ids: list[str]) -> None:
         """Search the earliest free slot; show it on the board and offer to book it."""

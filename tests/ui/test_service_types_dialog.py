@@ -74,3 +74,12 @@ def test_screenshot(qtbot, dialog: ServiceTypesDialog, styled_app: QApplication)
     settle(styled_app)
     image = save(dialog, "services-dialog.png")
     assert image.width() >= 700
+
+
+def test_the_booking_menu_opens_the_services_dialog(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    booking = next(a for a in window.menuBar().actions() if a.text() == "&Booking").menu()
+    assert window.services_action in booking.actions()
+    dialog = window.open_service_types()
+    qtbot.waitSignal(dialog.loaded, timeout=5000).wait()
+    assert dialog.isVisible() and dialog.list.count() == 0
+    dialog.close()
