@@ -16,10 +16,10 @@ import random
 import threading
 from collections.abc import Awaitable, Callable, Container, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from app.bus import Bus, BusyChanged, ConflictChanged, NotificationAdded, OutboxQueued
-from app.domain.ids import AccountId, CalendarId
+from app.domain.ids import AccountId, CalendarId, TechId
 from app.domain.model import AccountStatus, CalendarAccount
 from app.domain.time import Clock
 from app.services.accounts import AccountService
@@ -36,7 +36,7 @@ from sync.engine.pacing_record import store_pacing
 from sync.engine.poll_book import PollBook
 from sync.engine.ports import Direction, HealthRecorder, ProviderFor, StoreHealthRecorder
 from sync.engine.providers import ProviderPool
-from sync.engine.read_pacer import ReadPacer, Wanted
+from sync.engine.read_pacer import ReadPacer, Wanted, techs_with_jobs_soon
 from sync.engine.round_report import AccountReport, RoundReport
 from sync.engine.success_throttle import SuccessThrottle
 from sync.engine.worker import DbWorker
@@ -152,20 +152,30 @@ class SyncEngine:
     async def run_due(self) -> RoundReport:
         """A poll round: read the calendars due (`polls`: push-first) that the quota pacer admits
         (`pacer`: urgent first, the rest wait for a later round), then flush the outbox."""
+        # While reads are being paced, today's jobs make their techs' calendars urgent too.
+        now = self._clock.now()
+        busy: frozenset[TechId] = frozenset()
+        if self.pacer.pacing is not None:
+            busy = await self._db.read(lambda uow: techs_with_jobs_soon(uow, now))
         try:
-            return await self._round(self._admitted)
+            return await self._round(lambda targets: self._admitted(targets, busy))
         finally:
             await self._report_pacing()
 
-    def _admitted(self, targets: Sequence[_Target]) -> Container[CalendarId]:
+    def _admitted(self, targets: Sequence[_Target], busy: frozenset[TechId]) -> Container[CalendarId]:
         due = self.polls.due()
         wanted = [
-            Wanted(calendar_id, target.account, self.polls.priority(calendar_id))
+            Wanted(
+                calendar_id, target.account, self.polls.priority(calendar_id, target.account.tech_id in busy)
+            )
             for target in targets
             if target.account.status is AccountStatus.CONNECTED
             for calendar_id in target.calendars
             if calendar_id in due
         ]
+        # Within a priority the pacer keeps this order: the longest unread first, so none starves.
+        oldest = datetime.min.replace(tzinfo=UTC)
+        wanted.sort(key=lambda w: self.polls.last_read(w.calendar_id) or oldest)
         return self.pacer.choose(wanted)
 
     async def _report_pacing(self) -> None:

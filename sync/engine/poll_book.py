@@ -92,6 +92,12 @@ class PollBook:
             if signs is not None and missed_change(mark, signs, found_changes):
                 self._signs[calendar_id] = replace(signs, missed_at=self._clock.now())
 
+    def last_read(self, calendar_id: CalendarId) -> datetime | None:
+        """When the last successful read of the calendar began (None: never read)."""
+        with self._lock:
+            mark = self._reads.get(calendar_id)
+        return None if mark is None else mark.started
+
     def due(self) -> Container[CalendarId]:
         """The calendars due for a read now (a container: the engine asks about each of its own)."""
         return _Due(self, self._clock.now())
@@ -103,12 +109,13 @@ class PollBook:
             count = self._count.get(calendar_id, 0)
         return is_due(last, signs, now, self.policy, _spread(calendar_id, count))
 
-    def priority(self, calendar_id: CalendarId) -> Priority:
-        """How urgent its read is when the quota is short: fresh, then polled, then checked."""
+    def priority(self, calendar_id: CalendarId, jobs_today: bool = False) -> Priority:
+        """How urgent its read is when the quota is short: fresh (noticed lately, or its tech has
+        jobs today), then polled, then checked."""
         now = self._clock.now()
         with self._lock:
             signs = self._signs.get(calendar_id, PushSigns())
-        if signs.last_notice is not None and now - signs.last_notice <= FRESH:
+        if jobs_today or (signs.last_notice is not None and now - signs.last_notice <= FRESH):
             return Priority.NOTICED
         return Priority.CHECKED if push_live(signs, now, self.policy) else Priority.POLLED
 

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.domain.ids import AccountId, CalendarId
+from app.domain.ids import AccountId, CalendarId, TechId
 from app.domain.model import CalendarAccount, Provider
-from app.domain.time import Clock
+from app.domain.time import Clock, Interval
+from app.services.ports import UnitOfWork
 from app.services.read_pacing import REFRESH_EVERY, ReadPacing
 from sync.core.pacer import (
     GOOGLE_PROJECT,
@@ -129,3 +130,14 @@ class ReadPacer:
         if kind == "graph-mailbox":
             return self.limits.graph_mailbox
         return self.limits.google_project
+
+
+# "Today's jobs", for the pacer's order: a job that starts or runs within this long from now.
+JOBS_AHEAD = timedelta(hours=12)
+
+
+def techs_with_jobs_soon(uow: UnitOfWork, now: datetime) -> frozenset[TechId]:
+    """Technicians with a scheduled job running at `now` or starting within JOBS_AHEAD: their
+    calendars are the ones the dispatcher is looking at, so their reads go first when reads are paced."""
+    window = Interval(now, now + JOBS_AHEAD)
+    return frozenset(b.tech_id for b in uow.bookings.between(window) if b.tech_id is not None)

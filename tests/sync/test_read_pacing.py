@@ -76,3 +76,38 @@ async def test_without_pacing_nothing_is_reported(world: World) -> None:
 
 def test_the_budget_is_a_limit_per_minute() -> None:
     assert PacerLimits.with_google_budget(40).google_project == Limit(40, timedelta(minutes=1))
+
+
+async def test_while_paced_the_calendars_of_techs_with_jobs_today_go_first(world: World) -> None:
+    sam = world.add_tech("Sam")
+    world.add_tech("Ann")
+    world.book(tech="Sam", hours=2)  # Sam has a job this morning; Maria and Ann have none
+    # A budget of 18 a minute: a burst of 4.05 tokens, then 2.025 a round.
+    engine = world.engine(pacer=ReadPacer(world.clock, PacerLimits.with_google_budget(18)))
+    reads = count_reads(world)
+    await engine.run_once()  # six reads charged: the bucket is 1.95 in debt
+    world.clock.advance(ROUND)
+    await engine.run_due()  # nothing can be paid for yet: pacing begins
+    assert engine.pacer.pacing is not None and engine.pacer.pacing.waiting == 6
+    before = Counter(reads)
+    for _ in range(4):
+        world.clock.advance(ROUND)
+        await engine.run_due()  # two reads a round, both Sam's
+    assert reads[sam.primary.id] - before[sam.primary.id] == 4
+    assert reads[sam.second.id] - before[sam.second.id] == 4
+    assert sum(reads.values()) - sum(before.values()) == 8
+
+
+async def test_while_paced_the_longest_unread_calendar_goes_first(world: World) -> None:
+    world.add_tech("Sam")
+    world.add_tech("Ann")
+    engine = world.engine(pacer=ReadPacer(world.clock, PacerLimits.with_google_budget(18)))
+    reads = count_reads(world)
+    await engine.run_once()
+    world.clock.advance(ROUND)
+    await engine.run_due()
+    before = Counter(reads)
+    for _ in range(3):
+        world.clock.advance(ROUND)
+        await engine.run_due()  # two a round over six calendars: each read once
+    assert sorted(reads[c] - before[c] for c in reads) == [1] * 6
