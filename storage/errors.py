@@ -64,6 +64,7 @@ _KNOWN: tuple[tuple[str, str], ...] = (
     ("network is unreachable", UNREACHABLE),
     ("the database system is starting up", UNREACHABLE),
     ("the database system is shutting down", UNREACHABLE),
+    ("is not currently accepting connections", UNREACHABLE),  # ALLOW_CONNECTIONS false, for upkeep
     ("server closed the connection unexpectedly", CONNECTION_LOST),
     ("terminating connection due to administrator command", CONNECTION_LOST),
     ("consuming input failed", CONNECTION_LOST),

@@ -13,6 +13,7 @@ which, and who owns sync by the store's record:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,8 @@ from starlette.routing import Route
 from app.errors import StorageError
 from app.services.sync_owner import SyncOwner, SyncOwnerService
 from sync.office_service import Role, ServiceState
+
+log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT = 3.0  # seconds: a store slower than this to answer one read is unfit for service
 
@@ -37,6 +40,10 @@ def healthz_route(state: Callable[[], ServiceState], owners: SyncOwnerService) -
         except (StorageError, TimeoutError) as error:
             owner, reachable = None, False
             reason = str(error) or "The store did not answer in time."
+        except Exception:  # unforeseen: still "unfit" for a load balancer, and the log says why
+            log.exception("checking the store for /healthz failed")
+            owner, reachable = None, False
+            reason = "The store could not be checked; the service's log says why."
         role = current.role if reachable else Role.UNAVAILABLE
         body: dict[str, Any] = {
             "status": role.value,

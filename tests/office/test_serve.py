@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import psycopg.sql
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -122,3 +123,30 @@ def test_an_owner_whose_lock_connection_is_cut_stops_syncing_and_stands_by(
         assert "lost its lock on the store: sync stopped" in serve.log()
     finally:
         assert serve.stop(signal.SIGTERM) == 0, serve.stderr()
+
+
+def test_healthz_says_503_while_the_store_refuses_and_ownership_comes_back(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """A load balancer or systemd watching /healthz sees the store's outage, and its end."""
+    serve = ServeProcess.start(pg_url, tmp_path / "a")
+    parsed = make_url(pg_url)
+    name = psycopg.sql.Identifier(str(parsed.database))
+    with psycopg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username, dbname="postgres", autocommit=True
+    ) as admin:
+        try:
+            serve.wait_owner()
+            admin.execute(psycopg.sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(name))
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (parsed.database,),
+            )
+            _status, body = serve.wait_for(lambda a: a[0] == 503)
+            assert body["status"] == "unavailable" and body["store"] == "unreachable" and body["reason"]
+        finally:
+            admin.execute(psycopg.sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(name))
+        try:
+            serve.wait_for(lambda a: a[0] == 200 and a[1]["status"] == "owner" and owner_of(a) == serve.pid)
+        finally:
+            assert serve.stop(signal.SIGTERM) == 0, serve.stderr()
