@@ -277,6 +277,11 @@ def run(out: str | None) -> list[Figure]:
                 )
 
             httpx.post(f"{box.urls['control']}/push/pause", timeout=30).raise_for_status()
+            # Push first would wait for the 4-6 min safety net to find the silence; here push is off
+            # as far as the engine knows (as after a failed renewal), so it polls every calendar.
+            for item in connected:
+                for calendar in item.calendars:
+                    engine.engine.polls.failed(calendar.id)
             poll_s, poll_lost = inbound(watcher, phones, POLL_EDITS, "poll", (0.5, 1.5), rng, poll_providers)
             httpx.post(f"{box.urls['control']}/push/resume", timeout=30).raise_for_status()
             progress(f"latency: polling {len(poll_s)} edits")
