@@ -235,6 +235,14 @@ class MainWindow(QMainWindow):
         tech_menu.addAction(self.time_off_action)
         self._view_menu = view_menu
         self._technicians_menu = tech_menu
+        self._technicians_extended = False  # a separator parts the window's own entries from others'
+
+    def add_technician_action(self, action: QAction) -> None:
+        """Offer another screen's way in at the end of the Technicians menu (calendar settings use it)."""
+        if not self._technicians_extended:
+            self._technicians_menu.addSeparator()
+            self._technicians_extended = True
+        self._technicians_menu.addAction(action)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()

@@ -26,6 +26,7 @@ from tests.accounts.conftest import keyring_problem, token_store
 from tests.ui.conftest import answer_yes
 from ui.main_window import MainWindow
 from ui.settings import CalendarSettingsDialog, attach_calendar_settings
+from ui.settings.entry import CalendarSettingsEntry
 from ui.signin import ConnectionSetup
 
 __all__ = ["keyring_problem", "token_store"]
@@ -69,6 +70,12 @@ def board(qtbot, demo: DemoSession, qapp: QApplication) -> Iterator[tuple[MainWi
     win.close()
 
 
+def settings_entry(win: MainWindow) -> CalendarSettingsEntry:
+    entry = win.findChild(CalendarSettingsEntry)
+    assert isinstance(entry, CalendarSettingsEntry)
+    return entry
+
+
 def tech(demo: DemoSession, name: str) -> Technician:
     return next(t for t in demo.techs if t.name == name)
 
@@ -85,7 +92,7 @@ def name_point(win: MainWindow, tech_id: str) -> QPoint:
 
 def open_by_double_click(qtbot, win: MainWindow, who: Technician) -> CalendarSettingsDialog:  # type: ignore[no-untyped-def]
     qtbot.mouseDClick(win.board.viewport(), Qt.MouseButton.LeftButton, pos=name_point(win, who.id))
-    dialog = win._calendar_settings  # type: ignore[attr-defined]
+    dialog = settings_entry(win).dialog
     assert isinstance(dialog, CalendarSettingsDialog)
     qtbot.waitUntil(
         lambda: dialog.tech is not None and dialog.tech.id == who.id and bool(dialog.views), timeout=10_000
@@ -178,10 +185,11 @@ def test_the_technicians_menu_opens_settings_and_the_right_click_menu_names_the_
     qtbot, demo: DemoSession, board
 ) -> None:  # type: ignore[no-untyped-def]
     win, _setup = board
-    action = win.calendar_settings_action  # type: ignore[attr-defined]
+    action = settings_entry(win).action
     assert action.text() == "&Calendar settings…"
     action.trigger()
-    dialog = win._calendar_settings  # type: ignore[attr-defined]
+    dialog = settings_entry(win).dialog
+    assert dialog is not None
     qtbot.waitUntil(lambda: bool(dialog.views), timeout=10_000)
     assert dialog.tech_combo.count() == 5
     buttons = [b.text() for b in dialog.connect_buttons.values()]
@@ -192,10 +200,7 @@ def test_the_technicians_menu_opens_settings_and_the_right_click_menu_names_the_
         "Connect sandbox Outlook",
     ]
     dialog.close()
-    from ui.settings.entry import _GutterWatcher
-
-    watcher = win._gutter_watcher  # type: ignore[attr-defined]
-    assert isinstance(watcher, _GutterWatcher)
+    watcher = settings_entry(win)
     jordan = tech(demo, "Jordan Lee")
     menu = watcher.tech_menu(jordan.id)
     assert [a.text() for a in menu.actions() if a.text()] == ["Jordan Lee", "Calendar settings…"]

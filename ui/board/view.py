@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, tzinfo
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
+    QContextMenuEvent,
     QDragEnterEvent,
     QDragLeaveEvent,
     QDragMoveEvent,
@@ -60,6 +61,8 @@ class BoardView(QAbstractScrollArea):
     empty_slot_activated = Signal(str, object)  # tech id, start (UTC): new booking there
     cancel_requested = Signal(str)  # booking id
     selection_changed = Signal(object)  # booking id or None
+    tech_activated = Signal(str)  # tech id: their name was double-clicked
+    tech_menu_requested = Signal(str, QPoint)  # tech id, global position: their name was right-clicked
 
     def __init__(self, office: tzinfo, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -404,10 +407,30 @@ class BoardView(QAbstractScrollArea):
         event.acceptProposedAction()
         self.booking_dropped.emit(drag.tile.booking.id, drag.row.tech_id, drag.start)
 
+    def tech_at(self, pos: QPoint) -> TechId | None:
+        """The tech whose name is at viewport position `pos` (the left column), if any."""
+        layout = self._layout
+        if layout is None or pos.x() >= GUTTER or pos.y() < self.header_height:
+            return None
+        row = layout.row_at(self.to_content(pos).y())
+        return row.tech_id if row is not None else None
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        tech_id = self.tech_at(event.pos())
+        if tech_id is None:
+            event.ignore()
+            return
+        self.tech_menu_requested.emit(tech_id, event.globalPos())
+        event.accept()
+
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         layout = self._layout
         pos = event.position().toPoint()
-        if layout is None or event.button() != Qt.MouseButton.LeftButton or not self.in_grid(pos):
+        left = event.button() == Qt.MouseButton.LeftButton
+        if left and (tech_id := self.tech_at(pos)) is not None:
+            self.tech_activated.emit(tech_id)
+            return
+        if layout is None or not left or not self.in_grid(pos):
             super().mouseDoubleClickEvent(event)
             return
         self._dragger.end()
