@@ -268,10 +268,11 @@ def connect_demo_techs(
     services: Services, urls: SandboxUrls, store: TokenStore, techs: list[Technician]
 ) -> str | None:
     """Sign each tech in to their sandbox account headlessly; the reason if calendars cannot be connected."""
-    from sync.providers.config import SandboxApprover, sandbox_endpoints
+    from sync.providers.endpoints import read_endpoints
     from sync.providers.google_auth import GoogleConnector
     from sync.providers.microsoft_auth import MicrosoftConnector
     from sync.providers.secrets import KeyringUnavailable
+    from sync.sandbox.approver import SandboxApprover
     from sync.sandbox.seed import TECHS
 
     try:
@@ -279,7 +280,7 @@ def connect_demo_techs(
     except KeyringUnavailable as error:
         log.warning("demo without calendars: %s", error)
         return str(error)
-    endpoints = sandbox_endpoints(urls.control)
+    endpoints = read_endpoints(urls.control)
     providers = {t.email: t.provider for t in TECHS}
     for tech in techs:
         approver = SandboxApprover(tech.email, endpoints.ca)

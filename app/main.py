@@ -51,6 +51,7 @@ def connector_factory(
     def make(provider: Provider, sandbox: bool, browser: Browser | None = None) -> CalendarConnector:
         from sync.providers import config
         from sync.providers.caldav_auth import CaldavConnector
+        from sync.providers.endpoints import read_endpoints
 
         if provider is Provider.CALDAV:  # disconnecting or checking: the password is in the keyring
             return CaldavConnector(store=store)
@@ -61,7 +62,7 @@ def connector_factory(
             raise config.ConfigurationError(
                 "No provider sandbox is running; start the app with 'crewboard demo' to use sandbox calendars."
             )
-        endpoints = config.sandbox_endpoints(sandbox_control) if sandbox and sandbox_control else None
+        endpoints = read_endpoints(sandbox_control) if sandbox and sandbox_control else None
         opener: Browser = browser or webbrowser.open
         if provider is Provider.GOOGLE:
             google = endpoints.google_settings() if endpoints else config.google_settings()

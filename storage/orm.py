@@ -174,7 +174,7 @@ class CalendarAccountRow(Base):
     email: Mapped[str] = mapped_column(String(320))
     token_ref: Mapped[str] = mapped_column(String(200))
     status: Mapped[AccountStatus] = mapped_column(enum_column(AccountStatus))
-    sandbox_url: Mapped[str | None] = mapped_column(String(2000))
+    endpoint: Mapped[str | None] = mapped_column(String(2000))
 
 
 class CalendarRow(Base):

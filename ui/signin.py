@@ -129,8 +129,8 @@ class _GrantedConnector:
         return self._inner.provider
 
     @property
-    def sandbox_url(self) -> str | None:
-        return self._inner.sandbox_url
+    def endpoint(self) -> str | None:
+        return self._inner.endpoint
 
     def authorize(self) -> Grant:
         return self._grant

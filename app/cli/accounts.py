@@ -102,8 +102,10 @@ def build_connector(
     """The sign-in for `provider`: real client ids from settings, or the sandbox's endpoints."""
     from sync.providers import config
     from sync.providers.caldav_auth import CaldavConnector
+    from sync.providers.endpoints import read_endpoints
     from sync.providers.google_auth import GoogleConnector
     from sync.providers.microsoft_auth import MicrosoftConnector
+    from sync.sandbox.approver import SandboxApprover  # --approve-as: the sandbox's sign-in wiring
 
     if provider is Provider.CALDAV:
         if sandbox or approve_as or device_code:
@@ -117,8 +119,8 @@ def build_connector(
         raise InvalidInput(
             "Google does not allow calendar access through a device code; connect without --device-code."
         )
-    endpoints = config.sandbox_endpoints(sandbox) if sandbox else None
-    approver = config.SandboxApprover(approve_as, endpoints.ca if endpoints else None) if approve_as else None
+    endpoints = read_endpoints(sandbox) if sandbox else None
+    approver = SandboxApprover(approve_as, endpoints.ca if endpoints else None) if approve_as else None
     browser = approver or _open_browser
 
     def show_device_code(flow: Mapping[str, Any]) -> None:
@@ -146,7 +148,7 @@ def build_connector(
 
 def connector_for(account: CalendarAccount) -> CalendarConnector:
     """The sign-in an existing account was made with (the sandbox's, if it lives there)."""
-    return build_connector(account.provider, sandbox=account.sandbox_url)
+    return build_connector(account.provider, sandbox=account.endpoint)
 
 
 def view_json(view: AccountView) -> dict[str, Any]:

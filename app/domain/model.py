@@ -146,7 +146,9 @@ class CalendarAccount:
     email: str
     token_ref: str
     status: AccountStatus = AccountStatus.CONNECTED
-    sandbox_url: str | None = None  # control URL when the account lives in the sandbox
+    # Where the account's calendar service answers when it is not Google's or Microsoft's own: the
+    # directory URL of a compatible server (the provider sandbox, a test double). None: the public service.
+    endpoint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +283,7 @@ class EventLink:
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
-    """"This booking changed: plan its calendar event again", saved in the booking change's transaction.
+    """ "This booking changed: plan its calendar event again", saved in the booking change's transaction.
 
     The row names no write: the sync planner decides what to create, update or delete from the
     booking, the calendar and their last agreement. `tech_id` is a tech whose calendar may hold the

@@ -120,11 +120,9 @@ class AccountService:
         with self._uow() as uow:
             found = find_tech(uow, tech)  # fail before a browser opens for a misspelt name
         grant = connector.authorize()
-        return self._record(found.id, provider, grant, connector.sandbox_url)
+        return self._record(found.id, provider, grant, connector.endpoint)
 
-    def _record(
-        self, tech_id: TechId, provider: Provider, grant: Grant, sandbox_url: str | None
-    ) -> AccountView:
+    def _record(self, tech_id: TechId, provider: Provider, grant: Grant, endpoint: str | None) -> AccountView:
         now = self._clock.now()
         email = grant.email.strip().lower()
         with self._uow() as uow:
@@ -159,7 +157,7 @@ class AccountService:
                     email=email,
                     token_ref=grant.token_ref,
                     status=AccountStatus.CONNECTED,
-                    sandbox_url=sandbox_url,
+                    endpoint=endpoint,
                 )
                 uow.accounts.add(account)
             else:
@@ -167,7 +165,7 @@ class AccountService:
                     existing,
                     token_ref=grant.token_ref,
                     status=AccountStatus.CONNECTED,
-                    sandbox_url=sandbox_url,
+                    endpoint=endpoint,
                 )
                 uow.accounts.update(account)
             self._merge_calendars(uow, account, grant)
@@ -226,7 +224,7 @@ class AccountService:
             self.mark_needs_reconnect(account_id, str(error))
             return self.get(account_id)
         grant = Grant(email=account.email, token_ref=account.token_ref, calendars=tuple(calendars))
-        return self._record(account.tech_id, account.provider, grant, account.sandbox_url)
+        return self._record(account.tech_id, account.provider, grant, account.endpoint)
 
     def mark_needs_reconnect(self, account_id: AccountId, reason: str) -> CalendarAccount:
         """The provider no longer honours the sign-in: stop syncing it, keep its data, tell the dispatcher once."""

@@ -291,8 +291,8 @@ class CalendarConnector(Protocol):
     def provider(self) -> Provider: ...
 
     @property
-    def sandbox_url(self) -> str | None:
-        """The sandbox control URL when this connector signs in to the sandbox, else None."""
+    def endpoint(self) -> str | None:
+        """The compatible server it signs in to (its directory URL); None for the public service."""
         ...
 
     def authorize(self) -> Grant:

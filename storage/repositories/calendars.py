@@ -20,7 +20,7 @@ def _account_values(account: CalendarAccount) -> dict[str, Any]:
         "email": account.email,
         "token_ref": account.token_ref,  # a keyring entry's name, never the token
         "status": account.status,
-        "sandbox_url": account.sandbox_url,
+        "endpoint": account.endpoint,
     }
 
 
@@ -32,7 +32,7 @@ def _account(row: CalendarAccountRow) -> CalendarAccount:
         email=row.email,
         token_ref=row.token_ref,
         status=row.status,
-        sandbox_url=row.sandbox_url,
+        endpoint=row.endpoint,
     )
 
 

@@ -20,7 +20,7 @@ class ProviderPool:
 
     def get(self, account: CalendarAccount) -> CalendarProvider:
         """The account's provider; a reconnected account (new token reference) gets a fresh one."""
-        key = (account.token_ref, account.sandbox_url or "")
+        key = (account.token_ref, account.endpoint or "")
         found = self._open.get(account.id)
         if found is not None and found[0] == key:
             return found[1]

@@ -92,7 +92,7 @@ class CaldavConnector:
         return Provider.CALDAV
 
     @property
-    def sandbox_url(self) -> str | None:
+    def endpoint(self) -> str | None:
         return None
 
     def authorize(self) -> Grant:

@@ -1,6 +1,6 @@
 """The one place that turns a connected calendar account into its `CalendarProvider`.
 
-Accounts that live in the provider sandbox (`sandbox_url` set) get the endpoints the sandbox's
+Accounts that live in the provider sandbox (`endpoint` set) get the endpoints the sandbox's
 control API names; real accounts get the client ids from settings. The provider owns the
 connector it was built with and releases it in `aclose()`.
 """
@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from app.domain.model import CalendarAccount, Provider
 from app.services.ports import ProviderUnavailable, ReconnectRequired
 from sync.providers.caldav_auth import open_caldav_provider
-from sync.providers.config import google_settings, microsoft_settings, sandbox_endpoints
+from sync.providers.config import google_settings, microsoft_settings
+from sync.providers.endpoints import read_endpoints
 from sync.providers.errors import AuthExpired, Transient
 from sync.providers.google_auth import GoogleConnector
 from sync.providers.google_provider import HTTP_TIMEOUT as GOOGLE_TIMEOUT
@@ -43,16 +44,14 @@ def open_provider(
     try:
         if account.provider is Provider.GOOGLE:
             settings = (
-                sandbox_endpoints(account.sandbox_url).google_settings()
-                if account.sandbox_url
-                else google_settings()
+                read_endpoints(account.endpoint).google_settings() if account.endpoint else google_settings()
             )
             credentials = GoogleConnector(settings, store).credentials(account)
             return GoogleCalendarProvider(settings, credentials, timeout=timeout or GOOGLE_TIMEOUT)
         if account.provider is Provider.MICROSOFT:
             ms_settings = (
-                sandbox_endpoints(account.sandbox_url).microsoft_settings()
-                if account.sandbox_url
+                read_endpoints(account.endpoint).microsoft_settings()
+                if account.endpoint
                 else microsoft_settings()
             )
             connector = MicrosoftConnector(ms_settings, store)

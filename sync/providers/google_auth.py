@@ -370,8 +370,8 @@ class GoogleConnector:
         return Provider.GOOGLE
 
     @property
-    def sandbox_url(self) -> str | None:
-        return self.settings.sandbox_url
+    def endpoint(self) -> str | None:
+        return self.settings.endpoint
 
     def authorize(self) -> Grant:
         self.store.backend  # noqa: B018 - refuse before the browser opens when no keyring can keep tokens

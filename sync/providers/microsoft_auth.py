@@ -135,8 +135,8 @@ class MicrosoftConnector:
         return Provider.MICROSOFT
 
     @property
-    def sandbox_url(self) -> str | None:
-        return self.settings.sandbox_url
+    def endpoint(self) -> str | None:
+        return self.settings.endpoint
 
     # -- MSAL ---------------------------------------------------------------------------------------
 

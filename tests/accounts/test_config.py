@@ -11,9 +11,9 @@ from sync.providers.config import (
     ConfigurationError,
     google_settings,
     microsoft_settings,
-    sandbox_endpoints,
     settings_path,
 )
+from sync.providers.endpoints import read_endpoints
 from sync.sandbox.server import Sandbox
 
 
@@ -63,7 +63,7 @@ def test_an_unreadable_settings_file_is_named(tmp_path: Path) -> None:
 
 
 def test_sandbox_endpoints_come_from_its_control_api(sandbox: Sandbox) -> None:
-    endpoints = sandbox_endpoints(sandbox.urls.control)
+    endpoints = read_endpoints(sandbox.urls.control)
     google = endpoints.google_settings()
     assert google.token_uri == f"{sandbox.urls.google}/token"
     assert google.api_endpoint == f"{sandbox.urls.google}/calendar/v3/"
@@ -74,5 +74,5 @@ def test_sandbox_endpoints_come_from_its_control_api(sandbox: Sandbox) -> None:
 
 
 def test_an_unreachable_sandbox_is_one_sentence(sandbox: Sandbox) -> None:
-    with pytest.raises(ConfigurationError, match="Cannot reach the sandbox"):
-        sandbox_endpoints("http://127.0.0.1:9")
+    with pytest.raises(ConfigurationError, match="Cannot reach the calendar server"):
+        read_endpoints("http://127.0.0.1:9")

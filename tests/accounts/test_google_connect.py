@@ -15,9 +15,10 @@ from app.domain.model import AccountStatus, Audience, Provider, Technician
 from app.services.accounts import AccountService
 from app.services.container import Services
 from app.services.ports import SignInFailed
-from sync.providers.config import SandboxApprover, sandbox_endpoints
+from sync.providers.endpoints import read_endpoints
 from sync.providers.google_auth import GOOGLE_SCOPES, GoogleConnector
 from sync.providers.secrets import TokenStore
+from sync.sandbox.approver import SandboxApprover
 from sync.sandbox.server import Sandbox
 from tests.accounts.conftest import add_sandbox_account, sandbox_requests
 
@@ -45,7 +46,7 @@ def google_account(control: httpx.Client) -> str:
 
 
 def connector(sandbox: Sandbox, store: TokenStore, browser: object) -> GoogleConnector:
-    settings = sandbox_endpoints(sandbox.urls.control).google_settings()
+    settings = read_endpoints(sandbox.urls.control).google_settings()
     return GoogleConnector(settings, store, browser=browser, timeout=20)  # type: ignore[arg-type]
 
 
@@ -64,7 +65,7 @@ def test_connect_stores_account_calendars_and_refresh_token_in_the_keyring(
     assert view.account.status is AccountStatus.CONNECTED
     assert view.account.email == EMAIL
     assert view.account.token_ref == f"google:{EMAIL}"
-    assert view.account.sandbox_url == sandbox.urls.control
+    assert view.account.endpoint == sandbox.urls.control
     assert [(c.name, c.primary, c.blocks) for c in view.calendars] == [
         ("Maria Lopez", True, True),
         ("Side jobs", False, False),

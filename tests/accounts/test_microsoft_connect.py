@@ -14,10 +14,11 @@ from app.domain.model import AccountStatus, Audience, Provider, Technician
 from app.services.accounts import AccountService
 from app.services.container import Services
 from app.services.ports import ProviderUnavailable
-from sync.providers.config import SandboxApprover, sandbox_endpoints
+from sync.providers.endpoints import read_endpoints
 from sync.providers.google_auth import LoopbackReceiver
 from sync.providers.microsoft_auth import MICROSOFT_SCOPES, MicrosoftConnector
 from sync.providers.secrets import TokenStore
+from sync.sandbox.approver import SandboxApprover
 from sync.sandbox.server import Sandbox
 from tests.accounts.conftest import add_sandbox_account, sandbox_requests
 
@@ -48,7 +49,7 @@ class RecordingApprover(SandboxApprover):
 
 
 def connector(sandbox: Sandbox, store: TokenStore, **kwargs: Any) -> MicrosoftConnector:
-    settings = sandbox_endpoints(sandbox.urls.control).microsoft_settings()
+    settings = read_endpoints(sandbox.urls.control).microsoft_settings()
     return MicrosoftConnector(settings, store, timeout=20, **kwargs)
 
 

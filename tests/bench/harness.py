@@ -25,13 +25,14 @@ from app.services.container import Services
 from storage.database import Database, open_database
 from sync.channels import ChannelKeeper
 from sync.engine import SyncEngine
-from sync.providers.config import SandboxApprover, sandbox_endpoints
+from sync.providers.endpoints import read_endpoints
 from sync.providers.factory import open_provider
 from sync.providers.google_auth import GoogleConnector
 from sync.providers.microsoft_auth import MicrosoftConnector
 from sync.providers.protocol import CalendarProvider
 from sync.providers.secrets import TokenStore
 from sync.push_receiver import CalendarChannels, PushReceiver
+from sync.sandbox.approver import SandboxApprover
 from sync.wiring import PushSide
 from tests.bench.sandbox_proc import AccountSpec
 
@@ -85,7 +86,7 @@ def connect(
 ) -> list[Connected]:
     """Add each spec's technician and connect its account through the provider's sign-in pages."""
     control = urls["control"]
-    endpoints = sandbox_endpoints(control)
+    endpoints = read_endpoints(control)
     accounts = AccountService(made.services.uow, made.services.clock, made.bus)
     found: list[Connected] = []
     for spec in specs:

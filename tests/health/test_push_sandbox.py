@@ -21,7 +21,7 @@ from app.services.container import Services
 from app.services.ports import RemoteCalendar
 from storage.repositories.calendars import SqlCalendarRepository
 from sync.engine.providers import ProviderPool
-from sync.providers.config import sandbox_endpoints
+from sync.providers.endpoints import read_endpoints
 from sync.providers.fake import InMemoryCalendarProvider
 from sync.providers.google_provider import GoogleCalendarProvider
 from sync.providers.protocol import CalendarProvider
@@ -204,7 +204,7 @@ async def test_the_keepers_channel_knows_a_sync_notice_that_beats_the_watch_answ
     out, so the receiver takes the notice; the stored channel's changes then read the calendar."""
     sandbox.google.api.sync_before_answer = True
     token = _access_token(sandbox, "google", GOOGLE_EMAIL)
-    settings = sandbox_endpoints(sandbox.urls.control).google_settings()
+    settings = read_endpoints(sandbox.urls.control).google_settings()
 
     def provider_for(account: CalendarAccount) -> CalendarProvider:
         if account.provider is Provider.GOOGLE:

@@ -21,10 +21,11 @@ from app.domain.time import Interval
 from app.services.bookings import NewBooking
 from app.services.container import Services
 from storage.database import Database, open_database
-from sync.providers.config import SandboxApprover, sandbox_endpoints
+from sync.providers.endpoints import read_endpoints
 from sync.providers.google_auth import GoogleConnector
 from sync.providers.normalize_google import BOOKING_ID_KEY
 from sync.providers.secrets import TokenStore
+from sync.sandbox.approver import SandboxApprover
 from sync.sandbox.server import Sandbox
 from tests.accounts.conftest import add_sandbox_account, keyring_problem, token_store
 from tests.office.serve_process import PATIENCE, ServeProcess, owner_of
@@ -74,7 +75,7 @@ def office(sandbox: Sandbox, control: httpx.Client, token_store: TokenStore, pg_
     services = Services.build(database.unit_of_work)
     tech = services.techs.add("Maria Lopez", EMAIL, "America/Chicago")
     connector = GoogleConnector(
-        sandbox_endpoints(sandbox.urls.control).google_settings(),
+        read_endpoints(sandbox.urls.control).google_settings(),
         token_store,
         browser=SandboxApprover(EMAIL),
         timeout=20,

@@ -119,7 +119,7 @@ class _OneGrant:
     """A sign-in that lists a calendar whose name carries a line break and a header."""
 
     provider = Provider.GOOGLE
-    sandbox_url = None
+    endpoint = None
 
     def __init__(self, name: str) -> None:
         self.name = name

@@ -54,11 +54,12 @@ from app.services.bookings import NewBooking
 from app.services.container import Services
 from storage.database import Database, open_database
 from sync.engine.booking_state import is_waiting
-from sync.providers.config import SandboxApprover, sandbox_endpoints
+from sync.providers.endpoints import read_endpoints
 from sync.providers.factory import open_provider
 from sync.providers.google_auth import GoogleConnector
 from sync.providers.microsoft_auth import MicrosoftConnector
 from sync.providers.secrets import TokenStore
+from sync.sandbox.approver import SandboxApprover
 from sync.sandbox.server import Sandbox
 from tests.children import child_python_path
 from tests.soak.phones import PERSONAL_PREFIX, PRIVATE_PREFIX, GooglePhone, OutlookPhone, Phone
@@ -260,7 +261,7 @@ def connect_tech(
     made = control.post("/accounts", json={"provider": site, "email": email, "timezone": "America/Chicago"})
     made.raise_for_status()
     services.techs.add(name, email, "America/Chicago")
-    endpoints = sandbox_endpoints(sandbox.urls.control)
+    endpoints = read_endpoints(sandbox.urls.control)
     if provider is Provider.GOOGLE:
         google = GoogleConnector(
             endpoints.google_settings(), store, browser=SandboxApprover(email), timeout=20

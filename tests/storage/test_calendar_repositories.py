@@ -36,7 +36,7 @@ def test_accounts_round_trip_update_and_lists(db: Database, people: tuple[Techni
     ana, _ = people
     google = account(ana.id)
     outlook = account(
-        ana.id, provider=Provider.MICROSOFT, email="ana@outlook.example", sandbox_url="http://127.0.0.1:9"
+        ana.id, provider=Provider.MICROSOFT, email="ana@outlook.example", endpoint="http://127.0.0.1:9"
     )
     with db.unit_of_work() as uow:
         uow.accounts.add(google)

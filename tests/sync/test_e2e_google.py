@@ -29,11 +29,12 @@ from app.services.bookings import NewBooking
 from app.services.container import Services
 from storage.database import Database, open_database
 from sync.engine import SyncEngine
-from sync.providers.config import SandboxApprover, sandbox_endpoints
+from sync.providers.endpoints import read_endpoints
 from sync.providers.factory import open_provider
 from sync.providers.google_auth import GoogleConnector
 from sync.providers.normalize_google import BOOKING_ID_KEY, BOOKING_TAG_KEY, google_event_id
 from sync.providers.secrets import TokenStore
+from sync.sandbox.approver import SandboxApprover
 from sync.sandbox.server import Sandbox
 from tests.accounts.conftest import add_sandbox_account, keyring_problem, token_store
 from tests.children import child_python_path
@@ -140,7 +141,7 @@ async def office(
     services = Services.build(database.unit_of_work, clock, Bus())
     tech = services.techs.add("Maria Lopez", "maria@example.com", "America/Chicago")
     connector = GoogleConnector(
-        sandbox_endpoints(sandbox.urls.control).google_settings(),
+        read_endpoints(sandbox.urls.control).google_settings(),
         token_store,
         browser=SandboxApprover(EMAIL),
         timeout=20,

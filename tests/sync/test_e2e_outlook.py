@@ -24,11 +24,12 @@ from app.services.bookings import NewBooking
 from app.services.container import Services
 from storage.database import Database, open_database
 from sync.engine import SyncEngine
-from sync.providers.config import SandboxApprover, sandbox_endpoints
+from sync.providers.endpoints import read_endpoints
 from sync.providers.factory import open_provider
 from sync.providers.microsoft_auth import MicrosoftConnector
 from sync.providers.normalize_graph import BOOKING_ID_PROPERTY, BOOKING_TAG_PROPERTY
 from sync.providers.secrets import TokenStore
+from sync.sandbox.approver import SandboxApprover
 from sync.sandbox.server import Sandbox
 from tests.accounts.conftest import add_sandbox_account, keyring_problem, token_store
 from tests.sandbox.conftest import control, sandbox
@@ -113,7 +114,7 @@ async def office(
     services = Services.build(database.unit_of_work, clock, Bus())
     services.techs.add("Sam Reed", EMAIL, "America/Chicago")
     connector = MicrosoftConnector(
-        sandbox_endpoints(sandbox.urls.control).microsoft_settings(),
+        read_endpoints(sandbox.urls.control).microsoft_settings(),
         token_store,
         timeout=20,
         browser=SandboxApprover(EMAIL, sandbox.urls.ca),

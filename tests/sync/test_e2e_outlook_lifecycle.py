@@ -27,11 +27,12 @@ from app.domain.time import FixedClock, Interval
 from app.services.container import Services
 from storage.database import Database, open_database
 from sync.engine import SyncEngine
-from sync.providers.config import SandboxApprover, sandbox_endpoints
+from sync.providers.endpoints import read_endpoints
 from sync.providers.factory import open_provider
 from sync.providers.microsoft_auth import MicrosoftConnector
 from sync.providers.secrets import TokenStore
 from sync.push_receiver import CalendarChannels
+from sync.sandbox.approver import SandboxApprover
 from sync.sandbox.microsoft import MicrosoftSandbox
 from sync.sandbox.server import Sandbox
 from sync.wiring import SyncCompanions, build_health_monitor
@@ -122,7 +123,7 @@ async def pushed(
     services = Services.build(database.unit_of_work, clock, bus)
     services.techs.add("Sam Reed", EMAIL, "America/Chicago")
     connector = MicrosoftConnector(
-        sandbox_endpoints(sandbox.urls.control).microsoft_settings(),
+        read_endpoints(sandbox.urls.control).microsoft_settings(),
         token_store,
         timeout=20,
         browser=SandboxApprover(EMAIL, sandbox.urls.ca),

@@ -66,7 +66,7 @@ def test_the_demo_connects_five_techs_and_books_only_free_time(demo: DemoSession
         ("Morgan Brooks", "microsoft"),
         ("Sam Patel", "google"),
     ]
-    assert all(v.account.status is AccountStatus.CONNECTED and v.account.sandbox_url for v in views)
+    assert all(v.account.status is AccountStatus.CONNECTED and v.account.endpoint for v in views)
     assert all(c.sync_cursor for v in views for c in v.calendars)  # read once before the window opens
     with demo.services.uow() as uow:
         jobs = uow.bookings.list(live_only=True)

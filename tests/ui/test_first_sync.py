@@ -24,8 +24,9 @@ import ui.signin
 from app.domain.model import BusySource, Provider, Technician
 from app.main import DesktopSync, build_sync_engine, connector_factory
 from app.services.container import Services
-from sync.providers.config import SandboxApprover, sandbox_endpoints
+from sync.providers.endpoints import read_endpoints
 from sync.providers.secrets import TokenStore
+from sync.sandbox.approver import SandboxApprover
 from sync.sandbox.server import Sandbox
 from tests.accounts.conftest import add_sandbox_account, keyring_problem, token_store
 from tests.sandbox.conftest import control, sandbox
@@ -117,7 +118,7 @@ class Office:
             make_connector=connector_factory(self.sandbox.urls.control, self.token_store),
             sandbox=True,
             sync=self.runner,
-            open_url=SandboxApprover(GOOGLE, sandbox_endpoints(self.sandbox.urls.control).ca),
+            open_url=SandboxApprover(GOOGLE, read_endpoints(self.sandbox.urls.control).ca),
         )
         dialog = ConnectDialog(self.services, self.db, setup, self.alex, Provider.GOOGLE, sandbox=True)
         self.qtbot.addWidget(dialog)

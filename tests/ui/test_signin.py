@@ -22,8 +22,9 @@ import pytest
 from app.domain.model import AccountStatus, Provider, Technician
 from app.main import connector_factory
 from app.services.container import Services
-from sync.providers.config import SandboxApprover, sandbox_endpoints
+from sync.providers.endpoints import read_endpoints
 from sync.providers.secrets import TokenStore
+from sync.sandbox.approver import SandboxApprover
 from sync.sandbox.server import Sandbox
 from tests.accounts.conftest import add_sandbox_account, keyring_problem, token_store
 from tests.sandbox.conftest import control, sandbox
@@ -185,7 +186,7 @@ def test_google_signs_in_through_the_browser_and_loopback(
 ) -> None:
     """The system browser is replaced by a scripted HTTP client that reads and submits the consent page."""
     add_sandbox_account(control, "google", GOOGLE, "Alex Rivera", ("Family",))
-    ca = sandbox_endpoints(sandbox.urls.control).ca
+    ca = read_endpoints(sandbox.urls.control).ca
     browser = SandboxApprover(GOOGLE, ca)
     dialog = ConnectDialog(
         services, db, setup_for(sandbox, token_store, browser), alex, Provider.GOOGLE, True
@@ -198,7 +199,7 @@ def test_google_signs_in_through_the_browser_and_loopback(
     assert Stage.BROWSER in stages
     view = connected.args[0]
     assert (view.account.email, view.account.status) == (GOOGLE, AccountStatus.CONNECTED)
-    assert view.account.sandbox_url == sandbox.urls.control
+    assert view.account.endpoint == sandbox.urls.control
     assert any("/o/oauth2/auth" in page for page in browser.pages)
     blob = token_store.load(f"google:{GOOGLE}")
     assert blob is not None and blob["refresh_token"]

@@ -399,7 +399,7 @@ class CalendarSettingsDialog(ReleasingDialog):
         layout.setSpacing(6)
         top = QHBoxLayout()
         badge = PlainLabel(
-            provider_label(account.provider) + (" · sandbox" if account.sandbox_url else ""), card
+            provider_label(account.provider) + (" · sandbox" if account.endpoint else ""), card
         )
         badge.setObjectName("providerBadge")
         email = PlainLabel(account.email, card)
@@ -423,7 +423,7 @@ class CalendarSettingsDialog(ReleasingDialog):
             again.setObjectName("reconnectButton")
             again.setProperty("primary", account.status is not AccountStatus.DISCONNECTED)
             again.clicked.connect(
-                lambda _=False, p=account.provider, s=account.sandbox_url is not None: self.open_connect(p, s)
+                lambda _=False, p=account.provider, s=account.endpoint is not None: self.open_connect(p, s)
             )
             top.addWidget(again)
         if account.status is not AccountStatus.DISCONNECTED:
@@ -565,7 +565,7 @@ class CalendarSettingsDialog(ReleasingDialog):
         account = view.account
 
         def work() -> object:
-            connector = make(account.provider, account.sandbox_url is not None)
+            connector = make(account.provider, account.endpoint is not None)
             try:
                 return accounts.disconnect(tech.id, account.provider, connector, account.email)
             finally:

@@ -46,7 +46,7 @@ from app.domain.model import (
 )
 from app.domain.time import Interval
 from app.services.ports import RemoteCalendar
-from sync.providers.config import SandboxApprover, sandbox_endpoints
+from sync.providers.endpoints import read_endpoints
 from sync.providers.factory import open_provider
 from sync.providers.fake import InMemoryCalendarProvider
 from sync.providers.google_auth import GoogleConnector
@@ -55,6 +55,7 @@ from sync.providers.normalize_google import BOOKING_ID_KEY, BOOKING_TAG_KEY
 from sync.providers.normalize_graph import BOOKING_ID_PROPERTY, BOOKING_TAG_PROPERTY
 from sync.providers.protocol import BookingEventContent, CalendarProvider
 from sync.providers.secrets import KeyringUnavailable, TokenStore
+from sync.sandbox.approver import SandboxApprover
 from sync.sandbox.server import Sandbox
 from tests.caldav.harness import CaldavBackend, CaldavHarnessMixin, connect_account
 
@@ -334,7 +335,7 @@ class SandboxHarness(Harness):
         self.sandbox = sandbox
         self.store = store
         self.control = httpx.Client(base_url=sandbox.urls.control, timeout=10, trust_env=False)
-        self.endpoints = sandbox_endpoints(sandbox.urls.control)
+        self.endpoints = read_endpoints(sandbox.urls.control)
         self.email = f"tech-{uuid.uuid4().hex[:10]}@example.com"
         created = self.control.post(
             "/accounts",
@@ -425,7 +426,7 @@ class GoogleHarness(SandboxHarness):
             Provider.GOOGLE,
             grant.email,
             grant.token_ref,
-            sandbox_url=self.sandbox.urls.control,
+            endpoint=self.sandbox.urls.control,
         )
 
     def close(self) -> None:
@@ -518,7 +519,7 @@ class GraphHarness(SandboxHarness):
             Provider.MICROSOFT,
             grant.email,
             grant.token_ref,
-            sandbox_url=self.sandbox.urls.control,
+            endpoint=self.sandbox.urls.control,
         )
 
     def close(self) -> None:
