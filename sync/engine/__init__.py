@@ -1,7 +1,8 @@
-"""The two-way sync engine: reads every calendar into the local mirror, writes bookings out.
+"""The sync engine: reads every calendar into the local mirror and carries the planner's writes out.
 
-`SyncEngine` is the entry point; `inbound` stores what the calendars say, `outbound` runs the
-planner over bookings whose writes are due, `lock` keeps one engine per database.
+`SyncEngine` runs rounds; `inbound` stores what a calendar says (with `busy_blocks` and
+`overlaps`), `outbound` plans and writes each booking whose outbox row is due (with
+`booking_state`, `write_records` and `tech_edits`), `lock` keeps one engine per store.
 """
 
 from __future__ import annotations
