@@ -66,12 +66,21 @@ class FeedRelay:
         )
         if not changes:
             return []
-        with self._uow(read_only=True) as uow:
-            events = [event for kind, item_id in changes for event in _events(uow, kind, item_id)]
+        events = [
+            event for kind, item_id in changes if kind not in READ_FIRST for event in _told(kind, item_id)
+        ]
+        needs_reading = [(kind, item_id) for kind, item_id in changes if kind in READ_FIRST]
+        if needs_reading:  # a snapshot only when an event needs more than the entry says
+            with self._uow(read_only=True) as uow:
+                events += [event for kind, item_id in needs_reading for event in _read(uow, kind, item_id)]
         return list(dict.fromkeys(events))
 
 
-def _events(uow: UnitOfWork, kind: ChangeKind, item_id: str) -> list[Event]:
+# Kinds whose event carries more than the entry's id (a conflict's booking, an account's tech).
+READ_FIRST = frozenset({ChangeKind.CONFLICT, ChangeKind.ACCOUNT, ChangeKind.CALENDAR})
+
+
+def _told(kind: ChangeKind, item_id: str) -> list[Event]:
     if kind is ChangeKind.BOOKING:
         return [BookingChanged(BookingId(item_id), (), ELSEWHERE)]
     if kind is ChangeKind.TECH:
@@ -82,6 +91,12 @@ def _events(uow: UnitOfWork, kind: ChangeKind, item_id: str) -> list[Event]:
         return [HealthChanged(AccountId(item_id))]
     if kind is ChangeKind.ALERT:
         return [NotificationAdded(NotificationId(item_id))]
+    # CUSTOMER travels with the booking that changed it; OUTBOX, SETTINGS and SERVICE_TYPE are the
+    # office service's business (it follows the feed itself); no desk screen shows them alone.
+    return []
+
+
+def _read(uow: UnitOfWork, kind: ChangeKind, item_id: str) -> list[Event]:
     if kind is ChangeKind.CONFLICT:
         conflict = uow.conflicts.get(ConflictId(item_id))
         if conflict is None:
@@ -90,10 +105,6 @@ def _events(uow: UnitOfWork, kind: ChangeKind, item_id: str) -> list[Event]:
     if kind is ChangeKind.ACCOUNT:
         account = uow.accounts.get(AccountId(item_id))
         return [AccountsChanged(account.tech_id)] if account else []
-    if kind is ChangeKind.CALENDAR:
-        calendar = uow.calendars.get(CalendarId(item_id))
-        owner = uow.accounts.get(calendar.account_id) if calendar else None
-        return [AccountsChanged(owner.tech_id)] if owner else []
-    # CUSTOMER travels with the booking that changed it; OUTBOX and SETTINGS are the sync
-    # owner's business (it follows the feed itself); nothing on a desk's screens shows them alone.
-    return []
+    calendar = uow.calendars.get(CalendarId(item_id))
+    owner = uow.accounts.get(calendar.account_id) if calendar else None
+    return [AccountsChanged(owner.tech_id)] if owner else []

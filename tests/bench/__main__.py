@@ -126,6 +126,25 @@ GROUPS = (
         300,
         (("failover", "failover: owner killed → standby owns sync", "s", "≤ 10 s"),),
     ),
+    Group(
+        "desks",
+        "tests.bench.desk_feed",
+        240,
+        (
+            (
+                "desk_to_desk_sqlite",
+                "desk → desk: job saved on one desk → on another desk's board (sqlite)",
+                "ms",
+                "p95 ≤ 300 ms",
+            ),
+            (
+                "desk_to_desk_postgresql",
+                "desk → desk: job saved on one desk → on another desk's board (postgresql)",
+                "ms",
+                "p95 ≤ 300 ms",
+            ),
+        ),
+    ),
 )
 
 PROGRESS = "  · "
