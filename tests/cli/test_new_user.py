@@ -317,7 +317,7 @@ def test_readme_documents_every_exit_code_the_code_uses() -> None:
                 continue
             importlib.import_module(name)
     raised = {CrewboardError.exit_code} | {c.exit_code for c in _subclasses(CrewboardError)}
-    own = {0, 1, 2, 130, 141}  # success, crash, usage, Ctrl-C, closed pipe
+    own = {0, 1, 2, 130, 141, 143}  # success, crash, usage, Ctrl-C, closed pipe, SIGTERM (changes --follow)
     assert set(_documented_exit_codes()) == raised | own
     assert re.search(r"exits? with code 2", README.read_text("utf-8"))
 
