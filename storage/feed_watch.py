@@ -19,6 +19,7 @@ import asyncio
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -88,9 +89,9 @@ class SqliteWakeups:
 
     async def __aenter__(self) -> SqliteWakeups:
         with _unreachable(self._where):
-            self._connection = sqlite3.connect(
-                f"file:{self._path}?mode=ro", uri=True, check_same_thread=False
-            )
+            # A URI (percent-encoded: a path may hold "?" or "#") opening the file read-only.
+            uri = f"{Path(self._path).resolve().as_uri()}?mode=ro"
+            self._connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
             self._version = self._data_version()
         return self
 

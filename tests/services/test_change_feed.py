@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from types import TracebackType
 
 import psycopg
@@ -209,3 +210,20 @@ def _kill_feed_connections(admin: psycopg.Connection[tuple[object, ...]]) -> int
         (APPLICATION_NAME,),
     ).fetchone()
     return int(str(killed[0])) if killed else 0
+
+
+async def test_sqlite_wakes_for_a_file_whose_path_holds_uri_characters(tmp_path: Path) -> None:
+    folder = tmp_path / "office #1? 50%"
+    folder.mkdir()
+    path = str(folder / "crewboard.db")
+    here, there = open_database(path, desk="back-office"), open_database(path, desk="front-desk")
+    try:
+        async with StoreFeed(here).wakeups() as wakeups:
+            assert await wakeups.wait(0.0) is False
+            with there.unit_of_work() as uow:
+                uow.settings.put("office.name", "Harbor HVAC")
+                uow.commit()
+            assert await wakeups.wait(STEP_LIMIT_S) is True
+    finally:
+        here.dispose()
+        there.dispose()
