@@ -353,7 +353,7 @@ class AuditRow(Base):
     desk: Mapped[str | None] = mapped_column(String(200))
 
 
-# --- machinery ----------------------------------------------------------------------------
+# --- settings and the sync lock ----------------------------------------------------------------------------
 
 
 class SettingRow(Base):

@@ -8,6 +8,7 @@ from app.domain.ids import CustomerId, TechId
 from app.domain.model import (
     Booking,
     BusyBlock,
+    BusySource,
     CalendarAccount,
     Conflict,
     Customer,
@@ -58,7 +59,7 @@ class BoardService:
                     TechRow(
                         tech=tech,
                         bookings=tuple(b for b in bookings if b.tech_id == tech.id),
-                        busy=tuple(b for b in busy[tech.id] if b.source.value != "booking"),
+                        busy=tuple(b for b in busy[tech.id] if b.source is not BusySource.BOOKING),
                         accounts=accounts,
                         health=tuple(health[a.id] for a in accounts if a.id in health),
                     )
