@@ -13,7 +13,8 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -101,6 +102,14 @@ class SlotTaken(Refused):
     def __init__(self, message: str, slots: Sequence[OfferedStart]) -> None:
         super().__init__(message)
         self.slots = tuple(slots)
+
+
+class _Taken(Exception):
+    """Inside a booking's transaction: nobody qualified is free then (see _taken_reported)."""
+
+    def __init__(self, service: ServiceType) -> None:
+        super().__init__(service.name)
+        self.service = service
 
 
 class LinkExpired(Refused):
@@ -248,17 +257,14 @@ class OnlineBookingService:
         start = ensure_utc(start)
         held = HeldBus()
         outcome = _Outcome()
-        with self._uow() as uow:
+        with self._taken_reported(), self._uow() as uow:
             service = find_service(uow, service_id)
             self._check_start(start, source)
             schedules = self._schedules(uow, service, Interval(start, start + service.occupies))
             free = free_for(schedules, service, start)
             choice = choose_tech(service, self._candidates(uow, service, start), free, assignment_rule(uow))
             if choice is None:
-                raise SlotTaken(
-                    "That time was just taken; please choose another.",
-                    self._offers(uow, service, self._window(None, self.policy.horizon_days))[:FRESH_SLOTS],
-                )
+                raise _Taken(service)
             bookings = BookingService(LentFactory(uow), self._clock, held)
             booking = bookings.create(
                 NewBooking(
@@ -330,7 +336,7 @@ class OnlineBookingService:
         start = ensure_utc(start)
         held = HeldBus()
         outcome = _Outcome()
-        with self._uow() as uow:
+        with self._taken_reported(), self._uow() as uow:
             booking = self._linked(uow, token)
             record = page_store(uow).online.get(booking.id)
             service = (
@@ -354,12 +360,7 @@ class OnlineBookingService:
                     service, self._candidates(uow, service, start), free, assignment_rule(uow)
                 )
                 if found is None:
-                    raise SlotTaken(
-                        "That time was just taken; please choose another.",
-                        self._offers(uow, service, self._window(None, self.policy.horizon_days))[
-                            :FRESH_SLOTS
-                        ],
-                    )
+                    raise _Taken(service)
                 choice, tech_id = found, found.tech_id
                 page_store(uow).assignments.record(
                     AutoAssignment(booking.id, tech_id, self._clock.now(), found.explanation, service.id)
@@ -378,6 +379,18 @@ class OnlineBookingService:
         return Placed(moved, service, shown.tech, choice, shown.customer, token)
 
     # --- helpers -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _taken_reported(self) -> Iterator[None]:
+        """Turn a slot found taken inside the writer's transaction into SlotTaken with fresh slots,
+        read after that transaction ended: searching two weeks must not hold the store's write lock."""
+        try:
+            yield
+        except _Taken as taken:
+            with self._uow(read_only=True) as uow:
+                window = self._window(None, self.policy.horizon_days)
+                fresh = self._offers(uow, taken.service, window)[:FRESH_SLOTS]
+            raise SlotTaken("That time was just taken; please choose another.", fresh) from None
 
     def _window(self, first_day: date | None, days: int) -> Interval:
         tz = zone(self.policy.business_zone)
