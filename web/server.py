@@ -20,7 +20,9 @@ The limits, and why these numbers (they were the hand-written receiver's, and ho
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from email.utils import formatdate
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -64,6 +66,7 @@ class WebServer:
             on_refused=on_refused,
         )
         self._server: uvicorn.Server | None = None
+        self._dating: asyncio.Task[None] | None = None
         self.host = ""
         self.port = 0
 
@@ -99,10 +102,18 @@ class WebServer:
         server.servers = [listener]
         server.started = True
         self._server = server
+        self._dating = asyncio.create_task(self._keep_date(server))
         assert listener.sockets
         bound = listener.sockets[0].getsockname()
         self.host, self.port = str(bound[0]), int(bound[1])
         log.info("serving HTTP on %s", self.url)
+
+    async def _keep_date(self, server: uvicorn.Server) -> None:
+        """The Date header every answer carries (HTTP requires it of a server with a clock), renewed
+        each second, as uvicorn's own main loop would do: answers only copy the current one."""
+        while True:
+            server.server_state.default_headers = [(b"date", formatdate(usegmt=True).encode("ascii"))]
+            await asyncio.sleep(1.0)
 
     @property
     def url(self) -> str:
@@ -114,6 +125,11 @@ class WebServer:
         server, self._server = self._server, None
         if server is None:
             return
+        if self._dating is not None:
+            self._dating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dating
+            self._dating = None
         for listener in server.servers:
             listener.close()
         state = server.server_state

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -57,6 +58,7 @@ def test_serve_answers_healthz_and_gives_ownership_up_on_sigterm(tmp_path: Path)
         assert owner_of((status, body)) == serve.pid and "crewboard serve (pid" in body["owner"]["holder"]
         other = httpx.post(f"{serve.url}/nowhere", trust_env=False, timeout=5)
         assert other.status_code == 404  # the push routes answer every other path, as before
+        assert parsedate_to_datetime(other.headers["date"]).tzinfo is not None  # HTTP asks a Date of us
         told = _health(db, tmp_path)
         assert f"Calendar sync is owned by crewboard serve (pid {serve.pid} on host" in told, told
     finally:
