@@ -48,6 +48,19 @@ GROUPS = (
         ),
     ),
     Group(
+        "booking",
+        "tests.bench.booking",
+        420,
+        (
+            (
+                "booking_slots",
+                "booking page: starts offered for a service over 14 days, 50 techs (server time)",
+                "ms",
+                "p95 ≤ 50 ms",
+            ),
+        ),
+    ),
+    Group(
         "board",
         "tests.bench.board",
         180,
@@ -118,6 +131,31 @@ GROUPS = (
                 "p95 ≤ 1 s",
             ),
             ("push_flood_rss", "push flood: the receiver's RSS growth", "MB", "≤ 50 MB"),
+        ),
+    ),
+    Group(
+        "caldav",
+        "tests.bench.caldav",
+        420,
+        (
+            (
+                "caldav_idle_requests",
+                "idle cost, CalDAV: requests per calendar per poll",
+                "req/cal/poll",
+                "≤ 1",
+            ),
+            (
+                "caldav_inbound_poll",
+                "inbound latency, CalDAV (polling 10 s): phone edit → busy block stored",
+                "s",
+                "p95 ≤ 10.5 s",
+            ),
+            (
+                "caldav_outbound",
+                "outbound latency, CalDAV: booking saved → VEVENT stored",
+                "ms",
+                "p95 ≤ 500 ms",
+            ),
         ),
     ),
     Group(
