@@ -48,19 +48,6 @@ GROUPS = (
         ),
     ),
     Group(
-        "booking",
-        "tests.bench.booking",
-        420,
-        (
-            (
-                "booking_slots",
-                "booking page: starts offered for a service over 14 days, 50 techs (server time)",
-                "ms",
-                "p95 ≤ 50 ms",
-            ),
-        ),
-    ),
-    Group(
         "board",
         "tests.bench.board",
         180,
