@@ -493,16 +493,23 @@ class SyncEngine:
 
 
 def _targets(uow: UnitOfWork) -> list[_Target]:
-    """Every account with a technician, and its calendars primary first."""
+    """Every account with a technician, and its calendars primary first.
+
+    Three queries, whatever the number of accounts (each round asks: one query per account and
+    per technician cost about a tenth of a quiet round at 1,000 accounts).
+    """
+    techs = {t.id: t for t in uow.techs.list(include_inactive=True)}
+    calendars: dict[AccountId, list[CalendarId]] = {}
+    for calendar in uow.calendars.list():  # primary first within each account, as for_account
+        calendars.setdefault(calendar.account_id, []).append(calendar.id)
     found: list[_Target] = []
     for account in uow.accounts.list():
         if account.status is AccountStatus.DISCONNECTED:
             continue
-        tech = uow.techs.get(account.tech_id)
+        tech = techs.get(account.tech_id)
         if tech is None:
             continue
-        calendars = tuple(c.id for c in uow.calendars.for_account(account.id))
-        found.append(_Target(account, tech.name, calendars))
+        found.append(_Target(account, tech.name, tuple(calendars.get(account.id, ()))))
     return found
 
 
