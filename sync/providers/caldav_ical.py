@@ -237,6 +237,11 @@ class _Reader:
         for slot, vevent in futures:
             shown = self.single(vevent, f"{self.href}#{_slot_key(slot)}+")
             head, tail = _split_series(current, slot, shown)
+            first = current.when.start if current.when.start is not None else current.when.start_date
+            if first is not None and _sort_instant(slot) <= _sort_instant(first):
+                # The whole series changed from its first occurrence on: the rest is the series.
+                current = replace(tail, remote_id=current.remote_id)
+                continue
             result.append(head)
             current = tail
         result.append(current)

@@ -269,3 +269,26 @@ def test_a_booking_object_reads_back_as_ours_with_the_engine_s_hash() -> None:
     assert object_content_hash(event) == event_hash(
         "AC repair — Ada Park", start, start + timedelta(minutes=90)
     )
+
+
+def test_this_and_future_from_the_first_occurrence_replaces_the_series() -> None:
+    master = lines(
+        "UID:s3",
+        "DTSTAMP:20261201T000000Z",
+        "SUMMARY:Yoga",
+        "DTSTART;TZID=America/Chicago:20270105T070000",
+        "DTEND;TZID=America/Chicago:20270105T080000",
+        "RRULE:FREQ=WEEKLY;COUNT=3",
+    )
+    future = lines(
+        "UID:s3",
+        "DTSTAMP:20261201T000000Z",
+        "RECURRENCE-ID;RANGE=THISANDFUTURE;TZID=America/Chicago:20270105T070000",
+        "SUMMARY:Yoga (noon)",
+        "DTSTART;TZID=America/Chicago:20270105T120000",
+        "DTEND;TZID=America/Chicago:20270105T130000",
+    )
+    events = read(obj(master, future))
+    assert [e.remote_id for e in events] == [HREF]
+    local = [s.astimezone(CHICAGO) for s in starts(events)]
+    assert [(d.day, d.hour) for d in local] == [(5, 12), (12, 12), (19, 12)]
