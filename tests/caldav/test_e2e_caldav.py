@@ -273,3 +273,23 @@ async def test_calendars_on_another_host_than_the_sign_in(
         assert backend.proxy.state.exchanges[before:] == []  # nothing went to the sign-in host
     finally:
         token_store.delete(account.token_ref)
+
+
+async def test_a_calendar_wiped_on_the_phone_trips_the_mass_delete_guard(office: Office) -> None:
+    """Six jobs' events vanish at once (a calendar reset on the phone): nothing is flagged or
+    freed, the dispatcher hears of it once, and the jobs keep their events' links."""
+    start = next_weekday(1, 8, office.clock)
+    ids = [_book(office, start + timedelta(hours=n), customer=f"Wiped {n}") for n in range(6)]
+    assert (await office.engine.run_once()).ok
+    assert len(_booking_objects(office)) == 6
+    for event in office.backend.phone_events():
+        event.delete()
+
+    await office.engine.run_once()
+    with office.database.unit_of_work() as uow:
+        assert uow.conflicts.open() == []
+        assert all(uow.links.for_booking(BookingId(b)) is not None for b in ids)
+        health = uow.health.get(office.account.id)
+        notices = [n.body for n in uow.notifications.list()]
+    assert health is not None and "would lose 6 of its 6 job events" in (health.last_error or "")
+    assert sum("would lose 6 of its 6 job events" in body for body in notices) == 1
