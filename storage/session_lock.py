@@ -129,7 +129,7 @@ class SessionLock:
     def _drop(self) -> None:
         connection, self._connection = self._connection, None
         self.held = False
-        if connection is not None and not connection.closed:
+        if connection is not None:  # closing a broken or closed one is harmless, and frees it
             # Already gone, perhaps: the server then ends the session, and the lock, by itself.
             with contextlib.suppress(psycopg.Error):
                 connection.close()
