@@ -74,9 +74,9 @@ DEFAULT_DURATION = timedelta(minutes=60)
 class BookingEditorDialog(QDialog):
     """New or existing booking. Emits `saved(Booking)` after the service accepted it."""
 
-    saved = Signal(object)
+    saved = Signal(Booking)
     day_loaded = Signal()
-    reloaded = Signal(object)  # the job as stored now, after a save was refused as stale
+    reloaded = Signal(Booking)  # the job as stored now, after a save was refused as stale
 
     def __init__(
         self,

@@ -28,16 +28,17 @@ from app.bus import (
 class BusBridge(QObject):
     """One Qt signal per event type; `board_changed` fires for anything the board shows."""
 
-    booking_changed = Signal(object)  # BookingChanged
-    techs_changed = Signal(object)  # TechsChanged
-    busy_changed = Signal(object)  # BusyChanged
-    conflict_changed = Signal(object)  # ConflictChanged
-    health_changed = Signal(object)  # HealthChanged
-    accounts_changed = Signal(object)  # AccountsChanged
-    notification_added = Signal(object)  # NotificationAdded
-    board_changed = Signal(object)  # any of the above that changes what the board shows
+    booking_changed = Signal(BookingChanged)
+    techs_changed = Signal(TechsChanged)
+    busy_changed = Signal(BusyChanged)
+    conflict_changed = Signal(ConflictChanged)
+    health_changed = Signal(HealthChanged)
+    accounts_changed = Signal(AccountsChanged)
+    notification_added = Signal(NotificationAdded)
+    # Any of the above that changes what the board shows: object, as a signal takes one type.
+    board_changed = Signal(object)
 
-    _event_arrived = Signal(object)
+    _event_arrived = Signal(object)  # any bus event, handed from the publishing thread: one type again
 
     def __init__(self, bus: Bus, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.hours import DEFAULT_HOURS_TEXT
-from app.domain.model import Technician
+from app.domain.model import Technician, TimeOff
 from app.domain.time import local_to_utc
 from app.errors import CrewboardError
 from app.services.container import Services
@@ -57,7 +57,7 @@ from ui.worker import DatabaseWorker
 class _ServiceDialog(QDialog):
     """A form dialog with a primary button that runs one service call on the worker."""
 
-    saved = Signal(object)
+    saved = Signal(object)  # what the service call returned; each dialog below names its type
 
     def __init__(
         self, services: Services, worker: DatabaseWorker, title: str, parent: QWidget | None
@@ -114,6 +114,8 @@ def timezone_names() -> list[str]:
 
 class TechnicianDialog(_ServiceDialog):
     """Add a technician: name, email, time zone, business hours and a colour for the board."""
+
+    saved = Signal(Technician)
 
     def __init__(
         self, services: Services, worker: DatabaseWorker, default_zone: str, parent: QWidget | None = None
@@ -203,6 +205,8 @@ class TechnicianDialog(_ServiceDialog):
 
 class TimeOffDialog(_ServiceDialog):
     """Block a technician for whole days or part of one day."""
+
+    saved = Signal(TimeOff)
 
     def __init__(
         self,

@@ -360,7 +360,7 @@ class NotificationCenter(QObject):
 
     unread_changed = Signal(int)
     alerts_loaded = Signal()
-    alert_arrived = Signal(object)
+    alert_arrived = Signal(Notification)
 
     def __init__(
         self,

@@ -255,8 +255,8 @@ class _Bridge(QObject):
 class ConnectDialog(ReleasingDialog):
     """Sign a technician in to Google or Outlook (or the sandbox's), then show their first sync."""
 
-    stage_changed = Signal(object)  # Stage
-    connected = Signal(object)  # AccountView, once saved
+    stage_changed = Signal(Stage)
+    connected = Signal(AccountView)  # once saved
     first_sync_finished = Signal()
     failed = Signal(str)
 

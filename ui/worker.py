@@ -78,7 +78,7 @@ class DatabaseWorker(QObject):
     busy_changed = Signal(bool)
     job_finished = Signal(int)
 
-    _outcome_ready = Signal(object)
+    _outcome_ready = Signal(_Outcome)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -57,10 +57,10 @@ class BoardView(QAbstractScrollArea):
     """The grid. Signals carry ids and UTC instants; the window turns them into service calls."""
 
     booking_activated = Signal(str)  # booking id: edit it
-    booking_dropped = Signal(str, str, object)  # booking id, target tech id, new start (UTC)
-    empty_slot_activated = Signal(str, object)  # tech id, start (UTC): new booking there
+    booking_dropped = Signal(str, str, datetime)  # booking id, target tech id, new start (UTC)
+    empty_slot_activated = Signal(str, datetime)  # tech id, start (UTC): new booking there
     cancel_requested = Signal(str)  # booking id
-    selection_changed = Signal(object)  # booking id or None
+    selection_changed = Signal(object)  # booking id or None: object, as a signal cannot say "str or None"
     tech_activated = Signal(str)  # tech id: their name was double-clicked
     tech_menu_requested = Signal(str, QPoint)  # tech id, global position: their name was right-clicked
 

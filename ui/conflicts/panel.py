@@ -55,7 +55,7 @@ class ConflictsPanelWidget(QWidget):
     after a decision went through, and `count_changed(open conflicts)`."""
 
     conflicts_loaded = Signal()
-    booking_selected = Signal(str, object)
+    booking_selected = Signal(str, object)  # booking id, start or None (a signal cannot say "or None")
     message_shown = Signal(str)
     count_changed = Signal(int)
 
