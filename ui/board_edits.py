@@ -16,6 +16,7 @@ from app.errors import Refused
 from app.services.board import BoardSnapshot
 from app.services.booking_changes import BookingChange
 from app.services.container import Services
+from app.services.stale_booking import StaleBooking
 from ui.board.undo import BoardUndoStack
 from ui.booking_editor import describe_booking
 from ui.widgets import ask
@@ -71,9 +72,14 @@ class BoardEdits(QObject):
     def move(self, booking_id: BookingId, tech_id: TechId, start: datetime, force: bool = False) -> None:
         """Move (or assign) a booking through BookingService; busy time asks "Book anyway?"."""
         bookings = self._services.bookings
+        shown = find_booking(self._snapshot(), booking_id)
+        # The version on screen: a tile another desk moved meanwhile is refused, not overwritten.
+        expected = shown.version if shown is not None else None
 
         def failed(error: BaseException) -> None:
-            if isinstance(error, Refused) and not force:
+            if isinstance(error, StaleBooking):
+                self._worker.report(error)  # its sentence says who moved it; the feed redraws the board
+            elif isinstance(error, Refused) and not force:
                 ask(
                     self._parent,
                     "Technician is busy",
@@ -87,7 +93,8 @@ class BoardEdits(QObject):
 
         def move() -> BookingChange:
             before = bookings.get(booking_id)
-            return BookingChange(before, bookings.move(booking_id, start, tech=tech_id, force=force))
+            moved = bookings.move(booking_id, start, tech=tech_id, force=force, expected_version=expected)
+            return BookingChange(before, moved)
 
         self._worker.run(move, on_done=self.remember, on_error=failed, context=self)
 
