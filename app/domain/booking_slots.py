@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from app.domain.availability import TechSchedule, free_intervals
 from app.domain.ids import TechId
@@ -18,6 +19,7 @@ from app.domain.service_types import ServiceType
 from app.domain.time import Interval, local_midnight, zone
 
 DEFAULT_STEP = timedelta(minutes=30)
+_HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,8 @@ def offered_starts(
         if tech.id not in service.qualified or not tech.active:
             continue
         for span in free_intervals(tech, window, schedule.busy):
+            if span.duration < need:
+                continue  # most gaps in a busy day are short: no grid work for them
             for start in _grid(span, need, business_zone, step):
                 free_at.setdefault(start, set()).add(tech.id)
     return [
@@ -75,9 +79,12 @@ def on_grid(start: datetime, business_zone: str, step: timedelta = DEFAULT_STEP)
 
 def _grid(span: Interval, need: timedelta, business_zone: str, step: timedelta) -> Iterable[datetime]:
     start = _first_on_grid(span.start, business_zone, step)
+    # Clocks change by whole hours, so a step that divides an hour stays on the grid across midnight
+    # and daylight-saving changes by plain addition; any other step is put back on the grid each time.
+    steady = _HOUR % step == timedelta(0)
     while start + need <= span.end:
         yield start
-        start = _first_on_grid(start + step, business_zone, step)
+        start = start + step if steady else _first_on_grid(start + step, business_zone, step)
 
 
 def _first_on_grid(moment: datetime, business_zone: str, step: timedelta) -> datetime:
@@ -87,6 +94,11 @@ def _first_on_grid(moment: datetime, business_zone: str, step: timedelta) -> dat
     clocks move by whole hours.
     """
     tz = zone(business_zone)
-    midnight = local_midnight(moment.astimezone(tz).date(), tz)
+    midnight = _midnight(moment.astimezone(tz).date(), business_zone)
     steps = -((midnight - moment) // step)  # ceiling division
     return midnight + steps * step
+
+
+@lru_cache(maxsize=4096)
+def _midnight(day: date, business_zone: str) -> datetime:
+    return local_midnight(day, zone(business_zone))

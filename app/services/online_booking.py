@@ -348,7 +348,7 @@ class OnlineBookingService:
                 raise Refused("This job can only be moved by calling the office.")
             self._check_start(start, BookingSource.ONLINE)
             job = Interval(start, start + service.occupies)
-            techs = [t for t in (uow.techs.get(i) for i in service.qualified) if t is not None and t.active]
+            techs = [t for t in uow.techs.list() if t.id in service.qualified]
             blocks = busy_blocks(uow, techs, job, exclude_booking=booking.id)
             schedules = [TechSchedule(t, tuple(b.interval for b in blocks[t.id])) for t in techs]
             free = free_for(schedules, service, start)
@@ -414,7 +414,7 @@ class OnlineBookingService:
 
     def _schedules(self, uow: UnitOfWork, service: ServiceType, window: Interval) -> list[TechSchedule]:
         techs = sorted(
-            (t for t in (uow.techs.get(i) for i in service.qualified) if t is not None and t.active),
+            (t for t in uow.techs.list() if t.id in service.qualified),
             key=lambda t: t.id,
         )
         busy = busy_spans(uow, techs, window)
@@ -435,7 +435,7 @@ class OnlineBookingService:
         local_day = start.astimezone(tz).date()
         monday = local_day - timedelta(days=local_day.weekday())
         week = Interval(local_midnight(monday, tz), local_midnight(monday + timedelta(days=7), tz))
-        techs = [t for t in (uow.techs.get(i) for i in service.qualified) if t is not None and t.active]
+        techs = [t for t in uow.techs.list() if t.id in service.qualified]
         booked: dict[TechId, timedelta] = {t.id: timedelta(0) for t in techs}
         for tech_id, span in uow.bookings.spans(week, [t.id for t in techs]):
             inside = span.intersection(week)
