@@ -48,6 +48,19 @@ GROUPS = (
         ),
     ),
     Group(
+        "booking",
+        "tests.bench.booking",
+        420,
+        (
+            (
+                "booking_slots",
+                "booking page: starts offered for a service over 14 days, 50 techs (server time)",
+                "ms",
+                "p95 ≤ 50 ms",
+            ),
+        ),
+    ),
+    Group(
         "board",
         "tests.bench.board",
         180,
@@ -150,6 +163,25 @@ GROUPS = (
         "tests.bench.failover",
         300,
         (("failover", "failover: owner killed → standby owns sync", "s", "≤ 10 s"),),
+    ),
+    Group(
+        "desks",
+        "tests.bench.desk_feed",
+        240,
+        (
+            (
+                "desk_to_desk_sqlite",
+                "desk → desk: job saved on one desk → on another desk's board (sqlite)",
+                "ms",
+                "p95 ≤ 300 ms",
+            ),
+            (
+                "desk_to_desk_postgresql",
+                "desk → desk: job saved on one desk → on another desk's board (postgresql)",
+                "ms",
+                "p95 ≤ 300 ms",
+            ),
+        ),
     ),
     Group(
         "desks",
