@@ -183,25 +183,6 @@ GROUPS = (
             ),
         ),
     ),
-    Group(
-        "desks",
-        "tests.bench.desk_feed",
-        240,
-        (
-            (
-                "desk_to_desk_sqlite",
-                "desk → desk: job saved on one desk → on another desk's board (sqlite)",
-                "ms",
-                "p95 ≤ 300 ms",
-            ),
-            (
-                "desk_to_desk_postgresql",
-                "desk → desk: job saved on one desk → on another desk's board (postgresql)",
-                "ms",
-                "p95 ≤ 300 ms",
-            ),
-        ),
-    ),
 )
 
 PROGRESS = "  · "
