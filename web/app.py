@@ -10,9 +10,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
+from web.limits import BODY_TIMEOUT, BodyDeadline
 
-def build_asgi_app(routes: Sequence[BaseRoute], *, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
-    """Starlette over `extra_routes` then `routes`; no debug pages, no lifespan work."""
-    return Starlette(debug=False, routes=[*extra_routes, *routes])
+
+def build_asgi_app(
+    routes: Sequence[BaseRoute],
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    body_timeout: float = BODY_TIMEOUT,
+) -> Starlette:
+    """Starlette over `extra_routes` then `routes`, every body within `body_timeout` seconds
+    (web.limits); no debug pages, no lifespan work."""
+    return Starlette(
+        debug=False,
+        routes=[*extra_routes, *routes],
+        middleware=[Middleware(BodyDeadline, seconds=body_timeout)],
+    )
