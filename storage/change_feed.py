@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.domain.changes import ChangeKind
@@ -78,6 +78,24 @@ CLASSIFY: dict[type[Base], Classifier | None] = {
 }
 
 
+# Columns a program rewrites as it goes about its routine, every poll or every retry: a row whose
+# update touches only these is no news to anyone (a feed entry per account per poll would wake
+# every desk every few seconds for nothing and grow the table by millions of rows a day). A change
+# of state travels in the other columns: an outage starting or ending, an alert level, a status.
+QUIET: dict[type[Base], frozenset[str]] = {
+    SyncHealthRow: frozenset({"last_success", "last_read", "last_write"}),
+    CalendarRow: frozenset({"sync_cursor", "channel_id", "channel_resource_id", "channel_expires"}),
+    # The engine's own bookkeeping of a queued write: a new row, or one rescheduled, is news to the
+    # sync owner; counting attempts and noting the last error is not.
+    OutboxRow: frozenset({"attempts", "last_error"}),
+}
+
+
+def _changed_columns(row: Any) -> set[str]:
+    state = inspect(row)
+    return {attr.key for attr in state.attrs if attr.history.has_changes()}
+
+
 def pending(session: Session) -> dict[tuple[ChangeKind, str], None]:
     """The changes noted in `session`'s transaction so far, in the order first noted."""
     notes: dict[tuple[ChangeKind, str], None] = session.info.setdefault(_PENDING, {})
@@ -101,8 +119,12 @@ def _after_flush(session: Session, flush_context: Any) -> None:
             classify = CLASSIFY.get(type(row))
             if classify is None:
                 continue
-            if changed_only and not session.is_modified(row, include_collections=False):
-                continue  # assigned the values it already had: the ORM writes nothing
+            if changed_only:
+                changed = _changed_columns(row)
+                if not changed:
+                    continue  # assigned the values it already had: the ORM writes nothing
+                if changed <= QUIET.get(type(row), frozenset()):
+                    continue  # routine bookkeeping, see QUIET
             notes[classify(row)] = None
 
 

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Mapper
 
 from app.domain.changes import Change, ChangeKind
 from app.domain.ids import TimeOffId, new_id
-from app.domain.model import BusyBlock, BusySource, Calendar, Customer, Technician, TimeOff
+from app.domain.model import BusyBlock, BusySource, Calendar, Customer, SyncHealth, Technician, TimeOff
 from app.domain.time import Interval
+from app.services.sync_queue import changed_row
 from storage import Database, SqlUnitOfWork, open_database
 from storage.change_feed import CHANNEL, CLASSIFY
 from storage.engine import is_postgresql
@@ -185,3 +186,55 @@ def test_postgresql_notifies_listeners_at_commit_only(db: Database) -> None:
             uow.commit()
         notices = list(listener.notifies(timeout=10, stop_after=1))
     assert [(notice.channel, notice.payload) for notice in notices] == [(CHANNEL, str(_feed(db)[-1].seq))]
+
+
+def test_routine_bookkeeping_is_no_news_but_a_change_of_state_is(
+    db: Database, people: tuple[Technician, Customer], google_calendar: Calendar
+) -> None:
+    """Every poll rewrites each account's last read and each calendar's cursor; every retry counts
+    an attempt. None of that may wake every desk; an outage, a setting or a new write does."""
+    ana, harbor = people
+    account_id = google_calendar.account_id
+    job = booking(harbor.id, ana.id, T0)
+    queued = changed_row(job.id, ana.id, T0)
+    with db.unit_of_work() as uow:
+        uow.bookings.add(job)
+        uow.outbox.add(queued)
+        uow.health.put(SyncHealth(account_id, last_success=T0, last_read=T0))
+        uow.commit()
+    assert {ChangeKind.OUTBOX, ChangeKind.HEALTH} <= {c.kind for c in _feed(db)}
+    quiet: list[Callable[[SqlUnitOfWork], None]] = [
+        lambda uow: uow.health.put(SyncHealth(account_id, last_success=T0 + HOUR, last_read=T0 + HOUR)),
+        lambda uow: uow.calendars.update(replace(google_calendar, sync_cursor="token-2")),
+        lambda uow: uow.outbox.update(replace(queued, attempts=1, last_error="HTTP 503")),
+    ]
+    news: list[tuple[Callable[[SqlUnitOfWork], None], tuple[ChangeKind, str]]] = [
+        (
+            lambda uow: uow.health.put(
+                SyncHealth(
+                    account_id, last_success=T0 + HOUR, failing_since=T0 + 2 * HOUR, last_error="offline"
+                )
+            ),
+            (ChangeKind.HEALTH, account_id),
+        ),
+        (
+            lambda uow: uow.calendars.update(replace(google_calendar, sync_cursor="token-3", blocks=False)),
+            (ChangeKind.CALENDAR, google_calendar.id),
+        ),
+        (
+            lambda uow: uow.outbox.update(replace(queued, attempts=2, next_attempt=T0 + HOUR)),
+            (ChangeKind.OUTBOX, job.id),
+        ),
+    ]
+    for step in quiet:
+        before = _feed(db)[-1].seq
+        with db.unit_of_work() as uow:
+            step(uow)
+            uow.commit()
+        assert _feed(db, after=before) == []
+    for step, expected in news:
+        before = _feed(db)[-1].seq
+        with db.unit_of_work() as uow:
+            step(uow)
+            uow.commit()
+        assert _kinds(_feed(db, after=before)) == [expected]
