@@ -97,7 +97,10 @@ class OfficeService:
                 await self._own(stop)
         finally:
             self._role = Role.STANDBY
-            await asyncio.to_thread(self._lock.release)
+            try:
+                await asyncio.to_thread(self._lock.release)
+            except StorageError as error:  # the advisory lock goes with the session; a row goes stale
+                log.warning("giving up sync ownership: %s", error)
 
     async def _take_ownership(self, stop: asyncio.Event) -> bool:
         """Try every `retry_every` seconds; True once owner, False when stopped first."""
