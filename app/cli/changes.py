@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from app.domain.changes import Change
-from app.errors import InvalidInput
+from app.errors import InvalidInput, StorageError
 from app.office import office_zone
 from app.services.change_feed import BATCH, ChangeFeedListener
 from app.services.container import Services
@@ -49,7 +49,16 @@ def changes(s: Services, a: argparse.Namespace) -> int:
             _print(batch, a.json)
             after = batch[-1].seq
         return 0
-    return asyncio.run(_follow(ChangeFeedListener(store), since, a.json))
+    return asyncio.run(_follow(ChangeFeedListener(store, on_connection=_say_connection), since, a.json))
+
+
+def _say_connection(problem: StorageError | None) -> None:
+    """Following goes on through an outage; say when it stops and when it resumes, on stderr."""
+    if problem is not None:
+        sys.stderr.write(f"crewboard: {problem} Still trying; changes made meanwhile will follow.\n")
+    else:
+        sys.stderr.write("crewboard: the change feed can be read again; catching up.\n")
+    sys.stderr.flush()
 
 
 async def _follow(listener: ChangeFeedListener, since: int | None, as_json: bool) -> int:

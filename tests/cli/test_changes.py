@@ -10,8 +10,10 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+import psycopg
 import pytest
 
+from storage.feed_watch import APPLICATION_NAME
 from tests.children import child_python_path
 from tests.cli.conftest import Result
 
@@ -128,3 +130,47 @@ def test_follow_into_a_closed_pipe_is_quiet(cli: Cli) -> None:
             follower.kill()
             follower.wait()
         follower.stderr.close()
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+def test_follow_says_when_the_feed_is_cut_and_catches_up(cli: Cli, db_url: str) -> None:
+    assert cli("--db", db_url, *TECH).code == 0
+    follower = subprocess.Popen(
+        _crewboard(db_url, "changes", "--follow", "--since", "0", "--json"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env("back-office"),
+    )
+    assert follower.stdout is not None and follower.stderr is not None
+    try:
+        assert json.loads(follower.stdout.readline())["seq"] == 1  # it reads, so it listens
+        admin_url = db_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            cut = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s AND datname = current_database()",
+                (APPLICATION_NAME,),
+            ).fetchone()
+        assert cut is not None and cut[0] == 1
+        assert "cannot be read" in follower.stderr.readline()
+        assert "can be read again" in follower.stderr.readline()
+        booked = _run(db_url, *BOOK)
+        assert any(entry["id"] == booked["id"] for entry in _until_booking(follower.stdout))
+        follower.send_signal(signal.SIGINT)
+        assert follower.wait(timeout=60) == 130
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+        follower.stdout.close()
+        follower.stderr.close()
+
+
+def _until_booking(stream: IO[str]) -> list[dict[str, Any]]:
+    seen = []
+    for entry in _lines(stream):
+        seen.append(entry)
+        if entry["kind"] == "booking":
+            break
+    return seen
