@@ -35,6 +35,16 @@ lock-upgrade: system-deps
 	PYTHON=$(PYTHON) scripts/lock --upgrade
 	$(MAKE) test
 
+# The Linux desktop bundle (PyInstaller, one folder) as dist/crewboard-VERSION-linux-ARCH.tar.gz and
+# a .deb, built from the locked virtualenv. CPU-heavy (several minutes): not part of `make test`.
+package: $(STAMP)
+	scripts/package $(BIN)
+
+# The bundle run as on a machine with no Python (env -i, offscreen): --version, a CLI round trip,
+# the demo for 20 s with its techs synced; then its size.
+package-test: system-deps package
+	scripts/package-test
+
 system-deps:
 	@scripts/system-deps
 
