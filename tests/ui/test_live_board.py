@@ -16,7 +16,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.domain.ids import ConflictId, new_id
-from app.domain.model import Conflict, ConflictKind
+from app.domain.model import Conflict, ConflictKind, SyncHealth
 from app.domain.time import FixedClock
 from app.services.bookings import NewBooking
 from app.services.change_feed import FollowTiming
@@ -116,3 +116,31 @@ def test_another_desks_booking_and_conflict_reach_the_open_window(
         return lists is not None and any(view.conflict.id == conflict.id for view in lists.open)
 
     qtbot.waitUntil(listed, timeout=10_000)
+
+
+def test_another_programs_outage_reaches_the_open_health_panel(
+    qtbot: QtBot, busy_window: MainWindow, services: Services, other_desk: Services, relayed: None
+) -> None:
+    win = busy_window
+    with services.uow(read_only=True) as uow:
+        account = uow.accounts.list()[0]
+    dialog = win.open_sync_health()
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=10_000)
+    failing_since = other_desk.clock.now()
+    with other_desk.uow() as uow:  # as the office service's health monitor records an outage
+        uow.health.put(
+            SyncHealth(account.id, failing_since=failing_since, last_error="Google cannot be reached")
+        )
+        uow.commit()
+
+    def shown() -> bool:
+        report = dialog.report
+        return report is not None and any(
+            row.account.id == account.id
+            and row.health is not None
+            and row.health.failing_since == failing_since
+            for row in report.accounts
+        )
+
+    qtbot.waitUntil(shown, timeout=10_000)
+    dialog.close()
