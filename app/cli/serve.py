@@ -26,9 +26,12 @@ from app.cli.sync import build_engine, seconds_argument
 from app.domain.escalation import Thresholds, format_duration
 from app.domain.model import CalendarAccount
 from app.errors import InvalidInput
+from app.office import office_zone_name
 from app.services.container import Services
 
 if TYPE_CHECKING:  # the sync machinery loads only when the command runs
+    from starlette.routing import BaseRoute
+
     from sync.engine import SyncEngine
     from sync.engine.lock import EngineLock
     from sync.engine.ports import ProviderFor
@@ -37,6 +40,7 @@ if TYPE_CHECKING:  # the sync machinery loads only when the command runs
 DEFAULT_LISTEN = "127.0.0.1:8470"
 LISTEN_ENV = "CREWBOARD_LISTEN"
 PUBLIC_URL_ENV = "CREWBOARD_PUBLIC_URL"
+BUSINESS_NAME_ENV = "CREWBOARD_BUSINESS_NAME"  # the name the booking page shows customers
 
 
 def register(sub: Any) -> None:
@@ -131,8 +135,9 @@ async def _serve(
         assert service is not None
         return service.state()
 
-    # The seam for the other web pages: each package gives Starlette routes, mounted here.
-    routes = [healthz_route(state, SyncOwnerService(s.uow, s.clock))]
+    # The seam for the web pages: each package gives Starlette routes, mounted here beside the push
+    # routes (which answer every other path).
+    routes = [healthz_route(state, SyncOwnerService(s.uow, s.clock)), *_booking_routes(s, public_url)]
     push = PushSide(
         s.uow,
         provider_for,
@@ -163,6 +168,22 @@ async def _serve(
                 loop.remove_signal_handler(signum)
     _say("Service stopped.")
     return 0
+
+
+def _booking_routes(s: Services, public_url: str | None) -> list[BaseRoute]:
+    """The customers' booking page (/book), with confirmations by the alerts' mail server if set."""
+    from app.services.online_booking import OnlineBookingService
+    from app.web.booking import booking_routes
+    from app.web.booking.mail import ConfirmationMailer
+    from sync.notify import notification_settings
+    from sync.providers.config import read_settings_file, settings_path
+
+    path = settings_path()
+    smtp = notification_settings(read_settings_file(path), path).smtp
+    page = OnlineBookingService.for_office(s.uow, s.clock, s.bus, office_zone_name())
+    name = os.environ.get(BUSINESS_NAME_ENV, "").strip() or "Crewboard"
+    mailer = ConfirmationMailer(smtp) if smtp is not None else None
+    return booking_routes(page, business_name=name, public_url=public_url, mailer=mailer)
 
 
 def _say(text: str) -> None:

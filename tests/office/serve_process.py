@@ -40,25 +40,34 @@ class ServeProcess:
     last: Answer | None = field(default=None)
 
     @classmethod
-    def start(cls, db: str, folder: Path, *options: str, push: bool = False, poll: float = 2) -> ServeProcess:
+    def start(
+        cls,
+        db: str,
+        folder: Path,
+        *options: str,
+        push: bool = False,
+        poll: float = 2,
+        env: dict[str, str] | None = None,
+    ) -> ServeProcess:
         """`crewboard serve --db DB` with its own log folder; with `push`, its own address as the
         public one (the sandbox posts to loopback directly)."""
         folder.mkdir(parents=True, exist_ok=True)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        env = {
+        environment = {
             **os.environ,
             "CREWBOARD_LOG_DIR": str(folder / "logs"),
             "PYTHONPATH": child_python_path(),
             "CREWBOARD_LISTEN": f"127.0.0.1:{port}",
+            **(env or {}),
         }
-        env.pop("CREWBOARD_PUBLIC_URL", None)
+        environment.pop("CREWBOARD_PUBLIC_URL", None)
         command = [sys.executable, "-m", "app.cli", "--db", db, "serve", "--poll", str(poll), *options]
         if push:
             command += ["--public-url", url]
         with (folder / "stderr.txt").open("w") as stderr:  # the child keeps its own copy of the file
             process = subprocess.Popen(
-                command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, text=True
+                command, env=environment, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, text=True
             )
         return cls(process, port, folder)
 

@@ -51,7 +51,7 @@ def _health(db: str, tmp_path: Path) -> str:
 
 def test_serve_answers_healthz_and_gives_ownership_up_on_sigterm(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'office.db'}"
-    serve = ServeProcess.start(db, tmp_path / "a")
+    serve = ServeProcess.start(db, tmp_path / "a", env={"CREWBOARD_BUSINESS_NAME": "Harbor Heating"})
     try:
         status, body = serve.wait_owner()
         assert status == 200 and body["store"] == "reachable"
@@ -59,6 +59,8 @@ def test_serve_answers_healthz_and_gives_ownership_up_on_sigterm(tmp_path: Path)
         other = httpx.post(f"{serve.url}/nowhere", trust_env=False, timeout=5)
         assert other.status_code == 404  # the push routes answer every other path, as before
         assert parsedate_to_datetime(other.headers["date"]).tzinfo is not None  # HTTP asks a Date of us
+        page = httpx.get(f"{serve.url}/book/", trust_env=False, timeout=5)  # the booking page, mounted
+        assert page.status_code == 200 and "Harbor Heating" in page.text
         told = _health(db, tmp_path)
         assert f"Calendar sync is owned by crewboard serve (pid {serve.pid} on host" in told, told
     finally:
