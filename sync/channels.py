@@ -133,7 +133,7 @@ class ChannelKeeper:
         return True
 
     async def _open_or_renew(self, target: _Target, fresh: bool) -> Channel:
-        provider = self._providers.get(target.account)
+        provider = await self._providers.get(target.account)
         calendar = target.calendar
         address = push_address(self._public_url, target.account.provider.value)
         if (
@@ -222,7 +222,7 @@ class ChannelKeeper:
             if self._polls is not None:
                 self._polls.dropped(calendar.id)
             with contextlib.suppress(ProviderError):
-                await self._providers.get(target.account).stop_watch(
+                await (await self._providers.get(target.account)).stop_watch(
                     calendar, _channel(calendar, self._channels.token_for(calendar.id))
                 )
             await asyncio.to_thread(self._store, calendar, None)

@@ -280,7 +280,7 @@ class SyncEngine:
         started = self._clock.now()
         self.pacer.spend(account, calendar_id)
         try:
-            provider = self._providers.get(account)
+            provider = await self._providers.get(account)
             outcome = await self._reader.read(calendar_id, provider)
         except AuthExpired as error:
             await self._auth_expired(account.id, str(error), report, blocked)

@@ -176,7 +176,9 @@ class OutboxFlusher:
                 # Not only the due rows count: a later change's row may come due while the row of
                 # that create still waits for its retry.
                 calendar, account = snap.calendars[snap.desired.calendar_id]
-                found = await self._provider(account).find_booking_event(calendar, self._content(snap))
+                found = await (await self._provider(account)).find_booking_event(
+                    calendar, self._content(snap)
+                )
                 if found is not None:
                     observed = planner_inputs.observed(found, zone_of(snap))
             actions = plan(booking_id, snap.desired, observed, agreed)
@@ -201,7 +203,7 @@ class OutboxFlusher:
                 await self._commit(effects)
                 effects = []
                 calendar, account = snap.calendars[stray.calendar_id]
-                await self._provider(account).delete_event(calendar, stray.remote_id, stray.etag)
+                await (await self._provider(account)).delete_event(calendar, stray.remote_id, stray.etag)
                 report.wrote.add(account.id)
                 report.writes += 1
                 effects.append(forget_mirror(stray.calendar_id, stray.remote_id))
@@ -286,7 +288,7 @@ class OutboxFlusher:
         report.wrote.add(account.id)
         report.writes += 1
         report.reread.add(calendar.id)  # plan it again in this round
-        found = await self._provider(account).find_booking_event(calendar, self._content(snap))
+        found = await (await self._provider(account)).find_booking_event(calendar, self._content(snap))
         if found is None:
             # Deleted meanwhile, most likely: the rows stay, and are planned afresh after a pause
             # (a provider that keeps answering so would otherwise be asked again and again).
@@ -333,7 +335,7 @@ class OutboxFlusher:
             case CreateEvent():
                 calendar, account = snap.calendars[action.calendar_id]
                 self._current_account = account.id
-                written = await self._provider(account).create_event(calendar, self._content(snap))
+                written = await (await self._provider(account)).create_event(calendar, self._content(snap))
                 if written.adopted or written.content_hash != action.content_hash:
                     return await self._found_on_create(report, account, calendar, snap, now)
                 return self._written(
@@ -342,7 +344,7 @@ class OutboxFlusher:
             case UpdateEvent():
                 calendar, account = snap.calendars[action.calendar_id]
                 self._current_account = account.id
-                written = await self._provider(account).update_event(
+                written = await (await self._provider(account)).update_event(
                     calendar, action.remote_id, action.etag, self._content(snap)
                 )
                 return self._written(
@@ -351,7 +353,7 @@ class OutboxFlusher:
             case DeleteEvent():
                 calendar, account = snap.calendars[action.calendar_id]
                 self._current_account = account.id
-                await self._provider(account).delete_event(calendar, action.remote_id, action.etag)
+                await (await self._provider(account)).delete_event(calendar, action.remote_id, action.etag)
                 report.wrote.add(account.id)
                 report.writes += 1
                 return record_delete(action.booking_id, calendar, action.remote_id, now, queued)
@@ -379,9 +381,9 @@ class OutboxFlusher:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _provider(self, account: CalendarAccount) -> CalendarProvider:
+    async def _provider(self, account: CalendarAccount) -> CalendarProvider:
         self._current_account = account.id
-        return self._providers.get(account)
+        return await self._providers.get(account)
 
     def _account_of_error(self, snap: BookingSnapshot, error: BaseException) -> AccountId:
         if self._current_account is not None:

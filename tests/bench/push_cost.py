@@ -61,7 +61,7 @@ def _quiet_read_cpu(engine: EngineThread, made: Any, picked: list[Connected]) ->
         started = time.process_time()
         for _ in range(READS):
             for calendar in calendars:
-                provider = engine.engine.providers.get(accounts[calendar.account_id])
+                provider = await engine.engine.providers.get(accounts[calendar.account_id])
                 await provider.read_changes(calendar, calendar.sync_cursor.partition(cursors._SEP)[2], window)
         return (time.process_time() - started) / (READS * len(calendars))
 

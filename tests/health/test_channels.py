@@ -131,7 +131,7 @@ async def test_a_shared_pool_gives_one_provider_per_account_and_stays_open_for_i
     the keeper stopping first must not close what the engine still uses."""
     fakes = Fakes(clock)
     pool = ProviderPool(fakes)
-    engine_side = pool.get(business.maria_google)  # the engine opened Maria's provider first
+    engine_side = await pool.get(business.maria_google)  # the engine opened Maria's provider first
     keeper = ChannelKeeper(
         services.uow, fakes, CalendarChannels(services.uow), "https://relay.example.com/cb/", clock, pool=pool
     )
