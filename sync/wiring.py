@@ -1,4 +1,4 @@
-"""What runs beside the sync engine in `crewboard sync`: health rounds, e-mail, and push.
+"""Wiring for `crewboard sync`: what runs beside the engine (health rounds, e-mail and push).
 
 The command builds the monitor first (the engine records every attempt through it), then the
 engine, then runs both until stopped:
