@@ -9,6 +9,7 @@ skipped: its own use cases announced them when they committed.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 
 from app.bus import (
@@ -28,6 +29,8 @@ from app.domain.model import ConflictStatus
 from app.errors import StorageError
 from app.services.change_feed import ChangeFeedListener, ChangeFeedStore, FollowTiming
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
 
 ELSEWHERE = "elsewhere"  # BookingChanged.kind for a change another program made
 
@@ -54,6 +57,10 @@ class FeedRelay:
                 events = await asyncio.to_thread(self.events_for, batch)
                 for event in events:
                     self._bus.publish(event)
+        except Exception:
+            # A bug, not an outage (the listener rides those out): say so, or screens go stale unseen.
+            log.exception("the change feed relay stopped; other desks' changes no longer show live")
+            raise
         finally:
             await follower.aclose()
 
