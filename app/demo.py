@@ -483,7 +483,9 @@ def _stop_starting(signum: int, frame: FrameType | None) -> None:
 
 def run_demo() -> int:
     # Until the window takes over (it closes itself on these signals), a stop unwinds the set-up.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    from app.main import stop_signals
+
+    for sig in stop_signals():
         signal.signal(sig, _stop_starting)
     folder = Path(tempfile.mkdtemp(prefix="crewboard-demo-"))
     os.environ.setdefault("CREWBOARD_LOG_DIR", str(folder / "logs"))

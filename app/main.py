@@ -224,7 +224,7 @@ def run_desktop(
         # user would, so whoever opened the app cleans up after it (the demo removes its folder).
         loop.call_soon_threadsafe(window.close)
 
-    previous = {sig: signal.signal(sig, on_terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, on_terminate) for sig in stop_signals()}
     try:
         with loop:
             if runner is not None:
@@ -242,6 +242,12 @@ def run_desktop(
         asyncio.set_event_loop(None)
         collector.stop()
     return 0
+
+
+def stop_signals() -> tuple[signal.Signals, ...]:
+    """The polite stops this platform has: SIGTERM, and SIGHUP where there is one (not on Windows)."""
+    hangup = getattr(signal, "SIGHUP", None)
+    return (signal.SIGTERM,) if hangup is None else (signal.SIGTERM, hangup)
 
 
 def demo_command() -> list[str]:
