@@ -50,11 +50,13 @@ from sync.providers.caldav_ical import (
 )
 from sync.providers.caldav_xml import CALDAV, DAV, DavResponse, multiget, q, sync_collection
 from sync.providers.errors import (
+    AuthExpired,
     BadRemoteData,
     CursorExpired,
     NotFoundRemote,
     PreconditionFailed,
     ProviderError,
+    RateLimited,
 )
 from sync.providers.protocol import BookingEventContent, ChangeBatch, Channel, WrittenEvent
 
@@ -344,12 +346,26 @@ class CaldavCalendarProvider:
     async def _written(
         self, calendar: Calendar, href: str, response_etag: str | None, body: bytes, adopted: bool
     ) -> WrittenEvent:
+        """What a PUT stored, with the ETag the object has now.
+
+        The PUT's own ETag is not trusted: a server that rewrites what it stores (adds properties,
+        normalizes) may still answer with one the stored object lacks, and some (iCloud) answer
+        none. A stale ETag would make the next read look like the tech's edit and a later move a
+        conflict, so one PROPFIND asks for the ETag the object has; the answer's is the fallback.
+        """
         obj = read_object(href, response_etag or "", body, calendar.id)
-        etag = response_etag
-        if not etag:  # some servers (iCloud) answer a PUT without the new ETag
-            found = await self._get_object(calendar, href)
-            etag = found.events[0].etag if found is not None and found.events else ""
-        return WrittenEvent(href, etag or "", object_content_hash(obj.events[0]), adopted=adopted)
+        etag = await self._stored_etag(href) or response_etag or ""
+        return WrittenEvent(href, etag, object_content_hash(obj.events[0]), adopted=adopted)
+
+    async def _stored_etag(self, href: str) -> str | None:
+        try:
+            found = await self._session.props(href, [q(DAV, "getetag")])
+        except (AuthExpired, RateLimited):
+            raise
+        except ProviderError as error:  # the write stands; the answer's ETag will do
+            log.info("Could not read back a CalDAV object's ETag: %s", error)
+            return None
+        return next((r.text(q(DAV, "getetag")) for r in found.responses if r.text(q(DAV, "getetag"))), None)
 
     async def create_event(self, calendar: Calendar, content: BookingEventContent) -> WrittenEvent:
         for generation in range(MAX_GENERATION + 1):

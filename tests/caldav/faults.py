@@ -57,6 +57,9 @@ class FaultState:
     faults: list[_Fault] = field(default_factory=list)
     no_sync_collection: bool = False
     no_etag_on_put: bool = False  # iCloud answers a PUT without the new ETag
+    # A server that stores something else than it was sent (it adds or rewrites properties)
+    # answers a PUT with an ETag the stored object no longer has by the time it is read.
+    etag_changes_after_put: bool = False
     # iCloud names the calendar home on a partition host (p42-caldav.icloud.com): this origin
     # is put before the calendar-home-set href, so the client must go there for its calendars.
     home_elsewhere: str | None = None
@@ -163,6 +166,8 @@ class FaultProxy:
         out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP | {"content-encoding"}}
         if self.state.no_etag_on_put and method == "PUT":
             out = {k: v for k, v in out.items() if k.lower() != "etag"}
+        if self.state.etag_changes_after_put and method == "PUT":
+            out = {k: ('"put-' + v.strip('"') + '"' if k.lower() == "etag" else v) for k, v in out.items()}
         self._answer(handler, answer.status_code, out, content)
         self.state.exchanges.append(
             Exchange(method, handler.path, answer.status_code, sent, received, time.perf_counter())

@@ -293,3 +293,24 @@ async def test_a_calendar_wiped_on_the_phone_trips_the_mass_delete_guard(office:
         notices = [n.body for n in uow.notifications.list()]
     assert health is not None and "would lose 6 of its 6 job events" in (health.last_error or "")
     assert sum("would lose 6 of its 6 job events" in body for body in notices) == 1
+
+
+async def test_an_etag_answered_to_a_put_that_the_object_lacks_is_not_kept(office: Office) -> None:
+    """Servers that rewrite what they store may answer a PUT with an ETag the object lacks. Kept,
+    it made the next read look like the tech's edit, and a move of the job a false "edited on both
+    sides"; the adapter keeps the ETag the object has, so the move simply goes out."""
+    office.backend.proxy.state.etag_changes_after_put = True
+    start = next_weekday(3, 9, office.clock)
+    booking_id = _book(office, start, customer="Rewriting Server Ltd")
+    assert (await office.engine.run_once()).ok
+    office.services.bookings.move(booking_id, start + timedelta(hours=2), force=True)
+    for _ in range(3):
+        office.clock.advance(timedelta(minutes=1))
+        await office.engine.run_once()
+    [event] = _booking_objects(office)
+    assert event.decoded("DTSTART") == start + timedelta(hours=2)
+    refused = [e for e in office.backend.proxy.state.exchanges if e.method == "PUT" and e.status == 412]
+    assert refused == []
+    with office.database.unit_of_work() as uow:
+        assert uow.conflicts.open() == []
+        assert uow.outbox.pending() == []

@@ -17,15 +17,28 @@ from app.domain.model import Provider
 from app.main import caldav_connector_factory, connector_factory
 from app.services.container import Services
 from sync.providers.secrets import TokenStore
+from tests.accounts.conftest import keyring_problem, token_store
 from tests.caldav.harness import PASSWORD, USER, CaldavBackend
 from ui.settings import CalendarSettingsDialog
 from ui.settings.caldav_dialog import CALDAV_CONNECTOR, CaldavConnectDialog
 from ui.signin import ConnectionSetup
 from ui.worker import DatabaseWorker
 
+__all__ = ["keyring_problem", "token_store"]
+
 pytestmark = pytest.mark.keyring
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[CaldavBackend]:
+    """A real Radicale with the tech's account, behind the tests' fault layer."""
+    made = CaldavBackend(tmp_path / "radicale", hold=3.0)
+    try:
+        yield made
+    finally:
+        made.close()
 
 
 @pytest.fixture
