@@ -63,7 +63,10 @@ def test_a_booking_goes_to_a_qualified_free_tech_and_is_marked_online(services: 
     services.bus.subscribe(NotificationAdded, heard.append)
     placed = _page(services).book(service.id, MON_9, KIM)
     assert placed.tech.name == "Maria Lopez"  # tied at 0 h, neither assigned yet: by name
-    assert placed.assignment.explanation == "0 h booked this week, fewest among the 2 free; tied, and first by name"
+    assert (
+        placed.assignment.explanation
+        == "0 h booked this week, fewest among the 2 free; tied, and first by name"
+    )
     assert placed.booking.service == "AC repair" and placed.booking.duration == timedelta(hours=1)
     assert online_among(services.uow, [placed.booking.id]) == {placed.booking.id}
     with services.uow() as uow:
