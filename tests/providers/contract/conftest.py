@@ -451,7 +451,7 @@ class GoogleHarness(SandboxHarness):
         tag: str | None = None,
         transaction: str | None = None,
     ) -> str:
-        private = {BOOKING_ID_KEY: content.booking.id}
+        private: dict[str, str] = {BOOKING_ID_KEY: content.booking.id}
         if tag is not None:
             private[BOOKING_TAG_KEY] = tag
         body: dict[str, Any] = {
