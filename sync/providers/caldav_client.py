@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
@@ -54,7 +54,7 @@ class CaldavCredentials:
 
     url: str
     username: str
-    password: str
+    password: str = field(repr=False)  # never in a log line or a traceback's locals
 
 
 @dataclass(frozen=True, slots=True)
