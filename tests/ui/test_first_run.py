@@ -210,4 +210,12 @@ def test_the_welcome_stays_away_once_there_are_technicians(  # type: ignore[no-u
     with qtbot.waitSignal(win.snapshot_applied, timeout=10_000):
         win.show()
     assert not first_run.panel.isVisible()
+    first_run.add_several_action.trigger()  # Technicians ▸ Add several technicians… opens the same dialog
+    dialog = first_run.dialog
+    assert isinstance(dialog, AddTechniciansDialog) and dialog.isVisible()
+    dialog.rows[0].name.setText("Luis Diaz")
+    dialog.rows[0].email.setText("luis2@example.com")
+    dialog.save_button.click()
+    assert dialog.rows[0].error.text().startswith("There is already a technician called Luis Diaz")
+    dialog.reject()
     win.close()

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QWidget
 
 from app.domain.ids import TechId
 from app.domain.model import Technician
@@ -44,6 +45,13 @@ class FirstRun(QObject):
         window.board.installEventFilter(self)
         window.snapshot_applied.connect(self._on_window_snapshot_applied)
         self.dialog: QWidget | None = None
+        # The same dialog stays at hand after the first run: a new crew joins several at a time.
+        self.add_several_action = QAction("Add &several technicians…", window)
+        self.add_several_action.setObjectName("addSeveralTechniciansAction")
+        self.add_several_action.triggered.connect(self.open_add_technicians)
+        menu = _technicians_menu(window)
+        if menu is not None:
+            menu.addAction(self.add_several_action)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self._window.board and event.type() == QEvent.Type.Resize:
@@ -92,6 +100,14 @@ class FirstRun(QObject):
         dialog.destroyed.connect(lambda: setattr(self, "dialog", None))
         self.dialog = dialog
         dialog.show()
+
+
+def _technicians_menu(window: MainWindow) -> QMenu | None:
+    for action in window.menuBar().actions():
+        menu = action.menu()
+        if isinstance(menu, QMenu) and menu.title().replace("&", "") == "Technicians":
+            return menu
+    return None
 
 
 def attach_first_run(window: MainWindow, actions: FirstRunActions) -> FirstRun:
