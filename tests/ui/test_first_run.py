@@ -176,6 +176,7 @@ def test_office_store_is_saved_for_the_next_start(  # type: ignore[no-untyped-de
     qtbot, styled_app, empty_window, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     win, first_run = empty_window
+    monkeypatch.setenv("HOME", str(recorder.settings.parents[1]))  # the dialog shows ~/config/…
     recorder.settings.parent.mkdir(parents=True)
     recorder.settings.write_text('[notifications]\ndispatcher_email = "d@example.com"\n', "utf-8")
     first_run.panel.buttons["office"].click()
@@ -184,7 +185,7 @@ def test_office_store_is_saved_for_the_next_start(  # type: ignore[no-untyped-de
     dialog.url_edit.setText("postgresql://dispatch@office-server:5432/crewboard")
     with qtbot.waitSignal(dialog.saved, timeout=1000):
         dialog.save_button.click()
-    assert "Restart Crewboard to open the office store" in dialog.done_label.text()
+    assert dialog.done_label.text().startswith("Saved in ~/config/settings.toml. Restart Crewboard")
     assert "Restart Crewboard" in win.banner.text
     text = recorder.settings.read_text("utf-8")
     assert 'dispatcher_email = "d@example.com"' in text

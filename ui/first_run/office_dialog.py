@@ -77,7 +77,7 @@ class OfficeStoreDialog(QDialog):
         set_invalid(self.url_edit, False)
         show_error(self.url_error, "")
         sentence = (
-            f"Saved in {path}. Restart Crewboard to open the office store; until then this window "
+            f"Saved in {shown(path)}. Restart Crewboard to open the office store; until then this window "
             "keeps working on the store it opened with."
         )
         self.done_label.setText(sentence)
@@ -88,3 +88,11 @@ class OfficeStoreDialog(QDialog):
         self.save_button.clicked.disconnect()
         self.save_button.clicked.connect(self.accept)
         self.saved.emit(sentence)
+
+
+def shown(path: Path) -> str:
+    """`path` as people read it: under their home folder as ~/…."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
