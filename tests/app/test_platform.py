@@ -18,7 +18,7 @@ from app.main import stop_signals
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("app", "ui", "sync", "storage", "web", "resources")
 FORK_CALLS = {"fork", "forkpty", "fork_exec"}
-UNIX_ONLY_PATHS = ("/tmp", "/var/tmp", "~/.config", "~/.local", "/home/", "/etc/")
+UNIX_ONLY_PATHS = ("/tmp", "/var/tmp", "~/.config", "~/.local", "~/.cache")
 
 
 def product_files() -> list[Path]:
