@@ -21,11 +21,12 @@ from PySide6.QtWidgets import QApplication
 from app.demo import DemoSession, start_demo
 from app.domain.model import AccountStatus, BookingStatus, Technician
 from app.domain.time import FixedClock
-from app.main import connector_factory
+from app.main import caldav_connector_factory, connector_factory
 from tests.accounts.conftest import keyring_problem, token_store
 from tests.ui.conftest import answer_yes
 from ui.main_window import MainWindow
 from ui.settings import CalendarSettingsDialog, attach_calendar_settings
+from ui.settings.caldav_dialog import CALDAV_CONNECTOR
 from ui.settings.entry import CalendarSettingsEntry
 from ui.signin import ConnectionSetup
 
@@ -61,6 +62,7 @@ def board(qtbot, demo: DemoSession, qapp: QApplication) -> Iterator[tuple[MainWi
         make_connector=connector_factory(demo.urls.control, demo.store),
         sandbox=True,
         sandbox_identity_url=demo.urls.microsoft,
+        extra={CALDAV_CONNECTOR: caldav_connector_factory(demo.store)},
     )
     attach_calendar_settings(win, setup)
     win.resize(1400, 860)

@@ -188,6 +188,8 @@ class CalendarSettingsDialog(ReleasingDialog):
 
         connect_row = QHBoxLayout()
         connect_row.setSpacing(8)
+        sandbox_row = QHBoxLayout()  # the sandbox's sign-ins, on a row of their own
+        sandbox_row.setSpacing(8)
         self.connect_buttons: dict[tuple[Provider, bool], QPushButton] = {}
         choices = [(Provider.GOOGLE, False), (Provider.MICROSOFT, False)]
         if self._setup.sandbox:
@@ -198,7 +200,7 @@ class CalendarSettingsDialog(ReleasingDialog):
             button.setObjectName(f"connect_{provider.value}{'_sandbox' if sandbox else ''}")
             button.setAutoDefault(False)
             button.clicked.connect(lambda _=False, p=provider, s=sandbox: self.open_connect(p, s))
-            connect_row.addWidget(button)
+            (sandbox_row if sandbox else connect_row).addWidget(button)
             self.connect_buttons[(provider, sandbox)] = button
         if caldav_factory(self._setup) is not None:
             caldav = QPushButton("Connect iCloud / CalDAV", self)
@@ -212,6 +214,9 @@ class CalendarSettingsDialog(ReleasingDialog):
             connect_row.addWidget(caldav)
         connect_row.addStretch(1)
         column.addLayout(connect_row)
+        if self._setup.sandbox:
+            sandbox_row.addStretch(1)
+            column.addLayout(sandbox_row)
         connect_hint = PlainLabel(
             "Google opens in the browser; Outlook signs in right here; iCloud, Fastmail and Nextcloud take an "
             "app-specific password. Nothing from the sign-in is kept on this computer except in the system "
