@@ -21,6 +21,7 @@ from app.domain.model import CalendarAccount, Provider
 from app.errors import InvalidInput
 from app.services.accounts import AccountService, AccountView, provider_label
 from app.services.container import Services
+from app.services.outlook_colour import CONSENT_REASON, OutlookColourService
 from app.services.ports import CalendarConnector
 
 
@@ -98,6 +99,7 @@ def build_connector(
     approve_as: str | None = None,
     device_code: bool = False,
     caldav: CaldavSignIn | None = None,
+    extra_scopes: tuple[str, ...] = (),
 ) -> CalendarConnector:
     """The sign-in for `provider`: real client ids from settings, or the sandbox's endpoints."""
     from sync.providers import config
@@ -143,7 +145,24 @@ def build_connector(
         use_device_code=device_code,
         show_device_code=show_device_code,
         login_hint=approve_as,
+        extra_scopes=extra_scopes,
     )
+
+
+def _colour_scopes(provider: Provider, wanted: bool) -> tuple[str, ...]:
+    """The extra permission colour on Outlook needs, said why before the sign-in asks for it."""
+    if provider is not Provider.MICROSOFT or not wanted:
+        return ()
+    from sync.providers.microsoft_auth import COLOUR_SCOPE
+
+    _say(CONSENT_REASON)
+    return (COLOUR_SCOPE,)
+
+
+def _granted_colour(connector: CalendarConnector, account: CalendarAccount) -> bool:
+    from sync.providers.microsoft_auth import COLOUR_SCOPE, MicrosoftConnector
+
+    return isinstance(connector, MicrosoftConnector) and connector.has_scope(account, COLOUR_SCOPE)
 
 
 def connector_for(account: CalendarAccount) -> CalendarConnector:
@@ -197,11 +216,23 @@ def connect(s: Services, a: argparse.Namespace) -> int:
     provider = Provider(a.provider)
     service = _service(s)
     tech = s.techs.find(a.tech)
-    connector = build_connector(provider, a.sandbox, a.approve_as, a.device_code, _caldav_sign_in(a))
+    colour = OutlookColourService(s.uow, s.clock)
+    extra = _colour_scopes(provider, colour.wanted_for(tech.id))
+    connector = build_connector(
+        provider, a.sandbox, a.approve_as, a.device_code, _caldav_sign_in(a), extra_scopes=extra
+    )
     try:
         view = service.connect(tech.name, provider, connector)
+        coloured = bool(extra) and _granted_colour(connector, view.account)
     finally:
         connector.close()
+    if coloured:
+        colour.consented(tech.id)
+        _say(f"Outlook colour: {view.tech.name}'s jobs will show in their colour.")
+    elif extra:
+        _say(
+            f"Outlook colour: not allowed at this sign-in, so {view.tech.name}'s jobs keep the calendar's colour."
+        )
     if a.json:
         emit_json(view_json(view))
         return 0

@@ -26,6 +26,7 @@ from app.errors import InvalidInput
 from app.office import office_zone, office_zone_name
 from app.services.bookings import NewBooking
 from app.services.container import Services
+from app.services.outlook_colour import OutlookColourService
 
 
 def tech_add(s: Services, a: argparse.Namespace) -> int:
@@ -38,11 +39,26 @@ def tech_add(s: Services, a: argparse.Namespace) -> int:
 
 
 def tech_edit(s: Services, a: argparse.Namespace) -> int:
-    tech = s.techs.edit(a.tech, name=a.name, email=a.email, timezone=a.timezone, hours=a.hours, color=a.color)
+    fields = {"name": a.name, "email": a.email, "timezone": a.timezone, "hours": a.hours, "color": a.color}
+    colour_only = a.outlook_colour is not None and all(v is None for v in fields.values())
+    tech = s.techs.find(a.tech) if colour_only else s.techs.edit(a.tech, **fields)
+    colour = OutlookColourService(s.uow, s.clock)
+    if a.outlook_colour is not None:
+        colour.set_tech(tech.id, a.outlook_colour == "on")
     if a.json:
-        emit_json(tech_json(tech))
-    else:
-        print(f"Saved {tech.name} ({tech.email}, {tech.timezone}, {tech.hours.to_text()}, {tech.color}).")
+        emit_json({**tech_json(tech), "outlook_colour": colour.tech_enabled(tech.id)})
+        return 0
+    print(f"Saved {tech.name} ({tech.email}, {tech.timezone}, {tech.hours.to_text()}, {tech.color}).")
+    if a.outlook_colour == "on":
+        print(
+            f"Outlook colour is on for {tech.name}"
+            + (
+                "; their next Microsoft sign-in asks them for it "
+                f"(crewboard connect '{tech.name}' --provider microsoft)."
+                if colour.office_enabled()
+                else ", but off for the office: turn it on with 'crewboard office --outlook-colour on'."
+            )
+        )
     return 0
 
 

@@ -17,6 +17,7 @@ from app.cli import accounts as account_commands
 from app.cli import changes as change_commands
 from app.cli import commands
 from app.cli import monitoring as monitoring_commands
+from app.cli import office as office_command
 from app.cli import serve as serve_command
 from app.cli import service_types as service_commands
 from app.cli import sync as sync_commands
@@ -81,6 +82,11 @@ def build_parser() -> Parser:
     edit.add_argument("--timezone", metavar="IANA", help="e.g. America/Chicago")
     edit.add_argument("--hours", help='e.g. "mon-fri 08:00-17:00; sat 09:00-12:00"')
     edit.add_argument("--color", metavar="#RRGGBB")
+    edit.add_argument(
+        "--outlook-colour",
+        choices=["on", "off"],
+        help="show this tech's Outlook jobs in their colour (asks them for one more permission)",
+    )
     edit.add_argument("--json", action="store_true")
     edit.set_defaults(run=commands.tech_edit)
     remove = tech_sub.add_parser(
@@ -175,6 +181,7 @@ def build_parser() -> Parser:
     serve_command.register(sub)
     monitoring_commands.register(sub)
     change_commands.register(sub)
+    office_command.register(sub)
     _accept_db_anywhere(parser, skip=(sandbox,))
     return parser
 

@@ -6,7 +6,8 @@
 It runs the sync engine, health escalation with its e-mail and, with --public-url, the push
 channels, while it owns sync (one process per store; a second one stands by and takes over within
 seconds when the owner dies: sync.office_service). Its web side listens from start to end on
---listen: the push routes, GET /healthz, and the routes other packages mount (the booking page).
+--listen: the push routes, GET /healthz, and the routes other packages mount (the booking page,
+the techs' job pages).
 CREWBOARD_LISTEN and CREWBOARD_PUBLIC_URL stand in for the flags (the systemd unit's environment
 file sets them, with CREWBOARD_DB). Stops cleanly on Ctrl-C or SIGTERM, releasing ownership.
 """
@@ -137,7 +138,11 @@ async def _serve(
 
     # The seam for the web pages: each package gives Starlette routes, mounted here beside the push
     # routes (which answer every other path).
-    routes = [healthz_route(state, SyncOwnerService(s.uow, s.clock)), *_booking_routes(s, public_url)]
+    routes = [
+        healthz_route(state, SyncOwnerService(s.uow, s.clock)),
+        *_booking_routes(s, public_url),
+        *_job_routes(s, public_url),
+    ]
     push = PushSide(
         s.uow,
         provider_for,
@@ -184,6 +189,22 @@ def _booking_routes(s: Services, public_url: str | None) -> list[BaseRoute]:
     name = os.environ.get(BUSINESS_NAME_ENV, "").strip() or "Crewboard"
     mailer = ConfirmationMailer(smtp) if smtp is not None else None
     return booking_routes(page, business_name=name, public_url=public_url, mailer=mailer)
+
+
+def _job_routes(s: Services, public_url: str | None) -> list[BaseRoute]:
+    """The techs' job pages (/job/<token>), and the address job events link them by.
+
+    The address is kept in the store, so whichever process writes the events links to the page
+    this service serves; without a public address events say "Call the office" instead.
+    """
+    from app.services.job_links import JobPageService, publish_address
+    from app.web.job import job_routes
+
+    with s.uow() as uow:
+        publish_address(uow, public_url, s.clock.now())
+        uow.commit()
+    name = os.environ.get(BUSINESS_NAME_ENV, "").strip() or "Crewboard"
+    return job_routes(JobPageService(s.uow, s.clock), business_name=name)
 
 
 def _say(text: str) -> None:

@@ -56,6 +56,7 @@ from sync.engine.booking_state import (
     read_snapshot,
     zone_of,
 )
+from sync.engine.event_extras import EventExtras, extras_need_write, read_extras
 from sync.engine.ownership import store_key
 from sync.engine.providers import ProviderPool
 from sync.engine.tech_edits import flag_conflict, move_booking
@@ -131,6 +132,7 @@ class OutboxFlusher:
         self._rng = rng or random.Random()
         self._current_account: AccountId | None = None
         self._owner_key = b""  # the store's event ownership key, read before the first write
+        self._extras: EventExtras | None = None  # job links and colours, read at each flush
 
     async def flush(self, blocked: set[AccountId], limit: int = 200) -> FlushReport:
         """Carry out every due outbox row; accounts in `blocked` are not written this time."""
@@ -139,6 +141,11 @@ class OutboxFlusher:
         due = await self._db.read(lambda uow: uow.outbox.due(now, limit))
         if due and not self._owner_key:
             self._owner_key = await self._db.write(store_key)
+        if due:
+            # Read every flush: the office's number, its public address or a tech's colour switch
+            # may have changed since, and the events written now should say so.
+            made = not await self._db.read(extras_need_write)
+            self._extras = await (self._db.read if made else self._db.write)(read_extras)
         groups: dict[BookingId, list[OutboxItem]] = {}
         for item in due:
             groups.setdefault(item.booking_id, []).append(item)
@@ -394,7 +401,7 @@ class OutboxFlusher:
 
     def _content(self, snap: BookingSnapshot) -> BookingEventContent:
         booking, customer, tech = parts_of(snap)
-        return planner_inputs.content(booking, customer, tech, self._owner_key)
+        return planner_inputs.content(booking, customer, tech, self._owner_key, self._extras)
 
     def _backoff(self, items: list[OutboxItem]) -> float:
         return backoff_seconds(max((i.attempts for i in items), default=1), self._rng)

@@ -13,13 +13,9 @@ from app.domain.ids import CalendarId
 from app.domain.model import Booking, Customer, EventTime, RemoteEvent, ShowAs, Technician
 from app.domain.time import ensure_utc, local_midnight, zone
 from sync.core.planner import Desired, Observed
+from sync.engine.event_extras import EventExtras
 from sync.providers.content import booking_content_hash, booking_title, writable_span
 from sync.providers.protocol import BookingEventContent
-
-
-def customer_link(customer: Customer) -> str:
-    """Where the event's "open in Crewboard" line points: the customer's record."""
-    return f"crewboard://customer/{customer.id}"
 
 
 def event_hash(title: str | None, start: datetime, end: datetime) -> str:
@@ -66,10 +62,28 @@ def observed(event: RemoteEvent, timezone: str) -> Observed:
     )
 
 
-def content(booking: Booking, customer: Customer, tech: Technician, owner_key: bytes) -> BookingEventContent:
-    """What the booking's event shows, with the store's key the adapter tags and verifies it by."""
+def content(
+    booking: Booking,
+    customer: Customer,
+    tech: Technician,
+    owner_key: bytes,
+    extras: EventExtras | None = None,
+) -> BookingEventContent:
+    """What the booking's event shows, with the store's key the adapter tags and verifies it by.
+
+    `extras` says where the tech's job page is served (a link naming this tech) or the office's
+    number, and whether the tech's Outlook events carry the Crewboard category.
+    """
+    extras = extras or EventExtras(None, frozenset())
+    setup = extras.links
     return BookingEventContent(
-        booking=booking, customer=customer, tech=tech, link=customer_link(customer), owner_key=owner_key
+        booking=booking,
+        customer=customer,
+        tech=tech,
+        link=(setup.url_for(booking, tech) or "") if setup is not None else "",
+        office_phone=setup.office_phone if setup is not None else "",
+        category=extras.category if tech.id in extras.coloured else None,
+        owner_key=owner_key,
     )
 
 

@@ -32,6 +32,8 @@ from sync.providers.content import (
     check_recurrence,
     clean_booking_id,
     clean_title,
+    is_web_link,
+    reach_text,
     writable_span,
 )
 from sync.providers.errors import BadRemoteData
@@ -449,6 +451,7 @@ def booking_to_vcalendar(
     link: str,
     tag: str | None,
     stamp: datetime,
+    office_phone: str = "",
 ) -> bytes:
     """The calendar object for a booking: one opaque VEVENT in the tech's zone, no attendees
     (so no server sends an invitation), our booking id and ownership tag in X- properties."""
@@ -464,12 +467,11 @@ def booking_to_vcalendar(
     event.add("DTEND", _whole_seconds(end.astimezone(tz)))
     event.add("SUMMARY", booking_title(booking, customer))
     lines = [f"{label}: {text}" for label, text in booking_details(booking, customer)]
-    event.add(
-        "DESCRIPTION", "\n".join([*lines, "", f"Open in Crewboard: {link}"]) if link else "\n".join(lines)
-    )
+    reach = reach_text(link, office_phone)
+    event.add("DESCRIPTION", "\n".join([*lines, "", reach]) if reach else "\n".join(lines))
     if customer.address.strip():
         event.add("LOCATION", customer.address.strip())
-    if link:
+    if is_web_link(link):
         event.add("URL", link)
     event.add("TRANSP", "OPAQUE")
     event.add("COLOR", tech.color)  # RFC 7986; servers that do not know it keep it as written

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # Longest title we keep; a title is for a board tooltip, not a document.
 MAX_TITLE = 255
+# What a job event calls the link to the tech's job page (Google shows it as `source.title`).
+JOB_PAGE_TITLE = "Job page"
 # Longest remote id we accept; Google allows 1024 characters, Graph ids are about 150.
 MAX_REMOTE_ID = 2048
 # Booking ids we wrote are hex UUIDs; anything else in the tag is not ours.
@@ -209,6 +211,25 @@ def booking_details(booking: Booking, customer: Customer) -> list[tuple[str, str
         ("Job notes", booking.notes.strip()),
     ]
     return [(label, text) for label, text in lines if text]
+
+
+def reach_line(link: str, office_phone: str) -> tuple[str, str] | None:
+    """How the tech gets more about the job, as (label, text): the job page where the office serves
+    one, else the office's number; None when there is neither. Never a link a phone cannot open."""
+    if is_web_link(link):
+        return ("Job page", link)
+    if office_phone.strip():
+        return ("Call the office at", office_phone.strip())
+    return None
+
+
+def reach_text(link: str, office_phone: str) -> str | None:
+    """The closing line of a job event's description: "Job page: https://…" or "Call the office at …"."""
+    found = reach_line(link, office_phone)
+    if found is None:
+        return None
+    label, text = found
+    return f"{label}: {text}" if is_web_link(text) else f"{label} {text}."
 
 
 def is_web_link(link: str) -> bool:

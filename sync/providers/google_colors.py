@@ -7,6 +7,7 @@ value. The eleven standard event colors are stable, so they are kept here instea
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 # colorId → (background, name), as `colors.get` lists the event palette.
 EVENT_COLORS: dict[str, tuple[str, str]] = {
@@ -63,17 +64,24 @@ def _distance(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
     return sum((p - q) ** 2 for p, q in zip(la, lb, strict=True))
 
 
-def nearest_event_color(color: str) -> str | None:
-    """The colorId whose background is closest to `color`; None when `color` is not a hex color."""
+def nearest_color(color: str, palette: Mapping[str, str]) -> str | None:
+    """The key of `palette` (key → #rrggbb) whose colour is closest to `color` as eyes see it;
+    ties go to the first key; None when `color` is not a hex colour."""
     wanted = parse_hex_color(color)
     if wanted is None:
         return None
     best: tuple[float, int, str] | None = None
-    for color_id, (background, _name) in EVENT_COLORS.items():
-        rgb = parse_hex_color(background)
+    for index, (key, shade) in enumerate(palette.items()):
+        rgb = parse_hex_color(shade)
         assert rgb is not None
-        candidate = (_distance(wanted, rgb), int(color_id), color_id)
+        candidate = (_distance(wanted, rgb), index, key)
         if best is None or candidate < best:
             best = candidate
-    assert best is not None
-    return best[2]
+    return best[2] if best is not None else None
+
+
+def nearest_event_color(color: str) -> str | None:
+    """The colorId whose background is closest to `color`; None when `color` is not a hex color."""
+    return nearest_color(
+        color, {color_id: background for color_id, (background, _name) in EVENT_COLORS.items()}
+    )

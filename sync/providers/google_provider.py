@@ -383,6 +383,7 @@ class GoogleCalendarProvider:
                 content.customer,
                 content.tech,
                 link=content.link,
+                office_phone=content.office_phone,
                 event_id=event_id,
                 tag=event_tag(content.owner_key, content.booking.id, calendar.remote_id, event_id),
             )
@@ -413,6 +414,7 @@ class GoogleCalendarProvider:
             content.customer,
             content.tech,
             link=content.link,
+            office_phone=content.office_phone,
             event_id=google_event_id(content.booking.id),
             # Only events proven ours are updated: keep (or give an older one) the tag for its id.
             tag=event_tag(content.owner_key, content.booking.id, calendar.remote_id, remote_id),

@@ -42,6 +42,7 @@ from sync.core.ownership import event_tag, tag_verifies
 from sync.providers.config import MicrosoftSettings
 from sync.providers.content import booking_content_hash, parse_instant
 from sync.providers.errors import (
+    AlreadyExists,
     AuthExpired,
     BadRemoteData,
     NotFoundRemote,
@@ -59,12 +60,15 @@ from sync.providers.normalize_graph import (
     is_removed,
     transaction_id,
 )
+from sync.providers.outlook_categories import nearest_preset
 from sync.providers.protocol import BookingEventContent, ChangeBatch, Channel, WrittenEvent, lifecycle_url
 
 log = logging.getLogger(__name__)
 
 HTTP_TIMEOUT = 30.0
 MAILBOX_CONCURRENCY = 4
+# How long a mailbox that refused the category (no consent yet) is left alone before we look again.
+CATEGORY_RECHECK = timedelta(minutes=10)
 DELTA_PAGE_SIZE = 100
 # Outlook event subscriptions live at most 4,230 minutes; ask for a little less.
 SUBSCRIPTION_MINUTES = 4200
@@ -138,6 +142,8 @@ class GraphCalendarProvider:
         self._known_calendars: set[str] = set()  # calendars read in full by this provider
         # Per calendar: series whose instance list could not be read whole last time; read again.
         self._unsettled: dict[str, set[str]] = {}
+        # Category wanted → (its name in the master list or None without consent, when to look again).
+        self._categories: dict[str, tuple[str | None, datetime]] = {}
 
     async def aclose(self) -> None:
         if self._client.is_closed:
@@ -442,6 +448,58 @@ class GraphCalendarProvider:
         item = await self._find_item(calendar, content)
         return graph_event_to_remote(item, calendar.id) if item is not None else None
 
+    # -- the Crewboard category (colour on Outlook) ---------------------------------------------------------
+
+    async def _category_for(self, content: BookingEventContent) -> str | None:
+        """The category to put on the event: `content.category` once it is in the mailbox's master
+        list, or None when the tech did not ask for colour or the mailbox has not allowed Crewboard
+        to read and add categories (then the event is written exactly as without colour)."""
+        name = content.category
+        if name is None:
+            return None
+        known = self._categories.get(name)
+        if known is not None and (known[0] is not None or known[1] > self._clock()):
+            return known[0]
+        try:
+            found: str | None = await self._ensure_category(name, nearest_preset(content.tech.color))
+        except ProviderError as error:
+            if error.status != 403:
+                raise
+            # No MailboxSettings consent (yet): ask again later, not before every write.
+            log.info(
+                "This Outlook mailbox has not allowed Crewboard to add its category; jobs keep their colour"
+            )
+            found = None
+        self._categories[name] = (found, self._clock() + CATEGORY_RECHECK)
+        return found
+
+    async def _ensure_category(self, name: str, color: str) -> str:
+        """`name` in the master list: the existing one (found by display name, any case, whatever
+        colour the tech gave it since) or one made with `color`. Other categories are never touched."""
+        existing = await self._master_category(name)
+        if existing is not None:
+            return existing
+        try:
+            made = await self._json(
+                "POST", "me/outlook/masterCategories", body={"displayName": name, "color": color}
+            )
+        except (AlreadyExists, ProviderError) as error:
+            # Another writer made it between our look and our POST (display names are unique).
+            if not isinstance(error, AlreadyExists) and error.status not in (400, 409):
+                raise
+            existing = await self._master_category(name)
+            if existing is None:
+                raise
+            return existing
+        return str(made.get("displayName") or name)
+
+    async def _master_category(self, name: str) -> str | None:
+        for item in await self._pages("me/outlook/masterCategories"):
+            shown = item.get("displayName") if isinstance(item, dict) else None
+            if isinstance(shown, str) and shown.casefold() == name.casefold():
+                return shown
+        return None
+
     # -- writes ---------------------------------------------------------------------------------------------
 
     async def create_event(self, calendar: Calendar, content: BookingEventContent) -> WrittenEvent:
@@ -456,6 +514,8 @@ class GraphCalendarProvider:
             content.tech,
             link=content.link,
             tag=event_tag(content.owner_key, content.booking.id, calendar.remote_id, transaction),
+            office_phone=content.office_phone,
+            category=await self._category_for(content),
         )
         body["transactionId"] = transaction
         item = await self._json("POST", f"me/calendars/{_segment(calendar.remote_id)}/events", body=body)
@@ -464,7 +524,14 @@ class GraphCalendarProvider:
     async def update_event(
         self, calendar: Calendar, remote_id: str, etag: str | None, content: BookingEventContent
     ) -> WrittenEvent:
-        body = booking_to_graph_event(content.booking, content.customer, content.tech, link=content.link)
+        body = booking_to_graph_event(
+            content.booking,
+            content.customer,
+            content.tech,
+            link=content.link,
+            office_phone=content.office_phone,
+            category=await self._category_for(content),
+        )
         headers = {"If-Match": etag} if etag else None
         item = await self._json(
             "PATCH",

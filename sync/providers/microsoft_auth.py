@@ -35,6 +35,10 @@ from sync.providers.secrets import TokenStore, token_ref
 log = logging.getLogger(__name__)
 
 MICROSOFT_SCOPES: tuple[str, ...] = ("Calendars.ReadWrite", "User.Read")
+# Asked for only when the office turned colour on for the tech (app.services.outlook_colour): it lets
+# Crewboard add its one category to the mailbox's master list. Incremental consent: a tech who
+# declines it keeps sync working, without colour.
+COLOUR_SCOPE = "MailboxSettings.ReadWrite"
 HTTP_TIMEOUT = 30.0
 # Answers that only the tech signing in again can fix (reference §7, "re-login needed").
 RECONNECT_ERRORS = frozenset(
@@ -87,7 +91,7 @@ class PendingMicrosoftSignIn:
         check_answer(params, self.state, "Microsoft")
         try:
             result = self._app.acquire_token_by_auth_code_flow(
-                self._flow, dict(params), scopes=list(MICROSOFT_SCOPES)
+                self._flow, dict(params), scopes=list(self._owner.scopes)
             )
         except ValueError as error:  # MSAL's own state/nonce checks
             log.info("MSAL refused the auth response: %s", type(error).__name__)
@@ -117,8 +121,11 @@ class MicrosoftConnector:
         use_device_code: bool = False,
         show_device_code: DeviceCodeShow | None = None,
         login_hint: str | None = None,
+        extra_scopes: tuple[str, ...] = (),
     ) -> None:
         self.settings = settings
+        # Beyond what sync needs, asked for at this sign-in (incremental consent); optional.
+        self.extra_scopes = tuple(s for s in extra_scopes if s not in MICROSOFT_SCOPES)
         self.store = store or TokenStore()
         self._browser = browser
         self._timeout = timeout
@@ -129,6 +136,12 @@ class MicrosoftConnector:
         self._clients: dict[
             str, tuple[msal.PublicClientApplication, msal.SerializableTokenCache, str | None]
         ] = {}
+        self._granted_extra: dict[str, tuple[str, ...]] = {}  # token_ref -> extra scopes granted
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """What this sign-in asks for: sync's scopes and the extra ones."""
+        return (*MICROSOFT_SCOPES, *self.extra_scopes)
 
     @property
     def provider(self) -> Provider:
@@ -172,12 +185,32 @@ class MicrosoftConnector:
         cache = msal.SerializableTokenCache()
         cache.deserialize(text)
         home = blob.get("home_account_id")
+        extra = blob.get("extra_scopes")
+        self._granted_extra[account.token_ref] = (
+            tuple(str(s) for s in extra) if isinstance(extra, list) else ()
+        )
         client = (self._app(cache), cache, str(home) if home else None)
         self._clients[account.token_ref] = client
         return client
 
     def _save(self, ref: str, cache: msal.SerializableTokenCache, home_account_id: str | None) -> None:
-        self.store.save(ref, {"msal_cache": cache.serialize(), "home_account_id": home_account_id})
+        self.store.save(
+            ref,
+            {
+                "msal_cache": cache.serialize(),
+                "home_account_id": home_account_id,
+                # Names of permissions, not tokens: which extra ones the tech granted.
+                "extra_scopes": list(self._granted_extra.get(ref, ())),
+            },
+        )
+
+    def has_scope(self, account: CalendarAccount, scope: str) -> bool:
+        """Whether the tech granted `scope` (one of the extra scopes) at their last sign-in."""
+        try:
+            self._client_for(account)
+        except ReconnectRequired:
+            return False
+        return scope in self._granted_extra.get(account.token_ref, ())
 
     # -- sign-in ------------------------------------------------------------------------------------
 
@@ -192,7 +225,7 @@ class MicrosoftConnector:
         app = self._app(cache)
         extra = {"login_hint": self._login_hint} if self._login_hint else {}
         flow: dict[str, Any] = app.initiate_auth_code_flow(
-            list(MICROSOFT_SCOPES),
+            list(self.scopes),
             redirect_uri=redirect_uri,
             prompt="select_account",
             response_mode=response_mode,
@@ -222,7 +255,7 @@ class MicrosoftConnector:
         cache = msal.SerializableTokenCache()
         app = self._app(cache)
         try:
-            flow: dict[str, Any] = app.initiate_device_flow(scopes=list(MICROSOFT_SCOPES))
+            flow: dict[str, Any] = app.initiate_device_flow(scopes=list(self.scopes))
         except requests.RequestException as error:
             raise _offline(error) from None
         if "user_code" not in flow:
@@ -262,6 +295,9 @@ class MicrosoftConnector:
         claims = result.get("id_token_claims") or {}
         home_account_id = _home_account_id(app, claims, email)
         ref = token_ref(Provider.MICROSOFT, email)
+        self._granted_extra[ref] = tuple(
+            s for s in self.extra_scopes if s.lower() in granted or _granted(s, granted)
+        )
         self._save(ref, cache, home_account_id)
         self._clients[ref] = (app, cache, home_account_id)
         return Grant(email=email, token_ref=ref, calendars=tuple(calendars), display_name=name)
@@ -279,9 +315,9 @@ class MicrosoftConnector:
         if chosen is None:
             raise ReconnectRequired("Crewboard holds no Microsoft sign-in for this account any more.")
         try:
-            result = app.acquire_token_silent_with_error(
-                list(MICROSOFT_SCOPES), account=chosen, force_refresh=force_refresh
-            )
+            # With the extra scopes the tech granted, so the token carries them (a category needs one).
+            scopes = [*MICROSOFT_SCOPES, *self._granted_extra.get(account.token_ref, ())]
+            result = app.acquire_token_silent_with_error(scopes, account=chosen, force_refresh=force_refresh)
         except (requests.RequestException, msal.exceptions.MsalServiceError) as error:
             raise _offline(error) from None
         if result is None:

@@ -20,6 +20,7 @@ from app.domain.model import Booking, Customer, EventTime, RemoteEvent, Response
 from app.domain.time import zone
 from sync.core.ownership import secret_event_id
 from sync.providers.content import (
+    JOB_PAGE_TITLE,
     Moment,
     booking_details,
     booking_title,
@@ -28,6 +29,7 @@ from sync.providers.content import (
     clean_title,
     is_web_link,
     parse_instant,
+    reach_text,
     read_moment,
     remote_id_of,
     writable_span,
@@ -275,6 +277,7 @@ def booking_to_google_event(
     link: str,
     event_id: str,
     tag: str | None = None,
+    office_phone: str = "",
 ) -> dict[str, Any]:
     """The event body we insert or update for a booking, in the technician's own zone.
 
@@ -286,7 +289,8 @@ def booking_to_google_event(
     start, end = writable_span(booking)
     tz = zone(tech.timezone)
     lines = [f"{label}: {text}" for label, text in booking_details(booking, customer)]
-    description = "\n".join([*lines, "", f"Open in Crewboard: {link}"]) if link else "\n".join(lines)
+    reach = reach_text(link, office_phone)
+    description = "\n".join([*lines, "", reach]) if reach else "\n".join(lines)
     body: dict[str, Any] = {
         "id": event_id,
         "summary": booking_title(booking, customer),
@@ -308,5 +312,6 @@ def booking_to_google_event(
     if color_id is not None:
         body["colorId"] = color_id
     if is_web_link(link):
-        body["source"] = {"title": "Crewboard", "url": link}
+        # Google shows `source` as a link under the event, on the phone too.
+        body["source"] = {"title": JOB_PAGE_TITLE, "url": link}
     return body

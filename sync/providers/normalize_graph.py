@@ -30,6 +30,7 @@ from sync.providers.content import (
     is_web_link,
     parse_date,
     parse_instant,
+    reach_text,
     read_moment,
     remote_id_of,
     writable_span,
@@ -432,7 +433,14 @@ def _graph_time(instant: datetime, tz_name: str, windows: str | None) -> dict[st
 
 
 def booking_to_graph_event(
-    booking: Booking, customer: Customer, tech: Technician, *, link: str, tag: str | None = None
+    booking: Booking,
+    customer: Customer,
+    tech: Technician,
+    *,
+    link: str,
+    tag: str | None = None,
+    office_phone: str = "",
+    category: str | None = None,
 ) -> dict[str, Any]:
     """The event body we create or PATCH for a booking, in the technician's zone.
 
@@ -450,9 +458,9 @@ def booking_to_graph_event(
     )
     parts = [f"<table>{rows}</table>"]
     if is_web_link(link):
-        parts.append(f'<p><a href="{html.escape(link, quote=True)}">Open in Crewboard</a></p>')
-    elif link:
-        parts.append(f"<p>Open in Crewboard: {html.escape(link)}</p>")
+        parts.append(f'<p><a href="{html.escape(link, quote=True)}">Open the job page</a></p>')
+    elif (reach := reach_text(link, office_phone)) is not None:
+        parts.append(f"<p>{html.escape(reach)}</p>")
     body: dict[str, Any] = {
         "subject": booking_title(booking, customer),
         "body": {"contentType": "html", "content": "<html><body>" + "".join(parts) + "</body></html>"},
@@ -469,6 +477,10 @@ def booking_to_graph_event(
     }
     if tag is not None:
         body["singleValueExtendedProperties"].append({"id": BOOKING_TAG_PROPERTY, "value": tag})
+    if category is not None:
+        # Outlook colours an event by its categories (Graph has no per-event colour); the category
+        # is in the mailbox's master list (GraphCalendarProvider made sure), so it shows its colour.
+        body["categories"] = [category]
     return body
 
 

@@ -60,7 +60,11 @@ class BookingEventContent:
     booking: Booking
     customer: Customer
     tech: Technician
-    link: str  # back to the customer record in Crewboard
+    link: str  # the tech's job page (https), or "" where the office serves none
+    office_phone: str = ""  # what the event says to call when there is no job page
+    # The Outlook category that colours the tech's jobs (None: the tech has not asked for colour).
+    # Only a mailbox that consented to MailboxSettings.ReadWrite gets it; Google uses colorId.
+    category: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
     # The store's event ownership key (sync.core.ownership): the adapter tags what it creates with
     # it and adopts, on a lost answer, only an event whose tag verifies. Never logged.

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from sync.sandbox import graph_events, graph_zones
+from sync.sandbox import graph_categories, graph_events, graph_zones
 from sync.sandbox.base import Request, Response
 from sync.sandbox.graph_delta import DeltaTracker
 from sync.sandbox.graph_delta import window as parse_window
@@ -350,6 +350,8 @@ class GraphSite:
         if head in ("events", "calendarView"):
             self._need(call, READ_SCOPES)
             return self._calendar_routes(call, call.box.default_calendar, rest)
+        if head == "outlook":
+            return self._outlook(call, tail)
         raise GraphError(400, "BadRequest", f"Resource not found for the segment '{head}'.")
 
     def _calendar_routes(self, call: Call, calendar: Calendar, rest: list[str]) -> Response:
@@ -384,6 +386,23 @@ class GraphSite:
                     call.request, call.box, calendar.id, call.view, self.state.seq, self._error
                 )
         raise GraphError(400, "BadRequest", f"Resource not found for the segment '{head}'.")
+
+    def _outlook(self, call: Call, rest: list[str]) -> Response:
+        context = f"{call.view.base_url}/$metadata#users('{call.box.oid}')/outlook/masterCategories"
+        try:
+            status, payload = graph_categories.handle(
+                call.box,
+                call.request.method,
+                rest,
+                {s.lower() for s in call.grant.scopes},
+                lambda: _json_body(call.request),
+                context,
+            )
+        except graph_categories.CategoryError as error:
+            raise GraphError(error.status, error.code, str(error)) from None
+        if payload is None:
+            return Response(status, b"", {})
+        return self._ok(call, payload, status)
 
     def _error(self, status: int, code: str, message: str) -> Response:
         return graph_error(status, code, message)

@@ -192,6 +192,8 @@ class Mailbox:
     # Deleted items: (key, rest id, calendar id, seq), so delta can report deletions outside its window.
     tombstones: list[tuple[str, str, str, int]] = field(default_factory=list)
     sync_generation: int = 0
+    # The Outlook master category list: id -> {"displayName", "color"} (sync.sandbox.graph_categories).
+    categories: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def default_calendar(self) -> Calendar:
@@ -299,6 +301,7 @@ class Mailbox:
             "transactions": dict(self.transactions),
             "tombstones": [list(t) for t in self.tombstones],
             "sync_generation": self.sync_generation,
+            "categories": {i: dict(c) for i, c in self.categories.items()},
         }
 
     @classmethod
@@ -312,6 +315,7 @@ class Mailbox:
         box.transactions = dict(data.get("transactions", {}))
         box.tombstones = [(t[0], t[1], t[2], int(t[3])) for t in data.get("tombstones", [])]
         box.sync_generation = int(data.get("sync_generation", 0))
+        box.categories = {str(i): dict(c) for i, c in data.get("categories", {}).items()}
         return box
 
 

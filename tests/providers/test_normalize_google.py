@@ -474,6 +474,7 @@ def written(**changes: Any) -> dict[str, Any]:
         changes.pop("tech", technician()),
         link=changes.pop("link", "https://crewboard.example/customers/cust-1"),
         event_id=changes.pop("event_id", google_event_id(BOOKING_ID)),
+        office_phone=changes.pop("office_phone", ""),
     )
 
 
@@ -486,7 +487,7 @@ def test_a_booking_becomes_an_event_in_the_techs_zone_without_attendees() -> Non
     assert body["end"] == {"dateTime": "2026-07-15T10:30:00-07:00", "timeZone": LA}
     assert body["transparency"] == "opaque"
     assert body["reminders"] == {"useDefault": True}
-    assert body["source"] == {"title": "Crewboard", "url": "https://crewboard.example/customers/cust-1"}
+    assert body["source"] == {"title": "Job page", "url": "https://crewboard.example/customers/cust-1"}
     assert body["extendedProperties"] == {
         "private": {"crewboardBookingId": BOOKING_ID, "crewboardVersion": "3"}
     }
@@ -523,7 +524,21 @@ def test_an_unreadable_color_or_a_non_web_link_is_left_out() -> None:
     body = written(tech=technician(color="teal"), link="crewboard://customer/cust-1")
     assert "colorId" not in body
     assert "source" not in body
-    assert "crewboard://customer/cust-1" in body["description"]
+    assert "crewboard://" not in body["description"]
+
+
+def test_the_job_page_is_the_events_source_and_its_last_line() -> None:
+    url = "https://office.example/job/abc.def"
+    body = written(link=url, office_phone="555-0199")
+    assert body["source"] == {"title": "Job page", "url": url}
+    assert body["description"].endswith(f"\n\nJob page: {url}")
+    assert "555-0199" not in body["description"]
+
+
+def test_without_a_job_page_the_event_says_to_call_the_office() -> None:
+    body = written(link="", office_phone="(312) 555-0199")
+    assert "source" not in body
+    assert body["description"].endswith("\n\nCall the office at (312) 555-0199.")
 
 
 def test_times_are_written_to_the_second() -> None:

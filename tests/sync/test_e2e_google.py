@@ -268,8 +268,9 @@ async def test_bookings_reach_the_calendar_and_the_tech_moves_them(office: Offic
     [event] = office.phone.booking_events()
     assert event["summary"] == "AC repair — Ada Park"
     assert event["location"] == "12 Elm St"
-    for text in ("Gate code 4411", "555-0100", "1 h 30 min", "crewboard://customer/"):
+    for text in ("Gate code 4411", "555-0100", "1 h 30 min"):
         assert text in event["description"]
+    assert "crewboard://" not in event["description"] and "source" not in event
     assert datetime.fromisoformat(event["start"]["dateTime"]) == start
 
     later = start + timedelta(hours=3)
