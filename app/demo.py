@@ -320,6 +320,7 @@ class DemoSync:
         from app.main import build_sync_engine
         from app.services.online_booking import OnlineBookingService
         from app.web.booking import booking_routes
+        from app.web.server import serve_routes
         from sync.providers.factory import open_provider
         from sync.wiring import PushSide
 
@@ -334,6 +335,7 @@ class DemoSync:
             provider_for,
             services.clock,
             self.engine.request_read,
+            serve_routes,
             pool=self.engine.providers,
             polls=self.engine.polls,
             # The customers' booking page, on the same loopback server as the push receiver.

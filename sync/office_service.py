@@ -22,12 +22,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from app.domain.time import Clock
 from app.errors import StorageError
+from app.services.sync_owner import Role, ServiceState
 from sync.engine import EngineLocked, SyncEngine
 from sync.engine.lock import EngineLock, OwnerLock
 from sync.health_monitor import HealthMonitor
@@ -39,20 +38,6 @@ RETRY_EVERY = 1.0  # seconds between a standby's tries for ownership
 CHECK_EVERY = 1.0  # seconds between an owner's checks of its lock connection
 CHECK_TIMEOUT = 3.0  # a check that takes longer than this is a lost connection
 HEALTH_EVERY = timedelta(seconds=15)
-
-
-class Role(StrEnum):
-    OWNER = "owner"  # this process syncs
-    STANDBY = "standby"  # the store answers, another process owns sync; this one waits to take over
-    UNAVAILABLE = "unavailable"  # this process cannot reach the store
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceState:
-    role: Role
-    holder: str  # how this process names itself in the lock
-    since: datetime | None  # when this process became owner
-    why: str = ""  # for UNAVAILABLE: the sentence of the last failure
 
 
 class OfficeService:

@@ -1,8 +1,9 @@
 """The push receiver as `crewboard sync --listen` and `crewboard serve` run it: one ASGI app on uvicorn.
 
 `PushReceiver` serves the push routes (sync.push_routes), and whatever other routes the command
-mounts (`extra_routes`: /healthz, the booking page), on one web server (web.server), with every
-connection limit and hostile-traffic guard of web.guard. The channel table lives in
+mounts (`extra_routes`: /healthz, the booking page), on one web server that the composer gives it
+(`serve`: app.web.server.serve_routes, with every connection limit and hostile-traffic guard of
+app.web.connections); sync itself imports no server. The channel table lives in
 sync.push_channels and knows no HTTP; the checks that need no request live in sync.push_checks.
 
 Why in process on the engine's event loop: a verified notice becomes a plain call to the engine's
@@ -11,9 +12,9 @@ trigger with no thread hand-off, and the answer goes out before the read starts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from sync.push_channels import (
@@ -27,13 +28,40 @@ from sync.push_channels import (
 )
 from sync.push_checks import MAX_ITEMS, SUMMARY_EVERY, RefusalLog, shown
 from sync.push_routes import MAX_BODY, READ_TIMEOUT, PushRoutes
-from web.app import build_asgi_app
-from web.server import HEAD_TIMEOUT, MAX_CONNECTIONS, MAX_HEAD, MAX_PER_SOURCE, WebServer
+
+HEAD_TIMEOUT = 5.0  # seconds for a request head to arrive (providers send theirs at once)
+MAX_PER_SOURCE = 16  # connections from one address once the server is half full
+
+
+class WebFront(Protocol):
+    """A web server of an ASGI app, as app.web.server's WebServer is: listens from `start` to `aclose`."""
+
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str: ...
+
+    async def start(self, host: str = ..., port: int = ...) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class ServeRoutes(Protocol):
+    """Makes the server of `routes` (app.web.server.serve_routes); sync never imports a server."""
+
+    def __call__(
+        self,
+        routes: Sequence[BaseRoute],
+        *,
+        on_refused: Callable[[int, str, str], None],
+        head_timeout: float,
+        max_per_source: int,
+    ) -> WebFront: ...
+
 
 __all__ = [
     "MAX_BODY",
-    "MAX_CONNECTIONS",
-    "MAX_HEAD",
     "MAX_ITEMS",
     "CalendarChannels",
     "ChannelEntry",
@@ -42,6 +70,7 @@ __all__ = [
     "LifecycleHandler",
     "PushReceiver",
     "RefusalLog",
+    "ServeRoutes",
     "Trigger",
     "push_address",
     "shown",
@@ -55,6 +84,7 @@ class PushReceiver:
         self,
         registry: ChannelRegistry,
         trigger: Trigger,
+        serve: ServeRoutes,
         max_body: int = MAX_BODY,
         read_timeout: float = READ_TIMEOUT,
         on_lifecycle: LifecycleHandler | None = None,
@@ -71,12 +101,10 @@ class PushReceiver:
             on_lifecycle=on_lifecycle,
             summary_every=summary_every,
         )
-        self.app: Starlette = build_asgi_app(self.routes.routes(), extra_routes=extra_routes)
-        self._server = WebServer(
-            self.app,
+        self._server = serve(
+            [*extra_routes, *self.routes.routes()],
             on_refused=self.routes.refused,
             head_timeout=min(header_timeout, read_timeout),
-            max_connections=MAX_CONNECTIONS,
             max_per_source=max_per_source,
         )
         self.refusals: RefusalLog = self.routes.refusals

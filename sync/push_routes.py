@@ -24,7 +24,7 @@ no token):
   range (400), a repeated Host or Transfer-Encoding (400), chunked bodies (411), a body over the
   limit (413, without reading it), a body that does not arrive in time (408), other methods (405),
   paths (404). The request head itself (its size, its time, control characters, connections per
-  address) is the server's to check: see web.server and web.guard.
+  address) is the server's to check: see app.web.server and app.web.connections.
 
 The answer (200 or 202) is sent before the engine is poked or a lifecycle notice is acted on, so
 providers get their acknowledgement well inside their deadlines (Graph: 3 s) whatever the read or
@@ -77,9 +77,9 @@ from sync.push_checks import (
     loads_bounded,
     sender_named,
     shown,
+    source_of,
     summary_of,
 )
-from web.guard import source_of
 
 log = logging.getLogger("sync.push_receiver")
 
@@ -149,7 +149,7 @@ class PushRoutes:
         return [Route("/{path:path}", endpoint=self)]
 
     def refused(self, status: int, kind: str, source: str) -> None:
-        """The server refused a connection or a request head (web.guard's `on_refused`)."""
+        """The server refused a connection or a request head (the server's `on_refused`)."""
         self.refusals.note(status, kind, "", source)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -31,7 +31,7 @@ from sync.engine.providers import ProviderPool
 from sync.health_monitor import HealthMonitor, load_thresholds
 from sync.notify import Notifier, notification_settings
 from sync.providers.config import read_settings_file, settings_path
-from sync.push_receiver import CalendarChannels, LifecycleEvent, PushReceiver, Trigger
+from sync.push_receiver import CalendarChannels, LifecycleEvent, PushReceiver, ServeRoutes, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class PushSide:
         provider_for: ProviderFor,
         clock: Clock,
         trigger: Trigger,
+        serve: ServeRoutes,
         pool: ProviderPool | None = None,
         polls: PollBook | None = None,
         extra_routes: Sequence[BaseRoute] = (),
@@ -84,7 +85,7 @@ class PushSide:
         # One ASGI app: the push routes, and what the command mounts beside them (`crewboard serve`:
         # /healthz and the booking page).
         self.receiver = PushReceiver(
-            self.channels, trigger, on_lifecycle=self._lifecycle, extra_routes=extra_routes
+            self.channels, trigger, serve, on_lifecycle=self._lifecycle, extra_routes=extra_routes
         )
         self.keeper: ChannelKeeper | None = None
 
@@ -136,9 +137,10 @@ class SyncCompanions:
         health_every: timedelta = timedelta(seconds=15),
         pool: ProviderPool | None = None,
         polls: PollBook | None = None,
+        serve: ServeRoutes | None = None,
     ) -> None:
-        if (listen is None) != (public_url is None):
-            raise ValueError("listen and public_url go together")
+        if not (listen is None) == (public_url is None) == (serve is None):
+            raise ValueError("listen, public_url and serve (the web server's maker) go together")
         self._monitor = monitor
         self._uow = uow_factory
         self._clock = clock
@@ -148,6 +150,7 @@ class SyncCompanions:
         self._health_every = health_every
         self._pool = pool  # the engine's providers, shared by the channel keeper
         self._polls = polls  # the engine's push-first poll
+        self._serve = serve  # app.web.server.serve_routes, given by the command
         self.push: PushSide | None = None  # with `listen`: the receiver, its channel table, the keeper
         self.listening = asyncio.Event()  # set once the receiver is up (or at once without one)
 
@@ -158,9 +161,9 @@ class SyncCompanions:
     async def run(self, trigger: Trigger, stop: asyncio.Event) -> None:
         work = [self._monitor.run(stop, self._health_every)]
         push: PushSide | None = None
-        if self._listen is not None and self._public_url is not None:
+        if self._listen is not None and self._public_url is not None and self._serve is not None:
             push = self.push = PushSide(
-                self._uow, self._provider_for, self._clock, trigger, self._pool, self._polls
+                self._uow, self._provider_for, self._clock, trigger, self._serve, self._pool, self._polls
             )
             host, port = self._listen
             keeper = await push.start(host, port, self._public_url)

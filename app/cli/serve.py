@@ -126,7 +126,8 @@ async def _serve(
     public_url: str | None,
 ) -> int:
     from app.services.sync_owner import SyncOwnerService
-    from sync.healthz import healthz_route
+    from app.web.healthz import healthz_route
+    from app.web.server import serve_routes
     from sync.office_service import OfficeService
     from sync.wiring import PushSide
 
@@ -148,6 +149,7 @@ async def _serve(
         provider_for,
         s.clock,
         engine.request_read,
+        serve_routes,
         pool=engine.providers,
         polls=engine.polls,
         extra_routes=routes,

@@ -134,6 +134,7 @@ def build_engine(
 
 
 def run_sync(s: Services, a: argparse.Namespace) -> int:
+    from app.web.server import serve_routes
     from sync.providers.factory import open_provider
     from sync.providers.protocol import CalendarProvider
     from sync.providers.secrets import TokenStore
@@ -164,6 +165,7 @@ def run_sync(s: Services, a: argparse.Namespace) -> int:
         a.public_url,
         pool=engine.providers,
         polls=engine.polls,
+        serve=serve_routes if a.listen is not None else None,
     )
     return asyncio.run(_forever(engine, companions))
 

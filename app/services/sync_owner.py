@@ -11,10 +11,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from app.domain.time import Clock
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
+
+
+# The role of a `crewboard serve` process, as its /healthz answers and its log says.
+class Role(StrEnum):
+    OWNER = "owner"  # this process syncs
+    STANDBY = "standby"  # the store answers, another process owns sync; this one waits to take over
+    UNAVAILABLE = "unavailable"  # this process cannot reach the store
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceState:
+    role: Role
+    holder: str  # how this process names itself in the lock
+    since: datetime | None  # when this process became owner
+    why: str = ""  # for UNAVAILABLE: the sentence of the last failure
+
 
 # The owner renews its heartbeat every 15 s; one not heard from for this long may be gone.
 QUIET_AFTER = timedelta(seconds=60)

@@ -16,7 +16,7 @@ import pytest
 from app.main import stop_signals
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("app", "ui", "sync", "storage", "web", "resources")
+PRODUCT = ("app", "ui", "sync", "storage", "resources")
 FORK_CALLS = {"fork", "forkpty", "fork_exec"}
 UNIX_ONLY_PATHS = ("/tmp", "/var/tmp", "~/.config", "~/.local", "~/.cache")
 

@@ -22,6 +22,7 @@ from app.domain.model import Calendar, CalendarAccount, Provider, Technician
 from app.domain.time import SystemClock
 from app.services.accounts import AccountService
 from app.services.container import Services
+from app.web.server import serve_routes
 from storage.database import Database, open_database
 from sync.channels import ChannelKeeper
 from sync.engine import SyncEngine
@@ -174,6 +175,7 @@ class EngineThread:
             provider_for,
             self.made.services.clock,
             self.engine.request_read,
+            serve_routes,
             self.engine.providers,
             polls=self.engine.polls,  # push first: live channels' calendars wait for notices
         )

@@ -32,6 +32,7 @@ from typing import Any
 
 from app.domain.ids import AccountId, CalendarId
 from app.domain.model import Calendar, CalendarAccount, Provider
+from app.web.server import serve_routes
 from sync.push_receiver import MAX_BODY, CalendarChannels, PushReceiver
 from tests.bench.common import Figure, from_samples, not_measurable, progress, report
 from tests.bench.harness import store
@@ -202,7 +203,7 @@ async def _measure(made: Any) -> dict[str, Any]:
     channels = CalendarChannels(made.services.uow)
     token = channels.token_for(calendar_id)
     reads: list[CalendarId] = []
-    receiver = PushReceiver(channels, reads.append)
+    receiver = PushReceiver(channels, reads.append, serve_routes)
     await receiver.start("127.0.0.1", 0)
     me = [sys.executable, "-m", "tests.bench.push_flood"]
     try:

@@ -21,9 +21,9 @@ from app.services.container import Services
 from app.services.online_booking import BookingPolicy, OnlineBookingService
 from app.services.service_types import ServiceTypeService
 from app.web.booking import ConfirmationMailer, Limits, booking_routes
+from app.web.server import WebServer
 from sync.notify import SmtpSettings
 from tests.health.conftest import EphemeralController
-from web.server import WebServer
 
 CHI = ZoneInfo("America/Chicago")
 MON_9 = datetime(2026, 11, 2, 9, 0, tzinfo=CHI)  # the fixed clock is Mon 06:00 in Chicago

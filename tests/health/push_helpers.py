@@ -10,6 +10,7 @@ from dataclasses import replace
 from app.domain.ids import CalendarId
 from app.domain.model import Calendar
 from app.services.container import Services
+from app.web.server import serve_routes
 from sync.push_receiver import CalendarChannels, PushReceiver
 
 
@@ -48,7 +49,7 @@ def set_channel(services: Services, calendar: Calendar, channel_id: str, resourc
 
 @asynccontextmanager
 async def running(channels: CalendarChannels, reads: Reads, **options: float) -> AsyncIterator[PushReceiver]:
-    receiver = PushReceiver(channels, reads, **options)  # type: ignore[arg-type]
+    receiver = PushReceiver(channels, reads, serve_routes, **options)  # type: ignore[arg-type]
     await receiver.start("127.0.0.1", 0)
     try:
         yield receiver

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from app.services.container import Services
+from app.web.server import MAX_CONNECTIONS, serve_routes
 from sync.push_receiver import (
     MAX_BODY,
-    MAX_CONNECTIONS,
     MAX_ITEMS,
     CalendarChannels,
     ChannelEntry,
@@ -106,7 +106,9 @@ async def hostile(services: Services, business: Business) -> AsyncIterator[Hosti
     registry = CountingRegistry(channels)
     reads = Reads()
     # Idle connections are closed by the tests, not by the header timeout, however slow the machine.
-    receiver = PushReceiver(registry, reads, summary_every=3600, header_timeout=60, read_timeout=60)
+    receiver = PushReceiver(
+        registry, reads, serve_routes, summary_every=3600, header_timeout=60, read_timeout=60
+    )
     await receiver.start("127.0.0.1", 0)
     try:
         async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
@@ -310,7 +312,7 @@ async def test_the_last_connection_admitted_is_served_too(hostile: Hostile) -> N
 
 
 async def test_an_idle_connection_is_closed_after_the_header_timeout(services: Services) -> None:
-    receiver = PushReceiver(CalendarChannels(services.uow), Reads(), header_timeout=0.2)
+    receiver = PushReceiver(CalendarChannels(services.uow), Reads(), serve_routes, header_timeout=0.2)
     await receiver.start("127.0.0.1", 0)
     try:
         reader, writer = await asyncio.open_connection(receiver.host, receiver.port)

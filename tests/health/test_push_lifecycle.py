@@ -14,6 +14,7 @@ import pytest
 
 from app.domain.ids import CalendarId
 from app.services.container import Services
+from app.web.server import serve_routes
 from sync.providers.protocol import lifecycle_url
 from sync.push_receiver import CalendarChannels, LifecycleEvent, PushReceiver, push_address
 from tests.health.conftest import Business
@@ -73,7 +74,7 @@ async def _setup(services: Services, business: Business, handler: bool) -> Async
     set_channel(services, business.sam_calendar, "sub-sam", None)
     channels = CalendarChannels(services.uow)
     reads, heard = Reads(), Heard()
-    receiver = PushReceiver(channels, reads, on_lifecycle=heard if handler else None)
+    receiver = PushReceiver(channels, reads, serve_routes, on_lifecycle=heard if handler else None)
     await receiver.start("127.0.0.1", 0)
     try:
         async with httpx.AsyncClient(timeout=5, trust_env=False) as client:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from app.services.container import Services
+from app.web.server import serve_routes
 from sync.push_receiver import MAX_BODY, CalendarChannels, PushReceiver, push_address
 from tests.health.conftest import Business
 from tests.health.push_helpers import Reads, running, set_channel
@@ -300,7 +301,7 @@ async def test_shutting_down_with_a_request_half_sent_ends_quietly(
     services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
     channels = CalendarChannels(services.uow)
-    receiver = PushReceiver(channels, Reads())
+    receiver = PushReceiver(channels, Reads(), serve_routes)
     await receiver.start("127.0.0.1", 0)
     _reader, writer = await asyncio.open_connection(receiver.host, receiver.port)
     writer.write(b"POST /google HTTP/1.1\r\nContent-Length: 10\r\n\r\n")  # the body never comes

@@ -19,6 +19,7 @@ from app.domain.model import Calendar, CalendarAccount, Provider
 from app.domain.time import FixedClock
 from app.services.container import Services
 from app.services.ports import RemoteCalendar
+from app.web.server import serve_routes
 from storage.repositories.calendars import SqlCalendarRepository
 from sync.engine.providers import ProviderPool
 from sync.providers.endpoints import read_endpoints
@@ -213,7 +214,7 @@ async def test_the_keepers_channel_knows_a_sync_notice_that_beats_the_watch_answ
 
     reads = Reads()
     pool = ProviderPool(provider_for)
-    side = PushSide(services.uow, provider_for, clock, reads, pool)
+    side = PushSide(services.uow, provider_for, clock, reads, serve_routes, pool)
     keeper = await side.start("127.0.0.1", 0)
     try:
         assert await keeper.keep() == 2

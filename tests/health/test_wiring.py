@@ -14,6 +14,7 @@ from app.domain.model import Audience, CalendarAccount, HealthLevel, SyncHealth
 from app.domain.time import FixedClock
 from app.services.container import Services
 from app.services.ports import RemoteCalendar
+from app.web.server import serve_routes
 from sync.engine import SyncEngine
 from sync.providers.fake import InMemoryCalendarProvider
 from sync.push_receiver import CalendarChannels, push_address
@@ -61,6 +62,7 @@ async def test_engine_and_companions_together(
         ("127.0.0.1", 0),
         "https://relay.example.com/cb",
         health_every=timedelta(milliseconds=50),
+        serve=serve_routes,
     )
     stop = asyncio.Event()
     running = asyncio.gather(engine.run_forever(stop), companions.run(engine.request_read, stop))

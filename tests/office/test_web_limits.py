@@ -1,5 +1,5 @@
 """The office service's web server under slow or oversized traffic, whatever route it reaches: a
-body dripped too slowly is answered 408 (web.limits), a head over the limit 431 (web.guard), and
+body dripped too slowly is answered 408 (app.web.limits), a head over the limit 431 (app.web.connections), and
 the routes mounted beside the push receiver see every genuine request."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from web.app import build_asgi_app
-from web.server import MAX_HEAD, WebServer
+from app.web.asgi import build_asgi_app
+from app.web.server import MAX_HEAD, WebServer
 
 
 async def _echo(request: Request) -> PlainTextResponse:

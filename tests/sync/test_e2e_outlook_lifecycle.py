@@ -25,6 +25,7 @@ from app.domain.ids import CalendarId
 from app.domain.model import Calendar, Provider
 from app.domain.time import FixedClock, Interval
 from app.services.container import Services
+from app.web.server import serve_routes
 from storage.database import Database, open_database
 from sync.engine import SyncEngine
 from sync.providers.endpoints import read_endpoints
@@ -141,7 +142,13 @@ async def pushed(
     port = _free_port()
     public_url = f"http://127.0.0.1:{port}/crewboard"
     companions = SyncCompanions(
-        monitor, database.unit_of_work, clock, provider_for, ("127.0.0.1", port), public_url
+        monitor,
+        database.unit_of_work,
+        clock,
+        provider_for,
+        ("127.0.0.1", port),
+        public_url,
+        serve=serve_routes,
     )
     stop = asyncio.Event()
     running = asyncio.gather(engine.run_forever(stop), companions.run(engine.request_read, stop))

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from web.limits import BODY_TIMEOUT, BodyDeadline
+from app.web.limits import BODY_TIMEOUT, BodyDeadline
 
 
 def build_asgi_app(
@@ -23,7 +23,7 @@ def build_asgi_app(
     body_timeout: float = BODY_TIMEOUT,
 ) -> Starlette:
     """Starlette over `extra_routes` then `routes`, every body within `body_timeout` seconds
-    (web.limits); no debug pages, no lifespan work."""
+    (app.web.limits); no debug pages, no lifespan work."""
     return Starlette(
         debug=False,
         routes=[*extra_routes, *routes],

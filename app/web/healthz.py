@@ -22,8 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from app.errors import StorageError
-from app.services.sync_owner import SyncOwner, SyncOwnerService
-from sync.office_service import Role, ServiceState
+from app.services.sync_owner import Role, ServiceState, SyncOwner, SyncOwnerService
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ The limits, and why these numbers (they were the hand-written receiver's, and ho
 - HEAD_TIMEOUT (5 s) for the head to arrive (providers send theirs at once): 408. A body has the
   route's own timeout once the head is in.
 - MAX_CONNECTIONS (128) at once, and MAX_PER_SOURCE (16) from one address once half are open (see
-  web.guard). Behind a relay every connection comes from the relay's address: let the relay limit
+  app.web.connections). Behind a relay every connection comes from the relay's address: let the relay limit
   connections per client (nginx `limit_conn`, for one).
 - KEEP_ALIVE (5 s): an idle kept-alive connection is closed.
 - GRACE (1 s) at shutdown for answers in flight; then what is still open is cut.
@@ -22,12 +22,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from email.utils import formatdate
 
 import uvicorn
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
-from web.guard import ConnectionGuard, OnRefused, protocol_for
+from app.web.asgi import build_asgi_app
+from app.web.connections import ConnectionGuard, OnRefused, protocol_for
 
 MAX_HEAD = 16 * 1024
 HEAD_TIMEOUT = 5.0
@@ -147,3 +150,24 @@ class WebServer:
             await asyncio.wait(set(state.tasks), timeout=GRACE)
         for listener in server.servers:
             await listener.wait_closed()
+
+
+def serve_routes(
+    routes: Sequence[BaseRoute],
+    *,
+    on_refused: OnRefused = _nobody_told,
+    head_timeout: float = HEAD_TIMEOUT,
+    max_per_source: int = MAX_PER_SOURCE,
+) -> WebServer:
+    """A server (not started) of one ASGI app over `routes`, in order, with every limit above.
+
+    The shape sync.push_receiver asks its composer for: the push routes know no server, and this
+    server knows no route, so the composition roots (the commands, the desktop, the demo) join them.
+    """
+    return WebServer(
+        build_asgi_app(routes),
+        on_refused=on_refused,
+        head_timeout=head_timeout,
+        max_connections=MAX_CONNECTIONS,
+        max_per_source=max_per_source,
+    )

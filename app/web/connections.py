@@ -223,7 +223,7 @@ class _Drop400Warning(logging.Filter):
         return record.getMessage() != "Invalid HTTP request received."
 
 
-_QUIET_400 = logging.getLogger("web.http")
+_QUIET_400 = logging.getLogger("app.web.http")
 _QUIET_400.addFilter(_Drop400Warning())
 
 

@@ -1,6 +1,6 @@
 """Limits on a request that uvicorn has no option for and that every route needs: its body's time.
 
-uvicorn bounds how long a kept-alive connection may idle, and web.guard how long a request head may
+uvicorn bounds how long a kept-alive connection may idle, and app.web.connections how long a request head may
 take, but nothing bounds a body sent a byte at a time: a route reading one waits as long as the
 client likes. `BodyDeadline` gives the whole body `seconds` from the moment the route first asks
 for it; when they run out the route sees the client as gone (Starlette's ClientDisconnect) and the
