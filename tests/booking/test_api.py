@@ -160,3 +160,14 @@ def test_fifty_concurrent_bookings_for_the_last_slot_make_one_job(
     with services.uow() as uow:
         assert len(uow.booking_page.online.online_among([b.id for b in services.bookings.list()])) == 1
         assert len([o for o in uow.outbox.pending() if o.booking_id == ac_jobs[0].id]) <= 1
+
+
+def test_behind_a_local_relay_each_forwarded_client_has_its_own_limit(
+    shop: Shop, serve: list[LiveServer]
+) -> None:
+    url = live(serve, booking_app(shop.page, writes=1))
+    api = f"{url}/book/api/bookings/{'0' * 32}.forged"
+    # The server's peer is 127.0.0.1 (a relay on this computer): the client it names is counted.
+    assert httpx.delete(api, headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 404
+    assert httpx.delete(api, headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 429
+    assert httpx.delete(api, headers={"X-Forwarded-For": "10.0.0.1, 198.51.100.9"}).status_code == 404

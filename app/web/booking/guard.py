@@ -3,8 +3,9 @@
 - Form tokens (CSRF): a random cookie per browser, and in each form the HMAC of it under a key only
   the store holds. A page on another site can make a browser post, but can neither read the cookie
   nor compute its HMAC, so its post is refused. The cookie is SameSite=Strict as well.
-- Rate limits: per client address, a sliding window of writes (bookings, cancels, moves) and a
-  wider one of reads. In memory: one office service answers the page.
+- Rate limits: per client address (behind a relay on this computer, the address it forwards), a
+  sliding window of writes (bookings, cancels, moves) and a wider one of reads. In memory: one
+  office service answers the page.
 - Bodies: at most MAX_BODY bytes, read no further; field lengths are bounded by the use case.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import threading
 import time
@@ -99,4 +101,18 @@ class RateLimiter:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client is not None else "unknown"
+    """Whom to count a request against: the peer, or, when the peer is a relay on this computer
+    (nginx in front of `crewboard serve`), the client it names last in X-Forwarded-For. From
+    anywhere else the header could be anyone's, so it is ignored."""
+    peer = request.client.host if request.client is not None else "unknown"
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if forwarded and _loopback(peer):
+        return forwarded.rsplit(",", 1)[-1].strip()[:64] or peer
+    return peer
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
