@@ -1,4 +1,7 @@
-"""GUI test setup: offscreen Qt, every Qt warning fails the test, and a main window over a real store."""
+"""GUI test setup: offscreen Qt and a main window over a real store.
+
+Every Qt warning fails its test through pytest-qt (`qt_log_level_fail` in pyproject).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.domain.time import FixedClock
@@ -22,19 +24,6 @@ from ui.style import apply_style
 
 OFFICE = "America/Chicago"
 
-# Messages the offscreen platform prints about itself; they say nothing about our code.
-HARMLESS = ("propagateSizeHints", "This plugin does not support", "QFont::setPointSize")
-
-
-class QtMessages:
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def __call__(self, kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
-        serious = kind in (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)
-        if serious and not any(part in message for part in HARMLESS):
-            self.problems.append(f"{kind.name}: {message}")
-
 
 @pytest.fixture(autouse=True)
 def gui_thread_collects_garbage(qapp: QApplication) -> Iterator[MainThreadGarbageCollector]:
@@ -43,19 +32,6 @@ def gui_thread_collects_garbage(qapp: QApplication) -> Iterator[MainThreadGarbag
     yield collector
     collector.stop()
     collector.deleteLater()
-
-
-@pytest.fixture(autouse=True)
-def qt_warnings_fail() -> Iterator[QtMessages]:
-    """Fail the test if Qt warned about anything (a bad connection, a painter misuse, a model bug)."""
-    messages = QtMessages()
-    previous = qInstallMessageHandler(messages)
-    try:
-        yield messages
-    finally:
-        qInstallMessageHandler(previous)
-    if messages.problems:
-        pytest.fail("Qt reported problems:\n" + "\n".join(messages.problems))
 
 
 @pytest.fixture

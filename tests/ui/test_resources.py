@@ -114,14 +114,14 @@ def test_a_stylesheet_that_names_no_palette_colour_is_refused() -> None:
     )
 
 
-def test_qt_would_have_reported_a_sheet_it_cannot_parse(qtbot, qt_warnings_fail) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.qt_log_level_fail("CRITICAL")  # the warning is what this test wants to see
+def test_qt_would_have_reported_a_sheet_it_cannot_parse(qtbot, qtlog) -> None:  # type: ignore[no-untyped-def]
     """The parse test above relies on this warning; prove Qt still gives it."""
     widget = QLabel()
     qtbot.addWidget(widget)
     widget.setStyleSheet("QLabel { color: ")
     widget.ensurePolished()
-    assert any("parse" in problem.lower() for problem in qt_warnings_fail.problems)
-    qt_warnings_fail.problems.clear()
+    assert any("parse" in record.message.lower() for record in qtlog.records)
 
 
 def test_each_account_status_pill_takes_its_colours_from_the_settings_sheet(qtbot) -> None:  # type: ignore[no-untyped-def]

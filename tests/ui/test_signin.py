@@ -13,7 +13,7 @@ os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu"
 
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -28,7 +28,6 @@ from sync.sandbox.approver import SandboxApprover
 from sync.sandbox.server import Sandbox
 from tests.accounts.conftest import add_sandbox_account, keyring_problem, token_store
 from tests.sandbox.conftest import control, sandbox
-from tests.ui.conftest import QtMessages
 from ui.signin import ConnectDialog, ConnectionSetup, Stage
 from ui.worker import DatabaseWorker
 
@@ -38,24 +37,6 @@ pytestmark = pytest.mark.keyring
 
 OUTLOOK = "casey@contoso.example"
 GOOGLE = "alex@gmail.example"
-
-
-# The offscreen platform has no OpenGL context; QtWebEngine says so once and then composes in
-# software (with no GPU, Chromium notes that too; DESIGN.md, "Facts about these machines"). Only these exact lines are forgiven.
-OFFSCREEN_GL = (
-    "QRhiGles2: Failed to create temporary context",
-    "QRhiGles2: Failed to create context",
-    "Failed to create RHI for backend: OpenGL",
-    "GPUInfo not initialized on GpuInfoUpdate",  # Chromium under --disable-gpu
-)
-
-
-@pytest.fixture(autouse=True)
-def offscreen_gl_is_harmless(qt_warnings_fail: QtMessages) -> Iterator[None]:
-    yield
-    qt_warnings_fail.problems[:] = [
-        p for p in qt_warnings_fail.problems if not any(p.endswith(line) for line in OFFSCREEN_GL)
-    ]
 
 
 @pytest.fixture
