@@ -57,6 +57,7 @@ from sync.providers.errors import (
     PreconditionFailed,
     ProviderError,
     RateLimited,
+    Transient,
 )
 from sync.providers.protocol import BookingEventContent, ChangeBatch, Channel, WrittenEvent
 
@@ -158,15 +159,10 @@ class CaldavCalendarProvider:
         raise CursorExpired("The calendar's change feed is not one this version reads; reading it afresh.")
 
     async def _full(self, calendar: Calendar, window: Interval) -> ChangeBatch:
-        token, _ctag, offers = await self._session.collection_state(calendar.remote_id)
-        if offers and token is not None:
-            found = await self._session.dav(
-                "REPORT", calendar.remote_id, sync_collection(None, _MEMBER_PROPS), depth="0"
-            )
-            members = {
-                r.href: r for r in found.responses if r.status in (None, 200) and r.href != calendar.remote_id
-            }
-            cursor = SYNC_PREFIX + (found.sync_token or token)
+        token, ctag, offers = await self._session.collection_state(calendar.remote_id)
+        synced = await self._sync_members(calendar) if offers and token is not None else None
+        if synced is not None:
+            members, cursor = synced
         else:
             listing = await self._session.props(calendar.remote_id, _MEMBER_PROPS, depth="1")
             members = {
@@ -177,7 +173,7 @@ class CaldavCalendarProvider:
                 nonce,
                 {h: r.text(q(DAV, "getetag")) or "" for h, r in members.items()},
             )
-            cursor = f"{ETAG_PREFIX}{nonce}:{_ctag or ''}"
+            cursor = f"{ETAG_PREFIX}{nonce}:{ctag or ''}"
         wanted, skipped = _fetchable(members)
         objects, more_skipped, _gone = await self._fetch(calendar, wanted)
         self._objects[calendar.id] = {
@@ -185,6 +181,25 @@ class CaldavCalendarProvider:
         }
         events = [e for obj in objects.values() for e in obj.events if _touches(e, window, obj)]
         return ChangeBatch(tuple(events), (), cursor, True, tuple(skipped + more_skipped))
+
+    async def _sync_members(self, calendar: Calendar) -> tuple[dict[str, DavResponse], str] | None:
+        """Every member by sync-collection, and the token; None when the server advertises the
+        report but refuses it (the calendar is then read by ETags)."""
+        try:
+            found = await self._session.dav(
+                "REPORT", calendar.remote_id, sync_collection(None, _MEMBER_PROPS), depth="0"
+            )
+        except (AuthExpired, RateLimited, Transient):
+            raise
+        except ProviderError as error:
+            log.info("A CalDAV server refused the sync-collection it offers (%s); comparing ETags", error)
+            return None
+        if not found.sync_token:
+            return None
+        members = {
+            r.href: r for r in found.responses if r.status in (None, 200) and r.href != calendar.remote_id
+        }
+        return members, SYNC_PREFIX + found.sync_token
 
     async def _sync_changes(self, calendar: Calendar, token: str, window: Interval) -> ChangeBatch:
         found = await self._session.dav(
@@ -341,6 +356,7 @@ class CaldavCalendarProvider:
             link=content.link,
             tag=event_tag(content.owner_key, content.booking.id, calendar.remote_id, uid),
             stamp=self._clock(),
+            office_phone=content.office_phone,
         )
 
     async def _written(

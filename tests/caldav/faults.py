@@ -56,6 +56,7 @@ class Exchange:
 class FaultState:
     faults: list[_Fault] = field(default_factory=list)
     no_sync_collection: bool = False
+    refuse_sync_collection: bool = False  # advertised in PROPFIND, refused when asked for
     no_etag_on_put: bool = False  # iCloud answers a PUT without the new ETag
     # A server that stores something else than it was sent (it adds or rewrites properties)
     # answers a PUT with an ETag the stored object no longer has by the time it is read.
@@ -145,7 +146,8 @@ class FaultProxy:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             self._answer(handler, 429, headers, b"Too Many Requests")
             return
-        if self.state.no_sync_collection and method == "REPORT" and b"sync-collection" in body:
+        refused = self.state.no_sync_collection or self.state.refuse_sync_collection
+        if refused and method == "REPORT" and b"sync-collection" in body:
             error = b'<?xml version="1.0"?><d:error xmlns:d="DAV:"><d:supported-report/></d:error>'
             self._answer(handler, 403, {"Content-Type": "application/xml"}, error)
             return

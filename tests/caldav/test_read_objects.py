@@ -292,3 +292,23 @@ def test_this_and_future_from_the_first_occurrence_replaces_the_series() -> None
     assert [e.remote_id for e in events] == [HREF]
     local = [s.astimezone(CHICAGO) for s in starts(events)]
     assert [(d.day, d.hour) for d in local] == [(5, 12), (12, 12), (19, 12)]
+
+
+def test_a_booking_object_links_its_job_page_or_names_the_office_phone() -> None:
+    tech = Technician(
+        TechId("t1"),
+        "Maria Lopez",
+        "maria@example.com",
+        "America/Chicago",
+        BusinessHours.parse("mon-fri 08:00-17:00"),
+    )
+    customer = Customer(CustomerId("c1"), "Ada Park")
+    start = datetime(2027, 1, 12, 15, 30, tzinfo=UTC)
+    booking = Booking(BookingId("b1"), customer.id, tech.id, "AC repair", start, timedelta(minutes=90))
+    page = "https://office.example.com/job/abc123"
+    linked = booking_to_vcalendar(booking, customer, tech, uid="u1", link=page, tag=None, stamp=start)
+    assert f"URL:{page}".encode() in linked and page.encode() in linked
+    phoned = booking_to_vcalendar(
+        booking, customer, tech, uid="u2", link="", tag=None, stamp=start, office_phone="555-0199"
+    )
+    assert b"URL:" not in phoned and b"555-0199" in phoned
