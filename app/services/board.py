@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from app.domain.ids import CustomerId, TechId
+from app.domain.ids import BookingId, CustomerId, TechId
 from app.domain.model import (
     Booking,
     BusyBlock,
@@ -36,6 +36,8 @@ class BoardSnapshot:
     unassigned: tuple[Booking, ...]
     customers: dict[CustomerId, Customer]
     open_conflicts: tuple[Conflict, ...]
+    online: frozenset[BookingId] = frozenset()  # booked by customers on the booking page
+    assigned_because: dict[BookingId, str] = field(default_factory=dict)  # jobs the rule assigned
 
     def row_for(self, tech_id: TechId) -> TechRow | None:
         return next((r for r in self.rows if r.tech.id == tech_id), None)
@@ -66,6 +68,19 @@ class BoardService:
                 )
             customer_ids = {b.customer_id for b in [*bookings, *unassigned]}
             customers = {c: cust for c in customer_ids if (cust := uow.customers.get(c)) is not None}
+            online: frozenset[BookingId] = frozenset()
+            because: dict[BookingId, str] = {}
+            page = getattr(uow, "booking_page", None)  # storage's unit of work has it; a fake may not
+            if page is not None:
+                ids = [b.id for b in bookings]
+                online = frozenset(page.online.online_among(ids))
+                because = page.assignments.explanations(ids)
             return BoardSnapshot(
-                window, tuple(rows), tuple(unassigned), customers, tuple(uow.conflicts.open())
+                window,
+                tuple(rows),
+                tuple(unassigned),
+                customers,
+                tuple(uow.conflicts.open()),
+                online,
+                because,
             )

@@ -114,6 +114,16 @@ class SqlAssignmentLog(SqlRepository):
             None if row.service_type_id is None else ServiceTypeId(row.service_type_id),
         )
 
+    def explanations(self, booking_ids: Iterable[BookingId]) -> dict[BookingId, str]:
+        """Why the rule gave each of these jobs to its tech (jobs assigned by hand are left out)."""
+        ids = builtins.list(booking_ids)
+        if not ids:
+            return {}
+        query = select(AutoAssignmentRow.booking_id, AutoAssignmentRow.explanation).where(
+            AutoAssignmentRow.booking_id.in_(ids)
+        )
+        return {BookingId(booking): text for booking, text in self._session.execute(query)}
+
     def last_assigned(self, tech_ids: Iterable[TechId]) -> dict[TechId, datetime]:
         """When each of these techs last got a job by rule (techs never assigned are left out)."""
         ids = builtins.list(tech_ids)

@@ -12,6 +12,7 @@ import pytest
 from app.bus import NotificationAdded
 from app.domain.model import Audience, BookingStatus
 from app.domain.service_types import BookingSource, ServiceType
+from app.domain.time import Interval
 from app.errors import InvalidInput, Refused
 from app.services.bookings import NewBooking
 from app.services.container import Services
@@ -189,3 +190,14 @@ def test_fifty_customers_racing_for_the_last_slot_get_one_job(services: Services
     assert fresh == [0] * 49  # nothing else is free that day
     live = [b for b in services.bookings.list() if b.service == "AC repair"]
     assert len(live) == 1 and live[0].start == MON_9
+
+
+def test_the_board_marks_online_jobs_and_says_why_the_rule_chose_their_tech(services: Services) -> None:
+    service = _shop(services)
+    online = _page(services).book(service.id, MON_9, KIM)
+    desk = services.bookings.create(
+        NewBooking("Desk", "Other", timedelta(hours=1), MON_9 + timedelta(hours=3), online.tech.id)
+    )
+    snapshot = services.board.snapshot(Interval(MON_9 - timedelta(hours=3), MON_9 + timedelta(hours=9)))
+    assert snapshot.online == {online.booking.id} and desk.id not in snapshot.online
+    assert snapshot.assigned_because == {online.booking.id: online.assignment.explanation}

@@ -83,3 +83,23 @@ def test_the_booking_menu_opens_the_services_dialog(qtbot, window) -> None:  # t
     qtbot.waitSignal(dialog.loaded, timeout=5000).wait()
     assert dialog.isVisible() and dialog.list.count() == 0
     dialog.close()
+
+
+def test_an_online_job_says_so_on_the_board(services: Services) -> None:
+    from datetime import UTC, datetime
+
+    from PySide6.QtCore import QRectF
+
+    from app.domain.ids import BookingId, CustomerId
+    from app.domain.model import Booking
+    from app.domain.time import Interval
+    from ui.board.layout import Tile, TileKind
+    from ui.board.tooltips import tile_tooltip
+
+    start = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+    booking = Booking(BookingId("b" * 32), CustomerId("c" * 32), None, "AC repair", start, timedelta(hours=1))
+    tile = Tile(TileKind.BOOKING, 0, QRectF(), Interval(start, start + timedelta(hours=1)), booking=booking)
+    assert "Booked online" not in tile_tooltip(tile, UTC)
+    tile.online, tile.assigned_because = True, "6 h booked this week, fewest among the 3 free"
+    text = tile_tooltip(tile, UTC)
+    assert "Booked online<br>Assigned automatically: 6 h booked this week, fewest among the 3 free" in text

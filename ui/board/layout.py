@@ -123,6 +123,8 @@ class Tile:
     flagged: bool = False  # forced, or an open conflict: outlined in red
     flag_reason: str = ""
     row_color: str = ""  # the tech's colour (busy bands have none; a tile without one is drawn in the accent)
+    online: bool = False  # booked by the customer on the booking page
+    assigned_because: str = ""  # why the assignment rule chose this tech, when it did
 
     @property
     def booking_id(self) -> BookingId | None:
@@ -291,6 +293,8 @@ def build_layout(
                 booking=booking,
                 customer=snapshot.customers.get(booking.customer_id),
                 row_color=tech_row.tech.color,
+                online=booking.id in snapshot.online,
+                assigned_because=snapshot.assigned_because.get(booking.id, ""),
             )
             conflict = conflicted.get(booking.id)
             if conflict is not None:

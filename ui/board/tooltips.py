@@ -47,6 +47,10 @@ def tile_tooltip(tile: Tile, office: tzinfo) -> str:
         lines = [f"<b>{html.escape(customer.name if customer else 'Customer')}</b>"]
         lines.append(f"{html.escape(booking.service)} · {duration_text(booking.duration)}")
         lines.append(html.escape(when))
+        if tile.online:
+            lines.append("Booked online")
+        if tile.assigned_because:
+            lines.append(f"Assigned automatically: {html.escape(tile.assigned_because)}")
         if customer is not None and customer.address:
             lines.append(html.escape(customer.address))
         if customer is not None and customer.phone:
