@@ -31,3 +31,14 @@ def about_store(db_url: str | None) -> AboutFacts:
     from storage.database import database_url, describe
 
     return about_facts(describe(database_url(db_url)))
+
+
+def is_office_store(db_url: str | None) -> bool:
+    """Whether the store `db_url` names (else CREWBOARD_DB, settings, default) is an office's PostgreSQL.
+
+    On an office store the office service (`crewboard serve`) owns calendar sync; desks only write.
+    """
+    from storage.database import database_url
+    from storage.store_choice import is_office_url
+
+    return is_office_url(database_url(db_url))

@@ -291,11 +291,23 @@ def feed_relay(services: Services) -> Callable[[], Coroutine[Any, Any, None]] | 
 
 def open_app(db_url: str | None, desk: str | None = None) -> int:
     """Open the database named by `db_url` (or the default) and run the dispatch board until it closes."""
-    from app.composition import about_store, open_services
+    from app.composition import about_store, is_office_store, open_services
     from app.logs import configure_logging, log_file
 
     configure_logging()
     import ui  # noqa: F401 - after logging is set up: importing ui may log a warning
 
+    # The rule for a desk: on an office store (PostgreSQL) it never syncs, whether or not a service
+    # runs right now. The service owns sync; the desk writes bookings and settings to the store,
+    # which wakes the service, and its health window says who owns sync. A desk that synced
+    # whenever no service answered would race a service starting up and hold tokens only the
+    # service's keyring should hold. On SQLite (one desk) the desk syncs, as before.
+    office_desk = is_office_store(db_url)
     with open_services(db_url, desk=desk) as services:
-        return run_desktop(services, log_path=str(log_file()), about=about_store(db_url), first_run=True)
+        return run_desktop(
+            services,
+            log_path=str(log_file()),
+            about=about_store(db_url),
+            first_run=True,
+            sync=not office_desk,
+        )

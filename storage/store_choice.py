@@ -54,6 +54,11 @@ def saved_store_url(path: Path | None = None) -> str | None:
     return value.strip()
 
 
+def is_office_url(url: str) -> bool:
+    """Whether `url` names an office store (PostgreSQL), where the office service owns sync."""
+    return urlsplit(url.strip()).scheme.lower() in SCHEMES
+
+
 def check_office_url(text: str) -> str:
     """`text` as an office store address, or InvalidInput saying what to change."""
     url = text.strip()

@@ -50,6 +50,7 @@ from ui.format import duration_text
 from ui.loading import LatestLoader
 from ui.plain import PlainLabel, plain_tip
 from ui.resources import palette, stylesheet
+from ui.sync_owner_line import SyncOwnerLineWidget
 from ui.worker import DatabaseWorker
 
 REFRESH_DELAY_MS = 150
@@ -445,6 +446,7 @@ class SyncHealthDialog(QDialog):
         top.addStretch(1)
         top.addWidget(self.updated_label)
         top.addWidget(self.refresh_button)
+        self.owner_line = SyncOwnerLineWidget(services, worker, tz, self)
 
         self.calendars_card = StatCardWidget("Calendars syncing", self)
         self.attention_card = StatCardWidget("Need attention", self)
@@ -484,6 +486,7 @@ class SyncHealthDialog(QDialog):
         column.setContentsMargins(20, 16, 20, 16)
         column.setSpacing(12)
         column.addLayout(top)
+        column.addWidget(self.owner_line)
         column.addLayout(cards)
         column.addWidget(self.table)
         column.addWidget(chart_card, 1)
@@ -510,10 +513,12 @@ class SyncHealthDialog(QDialog):
     def stop(self) -> None:
         """No more loading: the window is closing and its worker is gone."""
         self._loader.stop()
+        self.owner_line.stop()
         self._tick.stop()
 
     def refresh(self) -> None:
         self._loader.load()
+        self.owner_line.refresh()
 
     def _legend_text(self) -> str:
         t = self._thresholds
@@ -527,6 +532,7 @@ class SyncHealthDialog(QDialog):
         self._loader.schedule()
 
     def _on_tick_timeout(self) -> None:
+        self.owner_line.refresh()  # a takeover writes no feed of its own; the tick catches it
         now = self._services.clock.now()
         self.model.set_now(now)
         self._show_updated(now)
@@ -604,4 +610,5 @@ class SyncHealthDialog(QDialog):
     def closeEvent(self, event: Any) -> None:
         self._tick.stop()
         self._loader.cancel()
+        self.owner_line.stop()
         super().closeEvent(event)

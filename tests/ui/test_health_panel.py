@@ -37,6 +37,7 @@ from app.services.sync_outcomes import (
     SyncOutcomeQueries,
     token_free,
 )
+from sync.engine.lock import EngineLock
 from tests.ui.business import DEMO_NOW, Business
 from tests.ui.conftest import OFFICE
 from ui.bridge import BusBridge
@@ -432,7 +433,10 @@ def test_chart_says_so_when_nothing_was_written(  # type: ignore[no-untyped-def]
 
 def test_screenshot(qtbot, qapp, services: Services, business: Business, worker, bridge) -> None:  # type: ignore[no-untyped-def]
     seed_health(services, business)
+    owner = EngineLock(services.uow, services.clock, "crewboard serve", pid=4242, host="office-server")
+    owner.acquire()  # the office service, named at the top of the window
     dialog = open_dialog(qtbot, services, worker, bridge)
+    qtbot.waitUntil(lambda: dialog.owner_line.owner is not None, timeout=10_000)
     dialog.resize(1280, 860)
     for _ in range(3):
         qapp.sendPostedEvents()
