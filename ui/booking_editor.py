@@ -22,18 +22,22 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QSpinBox,
     QTimeEdit,
     QVBoxLayout,
     QWidget,
 )
 
+from app.domain.assignment import Assignment
 from app.domain.ids import TechId
 from app.domain.model import Booking, BusySource, Customer, Technician
+from app.domain.service_types import ServiceType
 from app.domain.time import Interval, local_to_utc, zone
-from app.errors import InvalidInput, Refused
+from app.errors import CrewboardError, InvalidInput, Refused
 from app.services.bookings import BookingEdit, NewBooking
 from app.services.container import Services
+from app.services.online_booking import BookingPolicy, OnlineBookingService
 from app.services.schedule import DayAvailability
 from app.services.stale_booking import StaleBooking
 from ui.format import clock_range, day_text, duration_text, zone_difference
@@ -141,6 +145,15 @@ class BookingEditorDialog(QDialog):
         self.tech_model.set_techs(techs)
         self.tech_combo = QComboBox(self)
         self.tech_combo.setModel(self.tech_model)
+        self.auto_button = QPushButton("Assign automatically", self)
+        self.auto_button.setToolTip(
+            "Let the office's rule pick among the technicians qualified for this service type and free then"
+        )
+        self.auto_button.clicked.connect(self._on_auto_button_clicked)
+        self.auto_label = PlainLabel(self)
+        self.auto_label.setObjectName("hint")
+        self.auto_label.setWordWrap(True)
+        self.auto_label.hide()
         self.notes_edit = QPlainTextEdit(self)
         self.notes_edit.setPlaceholderText("Access codes, parts to bring, what the customer said…")
         self.notes_edit.setFixedHeight(76)
@@ -175,7 +188,14 @@ class BookingEditorDialog(QDialog):
         hint = PlainLabel(f"Office time ({zone_name})", self)
         hint.setObjectName("hint")
         form.addRow("", hint)
-        form.addRow("Technician", self.tech_combo)
+        tech_line = QHBoxLayout()
+        tech_line.setSpacing(8)
+        tech_line.addWidget(self.tech_combo, 1)
+        tech_line.addWidget(self.auto_button)
+        tech_box = QWidget(self)
+        tech_box.setLayout(tech_line)
+        tech_line.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Technician", stacked(tech_box, self.auto_label))
         form.addRow("Notes", self.notes_edit)
 
         left = QVBoxLayout()
@@ -368,6 +388,47 @@ class BookingEditorDialog(QDialog):
             context=self,
         )
         self._on_proposal_changed()
+
+    def _on_auto_button_clicked(self) -> None:
+        """Ask the assignment rule for a tech; the choice and its reason show before anything is saved."""
+        start = self.proposed_start()
+        service = self.service_combo.currentText().strip()
+        if start is None or not service:
+            self._show_auto("Give the service and a start time first.", error=True)
+            return
+        zone_name = getattr(self._office, "key", "UTC")
+        page = OnlineBookingService(
+            self._services.uow, self._services.clock, self._services.bus, BookingPolicy(zone_name)
+        )
+        self.auto_button.setEnabled(False)
+        self._worker.run(
+            lambda: page.suggest(service, start),
+            on_done=self._on_auto_chosen,
+            on_error=self._on_auto_failed,
+            context=self,
+        )
+
+    def _on_auto_chosen(self, value: tuple[ServiceType, Assignment]) -> None:
+        self.auto_button.setEnabled(True)
+        service, choice = value
+        self.duration_spin.setValue(int(service.duration.total_seconds() // 60))
+        self.tech_combo.setCurrentIndex(max(0, self.tech_model.row_of(choice.tech_id)))
+        self._show_auto(f"Assigned automatically: {choice.explanation}.")
+
+    def _on_auto_failed(self, error: BaseException) -> None:
+        self.auto_button.setEnabled(True)
+        if isinstance(error, CrewboardError):
+            self._show_auto(str(error), error=True)
+        else:
+            self._worker.report(error)
+
+    def _show_auto(self, text: str, error: bool = False) -> None:
+        self.auto_label.setObjectName("fieldError" if error else "hint")
+        style = self.auto_label.style()  # re-polished, so the new object name picks its look
+        style.unpolish(self.auto_label)
+        style.polish(self.auto_label)
+        self.auto_label.setText(text)
+        self.auto_label.show()
 
     def _on_day_loaded(self, request: int, day: DayAvailability) -> None:
         if request != self._day_request:

@@ -238,6 +238,24 @@ class OnlineBookingService:
             service = find_service(uow, service_id)
             return self._offers(uow, service, self._window(first_day, days))
 
+    def suggest(self, service_id: str, start: datetime) -> tuple[ServiceType, Assignment]:
+        """The tech the office's rule would pick for `service` at `start`, and why; nothing is written.
+
+        The desktop's "Assign automatically" shows this before the dispatcher saves; Refused when
+        nobody qualified is free for the whole job and its buffer then.
+        """
+        start = ensure_utc(start)
+        with self._uow(read_only=True) as uow:
+            service = find_service(uow, service_id)
+            schedules = self._schedules(uow, service, Interval(start, start + service.occupies))
+            free = free_for(schedules, service, start)
+            choice = choose_tech(service, self._candidates(uow, service, start), free, assignment_rule(uow))
+        if choice is None:
+            raise Refused(
+                f"Nobody qualified for {service.name} is free for the whole job and its buffer then."
+            )
+        return service, choice
+
     # --- booking -----------------------------------------------------------------------------
 
     def book(

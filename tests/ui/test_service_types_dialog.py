@@ -103,3 +103,27 @@ def test_an_online_job_says_so_on_the_board(services: Services) -> None:
     tile.online, tile.assigned_because = True, "6 h booked this week, fewest among the 3 free"
     text = tile_tooltip(tile, UTC)
     assert "Booked online<br>Assigned automatically: 6 h booked this week, fewest among the 3 free" in text
+
+
+def test_the_booking_editor_assigns_automatically_and_says_why(
+    qtbot, busy_window, business, services: Services
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.ui.business import MONDAY, at
+    from tests.ui.test_booking_editor import open_editor
+
+    techs = business.techs
+    qualified = ["Sam Whitaker", next(name for name in techs if name != "Sam Whitaker")]
+    ServiceTypeService(services.uow).add("Furnace repair", timedelta(minutes=90), techs=qualified)
+    editor = open_editor(qtbot, busy_window, start=at(MONDAY + timedelta(days=2), 13))
+    editor.service_combo.setEditText("Gutter cleaning")
+    with qtbot.waitSignal(busy_window.worker.job_finished, timeout=5000):
+        QTest.mouseClick(editor.auto_button, Qt.MouseButton.LeftButton)
+    assert editor.auto_label.text().startswith("No service called 'Gutter cleaning'")
+    editor.service_combo.setEditText("Furnace repair")
+    with qtbot.waitSignal(busy_window.worker.job_finished, timeout=5000):
+        QTest.mouseClick(editor.auto_button, Qt.MouseButton.LeftButton)
+    chosen = editor.selected_tech()
+    assert chosen is not None and chosen.name in qualified
+    assert editor.duration_spin.value() == 90
+    assert editor.auto_label.text().startswith("Assigned automatically: ")
+    assert "booked this week" in editor.auto_label.text()
