@@ -40,6 +40,7 @@ from storage.orm import (
     SyncLockRow,
     TechnicianRow,
     TimeOffRow,
+    TokenHandoverRow,
 )
 from storage.service_type_rows import AutoAssignmentRow, OnlineBookingRow, QualificationRow, ServiceTypeRow
 
@@ -70,6 +71,8 @@ CLASSIFY: dict[type[Base], Classifier | None] = {
     AuditRow: None,
     SettingRow: lambda row: (ChangeKind.SETTINGS, row.key),
     SyncLockRow: None,
+    # A desk handed a sign-in over: wakes the service to claim it (the id names no row a screen shows).
+    TokenHandoverRow: lambda row: (ChangeKind.SETTINGS, "token_handover"),
     ChangeRow: None,
     ServiceTypeRow: lambda row: (ChangeKind.SERVICE_TYPE, row.id),
     QualificationRow: lambda row: (ChangeKind.SERVICE_TYPE, row.service_type_id),

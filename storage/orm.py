@@ -365,6 +365,24 @@ class SettingRow(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class TokenHandoverRow(Base):
+    """A calendar sign-in on its way from a desk to the office service, sealed to the service's key.
+
+    `sealed` is ciphertext (HPKE, base64) that only the holder of the private key whose fingerprint
+    is `key_fingerprint` can open: the service, whose keyring keeps that key. The service deletes
+    the row once the token is in its keyring; rows nobody claimed go after an hour.
+    """
+
+    __tablename__ = "token_handovers"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    token_ref: Mapped[str] = mapped_column(String(400))
+    key_fingerprint: Mapped[str] = mapped_column(String(100), index=True)
+    sealed: Mapped[str] = mapped_column(Text)
+    desk: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class SyncLockRow(Base):
     """Who runs the sync engine against this database. At most one row (id is always 1), so two
     engines on two desks cannot both write to the same calendars; a stale heartbeat shows a crash."""

@@ -34,6 +34,7 @@ from storage.repositories import (
 )
 from storage.repositories.changes import SqlChangeFeedRepository
 from storage.repositories.service_types import SqlBookingPageStore
+from storage.repositories.token_handover import SqlTokenHandoverRepository
 
 
 class SqlUnitOfWork:
@@ -55,6 +56,7 @@ class SqlUnitOfWork:
     audit: SqlAuditLog
     settings: SqlSettingsRepository
     sync_lock: SqlSyncLockRepository
+    handovers: SqlTokenHandoverRepository
     changes: SqlChangeFeedRepository
 
     def __init__(
@@ -96,6 +98,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(session, self.desk)
         self.settings = SqlSettingsRepository(session)
         self.sync_lock = SqlSyncLockRepository(session)
+        self.handovers = SqlTokenHandoverRepository(session)
         self.changes = SqlChangeFeedRepository(session)
         return self
 

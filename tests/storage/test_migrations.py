@@ -22,7 +22,7 @@ TABLES = {
     "technicians", "customers", "bookings", "time_off", "calendar_accounts", "calendars", "remote_events",
     "busy_blocks", "event_links", "outbox", "conflicts", "sync_health", "notifications", "audit_log",
     "settings", "sync_lock", "changes",
-    "service_types", "service_type_techs", "auto_assignments", "online_bookings",
+    "service_types", "service_type_techs", "auto_assignments", "online_bookings", "token_handovers",
 }  # fmt: skip
 
 
