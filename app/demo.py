@@ -318,8 +318,10 @@ class DemoSync:
         self, services: Services, store: TokenStore, on_listening: Callable[[str], None] | None = None
     ) -> None:
         from app.main import build_sync_engine
+        from app.services.job_links import JobPageService
         from app.services.online_booking import OnlineBookingService
         from app.web.booking import booking_routes
+        from app.web.job import job_routes
         from app.web.server import serve_routes
         from sync.providers.factory import open_provider
         from sync.wiring import PushSide
@@ -338,12 +340,19 @@ class DemoSync:
             serve_routes,
             pool=self.engine.providers,
             polls=self.engine.polls,
-            # The customers' booking page, on the same loopback server as the push receiver.
-            extra_routes=booking_routes(
-                OnlineBookingService.for_office(services.uow, services.clock, services.bus, DEMO_OFFICE_ZONE),
-                business_name=DEMO_BUSINESS,
-            ),
+            # The customers' booking page and the techs' job pages, on the same loopback server as
+            # the push receiver.
+            extra_routes=[
+                *booking_routes(
+                    OnlineBookingService.for_office(
+                        services.uow, services.clock, services.bus, DEMO_OFFICE_ZONE
+                    ),
+                    business_name=DEMO_BUSINESS,
+                ),
+                *job_routes(JobPageService(services.uow, services.clock), business_name=DEMO_BUSINESS),
+            ],
         )
+        self._services = services
         self._on_listening = on_listening
         self.listening = asyncio.Event()  # set once the receiver is up, or push is off (then polling only)
 
@@ -356,6 +365,8 @@ class DemoSync:
         else:
             watching = asyncio.ensure_future(keeper.run(stop))
             log.info("demo push notices are received on %s", self.push.receiver.url)
+            # Job events link the job pages served here (on this computer only, as the demo is).
+            await asyncio.to_thread(self._publish, self.push.receiver.url)
             if self._on_listening is not None:
                 self._on_listening(f"{self.push.receiver.url}/book/")
         self.listening.set()
@@ -366,6 +377,13 @@ class DemoSync:
             if watching is not None:
                 await watching
             await self.push.aclose()
+
+    def _publish(self, url: str) -> None:
+        from app.services.job_links import publish_address
+
+        with self._services.uow() as uow:
+            publish_address(uow, url, self._services.clock.now())
+            uow.commit()
 
     def request_read(self, calendar_id: CalendarId) -> None:
         self._sync.request_read(calendar_id)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+import httpx
 import keyring.backends.fail
 import pytest
 from PySide6.QtWidgets import QApplication
@@ -230,12 +231,33 @@ async def test_the_demo_delivers_push_so_a_phone_edit_needs_no_poll(
         demo.close()
 
 
+async def _job_pages_are_served(demo: DemoSession, sync: DemoSync) -> None:
+    """The demo's job events link job pages served beside the push receiver, on loopback."""
+    from app.services.job_links import link_setup
+
+    def first_link() -> tuple[str | None, str]:
+        job = next(b for b in demo.services.bookings.list() if b.tech_id is not None)
+        tech = next(t for t in demo.techs if t.id == job.tech_id)
+        with demo.services.uow() as uow:
+            setup = link_setup(uow)
+            uow.commit()
+        assert setup.public_url == sync.push.receiver.url
+        return setup.url_for(job, tech), tech.name
+
+    link, name = await asyncio.to_thread(first_link)
+    assert link is not None
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+        page = await client.get(link)
+    assert page.status_code == 200 and f"Job for {name}" in page.text
+
+
 async def _push_reaches_the_board(demo: DemoSession) -> None:
     sync = DemoSync(demo.services, demo.store)
     stop = asyncio.Event()
     running = asyncio.ensure_future(sync.run_forever(stop))
     try:
         await asyncio.wait_for(sync.listening.wait(), 20)
+        await _job_pages_are_served(demo, sync)
 
         def watched() -> bool:
             views = demo.services.accounts.list()
