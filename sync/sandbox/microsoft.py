@@ -16,7 +16,7 @@ import datetime as dt
 import re
 import ssl
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -154,11 +154,12 @@ class MicrosoftSandbox:
 
     # -- tokens and cursors -----------------------------------------------------------------------
 
-    def issue_token(self, email: str) -> dict[str, Any]:
+    def issue_token(self, email: str, scopes: Sequence[str] = ALL_SCOPES) -> dict[str, Any]:
+        """Tokens for `email` as if signed in; `scopes` (sync's, by default) say what they allow."""
         with self.state.lock:
             box = self._box(email)
-            access = self.state.issue_access(box.email, SANDBOX_CLIENT_ID, list(ALL_SCOPES), self.clock())
-            refresh = self.state.issue_refresh(box.email, SANDBOX_CLIENT_ID, list(ALL_SCOPES))
+            access = self.state.issue_access(box.email, SANDBOX_CLIENT_ID, list(scopes), self.clock())
+            refresh = self.state.issue_refresh(box.email, SANDBOX_CLIENT_ID, list(scopes))
         graph = self.urls.get("graph")
         microsoft = self.urls.get("microsoft")
         return {
@@ -166,7 +167,7 @@ class MicrosoftSandbox:
             "expires_in": 3599,
             "refresh_token": refresh,
             "token_type": "Bearer",
-            "scope": " ".join(ALL_SCOPES),
+            "scope": " ".join(scopes),
             "client_id": SANDBOX_CLIENT_ID,
             "token_uri": f"{microsoft}/common/oauth2/v2.0/token" if microsoft else None,
             "graph_url": graph,
