@@ -20,6 +20,8 @@ from app.services.techs import find_tech
 
 OFFICE_SETTING = "outlook_colour.office"  # "on" / "off"
 TECHS_SETTING = "outlook_colour.techs"  # JSON list of tech ids whose switch is on
+# JSON list of tech ids whose switch went off: their events drop the category at the next write.
+CLEARED_SETTING = "outlook_colour.cleared"
 CATEGORY_NAME = "Crewboard jobs"
 # Why the extra permission is asked for, in the words the sign-in shows the tech.
 CONSENT_REASON = (
@@ -29,8 +31,8 @@ CONSENT_REASON = (
 )
 
 
-def _switched_on(uow: UnitOfWork) -> set[TechId]:
-    raw = store_settings(uow).get(TECHS_SETTING)
+def _switched_on(uow: UnitOfWork, setting: str = TECHS_SETTING) -> set[TechId]:
+    raw = store_settings(uow).get(setting)
     try:
         ids = json.loads(raw) if raw else []
     except ValueError:
@@ -45,6 +47,13 @@ def office_on(uow: UnitOfWork) -> bool:
 def coloured_techs(uow: UnitOfWork) -> frozenset[TechId]:
     """The techs whose Outlook jobs should carry the category (the office's and their switch on)."""
     return frozenset(_switched_on(uow)) if office_on(uow) else frozenset()
+
+
+def uncoloured_techs(uow: UnitOfWork) -> frozenset[TechId]:
+    """Techs who had colour and no longer have it: their job events are written without the
+    category. Techs who never asked for colour are not among them, so their events never change."""
+    had = _switched_on(uow, CLEARED_SETTING) | _switched_on(uow)
+    return frozenset(had - coloured_techs(uow))
 
 
 class OutlookColourService:
@@ -78,7 +87,10 @@ class OutlookColourService:
             ids = _switched_on(uow)
             if (tech.id in ids) != on:
                 ids = ids | {tech.id} if on else ids - {tech.id}
+                cleared = _switched_on(uow, CLEARED_SETTING)
+                cleared = cleared - {tech.id} if on else cleared | {tech.id}
                 store_settings(uow).put(TECHS_SETTING, json.dumps(sorted(ids)))
+                store_settings(uow).put(CLEARED_SETTING, json.dumps(sorted(cleared)))
                 rewrite_upcoming_events(uow, self._clock.now(), {tech.id})
             uow.commit()
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from app.domain.ids import TechId
 from app.services.job_links import JobLinkSetup, link_setup, needs_setup
-from app.services.outlook_colour import CATEGORY_NAME, coloured_techs
+from app.services.outlook_colour import CATEGORY_NAME, coloured_techs, uncoloured_techs
 from app.services.ports import UnitOfWork
 
 
@@ -16,12 +16,13 @@ from app.services.ports import UnitOfWork
 class EventExtras:
     links: JobLinkSetup | None
     coloured: frozenset[TechId]
+    uncoloured: frozenset[TechId] = frozenset()  # had the category, now written without it
     category: str = CATEGORY_NAME
 
 
 def read_extras(uow: UnitOfWork) -> EventExtras:
     """The extras as the store holds them now (making the job link key once; commits with `uow`)."""
-    return EventExtras(link_setup(uow), coloured_techs(uow))
+    return EventExtras(link_setup(uow), coloured_techs(uow), uncoloured_techs(uow))
 
 
 def extras_need_write(uow: UnitOfWork) -> bool:

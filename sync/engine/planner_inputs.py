@@ -83,6 +83,7 @@ def content(
         link=(setup.url_for(booking, tech) or "") if setup is not None else "",
         office_phone=setup.office_phone if setup is not None else "",
         category=extras.category if tech.id in extras.coloured else None,
+        drop_category=tech.id in extras.uncoloured,
         owner_key=owner_key,
     )
 

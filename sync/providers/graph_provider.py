@@ -516,6 +516,7 @@ class GraphCalendarProvider:
             tag=event_tag(content.owner_key, content.booking.id, calendar.remote_id, transaction),
             office_phone=content.office_phone,
             category=await self._category_for(content),
+            drop_category=content.drop_category,
         )
         body["transactionId"] = transaction
         item = await self._json("POST", f"me/calendars/{_segment(calendar.remote_id)}/events", body=body)
@@ -531,6 +532,7 @@ class GraphCalendarProvider:
             link=content.link,
             office_phone=content.office_phone,
             category=await self._category_for(content),
+            drop_category=content.drop_category,
         )
         headers = {"If-Match": etag} if etag else None
         item = await self._json(

@@ -441,6 +441,7 @@ def booking_to_graph_event(
     tag: str | None = None,
     office_phone: str = "",
     category: str | None = None,
+    drop_category: bool = False,
 ) -> dict[str, Any]:
     """The event body we create or PATCH for a booking, in the technician's zone.
 
@@ -481,6 +482,8 @@ def booking_to_graph_event(
         # Outlook colours an event by its categories (Graph has no per-event colour); the category
         # is in the mailbox's master list (GraphCalendarProvider made sure), so it shows its colour.
         body["categories"] = [category]
+    elif drop_category:
+        body["categories"] = []  # the tech turned colour off; a job event carries no other category of ours
     return body
 
 

@@ -65,6 +65,7 @@ class BookingEventContent:
     # The Outlook category that colours the tech's jobs (None: the tech has not asked for colour).
     # Only a mailbox that consented to MailboxSettings.ReadWrite gets it; Google uses colorId.
     category: str | None = None
+    drop_category: bool = False  # the tech turned colour off: write the event without our category
     extra: dict[str, str] = field(default_factory=dict)
     # The store's event ownership key (sync.core.ownership): the adapter tags what it creates with
     # it and adopts, on a lost answer, only an event whose tag verifies. Never logged.

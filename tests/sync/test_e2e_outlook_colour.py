@@ -202,3 +202,30 @@ async def test_outlook_jobs_carry_one_crewboard_category_per_mailbox(
     assert len(_job_events(sams_graph)) == 3
     assert all(e["categories"] == [CATEGORY_NAME] for e in _job_events(sams_graph))
     assert [c["displayName"] for c in _categories(sams_graph)] == ["Family", CATEGORY_NAME]
+
+
+async def test_a_tech_who_turns_colour_off_gets_jobs_without_the_category(
+    office: Office, sams_graph: httpx.Client
+) -> None:
+    office.book("Sam Reed", 3)
+    office.book("Lee Chan", 3)
+    engine = office.engine()
+    try:
+        assert (await engine.run_once()).ok
+        [lees_before] = _lee_events(office)
+        OutlookColourService(office.services.uow, office.clock).set_tech("Sam Reed", False)
+        report = await engine.run_once()
+        assert report.ok, report.errors
+    finally:
+        await engine.aclose()
+    [event] = _job_events(sams_graph)
+    assert event["categories"] == []
+    # The category stays in Sam's list (Sam may use it); Lee, who never had colour, saw no write.
+    assert [c["displayName"] for c in _categories(sams_graph)] == [CATEGORY_NAME]
+    [lees_after] = _lee_events(office)
+    assert lees_after["changeKey"] == lees_before["changeKey"]
+
+
+def _lee_events(office: Office) -> list[dict[str, Any]]:
+    with office.graph(office.token(LEE)) as graph:
+        return _job_events(graph)
