@@ -58,3 +58,17 @@ def zone_difference(name: str, at: datetime, office: tzinfo) -> str:
     if not hours:
         return ""
     return f"{abs(hours):g} h {'ahead' if hours > 0 else 'behind'}"
+
+
+def ago(then: datetime, now: datetime) -> str:
+    """'just now', '2 min ago', '3 h ago', '2 days ago'."""
+    seconds = max(0, int((now - then).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        hours, rest = divmod(seconds // 60, 60)
+        return f"{hours} h ago" if hours >= 3 or not rest else f"{hours} h {rest} min ago"
+    days = seconds // 86400
+    return f"{days} day{'s' if days != 1 else ''} ago"

@@ -42,7 +42,8 @@ from tests.ui.business import DEMO_NOW, Business
 from tests.ui.conftest import OFFICE
 from ui.bridge import BusBridge
 from ui.charts import EMPTY_TEXT, LatencyChartWidget
-from ui.health_panel import AccountHealthModel, SyncHealthDialog
+from ui.health_panel import SyncHealthDialog
+from ui.health_table import AccountHealthModel
 from ui.worker import DatabaseWorker
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

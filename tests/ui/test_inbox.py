@@ -16,14 +16,8 @@ from app.domain.time import zone
 from app.services.container import Services
 from tests.ui.business import DEMO_NOW, Business
 from tests.ui.conftest import OFFICE
-from ui.inbox import (
-    NotificationBellButton,
-    NotificationInboxWidget,
-    NotificationListModel,
-    ReadState,
-    TrayNotifier,
-    bell_icon,
-)
+from ui.inbox import NotificationBellButton, NotificationInboxWidget, TrayNotifier, bell_icon
+from ui.inbox_list import NotificationListModel, ReadState
 from ui.main_window import MainWindow
 
 

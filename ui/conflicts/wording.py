@@ -8,8 +8,7 @@ from datetime import date, datetime, tzinfo
 from app.domain.model import ConflictKind, Resolution, Technician
 from app.domain.time import Interval, zone
 from app.services.sync_outcomes import ConflictView
-from ui.format import clock_range, day_text
-from ui.health_panel import ago
+from ui.format import ago, clock_range, day_text
 
 KIND_LABELS = {
     ConflictKind.OVERLAP: "Calendar clash",
