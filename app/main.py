@@ -310,4 +310,13 @@ def open_app(db_url: str | None, desk: str | None = None) -> int:
             about=about_store(db_url),
             first_run=True,
             sync=not office_desk,
+            store=handover_store(services) if office_desk else None,
         )
+
+
+def handover_store(services: Services) -> TokenStore:
+    """Where a desk on the office store puts a tech's sign-in: sealed to the office service, in the
+    store (sync.token_handover), never in this desk's keyring."""
+    from sync.token_handover import HandoverTokenStore
+
+    return HandoverTokenStore(services.uow, services.clock)

@@ -14,7 +14,7 @@ import sys
 import webbrowser
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli.output import emit_json, emit_table
 from app.domain.model import CalendarAccount, Provider
@@ -23,6 +23,10 @@ from app.services.accounts import AccountService, AccountView, provider_label
 from app.services.container import Services
 from app.services.outlook_colour import CONSENT_REASON, OutlookColourService
 from app.services.ports import CalendarConnector
+
+if TYPE_CHECKING:
+    from sync.providers.secrets import TokenStore
+    from sync.token_handover import HandoverTokenStore
 
 
 def register(sub: Any) -> None:
@@ -100,6 +104,7 @@ def build_connector(
     device_code: bool = False,
     caldav: CaldavSignIn | None = None,
     extra_scopes: tuple[str, ...] = (),
+    store: TokenStore | None = None,
 ) -> CalendarConnector:
     """The sign-in for `provider`: real client ids from settings, or the sandbox's endpoints."""
     from sync.providers import config
@@ -112,7 +117,9 @@ def build_connector(
     if provider is Provider.CALDAV:
         if sandbox or approve_as or device_code:
             raise InvalidInput("CalDAV connects with --url, --username and --password-stdin only.")
-        return CaldavConnector(caldav.url, caldav.username, caldav.password) if caldav else CaldavConnector()
+        if caldav is None:
+            return CaldavConnector(store=store)
+        return CaldavConnector(caldav.url, caldav.username, caldav.password, store)
     if caldav is not None:
         raise InvalidInput("--url, --username and --password-stdin are for --provider caldav.")
     if approve_as and not sandbox:
@@ -137,10 +144,11 @@ def build_connector(
 
     if provider is Provider.GOOGLE:
         google = endpoints.google_settings() if endpoints else config.google_settings()
-        return GoogleConnector(google, browser=browser, login_hint=approve_as)
+        return GoogleConnector(google, store, browser=browser, login_hint=approve_as)
     microsoft = endpoints.microsoft_settings() if endpoints else config.microsoft_settings()
     return MicrosoftConnector(
         microsoft,
+        store,
         browser=browser,
         use_device_code=device_code,
         show_device_code=show_device_code,
@@ -218,8 +226,15 @@ def connect(s: Services, a: argparse.Namespace) -> int:
     tech = s.techs.find(a.tech)
     colour = OutlookColourService(s.uow, s.clock)
     extra = _colour_scopes(provider, colour.wanted_for(tech.id))
+    handover = _office_handover(s, a)
     connector = build_connector(
-        provider, a.sandbox, a.approve_as, a.device_code, _caldav_sign_in(a), extra_scopes=extra
+        provider,
+        a.sandbox,
+        a.approve_as,
+        a.device_code,
+        _caldav_sign_in(a),
+        extra_scopes=extra,
+        store=handover,
     )
     try:
         view = service.connect(tech.name, provider, connector)
@@ -233,6 +248,12 @@ def connect(s: Services, a: argparse.Namespace) -> int:
         _say(
             f"Outlook colour: not allowed at this sign-in, so {view.tech.name}'s jobs keep the calendar's colour."
         )
+    if handover is not None:
+        for key in handover.sealed_to:
+            _say(
+                f"Handed the sign-in to the office service, sealed to its key {key.fingerprint} "
+                f"({key.holder}); it takes it into its keyring within seconds."
+            )
     if a.json:
         emit_json(view_json(view))
         return 0
@@ -242,6 +263,16 @@ def connect(s: Services, a: argparse.Namespace) -> int:
         f"({len(view.calendars)} calendar(s); blocking time: {blocking})."
     )
     return 0
+
+
+def _office_handover(s: Services, a: argparse.Namespace) -> HandoverTokenStore | None:
+    """On an office store the token goes to the service, sealed; elsewhere to this machine's keyring."""
+    from app.composition import is_office_store
+    from sync.token_handover import HandoverTokenStore
+
+    if not is_office_store(getattr(a, "db", None)):
+        return None
+    return HandoverTokenStore(s.uow, s.clock)
 
 
 def disconnect(s: Services, a: argparse.Namespace) -> int:

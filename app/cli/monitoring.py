@@ -212,7 +212,21 @@ def health(s: Services, a: argparse.Namespace) -> int:
     if paced is not None:
         print(paced.sentence())
     print(_owner_sentence(s))
+    for line in _handover_keys(s):
+        print(line)
     return 0
+
+
+def _handover_keys(s: Services) -> list[str]:
+    """The office services' hand-over keys, so a desk's pinned fingerprint can be checked against them."""
+    from sync.token_handover import published_keys
+
+    with s.uow(read_only=True) as uow:
+        keys = published_keys(uow)
+    return [
+        f"Sign-in hand-over key of {key.holder}: {key.fingerprint} (published {key.published_at:%Y-%m-%d %H:%M} UTC)."
+        for key in keys
+    ]
 
 
 def _owner_sentence(s: Services) -> str:

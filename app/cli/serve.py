@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # the sync machinery loads only when the command runs
     from sync.engine.lock import EngineLock
     from sync.engine.ports import ProviderFor
     from sync.health_monitor import HealthMonitor
+    from sync.providers.secrets import TokenStore
+    from sync.token_handover import HandoverClaimer
 
 DEFAULT_LISTEN = "127.0.0.1:8470"
 LISTEN_ENV = "CREWBOARD_LISTEN"
@@ -113,7 +115,7 @@ def run_serve(s: Services, a: argparse.Namespace) -> int:
         return open_provider(account, store)
 
     engine, monitor, lock = build_engine(s, a, provider_for, "crewboard serve")
-    return asyncio.run(_serve(s, engine, monitor, lock, provider_for, listen, public_url))
+    return asyncio.run(_serve(s, engine, monitor, lock, provider_for, listen, public_url, store))
 
 
 async def _serve(
@@ -124,6 +126,7 @@ async def _serve(
     provider_for: ProviderFor,
     listen: tuple[str, int],
     public_url: str | None,
+    tokens: TokenStore,
 ) -> int:
     from app.services.sync_owner import SyncOwnerService
     from app.web.healthz import healthz_route
@@ -155,6 +158,7 @@ async def _serve(
         extra_routes=routes,
     )
     service = OfficeService(engine, lock, monitor, push, s.clock, public_url=public_url)
+    claimer = _handover_claimer(s, tokens, lock.holder)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -165,7 +169,12 @@ async def _serve(
         await push.start(host, port, public_url)
         how = f"push notices via {public_url}" if public_url else "no push (calendars are polled)"
         _say(f"Serving on {push.receiver.url} (/healthz; {how}) as {lock.holder}; press Ctrl-C to stop.")
-        await service.run(stop)
+        claiming = asyncio.ensure_future(claimer.run(stop, s.feed))
+        try:
+            await service.run(stop)
+        finally:
+            stop.set()
+            await claiming
     finally:
         stop.set()
         await push.aclose()
@@ -175,6 +184,19 @@ async def _serve(
                 loop.remove_signal_handler(signum)
     _say("Service stopped.")
     return 0
+
+
+def _handover_claimer(s: Services, tokens: TokenStore, holder: str) -> HandoverClaimer:
+    """This service's hand-over key, published for desks, and what takes up the sign-ins sealed to it.
+
+    Owner or standby, each service claims what was sealed to its own key, so a standby that takes
+    over already holds the tokens of techs who connected while it stood by.
+    """
+    from sync.token_handover import HandoverClaimer, ServiceKey
+
+    key = ServiceKey.load_or_create(tokens)
+    _say(f"Sign-in hand-over key: {key.fingerprint} (desks seal techs' sign-ins to it).")
+    return HandoverClaimer(s.uow, tokens, key, s.clock, holder)
 
 
 def _booking_routes(s: Services, public_url: str | None) -> list[BaseRoute]:

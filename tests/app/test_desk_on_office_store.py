@@ -1,4 +1,5 @@
-"""The rule for a desk: on an office store (PostgreSQL) it never syncs; on SQLite it does."""
+"""The rule for a desk: on an office store (PostgreSQL) it never syncs and hands sign-ins to the
+service; on SQLite it syncs and keeps them in its keyring."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import pytest
 
 import app.main
+from sync.token_handover import HandoverTokenStore
 
 
 def _desk_opened_on(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
@@ -27,8 +29,12 @@ def _desk_opened_on(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 def test_a_desk_on_the_office_store_runs_no_sync(
     pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    assert _desk_opened_on(pg_url, monkeypatch, tmp_path)["sync"] is False
+    opened = _desk_opened_on(pg_url, monkeypatch, tmp_path)
+    assert opened["sync"] is False
+    # Its sign-ins are sealed to the office service, never kept in this desk's keyring.
+    assert isinstance(opened["store"], HandoverTokenStore)
 
 
 def test_a_desk_on_its_own_sqlite_file_syncs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    assert _desk_opened_on(str(tmp_path / "desk.db"), monkeypatch, tmp_path)["sync"] is True
+    opened = _desk_opened_on(str(tmp_path / "desk.db"), monkeypatch, tmp_path)
+    assert opened["sync"] is True and opened["store"] is None
