@@ -61,6 +61,8 @@ def test_serve_answers_healthz_and_gives_ownership_up_on_sigterm(tmp_path: Path)
         assert parsedate_to_datetime(other.headers["date"]).tzinfo is not None  # HTTP asks a Date of us
         page = httpx.get(f"{serve.url}/book/", trust_env=False, timeout=5)  # the booking page, mounted
         assert page.status_code == 200 and "Harbor Heating" in page.text
+        job = httpx.get(f"{serve.url}/job/not-a-token", trust_env=False, timeout=5)  # the job pages too
+        assert job.status_code == 404 and "This link does not open a job" in job.text
         told = _health(db, tmp_path)
         assert f"Calendar sync is owned by crewboard serve (pid {serve.pid} on host" in told, told
     finally:
