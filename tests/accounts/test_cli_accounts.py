@@ -213,3 +213,38 @@ def test_no_token_reaches_the_log_the_database_or_the_data_folder(
         content = path.read_bytes()
         for secret in secrets:
             assert secret.encode() not in content, f"a token was written to {path}"
+
+
+def test_a_tech_who_opted_in_to_outlook_colour_is_asked_why_and_allows_it(
+    crew: Cli, sandbox: Sandbox, token_store: TokenStore
+) -> None:
+    assert crew("office", "--outlook-colour", "on").code == 0
+    assert crew("tech", "edit", "Sam Reed", "--outlook-colour", "on").code == 0
+    outlook = crew(
+        "connect",
+        "Sam Reed",
+        "--provider",
+        "microsoft",
+        "--sandbox",
+        sandbox.urls.control,
+        "--approve-as",
+        OUTLOOK,
+    )
+    assert outlook.code == 0, outlook.err
+    assert 'only to add one category, "Crewboard jobs"' in outlook.err  # said before the sign-in asks
+    assert "Outlook colour: Sam Reed's jobs will show in their colour." in outlook.err
+    # What the tech granted is kept beside the MSAL cache in the keyring: names of permissions only.
+    held = token_store.load(f"microsoft:{OUTLOOK}")
+    assert held is not None and held["extra_scopes"] == ["MailboxSettings.ReadWrite"]
+    # Maria is on Google, where the tech's colour needs no permission: nothing more is asked of her.
+    google = crew(
+        "connect",
+        "Maria Lopez",
+        "--provider",
+        "google",
+        "--sandbox",
+        sandbox.urls.control,
+        "--approve-as",
+        GOOGLE,
+    )
+    assert google.code == 0 and "category" not in google.err
