@@ -14,14 +14,13 @@ office at <number>" (setting `office.phone`) instead of a link that opens nothin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from app.domain.ids import BookingId, TechId
-from app.domain.model import REWRITE_BOOKING_VERSION, Booking, Customer, Technician
+from app.domain.model import REWRITE_BOOKING_VERSION, Booking, BookingStatus, Customer, Technician
 from app.domain.time import Clock
 from app.errors import InvalidInput
 from app.services import signed_tokens
@@ -186,18 +185,13 @@ class JobPageService:
         self._uow = uow
         self._clock = clock
 
-    @contextmanager
-    def _read(self) -> Iterator[UnitOfWork]:
-        with self._uow(read_only=True) as uow:
-            yield uow
-
     def office_phone(self) -> str:
-        with self._read() as uow:
+        with self._uow(read_only=True) as uow:
             return (store_settings(uow).get(PHONE_SETTING) or "").strip()
 
     def job(self, token: str) -> JobView:
         """The job `token` names, or JobLinkRefused saying why not (and nothing about the job)."""
-        with self._read() as uow:
+        with self._uow(read_only=True) as uow:
             key = _key(store_settings(uow))
             claim = read_token(key, token) if key is not None else None
             if claim is None:
@@ -211,8 +205,8 @@ class JobPageService:
                 raise JobLinkRefused(Refusal.EXPIRED)
             if booking.tech_id != claim.tech_id:
                 raise JobLinkRefused(Refusal.REASSIGNED)
-            if not booking.is_live:
-                raise JobLinkRefused(Refusal.CANCELLED)
+            if booking.status is BookingStatus.CANCELLED:
+                raise JobLinkRefused(Refusal.CANCELLED)  # a completed job still shows, until it expires
             customer = uow.customers.get(booking.customer_id)
             tech = uow.techs.get(claim.tech_id)
             if customer is None or tech is None:
