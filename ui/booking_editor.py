@@ -1,4 +1,6 @@
-"""BookingEditorDialog: create or edit a job, with the chosen tech's day shown beside the form.
+"""Over 500 lines: one form whose fields decide each other (tech, time, busy day, auto-assign, stale edits).
+
+BookingEditorDialog: create or edit a job, with the chosen tech's day shown beside the form.
 
 Every read and write goes through the database worker. A save over busy time comes back as
 Refused; the dialog then asks "Book anyway?" and retries with force. An edit carries the version

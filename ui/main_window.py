@@ -9,13 +9,10 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta, tzinfo
 
-from PySide6.QtCore import QDate, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDateEdit,
     QMainWindow,
-    QSizePolicy,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -29,7 +26,7 @@ from ui.board.layout import BoardMode, board_window, period_start
 from ui.board.undo_notice import UndoNoticeWidget
 from ui.board.view import BoardView
 from ui.board_edits import BoardEdits, find_booking
-from ui.board_status import calendars_text, period_text, summary_text
+from ui.board_status import calendars_text, summary_text
 from ui.booking_editor import BookingEditorDialog, describe_booking
 from ui.bridge import BusBridge
 from ui.conflicts.revealer import BoardRevealer
@@ -37,6 +34,7 @@ from ui.dialogs import FindSlotDialog, TechnicianDialog, TimeOffDialog
 from ui.health_panel import SyncHealthDialog
 from ui.inbox import NotificationInboxWidget
 from ui.models import TechRowsModel, UnassignedJobsModel
+from ui.navigation_bar import NavigationBar
 from ui.plain import PlainLabel
 from ui.service_types_dialog import ServiceTypesDialog
 from ui.sync_panels import SyncPanels
@@ -184,33 +182,16 @@ class MainWindow(QMainWindow):
         self.undo_stack.refused.connect(self._on_undo_stack_refused)
 
     def _build_toolbar(self) -> None:
-        bar = QToolBar("Navigation", self)
-        bar.setObjectName("navigationBar")
-        bar.setMovable(False)
-        bar.setIconSize(QSize(16, 16))
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        bar.addAction(self.today_action)
-        bar.addAction(self.prev_action)
-        bar.addAction(self.next_action)
-        self.date_edit = QDateEdit(self)
-        self.date_edit.setCalendarPopup(True)
-        self.date_edit.setDisplayFormat("ddd d MMM yyyy")
-        self.date_edit.setToolTip("Jump to a date")
-        self.date_edit.dateChanged.connect(self._on_date_edit_date_changed)
-        bar.addWidget(self.date_edit)
-        self.period_label = PlainLabel(self)
-        self.period_label.setObjectName("periodLabel")
-        bar.addWidget(self.period_label)
-        spacer = QWidget(self)
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        bar.addWidget(spacer)
-        bar.addAction(self.day_action)
-        bar.addAction(self.week_action)
-        bar.addSeparator()
-        bar.addAction(self.find_slot_action)
-        bar.addAction(self.new_booking_action)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-        self.toolbar = bar
+        self.toolbar = NavigationBar(
+            moves=(self.today_action, self.prev_action, self.next_action),
+            modes=(self.day_action, self.week_action),
+            commands=(self.find_slot_action, self.new_booking_action),
+            parent=self,
+        )
+        self.date_edit = self.toolbar.date_edit
+        self.period_label = self.toolbar.period_label
+        self.toolbar.date_chosen.connect(self.go_to)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
@@ -309,13 +290,7 @@ class MainWindow(QMainWindow):
         self.go_to(self._anchor + timedelta(days=direction * self._mode.days))
 
     def _sync_navigator(self) -> None:
-        self.date_edit.blockSignals(True)
-        self.date_edit.setDate(QDate(self._anchor.year, self._anchor.month, self._anchor.day))
-        self.date_edit.blockSignals(False)
-        self.period_label.setText(period_text(self._mode, self._anchor))
-
-    def _on_date_edit_date_changed(self, value: QDate) -> None:
-        self.go_to(date(value.year(), value.month(), value.day()))
+        self.toolbar.show_period(self._mode, self._anchor)
 
     # --- data --------------------------------------------------------------------------------------
 

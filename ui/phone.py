@@ -1,4 +1,6 @@
-"""The demo's "Sandbox phone": act as a technician editing their own calendar on their phone.
+"""Over 500 lines: one window acting a phone's calendar app, its week view and edit form sharing state.
+
+The demo's "Sandbox phone": act as a technician editing their own calendar on their phone.
 
 It shows the tech's week as their calendar app would and lets you add, move and delete events,
 or break and restore their sync, so you can watch the board follow within seconds. Everything goes

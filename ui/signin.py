@@ -1,4 +1,6 @@
-"""Connecting a technician's calendar from inside the app: the sign-in window and its first sync.
+"""Over 500 lines: the sign-in window is one flow (embedded or browser sign-in, calendars, first sync).
+
+Connecting a technician's calendar from inside the app: the sign-in window and its first sync.
 
 Two ways in, following what each provider allows:
 

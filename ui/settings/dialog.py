@@ -1,4 +1,6 @@
-"""CalendarSettingsDialog: one technician's calendar connections, blocking switches and a preview.
+"""Over 500 lines: one tech's settings page; accounts, switches and preview reload as one view.
+
+CalendarSettingsDialog: one technician's calendar connections, blocking switches and a preview.
 
 What a tech or dispatcher needs to trust the board: which accounts are connected and whether they
 still work (in words), which calendars make the tech unavailable, whether tentative invitations
