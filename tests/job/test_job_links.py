@@ -68,7 +68,8 @@ def test_the_link_expires_a_day_after_the_job_ends(job: Job, web: httpx.Client) 
 
 def test_a_job_moved_earlier_takes_its_old_links_expiry_with_it(job: Job, web: httpx.Client) -> None:
     token = job.token()
-    moved = job.services.bookings.move(job.booking.id, job.booking.start - timedelta(days=3))  # type: ignore[operator]
+    assert job.booking.start is not None
+    moved = job.services.bookings.move(job.booking.id, job.booking.start - timedelta(days=3))
     assert moved.end is not None
     job.clock.current = moved.end + VALID_AFTER_END
     _refused(web.get(f"/job/{token}"), 410, "This link has expired")
