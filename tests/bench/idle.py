@@ -55,15 +55,16 @@ class NaiveClient:
 
 
 def count_rounds(engine: SyncEngine) -> list[dt.datetime]:
-    """When each poll round of `engine` begins (its `run_once`, wrapped on this instance only)."""
+    """When each poll round of `engine` begins (its `run_due`, which `run_forever` calls on the
+    poll, wrapped on this instance only)."""
     starts: list[dt.datetime] = []
-    original = engine.run_once
+    original = engine.run_due
 
     async def counted() -> RoundReport:
         starts.append(dt.datetime.now(dt.UTC))
         return await original()
 
-    engine.run_once = counted  # type: ignore[method-assign]
+    engine.run_due = counted  # type: ignore[method-assign]
     return starts
 
 
