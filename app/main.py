@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from app import office
 from app.domain.ids import CalendarId
 from app.domain.model import Provider
-from app.errors import CrewboardError
+from app.errors import CrewboardError, StorageError
 from app.services.container import Services
 from app.services.ports import CalendarConnector
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from sync.wiring import SyncCompanions
     from ui.main_window import MainWindow
     from ui.signin import ConnectionSetup
+    from ui.store_reach import StoreReachNotice
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,7 @@ def run_desktop(
     from ui.settings import attach_calendar_settings
     from ui.settings.caldav_dialog import CALDAV_CONNECTOR
     from ui.signin import ConnectionSetup
+    from ui.store_reach import StoreReachNotice
     from ui.style import apply_style
     from ui.sync_runner import SyncRunner
     from ui.worker import set_log_path
@@ -193,10 +195,19 @@ def run_desktop(
         extra={CALDAV_CONNECTOR: caldav_connector_factory(store)},
     )
     closed = asyncio.Event()
-    relay = feed_relay(services)  # before the window's first snapshot: nothing falls between
+    # The window's banner hears of the store lost and back, once the window exists (the relay
+    # reports only after the loop starts).
+    reach: list[StoreReachNotice] = []
+
+    def on_connection(problem: StorageError | None) -> None:
+        for notice in reach:
+            notice.report(problem)
+
+    relay = feed_relay(services, on_connection)  # before the window's first snapshot: nothing falls between
     window = MainWindow(
         services, office_zone=office_zone or office.office_zone_name(), title_suffix=title_suffix
     )
+    reach.append(StoreReachNotice(window))
     attach_calendar_settings(window, setup)
     if about is not None:
         attach_about(window, about)
@@ -268,7 +279,9 @@ def start_demo_program() -> None:
     )
 
 
-def feed_relay(services: Services) -> Callable[[], Coroutine[Any, Any, None]] | None:
+def feed_relay(
+    services: Services, on_connection: Callable[[StorageError | None], None] | None = None
+) -> Callable[[], Coroutine[Any, Any, None]] | None:
     """What keeps this desk's screens live: other programs' changes relayed onto its bus.
 
     The starting number is read now, before the first snapshot, so a change committed while the
@@ -285,7 +298,7 @@ def feed_relay(services: Services) -> Callable[[], Coroutine[Any, Any, None]] | 
     except CrewboardError:
         log.exception("the change feed cannot be read; other desks' changes will not show live")
         return None
-    relay = FeedRelay(feed, services.uow, services.bus)
+    relay = FeedRelay(feed, services.uow, services.bus, on_connection=on_connection)
     return lambda: relay.run(since)
 
 

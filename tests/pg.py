@@ -169,6 +169,16 @@ class PostgresServer:
             self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def halt(self) -> None:
+        """Stop the server as a restart does: every connection cut, committed work kept (fast mode
+        writes it out; this server runs without fsync, so an immediate stop could lose it)."""
+        self._check(self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop"), "pg_ctl stop")
+
+    def resume(self) -> None:
+        """Start a halted server again on the same port: what clients see as the server coming back."""
+        self._check(self._launch(), "pg_ctl start")
+        self._check(self.run("pg_isready", "-h", "127.0.0.1", "-p", str(self.port), "-t", "60"), "pg_isready")
+
     def log_tail(self) -> str:
         with contextlib.suppress(OSError):
             return (self.folder / "server.log").read_text("utf-8", errors="replace")[-3000:]
@@ -228,6 +238,18 @@ def fresh_database(server: PostgresServer) -> Iterator[str]:
     finally:
         with server.admin() as connection:
             connection.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def own_pg_server() -> Iterator[PostgresServer]:
+    """A server of this test's own, for tests that halt and resume it (the shared one stays up)."""
+    server = start_server()
+    try:
+        with stopped_if_we_die(server):
+            migrate_template(server)
+            yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
