@@ -127,10 +127,11 @@ def admit(
 def charge(
     buckets: Mapping[K, Bucket], limits: Mapping[K, Limit], keys: Sequence[K], now: float
 ) -> dict[K, Bucket]:
-    """Spend one token of each key for a request that could not wait (a read a notice asked for):
-    the bucket may go below zero, and the reads that can wait are then held until it refills."""
-    current = dict(buckets)
+    """The buckets of `keys` after spending one token of each for a request that could not wait (a
+    read a notice asked for): a bucket may go below zero, and the reads that can wait are then held
+    until it refills. Only those buckets are returned (a read must not cost a copy of every one)."""
+    spent: dict[K, Bucket] = {}
     for key in keys:
-        bucket = refilled(current.get(key), limits[key], now)
-        current[key] = Bucket(bucket.tokens - 1.0, bucket.at)
-    return current
+        bucket = refilled(buckets.get(key), limits[key], now)
+        spent[key] = Bucket(bucket.tokens - 1.0, bucket.at)
+    return spent

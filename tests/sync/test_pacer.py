@@ -99,8 +99,11 @@ def test_when_the_budget_is_short_fresh_calendars_go_first() -> None:
 def test_a_read_that_cannot_wait_is_charged_and_holds_back_those_that_can() -> None:
     limits = {"user": GOOGLE_USER}
     buckets = {"user": Bucket(1.0, 0.0)}
-    charged = charge(buckets, limits, ["user"], 0.0)
+    charged = {**buckets, **charge(buckets, limits, ["user"], 0.0)}
     assert charged["user"].tokens == 0.0
+    assert charge({"user": Bucket(1.0, 0.0), "other": Bucket(1.0, 0.0)}, limits, ["user"], 0.0).keys() == {
+        "user"
+    }
     assert admit([Ask("poll", Priority.POLLED, ("user",))], charged, limits, 0.0).deferred == ("poll",)
 
 
