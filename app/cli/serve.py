@@ -131,6 +131,7 @@ async def _serve(
     from app.services.sync_owner import SyncOwnerService
     from app.web.healthz import healthz_route
     from app.web.server import serve_routes
+    from sync.feed_wake import FeedWake
     from sync.office_service import OfficeService
     from sync.wiring import PushSide
 
@@ -170,11 +171,16 @@ async def _serve(
         how = f"push notices via {public_url}" if public_url else "no push (calendars are polled)"
         _say(f"Serving on {push.receiver.url} (/healthz; {how}) as {lock.holder}; press Ctrl-C to stop.")
         claiming = asyncio.ensure_future(claimer.run(stop, s.feed))
+        # A desk's saved booking goes out at once: its feed entry wakes the engine's flush.
+        waking = asyncio.ensure_future(FeedWake(s.feed, engine.request_flush).run()) if s.feed else None
         try:
             await service.run(stop)
         finally:
             stop.set()
             await claiming
+            if waking is not None:
+                waking.cancel()
+                await asyncio.gather(waking, return_exceptions=True)
     finally:
         stop.set()
         await push.aclose()
