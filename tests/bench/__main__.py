@@ -95,7 +95,7 @@ GROUPS = (
     Group(
         "push_cost",
         "tests.bench.push_cost",
-        600,
+        900,  # a 400 s window of idle calendars, after seeding and connecting them
         (
             (
                 "push_idle_requests",
