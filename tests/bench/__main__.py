@@ -165,6 +165,19 @@ GROUPS = (
         (("failover", "failover: owner killed → standby owns sync", "s", "≤ 10 s"),),
     ),
     Group(
+        "office",
+        "tests.bench.office",
+        480,
+        (
+            (
+                "office_desk_to_provider",
+                "office: desk booking → event at the provider (serve)",
+                "ms",
+                "p95 ≤ 1 s",
+            ),
+        ),
+    ),
+    Group(
         "desks",
         "tests.bench.desk_feed",
         240,
