@@ -91,8 +91,7 @@ class PublishedKey:
 
 def published_keys(uow: UnitOfWork) -> list[PublishedKey]:
     """Every service key in the store settings, oldest first; malformed entries are skipped."""
-    settings = store_settings(uow, "the token hand-over")
-    everything: Mapping[str, str] = getattr(settings, "all")()  # noqa: B009 - storage's settings only
+    everything = store_settings(uow, "the token hand-over").all()
     found: list[PublishedKey] = []
     for name, value in everything.items():
         if not name.startswith(SETTING_PREFIX):
