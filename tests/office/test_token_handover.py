@@ -21,6 +21,7 @@ from app.services.container import Services
 from storage.database import Database, open_database
 from sync.providers.endpoints import read_endpoints
 from sync.providers.google_auth import GoogleConnector
+from sync.providers.microsoft_auth import MicrosoftConnector
 from sync.providers.secrets import TokenStore
 from sync.sandbox.approver import SandboxApprover
 from sync.sandbox.server import Sandbox
@@ -284,3 +285,35 @@ def test_crewboard_connect_on_the_office_store_hands_over_and_health_shows_the_k
     health = cli("health")
     assert health.code == 0, health.err
     assert f"Sign-in hand-over key of crewboard serve (pid 7 on host svc): {key.fingerprint}" in health.out
+
+
+def test_an_outlook_sign_in_hands_over_its_token_cache_which_the_service_can_use(
+    sandbox: Sandbox,
+    control: httpx.Client,
+    token_store: _CleaningTokenStore,
+    store: Database,
+    desk: Services,
+    clock: FixedClock,
+    tmp_path: Path,
+) -> None:
+    outlook = "sam@contoso.com"
+    add_sandbox_account(control, "microsoft", outlook, "Sam Reed")
+    desk.techs.add("Sam Reed", outlook, "America/Chicago")
+    key = ServiceKey.load_or_create(token_store)
+    token_store.written.update({KEY_REF, f"microsoft:{outlook}"})
+    claimer = HandoverClaimer(
+        store.unit_of_work, token_store, key, clock, "crewboard serve (pid 1 on host svc)"
+    )
+    claimer.publish()
+    settings = read_endpoints(sandbox.urls.control).microsoft_settings()
+    handover = HandoverTokenStore(store.unit_of_work, clock, PinnedKeys(tmp_path / "pins.txt"))
+    with MicrosoftConnector(
+        settings, handover, browser=SandboxApprover(outlook, sandbox.urls.ca), timeout=20
+    ) as signing_in:
+        view = desk.accounts.connect("Sam Reed", Provider.MICROSOFT, signing_in)
+    assert token_store.load(view.account.token_ref) is None
+    assert claimer.claim() == [view.account.token_ref]
+
+    # The service's own connector, over its keyring, gets an access token from the handed-over cache.
+    with MicrosoftConnector(settings, token_store, timeout=20) as service_side:
+        assert service_side.access_token(view.account, force_refresh=True)
