@@ -193,9 +193,7 @@ def _inbound(
     users = sorted(paths)
     for index in range(INBOUND_EDITS):
         user = users[index % len(users)]
-        client = DAVClient(
-            url=radicale.url, username=user, password=radicale.password(user), require_tls=False
-        )
+        client = DAVClient(url=radicale.url, username=user, password=radicale.password(user))
         phone = PhoneCalendar(client=client, url=f"{radicale.url}{paths[user]}")
         start = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2 + index)
         title = f"Phone edit {index}"

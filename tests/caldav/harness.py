@@ -93,7 +93,7 @@ class CaldavBackend:
     # -- the phone --------------------------------------------------------------------------------
 
     def phone(self) -> PhoneCalendar:
-        client = DAVClient(url=self.radicale.url, username=USER, password=self.password, require_tls=False)
+        client = DAVClient(url=self.radicale.url, username=USER, password=self.password)
         return PhoneCalendar(client=client, url=f"{self.radicale.url}{self.calendar_path}")
 
     def phone_add(self, vevents: list[icalendar.Event]) -> str:
