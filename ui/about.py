@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMenu,
     QPushButton,
@@ -33,7 +32,7 @@ class AboutDialog(QDialog):
         self.facts = facts
         self.setObjectName("aboutDialog")
         self.setWindowTitle("About Crewboard")
-        icon = QLabel(self)
+        icon = PlainLabel(self)
         icon.setPixmap(app_icon().pixmap(ICON_PIXELS, ICON_PIXELS))
         icon.setAlignment(Qt.AlignmentFlag.AlignTop)
         title = PlainLabel(f"Crewboard {facts.version}", self)

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
@@ -444,7 +443,7 @@ class AddTechniciansDialog(QDialog):
     def _connect_row(self, tech: Technician) -> QWidget:
         row = QFrame(self)
         row.setObjectName("connectRow")
-        dot = QLabel(row)
+        dot = PlainLabel(row)
         dot.setFixedSize(14, 14)
         dot.setStyleSheet(f"background: {tech.color}; border-radius: 7px;")  # the tech's colour (data)
         name = PlainLabel(tech.name, row)

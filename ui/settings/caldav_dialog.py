@@ -61,7 +61,7 @@ def caldav_factory(setup: ConnectionSetup) -> CaldavConnectorFactory | None:
 class CaldavConnectDialog(ReleasingDialog):
     """Server, user name and app-specific password for one tech; Connect checks and saves them."""
 
-    connected = Signal(object)  # AccountView
+    connected = Signal(AccountView)
     failed = Signal(str)
 
     def __init__(
@@ -174,6 +174,7 @@ class CaldavConnectDialog(ReleasingDialog):
         self._net.run(work, on_done=self._on_connected, on_error=self._on_failed, context=self)
 
     def _on_connected(self, view: object) -> None:
+        assert isinstance(view, AccountView)  # what `work` above returns
         self.password.clear()
         self.connected.emit(view)
         self.accept()
