@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-push", action="store_true", help="run the sync process without --listen (polling only)"
     )
+    parser.add_argument(
+        "--office",
+        action="store_true",
+        help="an office on PostgreSQL: two desk processes, services killed, the server restarted",
+    )
     parser.add_argument("--seed", type=int, help="replay a run: the seed it printed")
     parser.add_argument(
         "--workdir", type=Path, help="keep the database and logs here (default: a temporary folder)"
@@ -47,7 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         workdir=args.workdir,
     )
-    result = run_soak(config)
+    if args.office:
+        from tests.soak.office import run_office_soak
+
+        result = run_office_soak(config)
+    else:
+        result = run_soak(config)
     print(result.text())
     return 0 if result.ok else 1
 
