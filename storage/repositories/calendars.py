@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select, update
 
 from app.domain.ids import AccountId, CalendarId, TechId
 from app.domain.model import Calendar, CalendarAccount
@@ -102,6 +103,25 @@ class SqlCalendarRepository(SqlRepository):
 
     def update(self, calendar: Calendar) -> None:
         assign(existing(self._session, CalendarRow, calendar.id, "calendar"), _calendar_values(calendar))
+
+    def move_cursors(self, moves: Mapping[CalendarId, tuple[str | None, str]]) -> None:
+        # One statement for a round's quiet reads; the change feed ignores cursors, so no note.
+        # Compare-and-set: a cursor reset meanwhile (a forced full read) is not overwritten.
+        if not moves:
+            return
+        statement = (
+            update(CalendarRow)
+            .where(
+                CalendarRow.id == bindparam("calendar_id"),
+                CalendarRow.sync_cursor.is_not_distinct_from(bindparam("old")),
+            )
+            .values(sync_cursor=bindparam("new"))
+            .execution_options(synchronize_session=False)
+        )
+        self._session.connection().execute(
+            statement,
+            [{"calendar_id": cid, "old": old, "new": new} for cid, (old, new) in moves.items()],
+        )
 
     def get(self, calendar_id: CalendarId) -> Calendar | None:
         row = self._session.get(CalendarRow, calendar_id)

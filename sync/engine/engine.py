@@ -37,6 +37,7 @@ from sync.engine.poll_book import PollBook
 from sync.engine.ports import Direction, HealthRecorder, ProviderFor, StoreHealthRecorder
 from sync.engine.providers import ProviderPool
 from sync.engine.read_pacer import ReadPacer, Wanted, techs_with_jobs_soon
+from sync.engine.read_snapshot import RoundSnapshot, snapshot
 from sync.engine.round_report import AccountReport, RoundReport
 from sync.engine.success_throttle import SuccessThrottle
 from sync.engine.worker import DbWorker
@@ -208,12 +209,17 @@ class SyncEngine:
                     self._pending_reads.clear()
                     self._flush_wanted = False
             report = RoundReport(self._clock.now())
-            targets = await self._db.read(_targets)
+            targets, snapshot = await self._db.read(_targets)
             if callable(only):
                 only = only(targets)
             blocked: set[AccountId] = set()
-            await self._read_all(targets, report, blocked, only=only)
-            await self._flush(report, blocked, targets)
+            self._reader.begin_round(snapshot)
+            try:
+                await self._read_all(targets, report, blocked, only=only)
+                await self._flush(report, blocked, targets)
+                await self._reader.end_round()
+            finally:
+                self._reader.abandon_round()
             await self._record_successes(report)
             return report
 
@@ -492,25 +498,27 @@ class SyncEngine:
             self._db.close()
 
 
-def _targets(uow: UnitOfWork) -> list[_Target]:
-    """Every account with a technician, and its calendars primary first.
+def _targets(uow: UnitOfWork) -> tuple[list[_Target], RoundSnapshot]:
+    """Every account with a technician, and its calendars primary first; what their reads know.
 
-    Three queries, whatever the number of accounts (each round asks: one query per account and
+    Four queries, whatever the number of accounts (each round asks: one query per account and
     per technician cost about a tenth of a quiet round at 1,000 accounts).
     """
     techs = {t.id: t for t in uow.techs.list(include_inactive=True)}
     calendars: dict[AccountId, list[CalendarId]] = {}
-    for calendar in uow.calendars.list():  # primary first within each account, as for_account
+    listed = uow.calendars.list()
+    for calendar in listed:  # primary first within each account, as for_account
         calendars.setdefault(calendar.account_id, []).append(calendar.id)
+    accounts = uow.accounts.list()
     found: list[_Target] = []
-    for account in uow.accounts.list():
+    for account in accounts:
         if account.status is AccountStatus.DISCONNECTED:
             continue
         tech = techs.get(account.tech_id)
         if tech is None:
             continue
         found.append(_Target(account, tech.name, tuple(calendars.get(account.id, ()))))
-    return found
+    return found, snapshot(uow, listed, {a.id: a for a in accounts}, techs)
 
 
 def _failing_writes(uow: UnitOfWork) -> set[AccountId]:

@@ -18,7 +18,6 @@ from app.domain.model import (
     AuditEntry,
     BusyBlock,
     Calendar,
-    CalendarAccount,
     ConflictKind,
     RemoteEvent,
     Technician,
@@ -35,6 +34,7 @@ from sync.engine.alerts import Alerts, notify
 from sync.engine.busy_blocks import SeriesIndex, blocks_by_series, is_single, materialize_series, past_blocks
 from sync.engine.overlaps import close_overlaps, open_overlaps
 from sync.engine.ownership import screen_claims
+from sync.engine.read_snapshot import ReadContext, RoundSnapshot, load_context
 from sync.engine.worker import DbWorker
 from sync.providers.errors import CursorExpired
 from sync.providers.protocol import CalendarProvider, ChangeBatch
@@ -60,13 +60,6 @@ class ReadOutcome:
     refused: str | None = None  # the mass-delete guard kept the old mirror, saying why
 
 
-@dataclass(frozen=True, slots=True)
-class _Context:
-    calendar: Calendar
-    account: CalendarAccount
-    tech: Technician
-
-
 class CalendarReader:
     """Reads calendars into the mirror; remembers per calendar how its blocks were last built."""
 
@@ -85,6 +78,28 @@ class CalendarReader:
         # calendar → (what its blocks depend on, the day they were expanded from)
         self._built: dict[CalendarId, tuple[tuple[object, ...], date]] = {}
         self.accept_mass_delete = False
+        self._round: RoundSnapshot | None = None
+        # Cursors of the round's quiet reads (the one read from, the new one), stored together
+        # when the round ends. Storing one late, or never, is safe: the older cursor still reads
+        # the same (no) changes.
+        self._cursors: dict[CalendarId, tuple[str | None, str]] = {}
+
+    def begin_round(self, snapshot: RoundSnapshot) -> None:
+        """Reads until the round ends use these contexts instead of fetching their own."""
+        self._round = snapshot
+        self._cursors = {}
+
+    async def end_round(self) -> None:
+        """Store the cursors the round's quiet reads moved, in one unit of work."""
+        moved = self._cursors
+        self.abandon_round()
+        if moved:
+            await self._db.write(lambda uow: uow.calendars.move_cursors(moved))
+
+    def abandon_round(self) -> None:
+        """Forget the round (it failed): its quiet reads' cursors are not needed."""
+        self._round = None
+        self._cursors = {}
 
     def horizon(self, now: datetime, timezone: str = "UTC") -> Interval:
         """The read window at `now` for a tech in `timezone`: from the start of their yesterday."""
@@ -97,7 +112,9 @@ class CalendarReader:
 
         Provider errors propagate; nothing is stored for a read that failed.
         """
-        context = await self._db.read(lambda uow: _context(uow, calendar_id))
+        context = self._round.contexts.pop(calendar_id, None) if self._round is not None else None
+        if context is None:
+            context = await self._db.read(lambda uow: load_context(uow, calendar_id))
         now = self._clock.now()
         window = self.horizon(now, context.tech.timezone)
         calendar = context.calendar
@@ -113,11 +130,24 @@ class CalendarReader:
         signature = _signature(calendar, context.tech)
         day = window_day(now, context.tech.timezone)
         rebuild = self._built.get(calendar.id) != (signature, day)
+        quiet = not (batch.full or batch.events or batch.deleted or rebuild)
+        if quiet and self._round is not None and calendar.id not in self._round.overlapping:
+            # Nothing changed there and no overlap of its can close: only the cursor moves.
+            stored = cursors.stamp(batch.cursor, day)
+            if stored != calendar.sync_cursor:
+                self._cursors[calendar.id] = (calendar.sync_cursor, stored)
+            else:
+                self._cursors.pop(calendar.id, None)
+            return ReadOutcome(calendar.id, context.account.id, context.tech.id)
+        # This read stores its own, newer cursor; a quiet one noted before must not overwrite it.
+        self._cursors.pop(calendar.id, None)
         outcome = await self._db.write(
             lambda uow: self._store(uow, calendar_id, batch, rebuild, now, answered)
         )
         if outcome.refused is None:
             self._built[calendar.id] = (signature, day)
+        if self._round is not None and any(c.kind is ConflictKind.OVERLAP for c in outcome.alerts.opened):
+            self._round.overlapping.add(calendar.id)
         return outcome
 
     # --- storing (database thread) ----------------------------------------------------------
@@ -131,7 +161,7 @@ class CalendarReader:
         now: datetime,
         answered: datetime,
     ) -> ReadOutcome:
-        ctx = _context(uow, calendar_id)
+        ctx = load_context(uow, calendar_id)
         calendar, tech = ctx.calendar, ctx.tech
         outcome = ReadOutcome(calendar.id, ctx.account.id, tech.id, full=batch.full)
         horizon = self.horizon(now, tech.timezone)
@@ -219,7 +249,7 @@ class CalendarReader:
 
     def _check_guard(
         self,
-        ctx: _Context,
+        ctx: ReadContext,
         old_events: dict[str, RemoteEvent],
         links: dict[str, BookingId],
         batch: ChangeBatch,
@@ -242,7 +272,7 @@ class CalendarReader:
             destructive=len(linked & _vanished(covered, batch)),
         )
 
-    def _refuse(self, uow: UnitOfWork, ctx: _Context, reason: str, now: datetime, alerts: Alerts) -> None:
+    def _refuse(self, uow: UnitOfWork, ctx: ReadContext, reason: str, now: datetime, alerts: Alerts) -> None:
         health = uow.health.get(ctx.account.id)
         if health is not None and health.last_error == reason:
             return  # already told; the same refusal on every poll is not news
@@ -295,7 +325,7 @@ class CalendarReader:
         return affected
 
     def _touch_bookings(
-        self, uow: UnitOfWork, ctx: _Context, batch: ChangeBatch, gone: dict[BookingId, str], now: datetime
+        self, uow: UnitOfWork, ctx: ReadContext, batch: ChangeBatch, gone: dict[BookingId, str], now: datetime
     ) -> list[BookingId]:
         """Queue a planner pass for every booking whose event changed on the calendar's side.
 
@@ -332,19 +362,6 @@ class CalendarReader:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _context(uow: UnitOfWork, calendar_id: CalendarId) -> _Context:
-    calendar = uow.calendars.get(calendar_id)
-    if calendar is None:
-        raise LookupError(f"calendar {calendar_id} was removed")
-    account = uow.accounts.get(calendar.account_id)
-    if account is None:
-        raise LookupError(f"account of calendar {calendar_id} was removed")
-    tech = uow.techs.get(account.tech_id)
-    if tech is None:
-        raise LookupError(f"technician of calendar {calendar_id} was removed")
-    return _Context(calendar, account, tech)
-
-
 def _tag_known_booking_events(
     old_events: dict[str, RemoteEvent], links: dict[str, BookingId], batch: ChangeBatch
 ) -> ChangeBatch:
@@ -368,7 +385,11 @@ def _tag_known_booking_events(
 
 
 def _record_read_latency(
-    uow: UnitOfWork, ctx: _Context, old_events: dict[str, RemoteEvent], batch: ChangeBatch, answered: datetime
+    uow: UnitOfWork,
+    ctx: ReadContext,
+    old_events: dict[str, RemoteEvent],
+    batch: ChangeBatch,
+    answered: datetime,
 ) -> None:
     """One READ_APPLIED record for a read that brought changes made at the calendar, else none.
 
