@@ -221,26 +221,6 @@ def ascii_digits(text: str) -> bool:
     return bool(text) and text.isascii() and text.isdigit()
 
 
-def source_of(peer: Any) -> str:
-    """Who sent a request, as the server counts sources: the address, or an IPv6 address's /64.
-
-    The same grouping as the server's per-source limit (app.web.connections), so a refusal the
-    routes log and one the server logs name the same sender.
-    """
-    host = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        if address.is_loopback:
-            return str(address)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
-
-
 def sender_named(source: str, headers: Mapping[str, str]) -> str:
     """The address to name in the log: a relay on this computer (a loopback peer) passes on its
     client's as the last X-Forwarded-For entry; from anywhere else the header could be anyone's."""

@@ -51,6 +51,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from app.domain.ids import CalendarId
+from app.peers import source_of
 from sync.push_channels import (
     ChannelEntry,
     ChannelRegistry,
@@ -77,7 +78,6 @@ from sync.push_checks import (
     loads_bounded,
     sender_named,
     shown,
-    source_of,
     summary_of,
 )
 

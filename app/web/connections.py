@@ -23,7 +23,6 @@ request. `GuardedH11Protocol` adds:
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -32,6 +31,8 @@ from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from app.peers import source_of
 
 # (status, kind, source): a connection or a request head refused before any route saw it.
 OnRefused = Callable[[int, str, str], None]
@@ -68,22 +69,6 @@ class ConnectionGuard:
         self.per_source[source] -= 1
         if self.per_source[source] <= 0:
             del self.per_source[source]
-
-
-def source_of(peer: Any) -> str:
-    """Who is asking, for the per-source limit: the address, or an IPv6 address's /64."""
-    host = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        if address.is_loopback:
-            return str(address)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
 
 
 class GuardedH11Protocol(H11Protocol):
