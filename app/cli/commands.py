@@ -239,7 +239,9 @@ def move(s: Services, a: argparse.Namespace) -> int:
 
 
 def cancel(s: Services, a: argparse.Namespace) -> int:
-    booking = s.bookings.cancel(a.id)
+    current = s.bookings.get(a.id)
+    # What this command read: a job changed meanwhile (moved, edited) is not cancelled unseen.
+    booking = s.bookings.cancel(current.id, expected_version=current.version)
     return _show_booking(s, booking, a.json, "Cancelled")
 
 

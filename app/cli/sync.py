@@ -336,10 +336,13 @@ def resolve_conflict(s: Services, a: argparse.Namespace) -> int:
         tech = next((t for t in s.techs.list(include_removed=True) if t.id == booking.tech_id), None)
         tz = tech.timezone if tech else office_zone_name()
         start = parse_instant(a.reschedule, zone(tz))
-        done = s.conflicts.resolve(conflict.id, Resolution.RESCHEDULE, start=start)
+        done = s.conflicts.resolve(
+            conflict.id, Resolution.RESCHEDULE, start=start, expected_version=booking.version
+        )
         what = f"moved the job to {local_iso(start, tz)}"
     elif a.reassign:
-        done = s.conflicts.resolve(conflict.id, Resolution.REASSIGN, tech=a.reassign)
+        seen = s.bookings.get(conflict.booking_id).version  # never over another desk's newer change
+        done = s.conflicts.resolve(conflict.id, Resolution.REASSIGN, tech=a.reassign, expected_version=seen)
         what = f"gave the job to {a.reassign}"
     else:  # argparse requires one of them; this keeps the intent explicit
         raise InvalidInput("Say how to resolve it: --keep, --reschedule ISO or --reassign TECH.")

@@ -66,11 +66,23 @@ class ConflictService:
     def keep(self, id_or_prefix: str, actor: str = "dispatcher") -> Conflict:
         return self.resolve(id_or_prefix, Resolution.KEEP, actor=actor)
 
-    def reschedule(self, id_or_prefix: str, start: datetime, actor: str = "dispatcher") -> Conflict:
-        return self.resolve(id_or_prefix, Resolution.RESCHEDULE, start=start, actor=actor)
+    def reschedule(
+        self,
+        id_or_prefix: str,
+        start: datetime,
+        actor: str = "dispatcher",
+        expected_version: int | None = None,
+    ) -> Conflict:
+        return self.resolve(
+            id_or_prefix, Resolution.RESCHEDULE, start=start, actor=actor, expected_version=expected_version
+        )
 
-    def reassign(self, id_or_prefix: str, tech: str, actor: str = "dispatcher") -> Conflict:
-        return self.resolve(id_or_prefix, Resolution.REASSIGN, tech=tech, actor=actor)
+    def reassign(
+        self, id_or_prefix: str, tech: str, actor: str = "dispatcher", expected_version: int | None = None
+    ) -> Conflict:
+        return self.resolve(
+            id_or_prefix, Resolution.REASSIGN, tech=tech, actor=actor, expected_version=expected_version
+        )
 
     def resolve(
         self,
@@ -80,8 +92,13 @@ class ConflictService:
         start: datetime | None = None,
         tech: str | None = None,
         actor: str = "dispatcher",
+        expected_version: int | None = None,
     ) -> Conflict:
-        """Decide an open conflict; the booking change (if any) and the decision are both recorded."""
+        """Decide an open conflict; the booking change (if any) and the decision are both recorded.
+
+        `expected_version` is the booking's version the decider saw: a reschedule or a reassignment
+        over a newer change (another desk moved the job meanwhile) is refused with StaleBooking.
+        """
         conflict = self.get(id_or_prefix)
         if conflict.status is not ConflictStatus.OPEN:
             raise Refused(
@@ -90,11 +107,11 @@ class ConflictService:
         if resolution is Resolution.RESCHEDULE:
             if start is None:
                 raise InvalidInput("Rescheduling needs the new start time.")
-            self._bookings.move(conflict.booking_id, start, actor=actor)
+            self._bookings.move(conflict.booking_id, start, actor=actor, expected_version=expected_version)
         elif resolution is Resolution.REASSIGN:
             if not tech:
                 raise InvalidInput("Reassigning needs the technician to give the job to.")
-            self._bookings.reassign(conflict.booking_id, tech, actor=actor)
+            self._bookings.reassign(conflict.booking_id, tech, actor=actor, expected_version=expected_version)
         now = self._clock.now()
         with self._uow() as uow:
             current = uow.conflicts.get(conflict.id)

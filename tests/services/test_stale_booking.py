@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.bus import Bus
-from app.domain.model import Booking, BookingStatus
+from app.domain.ids import ConflictId, new_id
+from app.domain.model import Booking, BookingStatus, Conflict, ConflictKind, ConflictStatus
 from app.domain.time import FixedClock
 from app.services.bookings import BookingEdit, NewBooking
 from app.services.container import Services
@@ -111,3 +112,36 @@ def test_a_save_over_the_version_read_goes_through_and_the_audit_log_names_the_d
         ("booking.moved", "back-office"),
         ("booking.created", "front-desk"),
     ]
+
+
+def test_a_conflict_decided_over_another_desks_move_is_refused_and_stays_open(office: Office) -> None:
+    opened = _job(office)
+    conflict = Conflict(
+        ConflictId(new_id()),
+        opened.id,
+        opened.tech_id,
+        ConflictKind.OVERLAP,
+        office.clock.now(),
+        other_start=AT_NINE,
+        other_end=AT_NINE + timedelta(minutes=45),
+        detail="A dentist appointment was added over the Harbor Dental job",
+    )
+    with office.front_db.unit_of_work() as uow:
+        uow.conflicts.add(conflict)
+        uow.commit()
+    seen = office.back.conflicts.get(conflict.id)  # the back office opens the conflict card
+    office.front.bookings.move(opened.id, AT_TWO, expected_version=opened.version)  # and front moves it
+    office.clock.advance(timedelta(seconds=20))
+    with pytest.raises(StaleBooking) as refused:
+        office.back.conflicts.reassign(seen.id, "Sam Okafor", expected_version=opened.version)
+    assert str(refused.value).startswith("The Harbor Dental job was moved to 14:00")
+    with pytest.raises(StaleBooking):
+        office.back.conflicts.reschedule(
+            seen.id, AT_NINE + timedelta(hours=1), expected_version=opened.version
+        )
+    assert office.back.conflicts.get(conflict.id).status is ConflictStatus.OPEN
+    assert office.back.bookings.get(opened.id).start == AT_TWO
+    decided = office.back.conflicts.reassign(
+        seen.id, "Sam Okafor", expected_version=office.back.bookings.get(opened.id).version
+    )
+    assert decided.status is ConflictStatus.RESOLVED

@@ -290,13 +290,21 @@ class ConflictsPanelWidget(QWidget):
         conflicts = self._services.conflicts
         tz = zone(view.booking_tech.timezone) if view.booking_tech else self._office
         when = f"{day_text(start.astimezone(tz))} {start.astimezone(tz):%H:%M}"
+        seen = view.booking.version if view.booking else None  # never over another desk's newer change
         self._decide(
-            lambda: conflicts.reschedule(view.id, start, actor=ACTOR), f"Rescheduled to {when}", view
+            lambda: conflicts.reschedule(view.id, start, actor=ACTOR, expected_version=seen),
+            f"Rescheduled to {when}",
+            view,
         )
 
     def reassign(self, view: ConflictView, tech: Technician) -> None:
         conflicts = self._services.conflicts
-        self._decide(lambda: conflicts.reassign(view.id, tech.id, actor=ACTOR), f"Given to {tech.name}", view)
+        seen = view.booking.version if view.booking else None  # never over another desk's newer change
+        self._decide(
+            lambda: conflicts.reassign(view.id, tech.id, actor=ACTOR, expected_version=seen),
+            f"Given to {tech.name}",
+            view,
+        )
 
     def _decide(self, call: Any, done: str, view: ConflictView) -> None:
         title = describe_conflict(view, self._office, self._now()).title
