@@ -156,7 +156,7 @@ def describe_error(error: BaseException | str) -> str:
         line = f"the mail server refused the recipient ({codes})"
     elif isinstance(error, BaseException):
         line = str(error) or type(error).__name__
-        if type(error).__name__ not in line and not isinstance(error, _SentenceError):
+        if type(error).__name__ not in line and not isinstance(error, SmtpSetupError):
             line = f"{type(error).__name__}: {line}"
     else:
         line = error
@@ -164,8 +164,42 @@ def describe_error(error: BaseException | str) -> str:
     return line if len(line) <= 300 else line[:299] + "…"
 
 
-class _SentenceError(Exception):
+class SmtpSetupError(Exception):
     """A delivery problem already worded for people."""
+
+
+def open_smtp(smtp: SmtpSettings, password_lookup: PasswordLookup) -> smtplib.SMTP:
+    """A connection to the office's mail server, greeted, encrypted and signed in as configured:
+    one way in for the notifications and the booking page's confirmations.
+
+    Raises SmtpSetupError when the password is not in the keyring, OSError or SMTPException when the
+    server cannot be reached or refuses; the connection is closed before any of these leaves.
+    """
+    password: str | None = None
+    if smtp.password_ref is not None:
+        password = password_lookup(smtp.password_ref)
+        if password is None:
+            raise SmtpSetupError(
+                f"no password for {smtp.user} at {smtp.host} is in the system keyring; "
+                "store it with 'crewboard smtp-password'"
+            )
+    context = ssl.create_default_context()
+    client: smtplib.SMTP
+    if smtp.port == 465:
+        client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
+    else:
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+    try:
+        client.ehlo()
+        if smtp.starttls and smtp.port != 465:
+            client.starttls(context=context)
+            client.ehlo()
+        if smtp.user is not None and password is not None:
+            client.login(smtp.user, password)
+    except BaseException:
+        client.close()
+        raise
+    return client
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,8 +335,8 @@ class Notifier:
         refuses fails alone; only a lost connection fails the messages not yet tried.
         """
         try:
-            client = self._connect(smtp)
-        except (OSError, smtplib.SMTPException, _SentenceError) as error:
+            client = open_smtp(smtp, self._password)
+        except (OSError, smtplib.SMTPException, SmtpSetupError) as error:
             reason = describe_error(error)
             log.warning("cannot send through the mail server %s:%d: %s", smtp.host, smtp.port, reason)
             for item, _to in due:
@@ -344,33 +378,6 @@ class Notifier:
                 client.quit()
             except (OSError, smtplib.SMTPException):
                 client.close()
-
-    def _connect(self, smtp: SmtpSettings) -> smtplib.SMTP:
-        password: str | None = None
-        if smtp.password_ref is not None:
-            password = self._password(smtp.password_ref)
-            if password is None:
-                raise _SentenceError(
-                    f"no password for {smtp.user} at {smtp.host} is in the system keyring; "
-                    "store it with 'crewboard smtp-password'"
-                )
-        context = ssl.create_default_context()
-        client: smtplib.SMTP
-        if smtp.port == 465:
-            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
-        else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
-        try:
-            client.ehlo()
-            if smtp.starttls and smtp.port != 465:
-                client.starttls(context=context)
-                client.ehlo()
-            if smtp.user is not None and password is not None:
-                client.login(smtp.user, password)
-        except BaseException:
-            client.close()
-            raise
-        return client
 
     def _message(self, smtp: SmtpSettings, item: Notification, to: str) -> EmailMessage:
         message = EmailMessage()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -19,7 +18,14 @@ from icalendar import Calendar, Event
 
 from app.domain.model import Booking, Customer
 from app.web.booking.present import when_text, zone_text
-from sync.notify import PasswordLookup, SmtpSettings, describe_error, keyring_password
+from sync.notify import (
+    PasswordLookup,
+    SmtpSettings,
+    SmtpSetupError,
+    describe_error,
+    keyring_password,
+    open_smtp,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,32 +114,15 @@ class ConfirmationMailer:
         smtp = self.settings
         try:
             mail = message(item, smtp, stamp)
-            client: smtplib.SMTP
-            context = ssl.create_default_context()
-            if smtp.port == 465:
-                client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
-            else:
-                client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+            client = open_smtp(smtp, self._password)
             try:
-                client.ehlo()
-                if smtp.starttls and smtp.port != 465:
-                    client.starttls(context=context)
-                    client.ehlo()
-                if smtp.password_ref is not None:
-                    password = self._password(smtp.password_ref)
-                    if password is None:
-                        raise smtplib.SMTPException(
-                            f"no password for {smtp.user} at {smtp.host} in the keyring"
-                        )
-                    assert smtp.user is not None
-                    client.login(smtp.user, password)
                 client.send_message(mail)
             finally:
                 try:
                     client.quit()
                 except (OSError, smtplib.SMTPException):
                     client.close()
-        except (OSError, smtplib.SMTPException, ValueError) as error:
+        except (OSError, smtplib.SMTPException, SmtpSetupError, ValueError) as error:
             log.warning(
                 "the confirmation of booking %s was not sent: %s", item.booking.id[:8], describe_error(error)
             )
