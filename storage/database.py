@@ -11,7 +11,6 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-import tomllib
 from pathlib import Path
 from types import TracebackType
 
@@ -34,7 +33,7 @@ from storage.engine import (
 from storage.errors import storage_error_for
 from storage.files import FOLDER_MODE, private_database_file, private_folder, report_tightened
 from storage.schema import upgrade_to_head
-from storage.store_choice import saved_store_url, settings_file
+from storage.store_choice import saved_setting, saved_store_url, settings_file
 from storage.unit_of_work import SqlUnitOfWork
 
 ENV_VAR = "CREWBOARD_DB"
@@ -83,14 +82,7 @@ def default_desk() -> str:
 def saved_desk_name(path: Path | None = None) -> str | None:
     """`name` under `[desk]` in settings.toml (the file that also keeps the store's address)."""
     path = path or settings_file()
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise InvalidInput(f"Cannot read the settings file {path} ({error}); fix or remove it.") from None
-    section = data.get("desk", {})
-    value = section.get("name") if isinstance(section, dict) else None
+    value = saved_setting(path, "desk", "name")
     if value is None:
         return None
     if not isinstance(value, str):

@@ -36,17 +36,23 @@ def settings_file() -> Path:
     return Path(platformdirs.user_config_dir("crewboard")) / "settings.toml"
 
 
-def saved_store_url(path: Path | None = None) -> str | None:
-    """The store address saved for this desk, or None when there is none."""
-    path = path or settings_file()
+def saved_setting(path: Path, section: str, key: str) -> object:
+    """`key` under `[section]` in the settings file at `path`, as TOML gave it; None when the file,
+    the section or the key is missing. A file that cannot be read is InvalidInput naming it."""
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise InvalidInput(f"Cannot read the settings file {path} ({error}); fix or remove it.") from None
-    section = data.get(SECTION, {})
-    value = section.get(KEY) if isinstance(section, dict) else None
+    table = data.get(section, {})
+    return table.get(key) if isinstance(table, dict) else None
+
+
+def saved_store_url(path: Path | None = None) -> str | None:
+    """The store address saved for this desk, or None when there is none."""
+    path = path or settings_file()
+    value = saved_setting(path, SECTION, KEY)
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
