@@ -1,18 +1,20 @@
 """`crewboard demo`: the whole two-way loop on a demo business, on this computer only.
 
 It starts the provider sandbox in-process with the demo business (five technicians, three on Google
-and two on Outlook, each with a realistic week ahead), creates the same five technicians in a fresh
-temporary store, connects each one's sandbox calendar through the real sign-in (the sandbox's
-consent page is completed by `SandboxApprover`, exactly as `crewboard connect --approve-as` does),
-reads their calendars once, books a week of jobs into free time only, and opens the board with
+and two on Outlook, each with a realistic week ahead), and a real CalDAV server (Radicale, a child
+process on loopback) for a sixth, iPhone tech whose calendar is iCloud-style CalDAV. It creates the
+six technicians in a fresh temporary store, connects each one's calendar through the real sign-in
+(the sandbox's consent page is completed by `SandboxApprover`, exactly as `crewboard connect
+--approve-as` does; the CalDAV tech's app-specific password goes through the CalDAV connector into
+the keyring), reads their calendars once, books a week of jobs into free time only, and opens the board with
 sync running. The week is the coming five business days from the day the demo starts (today if it
 is one), so a demo started on a Sunday shows a full week ahead rather than the week just past.
 The sandbox runs on this computer, so it delivers push notices to a receiver on loopback: a phone
 edit reaches the board at once, not at the next poll. A Demo menu opens the "Sandbox phone",
 which edits a tech's calendar through the provider's own API so the board can be seen following it.
 
-Nothing touches the user's real data: the database and logs live in a temporary folder removed on
-exit, and the sign-ins live in the OS keyring under a demo-only service name whose entries are
+Nothing touches the user's real data: the database, logs and Radicale's collections live in a
+temporary folder removed on exit (Radicale is stopped first), and the sign-ins live in the OS keyring under a demo-only service name whose entries are
 deleted on exit. Without a working keyring the demo still opens, saying why calendars are off.
 """
 
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
     from sync.engine import SyncEngine
     from sync.providers.secrets import TokenStore
     from sync.sandbox.phone import SandboxPhone
+    from sync.sandbox.radicale import DemoCaldavServer
+    from sync.sandbox.seed import DemoTech
     from sync.sandbox.server import Sandbox, SandboxUrls
     from sync.wiring import PushSide
 
@@ -81,6 +85,12 @@ JOBS_LA = (
     ("Venice Bistro", "1000 Abbot Kinney Blvd, Venice", "Walk-in cooler service", 90),
 )
 TRAVEL = timedelta(minutes=30)
+
+# The iPhone tech: her calendar is iCloud-style CalDAV, served by the demo's own Radicale.
+CALDAV_TECH_NAME = "Priya Shah"
+CALDAV_TECH_EMAIL = "priya.shah@icloud.example"
+CALDAV_TECH_ZONE = "America/Chicago"
+CALDAV_SECOND_CALENDAR = "Family"
 JOBS_PER_DAY = 2
 
 
@@ -121,6 +131,7 @@ class DemoSession:
     problem: str | None = None  # why calendars could not be connected, for the banner
     owns_folder: bool = True
     booking_url: str | None = None  # the customers' booking page, once the demo's server is up
+    caldav: DemoCaldavServer | None = None  # the CalDAV tech's server (Radicale), stopped on close
 
     def booking_page_at(self, url: str) -> None:
         self.booking_url = url
@@ -137,6 +148,8 @@ class DemoSession:
                 log.warning("could not remove the demo's keyring entries")
         self.database.dispose()
         self.sandbox.stop()
+        if self.caldav is not None:
+            self.caldav.stop()
         if self.owns_folder:
             shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -147,10 +160,12 @@ def start_demo(
     store: TokenStore | None = None,
     first_sync: Callable[[Services, TokenStore], None] | None = None,
 ) -> DemoSession:
-    """Sandbox, store, the five techs connected and read once, and a week of jobs in their free time."""
+    """Sandbox, Radicale, store, the six techs connected and read once, and a week of jobs in their
+    free time."""
     from storage.database import open_database
     from sync.providers.secrets import TokenStore
     from sync.sandbox.phone import SandboxPhone
+    from sync.sandbox.radicale import DemoCaldavServer
     from sync.sandbox.server import Sandbox
 
     owns = folder is None
@@ -161,7 +176,10 @@ def start_demo(
     urls = sandbox.start(seed="empty")
     seed_demo_days(sandbox.providers, now())
     database = None
+    caldav = DemoCaldavServer(folder / "caldav")
     try:
+        caldav.start()
+        caldav_password = seed_caldav_tech(caldav, now())
         database = open_database(f"sqlite:///{folder / 'crewboard.db'}")
         services = Services.build(database.unit_of_work, clock)
         # A demo-only keyring service: the user's own Crewboard sign-ins are never touched.
@@ -170,9 +188,12 @@ def start_demo(
             folder, sandbox, urls, database, services, store,
             SandboxPhone(urls.control, urls.google, urls.graph, urls.ca), owns_folder=owns,
         )  # fmt: skip
+        session.caldav = caldav
         session.techs = add_demo_techs(services)
         add_demo_services(services)
-        session.problem = connect_demo_techs(services, urls, store, session.techs)
+        session.problem = connect_demo_techs(
+            services, urls, store, session.techs, CaldavSignIn(caldav.url, caldav_password)
+        )
         if session.problem is None:
             (first_sync or read_calendars_once)(services, store)
         book_demo_week(services, clock, session.techs)
@@ -181,6 +202,7 @@ def start_demo(
         if database is not None:
             database.dispose()
         sandbox.stop()
+        caldav.stop()
         if owns:
             shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -211,6 +233,31 @@ def seed_demo_days(providers: Mapping[str, Any], now: datetime) -> list[str]:
     return created
 
 
+def caldav_tech() -> DemoTech:
+    from sync.sandbox.seed import DemoTech
+
+    return DemoTech("caldav", CALDAV_TECH_EMAIL, CALDAV_TECH_NAME, CALDAV_TECH_ZONE, CALDAV_SECOND_CALENDAR)
+
+
+def seed_caldav_tech(server: DemoCaldavServer, now: datetime) -> str:
+    """The CalDAV tech's user, two calendars and week, written into Radicale as her iPhone would
+    (MKCALENDAR, then a PUT per VEVENT); her app-specific password."""
+    from sync.sandbox.seed import TECHS, week_specs
+
+    tech = caldav_tech()
+    password = server.add_user(tech.email)
+    calendars = {
+        None: server.make_calendar(tech.email, "calendar", "Calendar"),
+        tech.second_calendar: server.make_calendar(tech.email, "family", tech.second_calendar),
+    }
+    tz = zone(tech.timezone)
+    today = now.astimezone(tz).date()
+    monday, days = week_start(today), demo_days(today)
+    for calendar, spec in week_specs(tech, now, len(TECHS)):
+        server.put_event(tech.email, calendars[calendar], _onto_days(spec, monday, days, tz))
+    return password
+
+
 def _onto_days(spec: dict[str, Any], monday: date, days: list[date], tz: Any) -> dict[str, Any]:
     """`spec` (laid out from `monday`) moved onto `days`; a recurring event is left as it is."""
     if spec.get("rrule"):
@@ -231,25 +278,25 @@ def _onto_days(spec: dict[str, Any], monday: date, days: list[date], tz: Any) ->
 
 
 def add_demo_techs(services: Services) -> list[Technician]:
-    """The sandbox seed's five technicians: same names, emails and zones."""
+    """The sandbox seed's five technicians (same names, emails and zones) and the CalDAV tech."""
     from sync.sandbox.seed import TECHS
 
     return [
         services.techs.add(t.name, t.email, t.timezone, HOURS.get(t.email, "mon-fri 08:00-17:00"))
-        for t in TECHS
+        for t in (*TECHS, caldav_tech())
     ]
 
 
 # (service, minutes, buffer minutes, the demo techs qualified for it): what customers can book online.
 DEMO_SERVICES = (
-    ("AC repair", 60, 30, ("Alex Rivera", "Jordan Lee", "Morgan Brooks")),
+    ("AC repair", 60, 30, ("Alex Rivera", "Jordan Lee", "Morgan Brooks", "Priya Shah")),
     ("Furnace repair", 120, 30, ("Alex Rivera", "Morgan Brooks")),
     ("Drain cleaning", 90, 15, ("Sam Patel", "Casey Nguyen")),
     (
         "Thermostat install",
         60,
         0,
-        ("Alex Rivera", "Jordan Lee", "Sam Patel", "Casey Nguyen", "Morgan Brooks"),
+        ("Alex Rivera", "Jordan Lee", "Sam Patel", "Casey Nguyen", "Morgan Brooks", "Priya Shah"),
     ),
 )
 DEMO_BUSINESS = "Lakeshore Heating & Plumbing"
@@ -264,10 +311,25 @@ def add_demo_services(services: Services) -> None:
         kinds.add(name, timedelta(minutes=minutes), timedelta(minutes=buffer), techs)
 
 
+@dataclass(frozen=True, slots=True)
+class CaldavSignIn:
+    """Where the CalDAV tech's calendar is and the app-specific password she made for Crewboard."""
+
+    url: str
+    password: str = field(repr=False)
+
+
 def connect_demo_techs(
-    services: Services, urls: SandboxUrls, store: TokenStore, techs: list[Technician]
+    services: Services,
+    urls: SandboxUrls,
+    store: TokenStore,
+    techs: list[Technician],
+    caldav: CaldavSignIn | None = None,
 ) -> str | None:
-    """Sign each tech in to their sandbox account headlessly; the reason if calendars cannot be connected."""
+    """Sign each tech in headlessly (sandbox accounts through their consent pages, the CalDAV tech
+    with her password, as `crewboard connect --provider caldav` does); the reason if calendars
+    cannot be connected."""
+    from sync.providers.caldav_auth import CaldavConnector
     from sync.providers.endpoints import read_endpoints
     from sync.providers.google_auth import GoogleConnector
     from sync.providers.microsoft_auth import MicrosoftConnector
@@ -285,7 +347,12 @@ def connect_demo_techs(
     for tech in techs:
         approver = SandboxApprover(tech.email, endpoints.ca)
         connector: Any
-        if providers[tech.email] == "google":
+        if tech.email not in providers:
+            if caldav is None:
+                continue
+            connector = CaldavConnector(caldav.url, tech.email, caldav.password, store)
+            provider = Provider.CALDAV
+        elif providers[tech.email] == "google":
             connector = GoogleConnector(
                 endpoints.google_settings(), store, browser=approver, login_hint=tech.email
             )
@@ -409,7 +476,7 @@ def read_calendars_once(services: Services, store: TokenStore) -> None:
 def book_demo_week(services: Services, clock: Clock, techs: list[Technician]) -> None:
     """Two jobs a business day per tech over `demo_days`, each at the earliest free time (never
     over their busy time)."""
-    chicago = iter(JOBS_CHICAGO * 3)
+    chicago = iter(JOBS_CHICAGO * 4)
     la = iter(JOBS_LA * 4)
     for tech in techs:
         tz = zone(tech.timezone)
@@ -488,9 +555,10 @@ def decorate_demo_window(session: DemoSession) -> Callable[[Any, Any], None]:
             window.show_error(demo_banner(session.problem))
         else:
             window.show_info(
-                "Demo: five technicians with their sandbox calendars connected. Demo ▸ Sandbox phone edits a "
-                "tech's calendar as their phone would; Demo ▸ Booking page is what customers book on; "
-                "double-click a tech's name for calendar settings."
+                "Demo: six technicians with their calendars connected (Priya Shah's is iCloud-style "
+                "CalDAV, on a real CalDAV server). Demo ▸ Sandbox phone edits a tech's calendar as their "
+                "phone would; Demo ▸ Booking page is what customers book on; double-click a tech's name "
+                "for calendar settings."
             )
 
     return decorate

@@ -17,7 +17,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from app.demo import DemoSession, DemoSync, decorate_demo_window, demo_days, read_calendars_once, start_demo
-from app.domain.model import AccountStatus, BusySource
+from app.domain.model import AccountStatus, BusySource, Provider
 from app.domain.time import FixedClock, zone
 from app.main import connector_factory
 from sync.providers.secrets import TokenStore
@@ -57,7 +57,7 @@ def demo(tmp_path: Path, token_store: TokenStore) -> Iterator[DemoSession]:
 
 
 @pytest.mark.keyring
-def test_the_demo_connects_five_techs_and_books_only_free_time(demo: DemoSession) -> None:
+def test_the_demo_connects_six_techs_and_books_only_free_time(demo: DemoSession) -> None:
     assert demo.problem is None
     views = demo.services.accounts.list()
     assert sorted((v.tech.name, v.account.provider.value) for v in views) == [
@@ -65,9 +65,12 @@ def test_the_demo_connects_five_techs_and_books_only_free_time(demo: DemoSession
         ("Casey Nguyen", "microsoft"),
         ("Jordan Lee", "google"),
         ("Morgan Brooks", "microsoft"),
+        ("Priya Shah", "caldav"),
         ("Sam Patel", "google"),
     ]
-    assert all(v.account.status is AccountStatus.CONNECTED and v.account.endpoint for v in views)
+    assert all(v.account.status is AccountStatus.CONNECTED for v in views)
+    # Sandbox sign-ins name their endpoint; the CalDAV one keeps its server address in the keyring.
+    assert all(v.account.endpoint for v in views if v.account.provider is not Provider.CALDAV)
     assert all(c.sync_cursor for v in views for c in v.calendars)  # read once before the window opens
     with demo.services.uow() as uow:
         jobs = uow.bookings.list(live_only=True)
@@ -81,6 +84,48 @@ def test_the_demo_connects_five_techs_and_books_only_free_time(demo: DemoSession
             exclude_booking=booking.id,  # type: ignore[arg-type]
         )
         assert not [c for c in clashes if c.source is BusySource.CALENDAR], booking
+
+
+@pytest.mark.keyring
+def test_the_demo_caldav_tech_syncs_both_ways_with_its_radicale(demo: DemoSession) -> None:
+    """Priya's iPhone-style calendar is a real Radicale: her seeded week and an event her phone
+    PUTs later reach the board, and her jobs are in her calendar as VEVENTs after a sync round."""
+    from caldav.collection import Calendar as PhoneCalendar
+    from caldav.davclient import DAVClient
+
+    assert demo.caldav is not None and demo.caldav.running
+    priya = next(t for t in demo.techs if t.name == "Priya Shah")
+    tz = zone(priya.timezone)
+    days = demo_days(demo.services.clock.now().astimezone(tz).date())
+    assert "Dentist appointment" in [b.title for b in demo.services.schedule.day(priya.name, days[1]).busy]
+    (slot,) = demo.services.schedule.earliest(
+        timedelta(minutes=45), [priya.id], start=demo.services.clock.now() + timedelta(days=2)
+    )
+    demo.caldav.put_event(
+        priya.email,
+        f"/{priya.email}/calendar/",
+        {
+            "summary": "Eye doctor",
+            "start": slot.interval.start,
+            "end": slot.interval.end,
+            "timezone": priya.timezone,
+        },
+    )
+    read_calendars_once(demo.services, demo.store)  # the round the running engine does every 10 s
+    busy = demo.services.schedule.day(priya.name, slot.interval.start.astimezone(tz).date()).busy
+    assert any(b.title == "Eye doctor" and b.interval.start == slot.interval.start for b in busy)
+
+    with demo.services.uow() as uow:
+        jobs = {b.id for b in uow.bookings.list(live_only=True) if b.tech_id == priya.id}
+    assert len(jobs) >= 7
+    client = DAVClient(url=demo.caldav.url, username=priya.email, password=demo.caldav.password(priya.email))
+    phone = PhoneCalendar(client=client, url=f"{demo.caldav.url}/{priya.email}/calendar/")
+    written = {
+        str(e.icalendar_component.get("X-CREWBOARD-BOOKING-ID"))
+        for e in phone.events()
+        if e.icalendar_component.get("X-CREWBOARD-BOOKING-ID") is not None
+    }
+    assert written == jobs
 
 
 @pytest.mark.keyring
@@ -261,7 +306,14 @@ async def _push_reaches_the_board(demo: DemoSession) -> None:
 
         def watched() -> bool:
             views = demo.services.accounts.list()
-            return all(c.channel_id for v in views for c in v.calendars if c.blocks)
+            # CalDAV has no push: the CalDAV tech is read at each poll only.
+            return all(
+                c.channel_id
+                for v in views
+                if v.account.provider is not Provider.CALDAV
+                for c in v.calendars
+                if c.blocks
+            )
 
         await _until(watched)
         sync.engine.poll_seconds = 3600.0  # from here on only push makes the engine read
