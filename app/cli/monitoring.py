@@ -48,8 +48,9 @@ def register(sub: Any) -> None:
     pw.set_defaults(run=smtp_password)
 
 
-def add_health_arguments(parser: argparse.ArgumentParser) -> None:
-    """The alert-threshold and push-notice options of `crewboard sync`."""
+def add_threshold_arguments(parser: argparse.ArgumentParser) -> None:
+    """The alert-threshold options of `crewboard sync` and `crewboard serve` (both build their
+    health monitor through sync.wiring, which falls back to settings.toml)."""
     defaults = Thresholds()
     for flag, name, default in (
         ("--warn-after", "warn", defaults.warn),
@@ -64,6 +65,11 @@ def add_health_arguments(parser: argparse.ArgumentParser) -> None:
             help=f"alert threshold, like 90s, 5m or 2h (default {format_duration(default)}, "
             f"or {name}_after under [sync] in settings.toml)",
         )
+
+
+def add_health_arguments(parser: argparse.ArgumentParser) -> None:
+    """The alert-threshold and push-notice options of `crewboard sync`."""
+    add_threshold_arguments(parser)
     parser.add_argument(
         "--listen",
         metavar="HOST:PORT",

@@ -22,9 +22,8 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from app.cli.monitoring import check_public_url, duration_argument, listen_argument
+from app.cli.monitoring import add_threshold_arguments, check_public_url, listen_argument
 from app.cli.sync import build_engine, seconds_argument
-from app.domain.escalation import Thresholds, format_duration
 from app.domain.model import CalendarAccount
 from app.errors import InvalidInput
 from app.office import office_zone_name
@@ -67,19 +66,7 @@ def register(sub: Any) -> None:
         metavar="SECONDS",
         help="how often to read every calendar (default 10; writes go out at once)",
     )
-    defaults = Thresholds()
-    for flag, name, default in (
-        ("--warn-after", "warn", defaults.warn),
-        ("--dispatcher-after", "dispatcher", defaults.dispatcher),
-        ("--owner-after", "owner", defaults.owner),
-    ):
-        sv.add_argument(
-            flag,
-            dest=f"{name}_after",
-            type=duration_argument,
-            metavar="D",
-            help=f"alert threshold, like 90s, 5m or 2h (default {format_duration(default)})",
-        )
+    add_threshold_arguments(sv)
     sv.set_defaults(run=run_serve)
 
 
