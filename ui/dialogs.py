@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
 from app.domain.hours import DEFAULT_HOURS_TEXT
 from app.domain.model import Technician, TimeOff
 from app.domain.time import local_to_utc
-from app.errors import CrewboardError
 from app.services.container import Services
 from app.services.techs import PALETTE
 from ui.models import TechRowsModel
@@ -99,11 +98,7 @@ class _ServiceDialog(QDialog):
 
     def _on_failed(self, error: BaseException) -> None:
         self.save_button.setEnabled(True)
-        if isinstance(error, CrewboardError):
-            self.form_error.setText(str(error))
-            self.form_error.show()
-        else:
-            self._worker.report(error)
+        self._worker.report_in(error, self.form_error)
 
 
 def timezone_names() -> list[str]:

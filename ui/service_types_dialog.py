@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 
 from app.domain.model import Technician
 from app.domain.service_types import ServiceType
-from app.errors import CrewboardError
 from app.services.container import Services
 from app.services.service_types import ServiceTypeService
 from ui.plain import PlainLabel
@@ -194,11 +193,7 @@ class ServiceTypesDialog(QDialog):
 
     def _on_failed(self, error: BaseException) -> None:
         self.save_button.setEnabled(True)
-        if isinstance(error, CrewboardError):
-            self.form_error.setText(str(error))
-            self.form_error.show()
-        else:
-            self._worker.report(error)
+        self._worker.report_in(error, self.form_error)
 
 
 def _minutes(parent: QWidget, least: int, most: int, value: int) -> QSpinBox:

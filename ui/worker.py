@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import QLabel
 from shiboken6 import isValid
 
 from app.errors import CrewboardError
@@ -169,6 +170,15 @@ class DatabaseWorker(QObject):
             self.error_reported.emit(str(error))
         else:
             self.failure_reported.emit(describe_unexpected())
+
+    def report_in(self, error: BaseException, form_error: QLabel) -> None:
+        """A service's refusal goes in the form's own error line, where the person is looking;
+        anything else (a bug) is reported the standard way."""
+        if isinstance(error, CrewboardError):
+            form_error.setText(str(error))
+            form_error.show()
+        else:
+            self.report(error)
 
     def _guard(self, callback: Callable[[Any], None], value: Any) -> None:
         """Run a GUI callback; a bug in it is logged and reported instead of lost in the event loop."""
