@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from storage.database import Database
     from sync.engine import SyncEngine
     from sync.providers.secrets import TokenStore
-    from sync.sandbox.phone import SandboxPhone
+    from sync.sandbox.phone import PhoneTech, SandboxPhone
     from sync.sandbox.radicale import DemoCaldavServer
     from sync.sandbox.seed import DemoTech
     from sync.sandbox.server import Sandbox, SandboxUrls
@@ -186,7 +186,8 @@ def start_demo(
         store = store or TokenStore(service=f"{DEMO_KEYRING_SERVICE}-{uuid.uuid4().hex[:8]}")
         session = DemoSession(
             folder, sandbox, urls, database, services, store,
-            SandboxPhone(urls.control, urls.google, urls.graph, urls.ca), owns_folder=owns,
+            SandboxPhone(urls.control, urls.google, urls.graph, urls.ca, caldav=(caldav_phone_tech(), caldav)),
+            owns_folder=owns,
         )  # fmt: skip
         session.caldav = caldav
         session.techs = add_demo_techs(services)
@@ -237,6 +238,12 @@ def caldav_tech() -> DemoTech:
     from sync.sandbox.seed import DemoTech
 
     return DemoTech("caldav", CALDAV_TECH_EMAIL, CALDAV_TECH_NAME, CALDAV_TECH_ZONE, CALDAV_SECOND_CALENDAR)
+
+
+def caldav_phone_tech() -> PhoneTech:
+    from sync.sandbox.phone import PhoneTech
+
+    return PhoneTech(CALDAV_TECH_NAME, CALDAV_TECH_EMAIL, "caldav", CALDAV_TECH_ZONE)
 
 
 def seed_caldav_tech(server: DemoCaldavServer, now: datetime) -> str:

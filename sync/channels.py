@@ -135,7 +135,10 @@ class ChannelKeeper:
     async def _open_or_renew(self, target: _Target, fresh: bool) -> Channel:
         provider = await self._providers.get(target.account)
         calendar = target.calendar
-        address = push_address(self._public_url, target.account.provider.value)
+        try:
+            address = push_address(self._public_url, target.account.provider.value)
+        except ValueError:  # no notice route for this provider (CalDAV): refused, so it is polled
+            raise ProviderError("this provider sends no change notices", reason="no_push") from None
         if (
             not fresh
             and calendar.channel_id

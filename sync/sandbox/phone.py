@@ -4,6 +4,8 @@ It reads and edits a tech's events through the provider's own public API (Google
 Microsoft Graph) with an access token that the control API hands out for that account, so an edit
 made here reaches Crewboard only the way a real phone edit would: through sync. It can also break
 the tech's sync (revoke the sign-in, or a provider outage) and restore it, through the control API.
+The demo's CalDAV tech is not in the sandbox: her phone is `CaldavPhone`, plain CalDAV against the
+demo's Radicale.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
 
 from app.errors import CrewboardError
+from sync.sandbox.caldav_phone import CaldavPhone
 from sync.sandbox.seed import TECHS
+
+if TYPE_CHECKING:
+    from sync.sandbox.radicale import DemoCaldavServer
 
 OUTAGE_SECONDS = 600
 HTTP_TIMEOUT = 15.0
@@ -33,12 +39,12 @@ class PhoneError(CrewboardError):
 class PhoneTech:
     name: str
     email: str
-    provider: str  # "google" or "microsoft"
+    provider: str  # "google", "microsoft" or "caldav"
     timezone: str
 
     @property
     def provider_label(self) -> str:
-        return "Google Calendar" if self.provider == "google" else "Outlook"
+        return {"google": "Google Calendar", "caldav": "iCloud (CalDAV)"}.get(self.provider, "Outlook")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +76,14 @@ class PhoneEvent:
 class SandboxPhone:
     """A tech's phone against a running sandbox, given its control URL and the URLs it reported."""
 
-    def __init__(self, control: str, google: str, graph: str | None, ca_file: str | None) -> None:
+    def __init__(
+        self,
+        control: str,
+        google: str,
+        graph: str | None,
+        ca_file: str | None,
+        caldav: tuple[PhoneTech, DemoCaldavServer] | None = None,
+    ) -> None:
         self._control = control.rstrip("/")
         self._google = google.rstrip("/")
         self._graph = graph.rstrip("/") if graph else None
@@ -78,6 +91,7 @@ class SandboxPhone:
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()
         self._client = httpx.Client(timeout=HTTP_TIMEOUT, verify=self._verify)
+        self._caldav = (caldav[0], CaldavPhone(caldav[1], caldav[0].email, PhoneError)) if caldav else None
 
     def close(self) -> None:
         self._client.close()
@@ -87,13 +101,24 @@ class SandboxPhone:
     def techs(self) -> list[PhoneTech]:
         """The sandbox's demo technicians that exist in this sandbox, in seed order."""
         known = {str(a.get("email", "")).lower() for a in self._get_json(f"{self._control}/accounts")}
-        return [PhoneTech(t.name, t.email, t.provider, t.timezone) for t in TECHS if t.email in known]
+        found = [PhoneTech(t.name, t.email, t.provider, t.timezone) for t in TECHS if t.email in known]
+        return found + ([self._caldav[0]] if self._caldav is not None else [])
+
+    def _caldav_phone(self, tech: PhoneTech) -> CaldavPhone | None:
+        if tech.provider != "caldav":
+            return None
+        if self._caldav is None:
+            raise PhoneError("This demo has no CalDAV server.")
+        return self._caldav[1]
 
     # -- the calendar ----------------------------------------------------------------------------
 
     def events(self, tech: PhoneTech, start: datetime, end: datetime) -> list[PhoneEvent]:
         """The tech's events between two instants, every calendar, recurring ones expanded."""
-        if tech.provider == "google":
+        caldav = self._caldav_phone(tech)
+        if caldav is not None:
+            found = [PhoneEvent(**fields) for fields in caldav.events(start, end)]
+        elif tech.provider == "google":
             found = self._google_events(tech, start, end)
         else:
             found = self._graph_events(tech, start, end)
@@ -108,6 +133,9 @@ class SandboxPhone:
         if duration <= timedelta(0):
             raise PhoneError("The event needs a duration of more than zero minutes.")
         end = start + duration
+        caldav = self._caldav_phone(tech)
+        if caldav is not None:
+            return caldav.add(title.strip(), start, end, tech.timezone, busy, private)
         if tech.provider == "google":
             body: dict[str, Any] = {
                 "summary": title.strip(),
@@ -131,7 +159,10 @@ class SandboxPhone:
     def move_event(self, tech: PhoneTech, event_id: str, start: datetime, duration: timedelta) -> None:
         """Move a timed event (its calendar, title and other settings stay)."""
         end = start + duration
-        if tech.provider == "google":
+        caldav = self._caldav_phone(tech)
+        if caldav is not None:
+            caldav.move(event_id, start, end)
+        elif tech.provider == "google":
             calendar, eid = _split(event_id)
             body: dict[str, Any] = {
                 "start": {"dateTime": start.isoformat(), "timeZone": tech.timezone},
@@ -143,7 +174,10 @@ class SandboxPhone:
             self._call(tech, "PATCH", f"{self._graph_base()}/me/events/{quote(event_id, safe='')}", json=body)
 
     def delete_event(self, tech: PhoneTech, event_id: str) -> None:
-        if tech.provider == "google":
+        caldav = self._caldav_phone(tech)
+        if caldav is not None:
+            caldav.delete(event_id)
+        elif tech.provider == "google":
             calendar, eid = _split(event_id)
             self._call(tech, "DELETE", self._google_events_url(calendar, eid))
         else:
@@ -153,12 +187,21 @@ class SandboxPhone:
 
     def revoke(self, tech: PhoneTech) -> None:
         """The tech withdrew Crewboard's access (or changed their password): the sign-in is dead."""
+        caldav = self._caldav_phone(tech)
+        if caldav is not None:
+            caldav.revoke()
+            return
         self._control_post(f"/accounts/{quote(tech.email)}/revoke", None)
         with self._lock:
             self._tokens.pop(tech.email, None)
 
     def outage(self, tech: PhoneTech, seconds: int = OUTAGE_SECONDS) -> None:
         """The provider answers 503 to every request for this account for `seconds`."""
+        if tech.provider == "caldav":
+            raise PhoneError(
+                "The demo's CalDAV server is a real Radicale, with no outage switch; "
+                "revoke her password instead to watch the health alerts."
+            )
         self._control_post(
             "/faults", {"provider": tech.provider, "account": tech.email, "kind": "5xx", "seconds": seconds}
         )

@@ -154,7 +154,7 @@ class DemoCaldavServer:
 
     # -- as the tech's phone -------------------------------------------------------------------
 
-    def _client(self, user: str) -> httpx.Client:
+    def client(self, user: str) -> httpx.Client:
         return httpx.Client(
             base_url=self.url, auth=(user, self._users[user]), timeout=HTTP_TIMEOUT, trust_env=False
         )
@@ -169,7 +169,7 @@ class DemoCaldavServer:
             '<c:supported-calendar-component-set><c:comp name="VEVENT"/></c:supported-calendar-component-set>'
             "</d:prop></d:set></c:mkcalendar>"
         )
-        with self._client(user) as client:
+        with self.client(user) as client:
             answer = client.request("MKCALENDAR", path, content=body.encode())
         if answer.status_code != 201:
             raise RadicaleFailed(f"The demo's CalDAV server refused a calendar (HTTP {answer.status_code}).")
@@ -179,7 +179,7 @@ class DemoCaldavServer:
         """One seed event (the sandbox's provider-neutral spec) PUT as a new object; its path."""
         uid = str(uuid.uuid4()).upper()
         path = f"{calendar_path}{uid}.ics"
-        with self._client(user) as client:
+        with self.client(user) as client:
             answer = client.put(
                 path,
                 content=vcalendar(spec, uid, user),

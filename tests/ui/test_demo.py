@@ -88,8 +88,8 @@ def test_the_demo_connects_six_techs_and_books_only_free_time(demo: DemoSession)
 
 @pytest.mark.keyring
 def test_the_demo_caldav_tech_syncs_both_ways_with_its_radicale(demo: DemoSession) -> None:
-    """Priya's iPhone-style calendar is a real Radicale: her seeded week and an event her phone
-    PUTs later reach the board, and her jobs are in her calendar as VEVENTs after a sync round."""
+    """Priya's iPhone-style calendar is a real Radicale: her seeded week and an event the Sandbox
+    phone adds there reach the board, and her jobs are in her calendar as VEVENTs after a round."""
     from caldav.collection import Calendar as PhoneCalendar
     from caldav.davclient import DAVClient
 
@@ -101,19 +101,22 @@ def test_the_demo_caldav_tech_syncs_both_ways_with_its_radicale(demo: DemoSessio
     (slot,) = demo.services.schedule.earliest(
         timedelta(minutes=45), [priya.id], start=demo.services.clock.now() + timedelta(days=2)
     )
-    demo.caldav.put_event(
-        priya.email,
-        f"/{priya.email}/calendar/",
-        {
-            "summary": "Eye doctor",
-            "start": slot.interval.start,
-            "end": slot.interval.end,
-            "timezone": priya.timezone,
-        },
+    phone_tech = next(t for t in demo.phone.techs() if t.email == priya.email)
+    assert phone_tech.provider_label == "iCloud (CalDAV)"
+    added = demo.phone.add_event(
+        phone_tech, "Eye doctor", slot.interval.start.astimezone(tz), timedelta(minutes=45), True, False
     )
     read_calendars_once(demo.services, demo.store)  # the round the running engine does every 10 s
-    busy = demo.services.schedule.day(priya.name, slot.interval.start.astimezone(tz).date()).busy
-    assert any(b.title == "Eye doctor" and b.interval.start == slot.interval.start for b in busy)
+
+    def eye_doctor() -> list[datetime]:
+        day = slot.interval.start.astimezone(tz).date()
+        return [
+            b.interval.start
+            for b in demo.services.schedule.day(priya.name, day).busy
+            if b.title == "Eye doctor"
+        ]
+
+    assert eye_doctor() == [slot.interval.start]
 
     with demo.services.uow() as uow:
         jobs = {b.id for b in uow.bookings.list(live_only=True) if b.tech_id == priya.id}
@@ -126,6 +129,20 @@ def test_the_demo_caldav_tech_syncs_both_ways_with_its_radicale(demo: DemoSessio
         if e.icalendar_component.get("X-CREWBOARD-BOOKING-ID") is not None
     }
     assert written == jobs
+    # The Sandbox phone shows her week as her calendar app does: the series expanded, jobs marked.
+    week = demo.phone.events(
+        phone_tech, slot.interval.start - timedelta(days=7), slot.interval.start + timedelta(days=7)
+    )
+    titles = [e.title for e in week]
+    assert titles.count("Team meeting") == 2 and "Eye doctor" in titles
+    assert sum(e.from_crewboard for e in week) >= 7
+    moved = slot.interval.start + timedelta(hours=1)
+    demo.phone.move_event(phone_tech, added, moved.astimezone(tz), timedelta(minutes=45))
+    read_calendars_once(demo.services, demo.store)
+    assert eye_doctor() == [moved]
+    demo.phone.delete_event(phone_tech, added)
+    read_calendars_once(demo.services, demo.store)
+    assert eye_doctor() == []
 
 
 @pytest.mark.keyring
