@@ -1,5 +1,6 @@
 """`crewboard demo` stopped with SIGTERM (a closed session, `kill`) removes its folders, as closing
-the window does: the demo's temporary folder and the sandbox's TLS folder."""
+the window does: the demo's temporary folder and the sandbox's TLS folder, and stops the CalDAV
+server (Radicale) it runs in its folder."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ def test_a_demo_stopped_with_sigterm_leaves_no_folder_behind(tmp_path: Path) -> 
     )
     try:
         _wait_for(WINDOW_UP, logs / "crewboard.log", child)
+        assert any("radicale" in c for c in _processes_naming(temp))
         made = sorted(p.name.split("-")[1] for p in temp.iterdir())
         assert made == ["demo", "sandbox"], made  # crewboard-demo-…, crewboard-sandbox-tls-…
         child.send_signal(signal.SIGTERM)
@@ -61,3 +63,19 @@ def test_a_demo_stopped_with_sigterm_leaves_no_folder_behind(tmp_path: Path) -> 
             child.kill()
             child.wait()
     assert list(temp.iterdir()) == []
+    assert _processes_naming(temp) == [], "the demo's Radicale outlived it"
+
+
+def _processes_naming(folder: Path) -> list[str]:
+    """Command lines of running processes that name `folder` (Radicale's config lies in it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # it ended meanwhile
+            continue
+        if str(folder) in command:
+            found.append(command)
+    return found
