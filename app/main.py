@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import office
 from app.domain.ids import CalendarId
-from app.domain.model import Provider
+from app.domain.model import CalendarAccount, Provider
 from app.errors import CrewboardError, StorageError
 from app.services.container import Services
 from app.services.ports import CalendarConnector
@@ -72,6 +72,39 @@ def connector_factory(
         return MicrosoftConnector(microsoft, store, browser=opener)
 
     return make
+
+
+class OutlookColourConnectors:
+    """Microsoft sign-ins that also ask for the permission Outlook colour needs (incremental consent).
+
+    The desktop's "Show jobs in this tech's colour in Outlook" switch signs the tech in through one
+    of these; `granted` then says whether the tech allowed it (the connector knows, the ui must not).
+    """
+
+    def __init__(self, sandbox_control: str | None, store: TokenStore | None = None) -> None:
+        self._sandbox_control = sandbox_control
+        self._store = store
+
+    def connector(self, sandbox: bool, login_hint: str | None = None) -> CalendarConnector:
+        from sync.providers import config
+        from sync.providers.endpoints import read_endpoints
+        from sync.providers.microsoft_auth import COLOUR_SCOPE, MicrosoftConnector
+
+        if sandbox and not self._sandbox_control:
+            raise config.ConfigurationError(
+                "No provider sandbox is running; start the app with 'crewboard demo' to use sandbox calendars."
+            )
+        settings = (
+            read_endpoints(self._sandbox_control).microsoft_settings()
+            if sandbox and self._sandbox_control
+            else config.microsoft_settings()
+        )
+        return MicrosoftConnector(settings, self._store, login_hint=login_hint, extra_scopes=(COLOUR_SCOPE,))
+
+    def granted(self, connector: CalendarConnector, account: CalendarAccount) -> bool:
+        from sync.providers.microsoft_auth import COLOUR_SCOPE, MicrosoftConnector
+
+        return isinstance(connector, MicrosoftConnector) and connector.has_scope(account, COLOUR_SCOPE)
 
 
 def caldav_connector_factory(store: TokenStore | None = None) -> Callable[[str, str, str], CalendarConnector]:
@@ -193,6 +226,7 @@ def run_desktop(
         sandbox_identity_url=sandbox_identity_url,
         sync=runner,
         extra={CALDAV_CONNECTOR: caldav_connector_factory(store)},
+        outlook_colour=OutlookColourConnectors(sandbox_control, store),
     )
     closed = asyncio.Event()
     # The window's banner hears of the store lost and back, once the window exists (the relay

@@ -57,6 +57,7 @@ from app.domain.model import AccountStatus, Calendar, CalendarAccount, Provider,
 from app.errors import CrewboardError
 from app.services.accounts import AccountService, AccountView, provider_label
 from app.services.container import Services
+from app.services.outlook_colour import CONSENT_REASON
 from app.services.ports import CalendarConnector, Grant, RemoteCalendar
 from ui.plain import PlainLabel
 from ui.sync_runner import SyncControl
@@ -82,6 +83,18 @@ class ConnectorFactory(Protocol):
     ) -> CalendarConnector: ...
 
 
+class OutlookColourSignIn(Protocol):
+    """Microsoft sign-ins that also ask for the permission Outlook colour needs (app/main.py's).
+
+    `connector` is started like any embedded sign-in; `granted` says afterwards whether the tech
+    allowed the extra permission (a tech may accept the sign-in and still decline it).
+    """
+
+    def connector(self, sandbox: bool, login_hint: str | None = None) -> CalendarConnector: ...
+
+    def granted(self, connector: CalendarConnector, account: CalendarAccount) -> bool: ...
+
+
 class PendingEmbeddedSignIn(Protocol):
     """A started sign-in whose page is shown in-app (sync.providers' PendingMicrosoftSignIn)."""
 
@@ -105,6 +118,7 @@ class ConnectionSetup:
     sync: SyncControl | None = None
     open_url: Browser | None = None  # replaces the system browser (tests script the consent page)
     extra: dict[str, Any] = field(default_factory=dict)
+    outlook_colour: OutlookColourSignIn | None = None  # without it the desktop offers no Outlook colour
 
 
 def account_service(services: Services) -> AccountService:
@@ -261,6 +275,7 @@ class ConnectDialog(ReleasingDialog):
     connected = Signal(AccountView)  # once saved
     first_sync_finished = Signal()
     failed = Signal(str)
+    colour_answered = Signal(bool)  # an Outlook colour sign-in: whether the tech allowed the permission
 
     def __init__(
         self,
@@ -271,9 +286,13 @@ class ConnectDialog(ReleasingDialog):
         provider: Provider,
         sandbox: bool = False,
         parent: QWidget | None = None,
+        colour_for: str | None = None,
     ) -> None:
+        """`colour_for`: the Outlook address to sign in again, also asking for the permission colour
+        on Outlook needs (the setup's `outlook_colour` sign-in); None for an ordinary connect."""
         super().__init__(parent)
         self.services = services
+        self.colour_for = colour_for
         self._db = db
         self._setup = setup
         self.tech = tech
@@ -395,8 +414,13 @@ class ConnectDialog(ReleasingDialog):
             self._redirect_uri = f"http://localhost:{random.randint(49152, 65535)}/"
             redirect = self._redirect_uri
 
+            colour, login_hint = self._setup.outlook_colour, self.colour_for
+
             def begin() -> tuple[CalendarConnector, PendingEmbeddedSignIn]:
-                connector = make(provider, sandbox)
+                if colour is not None and login_hint is not None:
+                    connector = colour.connector(sandbox, login_hint)
+                else:
+                    connector = make(provider, sandbox)
                 starter: EmbeddedSignInConnector = connector  # type: ignore[assignment]
                 with warnings.catch_warnings():
                     # MSAL recommends response_mode=form_post because a redirect carrying the code in
@@ -492,7 +516,10 @@ class ConnectDialog(ReleasingDialog):
         self.pages.addWidget(view)
         self.pages.setCurrentWidget(view)
         self.resize(max(self.width(), 640), max(self.height(), 720))
-        self._set_stage(Stage.WEB_PAGE, "Sign in with the technician's Microsoft account below.")
+        prompt = "Sign in with the technician's Microsoft account below."
+        if self.colour_for is not None:
+            prompt = f"Sign in as {self.colour_for} below. {CONSENT_REASON}"
+        self._set_stage(Stage.WEB_PAGE, prompt)
         view.load(QUrl(self._pending.authorization_url))
 
     @Slot(str)
@@ -555,6 +582,10 @@ class ConnectDialog(ReleasingDialog):
         )
 
     def _on_saved(self, view: AccountView) -> None:
+        colour, connector = self._setup.outlook_colour, self._connector
+        if self.colour_for is not None and colour is not None and connector is not None:
+            # The connector still holds what this sign-in granted (nothing is read from the network).
+            self.colour_answered.emit(colour.granted(connector, view.account))
         self._close_connector()
         self._account = view
         self.connected.emit(view)

@@ -38,11 +38,13 @@ from app.errors import CrewboardError
 from app.services.accounts import AccountView, provider_label
 from app.services.calendar_preview import CalendarPreview, CalendarPreviewService
 from app.services.container import Services
+from app.services.outlook_colour import OutlookColourService
 from ui.bridge import BusBridge
 from ui.format import clock_range
 from ui.plain import PlainLabel, plain_tip
 from ui.resources import palette, stylesheet
 from ui.settings.caldav_dialog import caldav_factory, open_caldav_connect
+from ui.settings.outlook_colour_row import OutlookColourRow
 from ui.settings.switch import ToggleSwitch
 from ui.signin import ConnectDialog, ConnectionSetup, account_service
 from ui.widgets import ReleasingDialog, ask
@@ -51,6 +53,8 @@ from ui.worker import DatabaseWorker, describe_unexpected
 log = logging.getLogger(__name__)
 
 RELOAD_DELAY_MS = 80
+# The tech, their accounts, this week's preview, and Outlook colour (the office's switch, the tech's).
+Loaded = tuple[Technician, list[AccountView], CalendarPreview, tuple[bool, bool]]
 
 STATUS_WORDS = {
     AccountStatus.CONNECTED: ("Connected", "success"),
@@ -242,6 +246,9 @@ class CalendarSettingsDialog(ReleasingDialog):
         tentative_hint.setObjectName("hint")
         tentative_hint.setWordWrap(True)
         column.addWidget(tentative_hint)
+        self.outlook_colour = OutlookColourRow(self.services, self._db, self._setup, self)
+        self.outlook_colour.saved.connect(self.saved)
+        column.addWidget(self.outlook_colour)
 
         preview_head = QHBoxLayout()
         self.preview_title = PlainLabel("This week", self)
@@ -320,11 +327,18 @@ class CalendarSettingsDialog(ReleasingDialog):
         generation, tech_id = self._generation, self._tech.id
         accounts = account_service(self.services)
         techs, preview = self.services.techs, self._preview_service
+        colour = OutlookColourService(self.services.uow, self.services.clock)
         today = self.services.clock.now().astimezone(zone(self._tech.timezone)).date()
 
-        def load() -> tuple[Technician, list[AccountView], CalendarPreview]:
+        def load() -> Loaded:
             tech = techs.find(tech_id)
-            return tech, accounts.for_tech(tech_id), preview.week(tech_id, today)
+            views = accounts.for_tech(tech_id)
+            return (
+                tech,
+                views,
+                preview.week(tech_id, today),
+                (colour.office_enabled(), colour.tech_enabled(tech_id)),
+            )
 
         try:
             self._db.run(
@@ -336,12 +350,11 @@ class CalendarSettingsDialog(ReleasingDialog):
         except RuntimeError:  # the board closed (its worker is gone) while this dialog was still open
             self._closing = True
 
-    def _on_loaded(
-        self, generation: int, result: tuple[Technician, list[AccountView], CalendarPreview]
-    ) -> None:
+    def _on_loaded(self, generation: int, result: Loaded) -> None:
         if generation != self._generation:
             return
-        tech, views, preview = result
+        tech, views, preview, (office_colour, tech_colour) = result
+        self.outlook_colour.show_state(tech, [v.account for v in views], office_colour, tech_colour)
         self._tech = tech
         self._views = sorted(
             views, key=lambda v: (v.account.status is AccountStatus.DISCONNECTED, v.account.email)
@@ -645,4 +658,5 @@ class CalendarSettingsDialog(ReleasingDialog):
         self._bridge.close()
         if self._connect_dialog is not None and isValid(self._connect_dialog):
             self._connect_dialog.close()
+        self.outlook_colour.release()
         self._net.shutdown()

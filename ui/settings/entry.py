@@ -16,6 +16,7 @@ from shiboken6 import isValid
 from app.domain.ids import TechId
 from ui.main_window import MainWindow
 from ui.settings.dialog import CalendarSettingsDialog
+from ui.settings.office_dialog import OfficeSettingsDialog
 from ui.signin import ConnectionSetup
 
 
@@ -27,12 +28,17 @@ class CalendarSettingsEntry(QObject):
         self._window = window
         self._setup = setup
         self._dialog: CalendarSettingsDialog | None = None
+        self._office: OfficeSettingsDialog | None = None
         self.action = QAction("&Calendar settings…", window)
         self.action.setObjectName("calendarSettingsAction")
         self.action.setToolTip(
             "Connect a technician's Google or Outlook calendar and choose what blocks their time"
         )
         self.action.triggered.connect(self._on_action_triggered)
+        self.office_action = QAction("&Office settings…", window)
+        self.office_action.setObjectName("officeSettingsAction")
+        self.office_action.setToolTip("The office's number for techs, and colour on Outlook")
+        self.office_action.triggered.connect(self._on_office_action_triggered)
         window.board.tech_activated.connect(self._on_board_tech_activated)
         window.board.tech_menu_requested.connect(self._on_board_tech_menu_requested)
 
@@ -63,6 +69,29 @@ class CalendarSettingsEntry(QObject):
         dialog.show()
         return dialog
 
+    @property
+    def office_dialog(self) -> OfficeSettingsDialog | None:
+        """The office settings open now, if any."""
+        return self._office if self._office is not None and isValid(self._office) else None
+
+    def open_office(self) -> OfficeSettingsDialog:
+        """Open (or bring forward) Technicians ▸ Office settings…."""
+        current = self.office_dialog
+        if current is not None:
+            current.raise_()
+            current.activateWindow()
+            return current
+        window = self._window
+        dialog = OfficeSettingsDialog(window.services, window.worker, window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(lambda text: window.statusBar().showMessage(text, 6000))
+        self._office = dialog
+        dialog.show()
+        return dialog
+
+    def _on_office_action_triggered(self) -> None:
+        self.open_office()
+
     def tech_menu(self, tech_id: TechId) -> QMenu:
         """The right-click menu on a tech's name: their name, then Calendar settings…."""
         menu = QMenu(self._window)
@@ -87,9 +116,10 @@ class CalendarSettingsEntry(QObject):
 
 
 def attach_calendar_settings(window: MainWindow, setup: ConnectionSetup) -> CalendarSettingsEntry:
-    """Add Technicians ▸ Calendar settings… and the board's tech-name shortcuts to `window`."""
+    """Add Technicians ▸ Calendar settings…, Office settings… and the board's tech-name shortcuts to `window`."""
     entry = CalendarSettingsEntry(window, setup)
     window.add_technician_action(entry.action)
+    window.add_technician_action(entry.office_action)
     return entry
 
 
