@@ -90,7 +90,7 @@ class OutlookColourRow(QWidget):
         self, tech: Technician, accounts: list[CalendarAccount], office_on: bool, tech_on: bool
     ) -> None:
         """Show the switch for `tech` when they have Outlook (and this desktop can sign them in)."""
-        if tech != self._tech and (self._tech is None or tech.id != self._tech.id):
+        if self._tech is None or tech.id != self._tech.id:  # another tech: the last note was not theirs
             self.note.hide()
         self._tech = tech
         self._account = outlook_account(accounts)
