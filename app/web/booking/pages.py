@@ -83,23 +83,17 @@ def page_routes(site: BookingSite) -> list[Route]:
         return RedirectResponse(str(url), status_code=303, background=task)
 
     async def manage(request: Request) -> Response:
-        if not site.allowed(request, "read"):
-            return _refused(site, request, 429, _TOO_MANY)
-        token = request.path_params["token"]
-        try:
-            shown = await run_in_threadpool(site.page.managed, token)
-        except LinkExpired as expired:
-            return _refused(site, request, 410, str(expired))
+        found = await _managed(site, request)
+        if isinstance(found, Response):
+            return found
+        token, shown = found
         return _manage_page(site, request, token, shown, new=request.query_params.get("new") == "1")
 
     async def move_times(request: Request) -> Response:
-        if not site.allowed(request, "read"):
-            return _refused(site, request, 429, _TOO_MANY)
-        token = request.path_params["token"]
-        try:
-            shown = await run_in_threadpool(site.page.managed, token)
-        except LinkExpired as expired:
-            return _refused(site, request, 410, str(expired))
+        found = await _managed(site, request)
+        if isinstance(found, Response):
+            return found
+        token, shown = found
         if shown.service is None:
             return _refused(site, request, 400, "This job can only be moved by calling the office.")
         slots = await run_in_threadpool(site.page.slots, shown.service.id)
@@ -156,6 +150,18 @@ def page_routes(site: BookingSite) -> list[Route]:
         Route("/{service_id}/details", details, methods=["GET"], name="details"),
         Route("/{service_id}/details", submit, methods=["POST"], name="submit"),
     ]
+
+
+async def _managed(site: BookingSite, request: Request) -> tuple[str, Managed] | Response:
+    """The link's token and the booking behind it, or the page saying why not (too many asks, or
+    a link that expired): what every read of a manage link does first."""
+    if not site.allowed(request, "read"):
+        return _refused(site, request, 429, _TOO_MANY)
+    token = request.path_params["token"]
+    try:
+        return token, await run_in_threadpool(site.page.managed, token)
+    except LinkExpired as expired:
+        return _refused(site, request, 410, str(expired))
 
 
 async def _service(site: BookingSite, service_id: str) -> ServiceType | None:
