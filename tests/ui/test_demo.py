@@ -143,6 +143,11 @@ def test_the_demo_caldav_tech_syncs_both_ways_with_its_radicale(demo: DemoSessio
     demo.phone.delete_event(phone_tech, added)
     read_calendars_once(demo.services, demo.store)
     assert eye_doctor() == []
+    # "Revoke Crewboard's access": she replaced the app-specific password; the board asks to reconnect.
+    demo.phone.revoke(phone_tech)
+    read_calendars_once(demo.services, demo.store)
+    (view,) = [v for v in demo.services.accounts.list() if v.tech.id == priya.id]
+    assert view.account.status in (AccountStatus.NEEDS_RECONNECT, AccountStatus.REVOKED)
 
 
 @pytest.mark.keyring
