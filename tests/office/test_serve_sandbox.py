@@ -16,18 +16,16 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from app.domain.model import Provider, Technician
+from app.domain.model import Technician
 from app.domain.time import Interval
 from app.services.bookings import NewBooking
 from app.services.container import Services
 from storage.database import Database, open_database
-from sync.providers.endpoints import read_endpoints
-from sync.providers.google_auth import GoogleConnector
 from sync.providers.normalize_google import BOOKING_ID_KEY
 from sync.providers.secrets import TokenStore
-from sync.sandbox.approver import SandboxApprover
 from sync.sandbox.server import Sandbox
 from tests.accounts.conftest import add_sandbox_account, keyring_problem, token_store
+from tests.office import sandbox_tech as maria
 from tests.office.serve_process import PATIENCE, ServeProcess, owner_of
 from tests.sandbox.conftest import control, sandbox
 
@@ -35,7 +33,7 @@ __all__ = ["control", "keyring_problem", "sandbox", "token_store"]
 
 pytestmark = [pytest.mark.keyring, pytest.mark.slow]
 
-EMAIL = "maria@example.com"
+EMAIL = maria.EMAIL
 CHICAGO = ZoneInfo("America/Chicago")
 T = TypeVar("T")
 
@@ -74,23 +72,8 @@ def office(sandbox: Sandbox, control: httpx.Client, token_store: TokenStore, pg_
     database = open_database(pg_url)
     services = Services.build(database.unit_of_work)
     tech = services.techs.add("Maria Lopez", EMAIL, "America/Chicago")
-    connector = GoogleConnector(
-        read_endpoints(sandbox.urls.control).google_settings(),
-        token_store,
-        browser=SandboxApprover(EMAIL),
-        timeout=20,
-    )
-    try:
-        services.accounts.connect("Maria Lopez", Provider.GOOGLE, connector)
-    finally:
-        connector.close()
-    token = control.post(f"/accounts/{EMAIL}/token").json()["access_token"]
-    phone = httpx.Client(
-        base_url=f"{sandbox.urls.google}/calendar/v3/",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-        trust_env=False,
-    )
+    maria.sign_in(sandbox, services, token_store)
+    phone = maria.phone(sandbox, control)
     try:
         yield Office(database, services, tech, phone)
     finally:

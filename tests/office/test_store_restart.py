@@ -12,19 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.domain.model import Provider
 from app.services.bookings import NewBooking
 from app.services.container import Services
 from storage.database import open_database
-from sync.providers.endpoints import read_endpoints
-from sync.providers.google_auth import GoogleConnector
 from sync.providers.secrets import TokenStore
-from sync.sandbox.approver import SandboxApprover
 from sync.sandbox.server import Sandbox
 from tests.accounts.conftest import add_sandbox_account, keyring_problem, token_store
+from tests.office import sandbox_tech as maria
 from tests.office.serve_process import ServeProcess
 from tests.office.test_serve_sandbox import EMAIL, Office, _tomorrow_but_one, eventually
-from tests.office.test_token_handover import _phone
 from tests.pg import PostgresServer, fresh_database, own_pg_server
 from tests.sandbox.conftest import control, sandbox
 
@@ -42,17 +38,8 @@ def office(
         database = open_database(url, desk="front-desk")
         services = Services.build(database.unit_of_work)
         tech = services.techs.add("Maria Lopez", EMAIL, "America/Chicago")
-        connector = GoogleConnector(
-            read_endpoints(sandbox.urls.control).google_settings(),
-            token_store,
-            browser=SandboxApprover(EMAIL),
-            timeout=20,
-        )
-        try:
-            services.accounts.connect("Maria Lopez", Provider.GOOGLE, connector)
-        finally:
-            connector.close()
-        phone = _phone(sandbox, control)
+        maria.sign_in(sandbox, services, token_store)
+        phone = maria.phone(sandbox, control)
         try:
             yield Office(database, services, tech, phone)
         finally:

@@ -20,7 +20,6 @@ from app.services.bookings import NewBooking
 from app.services.container import Services
 from storage.database import Database, open_database
 from sync.providers.endpoints import read_endpoints
-from sync.providers.google_auth import GoogleConnector
 from sync.providers.microsoft_auth import MicrosoftConnector
 from sync.providers.secrets import TokenStore
 from sync.sandbox.approver import SandboxApprover
@@ -37,6 +36,7 @@ from sync.token_handover import (
 )
 from tests.accounts.conftest import _CleaningTokenStore, add_sandbox_account, keyring_problem, token_store
 from tests.cli.conftest import Result, cli
+from tests.office import sandbox_tech as maria
 from tests.office.serve_process import ServeProcess
 from tests.office.test_serve_sandbox import Office, _tomorrow_but_one, eventually
 from tests.sandbox.conftest import control, sandbox
@@ -47,7 +47,7 @@ NOW = datetime(2026, 11, 4, 15, 0, tzinfo=UTC)
 
 pytestmark = [pytest.mark.keyring]
 
-EMAIL = "maria@example.com"
+EMAIL = maria.EMAIL
 REF = "google:maria@example.com"
 
 
@@ -63,20 +63,6 @@ def store(pg_url: str) -> Iterator[Database]:
 @pytest.fixture
 def desk(store: Database, clock: FixedClock) -> Services:
     return Services.build(store.unit_of_work, clock, Bus())
-
-
-def _sign_in(sandbox: Sandbox, desk: Services, handover: TokenStore) -> None:
-    """Maria signs in at the desk, through the sandbox's real OAuth pages."""
-    connector = GoogleConnector(
-        read_endpoints(sandbox.urls.control).google_settings(),
-        handover,
-        browser=SandboxApprover(EMAIL),
-        timeout=20,
-    )
-    try:
-        desk.accounts.connect("Maria Lopez", Provider.GOOGLE, connector)
-    finally:
-        connector.close()
 
 
 def _rows(store: Database) -> list[dict[str, str]]:
@@ -107,7 +93,7 @@ def test_the_desk_seals_the_token_and_only_the_service_key_opens_it(
     claimer.publish()
 
     handover = HandoverTokenStore(store.unit_of_work, clock, PinnedKeys(tmp_path / "pins.txt"))
-    _sign_in(sandbox, desk, handover)
+    maria.sign_in(sandbox, desk, handover)
 
     # The desk kept nothing, and the database holds ciphertext that names no token.
     assert token_store.load(REF) is None
@@ -208,7 +194,7 @@ def test_a_desk_sign_in_reaches_the_running_service_which_syncs_the_tech(
         eventually(lambda: _keys(database), "the service published its hand-over key")
         token_store.written.update({KEY_REF, REF})  # the service's entries, in the shared test keyring
         desk.techs.add("Maria Lopez", EMAIL, "America/Chicago")
-        _sign_in(
+        maria.sign_in(
             sandbox, desk, HandoverTokenStore(database.unit_of_work, desk.clock, PinnedKeys(tmp_path / "p"))
         )
         blob = eventually(lambda: token_store.load(REF), "the service took the sign-in into its keyring")
@@ -227,7 +213,7 @@ def test_a_desk_sign_in_reaches_the_running_service_which_syncs_the_tech(
                 tech="Maria Lopez",
             )
         )
-        office = Office(database, desk, view.tech, _phone(sandbox, control))
+        office = Office(database, desk, view.tech, maria.phone(sandbox, control))
         try:
             eventually(lambda: booking.id in office.booking_events(), "the service wrote the job's event")
         finally:
@@ -235,17 +221,6 @@ def test_a_desk_sign_in_reaches_the_running_service_which_syncs_the_tech(
     finally:
         assert service.stop(signal.SIGTERM) == 0, service.stderr()
         database.dispose()
-
-
-def _phone(sandbox: Sandbox, control: httpx.Client) -> httpx.Client:
-    """Maria's phone: the Calendar API with her own token."""
-    token = control.post(f"/accounts/{EMAIL}/token").json()["access_token"]
-    return httpx.Client(
-        base_url=f"{sandbox.urls.google}/calendar/v3/",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-        trust_env=False,
-    )
 
 
 def test_crewboard_connect_on_the_office_store_hands_over_and_health_shows_the_key(
