@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 import psycopg
@@ -36,6 +37,28 @@ def _run(db_url: str, *args: str, desk: str = "front-desk") -> Any:
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout) if "--json" in args else done.stdout
+
+
+@contextmanager
+def _follow(db_url: str, since: int) -> Iterator[tuple[subprocess.Popen[str], IO[str], IO[str]]]:
+    """`crewboard changes --follow` from another desk: the process and its output and error
+    streams, killed if the test leaves it running."""
+    follower = subprocess.Popen(
+        _crewboard(db_url, "changes", "--follow", "--since", str(since), "--json"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env("back-office"),
+    )
+    assert follower.stdout is not None and follower.stderr is not None
+    try:
+        yield follower, follower.stdout, follower.stderr
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+        follower.stdout.close()
+        follower.stderr.close()
 
 
 def _lines(stream: IO[str]) -> Iterator[dict[str, Any]]:
@@ -77,74 +100,35 @@ def test_a_bad_since_is_one_sentence(cli: Cli) -> None:
 def test_follow_prints_another_programs_booking_and_stops_on_sigterm(cli: Cli, db_url: str) -> None:
     assert cli("--db", db_url, *TECH).code == 0
     since = _last_seq(cli, db_url)
-    follower = subprocess.Popen(
-        _crewboard(db_url, "changes", "--follow", "--since", str(since), "--json"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env("back-office"),
-    )
-    assert follower.stdout is not None and follower.stderr is not None
-    try:
+    with _follow(db_url, since) as (follower, out, err):
         booked = _run(db_url, *BOOK, "--tech", "Maria Lopez", "--start", "2026-11-02T09:00")
-        seen = []
-        for entry in _lines(follower.stdout):
-            seen.append(entry)
-            if entry["kind"] == "booking":
-                break
+        seen = _until_booking(out)
         assert seen[-1]["id"] == booked["id"]
         assert [entry["seq"] for entry in seen] == list(range(since + 1, since + 1 + len(seen)))
         follower.send_signal(signal.SIGTERM)
         assert follower.wait(timeout=60) == 128 + signal.SIGTERM
-        assert follower.stderr.read() == ""
-    finally:
-        if follower.poll() is None:
-            follower.kill()
-            follower.wait()
-        follower.stdout.close()
-        follower.stderr.close()
+        assert err.read() == ""
 
 
 def test_follow_into_a_closed_pipe_is_quiet(cli: Cli) -> None:
     """`crewboard changes --follow | head -1`: once the reader left, the next write ends it quietly."""
     db_url = os.environ["CREWBOARD_DB"]
     assert cli(*TECH).code == 0
-    follower = subprocess.Popen(
-        _crewboard(db_url, "changes", "--follow", "--since", "0", "--json"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env("back-office"),
-    )
-    assert follower.stdout is not None and follower.stderr is not None
-    try:
-        assert json.loads(follower.stdout.readline())["seq"] == 1
-        follower.stdout.close()
+    with _follow(db_url, 0) as (follower, out, err):
+        assert json.loads(out.readline())["seq"] == 1
+        out.close()
         _run(
             db_url, "tech", "add", "Sam Okafor", "--email", "sam@example.com", "--timezone", "America/Denver"
         )
         assert follower.wait(timeout=60) == 141
-        assert follower.stderr.read() == ""
-    finally:
-        if follower.poll() is None:
-            follower.kill()
-            follower.wait()
-        follower.stderr.close()
+        assert err.read() == ""
 
 
 @pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
 def test_follow_says_when_the_feed_is_cut_and_catches_up(cli: Cli, db_url: str) -> None:
     assert cli("--db", db_url, *TECH).code == 0
-    follower = subprocess.Popen(
-        _crewboard(db_url, "changes", "--follow", "--since", "0", "--json"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env("back-office"),
-    )
-    assert follower.stdout is not None and follower.stderr is not None
-    try:
-        assert json.loads(follower.stdout.readline())["seq"] == 1  # it reads, so it listens
+    with _follow(db_url, 0) as (follower, out, err):
+        assert json.loads(out.readline())["seq"] == 1  # it reads, so it listens
         admin_url = db_url.replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(admin_url, autocommit=True) as admin:
             cut = admin.execute(
@@ -153,18 +137,12 @@ def test_follow_says_when_the_feed_is_cut_and_catches_up(cli: Cli, db_url: str) 
                 (APPLICATION_NAME,),
             ).fetchone()
         assert cut is not None and cut[0] == 1
-        assert "cannot be read" in follower.stderr.readline()
-        assert "can be read again" in follower.stderr.readline()
+        assert "cannot be read" in err.readline()
+        assert "can be read again" in err.readline()
         booked = _run(db_url, *BOOK)
-        assert any(entry["id"] == booked["id"] for entry in _until_booking(follower.stdout))
+        assert any(entry["id"] == booked["id"] for entry in _until_booking(out))
         follower.send_signal(signal.SIGINT)
         assert follower.wait(timeout=60) == 130
-    finally:
-        if follower.poll() is None:
-            follower.kill()
-            follower.wait()
-        follower.stdout.close()
-        follower.stderr.close()
 
 
 def _until_booking(stream: IO[str]) -> list[dict[str, Any]]:

@@ -15,6 +15,22 @@ def _crew(cli: Cli) -> None:
         assert cli("tech", "add", name, "--email", email, "--timezone", "America/Chicago").code == 0
 
 
+def _book(
+    cli: Cli,
+    tech: str,
+    customer: str,
+    service: str,
+    start: str,
+    duration: str | None = None,
+    json: bool = False,
+) -> Result:
+    """`crewboard book` with the options these tests vary."""
+    args = ["book", "--tech", tech, "--customer", customer, "--service", service, "--start", start]
+    if duration is not None:
+        args += ["--duration", duration]
+    return cli(*args, *(["--json"] if json else []))
+
+
 def test_services_are_added_edited_listed_and_removed(cli: Cli) -> None:
     _crew(cli)
     added = cli(
@@ -74,31 +90,8 @@ def test_book_tech_auto_picks_by_the_rule_and_says_why(cli: Cli) -> None:
     _crew(cli)
     cli("service", "add", "AC repair", "--duration", "60", "--tech", "maria", "--tech", "sam")
     # Maria already has a 3-hour job that week; Sam has none.
-    cli(
-        "book",
-        "--tech",
-        "maria",
-        "--customer",
-        "Old",
-        "--service",
-        "Boiler",
-        "--start",
-        "2027-03-02T13:00",
-        "--duration",
-        "180",
-    )
-    first = cli(
-        "book",
-        "--tech",
-        "auto",
-        "--customer",
-        "Kim",
-        "--service",
-        "AC repair",
-        "--start",
-        "2027-03-01T09:00",
-        "--json",
-    )
+    _book(cli, tech="maria", customer="Old", service="Boiler", start="2027-03-02T13:00", duration="180")
+    first = _book(cli, tech="auto", customer="Kim", service="AC repair", start="2027-03-01T09:00", json=True)
     assert first.code == 0, first.err
     assert first.json()["tech"] == "Sam Okafor"
     assert first.json()["assigned_because"] == "0 h booked this week, fewest among the 2 free"
@@ -111,18 +104,8 @@ def test_book_tech_auto_picks_by_the_rule_and_says_why(cli: Cli) -> None:
         "book", "--tech", "auto", "--customer", "Pat", "--service", "AC repair", "--start", "2027-03-01T09:00"
     )
     assert third.code == 2 and "Nobody qualified for AC repair is free" in third.err
-    wrong = cli(
-        "book",
-        "--tech",
-        "auto",
-        "--customer",
-        "Pat",
-        "--service",
-        "AC repair",
-        "--start",
-        "2027-03-01T11:00",
-        "--duration",
-        "30",
+    wrong = _book(
+        cli, tech="auto", customer="Pat", service="AC repair", start="2027-03-01T11:00", duration="30"
     )
     assert wrong.code == 2 and "AC repair takes 1 h" in wrong.err
     assert len(cli("bookings", "--json").json()) == 3
@@ -145,44 +128,10 @@ def test_the_office_chooses_the_assignment_rule(cli: Cli) -> None:
     assert bad.code == 2 and bad.err == "crewboard: A weight is a whole number from 1 to 10.\n"
     cli("service", "add", "AC repair", "--duration", "60", "--tech", "maria", "--tech", "sam")
     # Maria has 2 h at weight 2 (1 per weight), Sam none: Sam first, then Maria at 1 h per weight vs Sam's 1.
-    cli(
-        "book",
-        "--tech",
-        "maria",
-        "--customer",
-        "Old",
-        "--service",
-        "Boiler",
-        "--start",
-        "2027-03-02T13:00",
-        "--duration",
-        "120",
-    )
-    first = cli(
-        "book",
-        "--tech",
-        "auto",
-        "--customer",
-        "A",
-        "--service",
-        "AC repair",
-        "--start",
-        "2027-03-01T09:00",
-        "--json",
-    )
+    _book(cli, tech="maria", customer="Old", service="Boiler", start="2027-03-02T13:00", duration="120")
+    first = _book(cli, tech="auto", customer="A", service="AC repair", start="2027-03-01T09:00", json=True)
     assert first.json()["tech"] == "Sam Okafor"
-    second = cli(
-        "book",
-        "--tech",
-        "auto",
-        "--customer",
-        "B",
-        "--service",
-        "AC repair",
-        "--start",
-        "2027-03-01T11:00",
-        "--json",
-    )
+    second = _book(cli, tech="auto", customer="B", service="AC repair", start="2027-03-01T11:00", json=True)
     assert second.json()["tech"] == "Maria Lopez"
     assert second.json()["assigned_because"] == (
         "2 h booked this week at weight 2, the lowest hours per weight among the 2 free; tied, and assigned least recently"
