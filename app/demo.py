@@ -6,16 +6,17 @@ process on loopback) for a sixth, iPhone tech whose calendar is iCloud-style Cal
 six technicians in a fresh temporary store, connects each one's calendar through the real sign-in
 (the sandbox's consent page is completed by `SandboxApprover`, exactly as `crewboard connect
 --approve-as` does; the CalDAV tech's app-specific password goes through the CalDAV connector into
-the keyring), reads their calendars once, books a week of jobs into free time only, and opens the board with
-sync running. The week is the coming five business days from the day the demo starts (today if it
+the keyring), reads their calendars once, books a week of jobs into free time only, and opens the
+board with sync running. The week is the coming five business days from the day the demo starts (today if it
 is one), so a demo started on a Sunday shows a full week ahead rather than the week just past.
 The sandbox runs on this computer, so it delivers push notices to a receiver on loopback: a phone
 edit reaches the board at once, not at the next poll. A Demo menu opens the "Sandbox phone",
 which edits a tech's calendar through the provider's own API so the board can be seen following it.
 
 Nothing touches the user's real data: the database, logs and Radicale's collections live in a
-temporary folder removed on exit (Radicale is stopped first), and the sign-ins live in the OS keyring under a demo-only service name whose entries are
-deleted on exit. Without a working keyring the demo still opens, saying why calendars are off.
+temporary folder removed on exit (Radicale is stopped first), and the sign-ins live in the OS
+keyring under a demo-only service name whose entries are deleted on exit. Without a working
+keyring the demo still opens, saying why calendars are off.
 """
 
 from __future__ import annotations
@@ -85,13 +86,13 @@ JOBS_LA = (
     ("Venice Bistro", "1000 Abbot Kinney Blvd, Venice", "Walk-in cooler service", 90),
 )
 TRAVEL = timedelta(minutes=30)
+JOBS_PER_DAY = 2
 
 # The iPhone tech: her calendar is iCloud-style CalDAV, served by the demo's own Radicale.
 CALDAV_TECH_NAME = "Priya Shah"
 CALDAV_TECH_EMAIL = "priya.shah@icloud.example"
 CALDAV_TECH_ZONE = "America/Chicago"
 CALDAV_SECOND_CALENDAR = "Family"
-JOBS_PER_DAY = 2
 
 
 DEMO_OFFICE_ZONE = "America/Chicago"
@@ -184,11 +185,10 @@ def start_demo(
         services = Services.build(database.unit_of_work, clock)
         # A demo-only keyring service: the user's own Crewboard sign-ins are never touched.
         store = store or TokenStore(service=f"{DEMO_KEYRING_SERVICE}-{uuid.uuid4().hex[:8]}")
-        session = DemoSession(
-            folder, sandbox, urls, database, services, store,
-            SandboxPhone(urls.control, urls.google, urls.graph, urls.ca, caldav=(caldav_phone_tech(), caldav)),
-            owns_folder=owns,
-        )  # fmt: skip
+        phone = SandboxPhone(
+            urls.control, urls.google, urls.graph, urls.ca, caldav=(caldav_phone_tech(), caldav)
+        )
+        session = DemoSession(folder, sandbox, urls, database, services, store, phone, owns_folder=owns)
         session.caldav = caldav
         session.techs = add_demo_techs(services)
         add_demo_services(services)
