@@ -35,6 +35,7 @@ from storage.files import FOLDER_MODE, private_database_file, private_folder, re
 from storage.schema import upgrade_to_head
 from storage.store_choice import saved_setting, saved_store_url, settings_file
 from storage.unit_of_work import SqlUnitOfWork
+from storage.write_turn import WriteTurn
 
 ENV_VAR = "CREWBOARD_DB"
 DESK_ENV_VAR = "CREWBOARD_DESK"
@@ -163,13 +164,18 @@ class Database:
         self._readers = sessionmaker(readers, expire_on_commit=False, autoflush=True)
         change_feed.watch(self._writers)
         self.own_entries = change_feed.OwnEntries()
+        self._write_turn = WriteTurn() if is_sqlite(url) else None
 
     def unit_of_work(self, read_only: bool = False) -> SqlUnitOfWork:
         """A fresh unit of work; this bound method is a UnitOfWorkFactory."""
         if read_only:
             return SqlUnitOfWork(self._readers, read_only=True, desk=self.desk, clock=self._clock)
         return SqlUnitOfWork(
-            self._writers, desk=self.desk, clock=self._clock, on_recorded=self.own_entries.add
+            self._writers,
+            desk=self.desk,
+            clock=self._clock,
+            on_recorded=self.own_entries.add,
+            turn=self._write_turn.held if self._write_turn is not None else None,
         )
 
     __call__ = unit_of_work

@@ -8,6 +8,7 @@ booking and its outbox row are stored together or not at all.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -66,9 +67,13 @@ class SqlUnitOfWork:
         desk: str = "",
         clock: Clock | None = None,
         on_recorded: Callable[[int, int], None] | None = None,
+        turn: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._session: Session | None = None
+        # Held from enter to exit by a writer on SQLite: this program's writers queue (write_turn).
+        self._turn = turn
+        self._holding: AbstractContextManager[None] | None = None
         self.read_only = read_only
         # Who is writing (signs the change feed and the audit log), and the clock that dates the feed.
         self.desk = desk
@@ -79,8 +84,16 @@ class SqlUnitOfWork:
     def __enter__(self) -> SqlUnitOfWork:
         if self._session is not None:
             raise RuntimeError("this unit of work is already in use; make a new one")
-        session = self._sessions()
-        session.begin()
+        if self._turn is not None:
+            holding = self._turn()
+            holding.__enter__()
+            self._holding = holding
+        try:
+            session = self._sessions()
+            session.begin()
+        except BaseException:
+            self._release_turn()
+            raise
         self._session = session
         self.techs = SqlTechnicianRepository(session)
         self.customers = SqlCustomerRepository(session)
@@ -115,6 +128,12 @@ class SqlUnitOfWork:
         finally:
             change_feed.forget(session)
             session.close()
+            self._release_turn()
+
+    def _release_turn(self) -> None:
+        holding, self._holding = self._holding, None
+        if holding is not None:
+            holding.__exit__(None, None, None)
 
     def commit(self) -> None:
         """Keep everything written so far, with its change-feed entries; the unit stays usable.
