@@ -164,7 +164,7 @@ class Database:
         self._readers = sessionmaker(readers, expire_on_commit=False, autoflush=True)
         change_feed.watch(self._writers)
         self.own_entries = change_feed.OwnEntries()
-        self._write_turn = WriteTurn() if is_sqlite(url) else None
+        self._write_turn = WriteTurn()
 
     def unit_of_work(self, read_only: bool = False) -> SqlUnitOfWork:
         """A fresh unit of work; this bound method is a UnitOfWorkFactory."""
@@ -175,7 +175,7 @@ class Database:
             desk=self.desk,
             clock=self._clock,
             on_recorded=self.own_entries.add,
-            turn=self._write_turn.held if self._write_turn is not None else None,
+            turn=self._write_turn.held,
         )
 
     __call__ = unit_of_work

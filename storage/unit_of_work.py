@@ -71,7 +71,7 @@ class SqlUnitOfWork:
     ) -> None:
         self._sessions = sessions
         self._session: Session | None = None
-        # Held from enter to exit by a writer on SQLite: this program's writers queue (write_turn).
+        # Held from enter to exit by a writer: this program's writers queue (storage.write_turn).
         self._turn = turn
         self._holding: AbstractContextManager[None] | None = None
         self.read_only = read_only

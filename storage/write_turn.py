@@ -1,12 +1,13 @@
-"""One writer at a time inside this program, queued before SQLite's file lock.
+"""One writer at a time inside this program, queued before the store's own writer lock.
 
-SQLite lets one writer in at a time through a file lock; a writer that finds it taken polls it
-(the busy handler) until its busy timeout. Polling is not a queue: under load, a writer that has
-waited longest can keep losing to newcomers, and with fifty of one program's threads writing at
-once (the booking page's last free slot) the unlucky ones time out and fail although the program
-never stopped making progress. Queueing this program's writers on one lock first leaves SQLite's
-lock to arbitrate only between programs (a desk beside `crewboard sync`), which is what its busy
-timeout is for. PostgreSQL needs none of this: waiters for its advisory lock queue in order.
+The store lets one writer in at a time: SQLite through its file lock, PostgreSQL through the writer
+advisory lock (storage.engine). A writer that finds it taken waits at most the busy timeout
+(SQLite polls for it; PostgreSQL's lock_timeout). With fifty of one program's threads writing at
+once (the booking page's last free slot) on a loaded machine, the last in line ran out that timeout
+and failed although every writer was making progress; and SQLite's polling is not even a queue, so
+the longest waiter could keep losing to newcomers. Queueing this program's writers on one lock first
+leaves the store's lock, and its timeout, to arbitrate between programs (desks beside the service),
+which is what that timeout is for. Writers were one at a time already; nothing runs slower.
 """
 
 from __future__ import annotations

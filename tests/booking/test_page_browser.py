@@ -3,31 +3,26 @@ and a desktop viewport; each step is saved to docs/screenshots/ for README."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from app.services.online_booking import CustomerDetails
 from app.web.booking import ConfirmationMailer
 from tests.booking.conftest import MON_9, LiveServer, MailServer, Shop, booking_app, live
+from tests.browser import chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORTS = {"phone": (390, 844), "desktop": (1280, 860)}
 FIELDS = ("Your name", "Phone", "E-mail", "Address of the visit", "Note for the technician (optional)")
 
 
 @pytest.fixture
-def browser() -> Browser:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed; run scripts/system-deps.", pytrace=False)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
 
 
 def _shot(page: Page, name: str) -> None:

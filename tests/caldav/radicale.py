@@ -21,6 +21,8 @@ from queue import Empty, Queue
 
 import httpx
 
+from tests.pg import real_clock_env
+
 READY_TIMEOUT = 30.0
 _LISTENING = re.compile(r"Listening on '?(?P<host>[0-9.]+):(?P<port>\d+)'?")
 
@@ -106,6 +108,9 @@ class RadicaleServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            # A server keeps its own, real clock (scripts/test-dates moves only ours): under a moved
+            # clock Radicale judged its sync tokens by real file times and expired them at once.
+            env=real_clock_env(),
         )
         lines: Queue[str | None] = Queue()
 
