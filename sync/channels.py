@@ -116,6 +116,7 @@ class ChannelKeeper:
             with self._channels.creating(calendar.id):
                 channel = await self._open_or_renew(target, fresh)
                 await asyncio.to_thread(self._store, calendar, channel)
+            await self._retire(target, calendar, channel)
         except ProviderError as error:
             if self._polls is not None:
                 self._polls.failed(calendar.id)
@@ -148,6 +149,18 @@ class ChannelKeeper:
             old = _channel(calendar, self._channels.token_for(calendar.id))
             return await provider.renew(calendar, old, address)
         return await provider.watch(calendar, address, self._channels.token_for(calendar.id))
+
+    async def _retire(self, target: _Target, before: Calendar, stored: Channel) -> None:
+        """Stop the channel a renewal replaced, now that its successor is stored (never before)."""
+        if not before.channel_id or before.channel_id == stored.id:
+            return
+        old = _channel(before, self._channels.token_for(before.id))
+        try:
+            await (await self._providers.get(target.account)).stop_watch(before, old)
+        except ProviderError as error:
+            log.info(
+                "the replaced channel could not be stopped (%s); it lapses by itself", type(error).__name__
+            )
 
     # -- Graph's lifecycle notices ------------------------------------------------------------------
 

@@ -481,7 +481,7 @@ class InMemoryCalendarProvider:
 
     async def renew(self, calendar: Calendar, channel: Channel, address: str) -> Channel:
         self._enter("renew")
-        self._channels.pop(channel.id, None)
+        # A new channel beside the old, as Google's renewal: the caller stops the old one.
         fresh = dataclasses.replace(channel, id=uuid.uuid4().hex, expires=self._clock() + CHANNEL_LIFETIME)
         self._channels[fresh.id] = (calendar.remote_id, address, fresh)
         self._leave("renew")

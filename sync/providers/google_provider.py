@@ -457,15 +457,9 @@ class GoogleCalendarProvider:
         )
 
     async def renew(self, calendar: Calendar, channel: Channel, address: str) -> Channel:
-        """Google cannot extend a channel: open a new one, then stop the old (overlap is harmless)."""
-        fresh = await self.watch(calendar, address, channel.token)
-        try:
-            await self.stop_watch(calendar, channel)
-        except ProviderError as error:
-            log.info(
-                "The old Google channel could not be stopped (%s); it expires by itself", type(error).__name__
-            )
-        return fresh
+        """Google cannot extend a channel: a new one. The caller stops the old one once the new one is
+        stored; stopped first, a crash in between would leave a dead channel stored as live."""
+        return await self.watch(calendar, address, channel.token)
 
     async def stop_watch(self, calendar: Calendar, channel: Channel) -> None:
         await self._run(self._stop, channel)

@@ -598,10 +598,8 @@ class GraphCalendarProvider:
         if answer.get("notificationUrl") not in (None, address) or answer.get("lifecycleNotificationUrl") != (
             lifecycle_url(address)
         ):
-            fresh = await self.watch(calendar, address, channel.token)
-            with contextlib.suppress(ProviderError):  # it expires by itself if this fails
-                await self.stop_watch(calendar, channel)
-            return fresh
+            # A new subscription; the caller stops the old one once this one is stored.
+            return await self.watch(calendar, address, channel.token)
         return self._channel(answer, channel.token)
 
     async def stop_watch(self, calendar: Calendar, channel: Channel) -> None:

@@ -125,7 +125,11 @@ class CalendarProvider(Protocol):
         ...
 
     async def renew(self, calendar: Calendar, channel: Channel, address: str) -> Channel:
-        """Extend a channel before it expires (Google: a new channel; Graph: PATCH the subscription)."""
+        """Extend a channel before it expires (Google: a new channel; Graph: PATCH the subscription).
+
+        A channel with another id than `channel` is a new one beside the old: the caller stores it,
+        then stops the old one (stopping first would leave a dead channel stored if the process
+        died in between)."""
         ...
 
     async def stop_watch(self, calendar: Calendar, channel: Channel) -> None: ...

@@ -74,6 +74,35 @@ async def test_channels_are_opened_renewed_and_stopped(
     assert channels.lookup(renewed.channel_id or "") is None
 
 
+async def test_a_renewal_stores_the_new_channel_before_stopping_the_old(
+    services: Services, clock: FixedClock, business: Business, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stopped first, a process killed before storing would keep a dead channel as live."""
+    fakes = Fakes(clock)
+    keeper = ChannelKeeper(
+        services.uow, fakes, CalendarChannels(services.uow), "https://relay.example.com/cb/", clock
+    )
+    assert await keeper.keep() == 2
+    old = _calendar(services, business.maria_calendar).channel_id
+    google = fakes.by_account[business.maria_google.id]
+    stored_when_stopped: list[str | None] = []
+    stop = google.stop_watch
+
+    async def watching_the_row(calendar: Calendar, channel: Channel) -> None:
+        stored_when_stopped.append(_calendar(services, business.maria_calendar).channel_id)
+        await stop(calendar, channel)
+
+    google.stop_watch = watching_the_row  # type: ignore[method-assign]
+    google.lose_answers(methods=["stop_watch"])  # the stop is carried out, its answer lost
+    clock.advance(CHANNEL_LIFETIME - timedelta(hours=5))
+    with caplog.at_level(logging.INFO, logger="sync.channels"):
+        assert await keeper.keep() == 2
+    new = _calendar(services, business.maria_calendar).channel_id
+    assert new != old and stored_when_stopped[0] == new
+    assert [c.id for c in google.watching("primary")] == [new]
+    assert "could not be stopped" in caplog.text
+
+
 async def test_a_refused_channel_is_logged_once_and_left_to_polling(
     services: Services, clock: FixedClock, business: Business, caplog: pytest.LogCaptureFixture
 ) -> None:

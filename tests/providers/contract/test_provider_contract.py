@@ -333,6 +333,8 @@ async def test_watch_delivers_a_change_notice_until_stopped(
 
     renewed = await provider.renew(harness.calendar, channel, receiver.url)
     assert renewed.token == channel.token
+    if renewed.id != channel.id:  # a new channel beside the old: the caller stops the old one
+        await provider.stop_watch(harness.calendar, channel)
     assert renewed.expires >= channel.expires - HOUR
     harness.phone_edit(remote_id, "Watched (edited again)")
     assert await asyncio.to_thread(receiver.change_notice, "secret-token-1", 5.0) is not None
