@@ -6,6 +6,17 @@ token from `CalendarChannels`; its id, resource id and expiry are kept on the Ca
 is where the receiver looks notices up. A provider that refuses a channel (real Google wants a
 verified domain, for one) is logged once and left to polling, which runs regardless. Graph's
 lifecycle notices reach `ChannelKeeper.lifecycle` through the receiver.
+
+A restart renews nothing it need not. The channels outlive the process that made them (a stop
+leaves them in place, a kill cannot stop them), and the next start, or a standby taking over,
+finds them stored. Renewing each to prove it still reaches us would cost two requests a calendar
+at every restart (4,000 for 1,000 techs, from the same per-minute budget as the reads) and reopen
+the window between a renewal's new channel and the old one's stop. So a stored channel that has
+not expired, is not near expiry and points at the address this keeper opens channels toward (the
+store records it, `ADDRESS_SETTING`) is handed to the engine's push-first poll as live
+(`PollBook.stored`); the engine's first read after the start brings its calendar in step, and
+from then on it is judged as any channel is: renewed after the heartbeat or near expiry, dropped to
+the fast poll when it fails, misses a change, or Graph says it is gone.
 """
 
 from __future__ import annotations
@@ -26,11 +37,15 @@ from sync.engine.providers import ProviderPool
 from sync.providers.errors import ProviderError
 from sync.providers.protocol import Channel
 from sync.push_receiver import CalendarChannels, LifecycleEvent, Trigger, push_address
+from sync.store_settings import store_settings
 
 log = logging.getLogger(__name__)
 
 RENEW_BEFORE = timedelta(hours=6)
 EVERY = timedelta(minutes=10)
+# The public URL every stored channel points at; written once all of them were made toward it, so a
+# start with another --public-url renews them all rather than trusting channels that point away.
+ADDRESS_SETTING = "push.channel_address"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +92,18 @@ class ChannelKeeper:
         self._answering: set[tuple[CalendarId, LifecycleEvent]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False  # after stop_all, late notices start no work on closed providers
-        self._abandoned = False  # see abandon()
+        self._looked_at_stored = False  # the first round hands stored channels to `polls`
+        self._address_recorded = False  # every stored channel points at `public_url` (recorded)
+        self._made: set[CalendarId] = set()  # calendars whose stored channel this keeper made
 
     async def keep(self) -> int:
         """Open missing channels and renew those close to expiry; returns how many changed."""
         changed = 0
-        for target in await asyncio.to_thread(self._targets):
+        targets = await asyncio.to_thread(self._targets)
+        if not self._looked_at_stored:
+            self._looked_at_stored = True
+            await asyncio.to_thread(self._trust_stored, targets)
+        for target in targets:
             if not self._due(target.calendar):
                 continue
             async with self._lock(target.calendar.id):
@@ -92,7 +113,41 @@ class ChannelKeeper:
                     continue
                 if await self._open(_Target(target.account, current), fresh=False):
                     changed += 1
+        if not self._address_recorded:
+            await asyncio.to_thread(self._record_address)
         return changed
+
+    def _trust_stored(self, targets: list[_Target]) -> None:
+        """After a start: stored channels that are sound count as live (see the module docstring)."""
+        if self._polls is None:
+            return
+        with self._uow() as uow:
+            address = store_settings(uow, "push channels").get(ADDRESS_SETTING)
+        if address != self._public_url:
+            if any(t.calendar.channel_id for t in targets):
+                log.info(
+                    "the stored push channels may point elsewhere than %s; renewing them", self._public_url
+                )
+            return
+        self._address_recorded = True
+        now = self._clock.now()
+        trusted = 0
+        for target in targets:
+            calendar = target.calendar
+            expires = calendar.channel_expires
+            if calendar.channel_id and expires and expires - now > self._renew_before:
+                trusted += self._polls.stored(calendar.id, expires)
+        if trusted:
+            log.info("%d stored push channel(s) kept as they are; the first reads confirm them", trusted)
+
+    def _record_address(self) -> None:
+        """Once every stored channel is one this keeper made, they all point at `public_url`."""
+        if any(t.calendar.channel_id and t.calendar.id not in self._made for t in self._targets()):
+            return
+        with self._uow() as uow:
+            store_settings(uow, "push channels").put(ADDRESS_SETTING, self._public_url)
+            uow.commit()
+        self._address_recorded = True
 
     def _due(self, calendar: Calendar) -> bool:
         if self._polls is not None and self._polls.needs_heartbeat(calendar.id):
@@ -116,6 +171,7 @@ class ChannelKeeper:
             with self._channels.creating(calendar.id):
                 channel = await self._open_or_renew(target, fresh)
                 await asyncio.to_thread(self._store, calendar, channel)
+                self._made.add(calendar.id)
             await self._retire(target, calendar, channel)
         except ProviderError as error:
             if self._polls is not None:
@@ -223,13 +279,18 @@ class ChannelKeeper:
 
     # -- the end ------------------------------------------------------------------------------------
 
-    async def stop_all(self) -> None:
-        """Stop every stored channel (providers would otherwise post to a closed door until expiry)."""
+    async def _end_answers(self) -> None:
+        """Cancel the lifecycle answers under way; late notices start no work from now on."""
         self._stopped = True
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def stop_all(self) -> None:
+        """Stop every stored channel at its provider and forget it: for a calendar sync leaves for
+        good (a process that only stops leaves its channels to the next start, see `run`)."""
+        await self._end_answers()
         for target in await asyncio.to_thread(self._targets):
             calendar = target.calendar
             if not calendar.channel_id:
@@ -244,7 +305,13 @@ class ChannelKeeper:
             await asyncio.to_thread(self._store, calendar, None)
 
     async def run(self, stop: asyncio.Event, every: timedelta = EVERY) -> None:
-        """Keep channels until `stop` is set, then stop them and close the providers."""
+        """Keep channels until `stop` is set, then close the providers.
+
+        The channels stay at the providers and on the calendars' rows: the next start (or the
+        standby that takes sync over) keeps them as they are. Stopping them here, and opening them
+        again at the start, cost two requests a calendar for every restart. A service that is
+        stopped for good leaves channels that post to a closed door until they lapse (a week at
+        most for Google, three days for Graph), which costs the providers a few refused notices."""
         try:
             while not stop.is_set():
                 try:
@@ -255,16 +322,10 @@ class ChannelKeeper:
                     await asyncio.wait_for(stop.wait(), every.total_seconds())
         finally:
             try:
-                if not self._abandoned:
-                    await self.stop_all()
+                await self._end_answers()
             finally:
                 if self._owns_providers:
                     await self._providers.aclose()
-
-    def abandon(self) -> None:
-        """Leave the channels as they are when `run` ends: this process lost sync ownership, and
-        they are the next owner's to keep (stopping them would cut its notices)."""
-        self._abandoned = True
 
     def _current(self, calendar_id: CalendarId) -> Calendar | None:
         with self._uow() as uow:

@@ -12,8 +12,8 @@ nothing is sent to a provider afterwards) and goes back to standby.
     await service.run(stop)
 
 One engine, one monitor and one receiver for the process life; a channel keeper per term of
-ownership, abandoned (not stopped at the providers) when ownership is lost, since the channels
-are the next owner's to keep.
+ownership. Its channels are never stopped at the end of a term, lost or given up: they are the
+next owner's (or the next start's) to keep, as they are (sync.channels).
 """
 
 from __future__ import annotations
@@ -130,12 +130,10 @@ class OfficeService:
             lost = watch in done and watch.result()
             if lost:
                 log.warning("this service lost its lock on the store: sync stopped; standing by")
-                if keeper is not None:
-                    keeper.abandon()
                 for task in tasks:
                     task.cancel()  # at once: nothing more goes to a provider from this process
             else:
-                term.set()  # a clean stop: rounds end, channels are stopped at the providers
+                term.set()  # a clean stop: rounds end; the channels stay for the next owner
             for task in tasks:
                 if task in done:
                     task.result()  # a task that ended by itself failed: say so, as the sync command does

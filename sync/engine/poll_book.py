@@ -2,9 +2,13 @@
 
 The push side writes to it (a verified notice, a channel opened or renewed, a renewal that
 failed, a channel dropped); the engine writes each successful read and asks which calendars are
-due (sync.core.poll_schedule decides). It lives in memory only: after a restart nothing is known,
-so every calendar is on the fast poll until its channel gives a sign (the keeper renews channels
-without a known sign at once, which is the proof that they still reach us).
+due (sync.core.poll_schedule decides). It lives in memory only. After a restart the channel
+keeper hands it the channels it found stored, unexpired and pointing at this process's address
+(`stored`): they get the benefit of the doubt and count as live, as if the restart were a sign,
+instead of each being renewed to prove itself (two requests a calendar: 4,000 for 1,000 techs at
+every restart). They are proved as at any other time: the first read after the restart (due at
+once, a normal incremental read) brings the calendar in step; a channel silent for the heartbeat
+is renewed; one that misses a change or fails a renewal drops its calendar to the fast poll.
 
 Thread-safe: notices may arrive on another thread than the engine's loop.
 """
@@ -62,6 +66,16 @@ class PollBook:
     def renewed(self, calendar_id: CalendarId, expires: datetime) -> None:
         """The calendar's channel was opened or renewed (the provider accepted it) until `expires`."""
         self._update(calendar_id, last_sign=self._clock.now(), expires=expires)
+
+    def stored(self, calendar_id: CalendarId, expires: datetime) -> bool:
+        """A channel stored before this process started, still unexpired, found by the keeper:
+        trusted as if the restart were its last sign, unless this process knows something of the
+        calendar's channel already. True when it was taken as live."""
+        with self._lock:
+            if calendar_id in self._signs:
+                return False
+            self._signs[calendar_id] = PushSigns(expires=expires, last_sign=self._clock.now())
+            return True
 
     def failed(self, calendar_id: CalendarId) -> None:
         """Opening or renewing the channel failed: back to the fast poll until the next sign."""

@@ -1,4 +1,4 @@
-"""ChannelKeeper: one push channel per synced calendar, renewed before it lapses, stopped at the end."""
+"""ChannelKeeper: one push channel per synced calendar, renewed before it lapses, kept across restarts."""
 
 from __future__ import annotations
 
@@ -166,11 +166,12 @@ async def test_a_shared_pool_gives_one_provider_per_account_and_stays_open_for_i
     )
     assert await keeper.keep() == 2
     stop = asyncio.Event()
-    stop.set()  # then stop them all, as at the end of `crewboard sync`
+    stop.set()  # then the end of `crewboard sync`: the channels stay for the next start
     await keeper.run(stop)
 
     assert fakes.by_account[business.maria_google.id] is engine_side  # no second provider opened
-    assert engine_side.calls.count("watch") == 1 and engine_side.calls.count("stop_watch") == 1
+    assert engine_side.calls.count("watch") == 1 and engine_side.calls.count("stop_watch") == 0
+    assert _calendar(services, business.maria_calendar).channel_id is not None
     assert not any(p.closed for p in fakes.by_account.values())  # the engine closes them, later
     await pool.aclose()
     assert all(p.closed for p in fakes.by_account.values())
