@@ -1,8 +1,11 @@
-"""Reading the change feed (storage.change_feed writes it at each commit)."""
+"""Reading the change feed (storage.change_feed writes it at each commit), and pruning its oldest entries."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, func, select
 
 from app.domain.changes import Change
 from storage.orm import ChangeRow
@@ -21,3 +24,38 @@ class SqlChangeFeedRepository(SqlRepository):
     def last_seq(self) -> int:
         """The newest entry's number; 0 for a store that never changed."""
         return int(self._session.execute(select(func.coalesce(func.max(ChangeRow.seq), 0))).scalar_one())
+
+    def first_seq(self) -> int:
+        """The oldest kept entry's number (older ones were pruned); 0 for a store that never changed."""
+        return int(self._session.execute(select(func.coalesce(func.min(ChangeRow.seq), 0))).scalar_one())
+
+    def prune(self, before: datetime, keep: int, limit: int) -> int:
+        """Delete up to `limit` of the oldest entries dated before `before`; how many were deleted.
+
+        The newest `keep` entries stay whatever their age, and always the newest one: the next
+        entry is numbered MAX(seq) + 1, so deleting the newest would hand its number out again.
+        Only a run from the oldest entry up is deleted, stopping at the first entry dated at or
+        after `before` (entries are numbered in commit order but dated by each desk's clock), so
+        the kept feed stays one unbroken run of numbers: a reader that finds the entry after its
+        last number missing knows it fell behind a prune.
+        """
+        ceiling = self.last_seq() - max(keep, 1)
+        if ceiling <= 0:
+            return 0
+        oldest = (
+            select(ChangeRow.seq, ChangeRow.at)
+            .where(ChangeRow.seq <= ceiling)
+            .order_by(ChangeRow.seq)
+            .limit(limit)
+        )
+        upto: int | None = None
+        for seq, at in self._session.execute(oldest):
+            if at >= before:
+                break
+            upto = seq
+        if upto is None:
+            return 0
+        statement = (
+            delete(ChangeRow).where(ChangeRow.seq <= upto).execution_options(synchronize_session=False)
+        )
+        return int(cast("CursorResult[Any]", self._session.execute(statement)).rowcount)
