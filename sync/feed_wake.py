@@ -5,6 +5,8 @@ change feed records an OUTBOX entry; on PostgreSQL the commit NOTIFYs every list
 own bus is the desk's, so the service hears of the write only through the feed: `FeedWake`
 follows it and asks the engine to send queued writes when another program queued one. The
 engine's poll stays on as the safety net (a missed notice only delays a write to the next round).
+A service that fell behind the feed's pruning cannot know which writes were queued meanwhile: it
+flushes anyway, and a flush sends everything waiting in the outbox.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from app.domain.changes import Change, ChangeKind
-from app.services.change_feed import ChangeFeedListener, ChangeFeedStore, FollowTiming
+from app.services.change_feed import ChangeFeedListener, ChangeFeedStore, FollowTiming, Missed
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +34,14 @@ class FeedWake:
         self._listener = ChangeFeedListener(feed, timing)
         self.woken = 0  # how many batches asked for a flush (for tests and the log)
 
-    def wants_flush(self, batch: Sequence[Change]) -> bool:
+    def wants_flush(self, batch: Sequence[Change] | Missed) -> bool:
+        if isinstance(batch, Missed):
+            return True  # what was missed may have queued writes: send all that wait
         return any(c.kind in WAKING and not self._feed.written_here(c.seq) for c in batch)
 
     async def run(self) -> None:
         """Follow the feed from now until cancelled; the listener rides out a lost store by itself."""
-        follower = self._listener.follow()
+        follower = self._listener.follow(skip_missed=True)
         try:
             async for batch in follower:
                 if self.wants_flush(batch):

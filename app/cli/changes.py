@@ -3,6 +3,12 @@
 Without --follow it prints what is recorded after --since and stops. With --follow it keeps
 printing each commit's entries as they arrive, woken as the desks are (NOTIFY, data_version),
 and stops cleanly on Ctrl-C, SIGTERM or a reader that went away (`| head`).
+
+The feed keeps about a day (sync.engine.feed_pruning). Asked for entries after a number already
+pruned, it says so in one sentence on stderr and starts from the oldest kept, exiting 0 as usual:
+what it printed is right, only incomplete, and a script sees that from the numbers themselves
+(they have no other gaps: the first printed is not SEQ + 1), so `set -e` never stops a script
+that only lists.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any
 from app.domain.changes import Change
 from app.errors import InvalidInput, StorageError
 from app.office import office_zone
-from app.services.change_feed import BATCH, ChangeFeedListener
+from app.services.change_feed import BATCH, ChangeFeedListener, Missed, missed
 from app.services.container import Services
 
 
@@ -29,7 +35,10 @@ def register(sub: Any) -> None:
     ch.add_argument(
         "--since",
         metavar="SEQ",
-        help="start after this entry number (default: from the first entry, or from now with --follow)",
+        help=(
+            "start after this entry number (default: from the first entry kept, or from now with"
+            " --follow); the feed keeps about a day"
+        ),
     )
     ch.add_argument(
         "--follow", action="store_true", help="keep printing new changes as they are committed (Ctrl-C stops)"
@@ -46,6 +55,10 @@ def changes(s: Services, a: argparse.Namespace) -> int:
     if not a.follow:
         after = since or 0
         while batch := store.since(after, BATCH):
+            gap = missed(after, batch)
+            # Without --since the listing starts at the oldest entry kept; a gap later on is news.
+            if gap is not None and (since is not None or after > 0):
+                _say_missed(gap)
             _print(batch, a.json)
             after = batch[-1].seq
         return 0
@@ -58,6 +71,15 @@ def _say_connection(problem: StorageError | None) -> None:
         sys.stderr.write(f"crewboard: {problem} Still trying; changes made meanwhile will follow.\n")
     else:
         sys.stderr.write("crewboard: the change feed can be read again; catching up.\n")
+    sys.stderr.flush()
+
+
+def _say_missed(gap: Missed) -> None:
+    """One sentence on stderr: the entries asked for that are gone, and where the listing starts."""
+    sys.stderr.write(
+        f"crewboard: changes before entry {gap.oldest} were pruned (the feed keeps about a day),"
+        f" so this starts from entry {gap.oldest}, the oldest kept.\n"
+    )
     sys.stderr.flush()
 
 
@@ -77,7 +99,10 @@ async def _follow(listener: ChangeFeedListener, since: int | None, as_json: bool
     follower = listener.follow(since)
     try:
         async for batch in follower:
-            _print(batch, as_json)
+            if isinstance(batch, Missed):
+                _say_missed(batch)
+            else:
+                _print(batch, as_json)
     except asyncio.CancelledError:
         if not stopped_by:
             raise

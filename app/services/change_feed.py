@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
@@ -37,6 +37,21 @@ class FeedWakeups(Protocol):
     async def wait(self, timeout: float) -> bool:
         """True when another program may have committed, False after `timeout`; StorageError when cut off."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Missed:
+    """The entries after `after` up to `oldest` (excluded) were pruned before this reader read them."""
+
+    after: int  # the last number the reader had seen
+    oldest: int  # the oldest entry still kept
+
+
+def missed(after: int, batch: Sequence[Change]) -> Missed | None:
+    """Whether `batch`, read as the entries after `after`, shows that some were pruned first."""
+    if batch and batch[0].seq > after + 1:
+        return Missed(after, batch[0].seq)
+    return None
 
 
 class ChangeFeedStore(Protocol):
@@ -77,10 +92,16 @@ class ChangeFeedListener:
         """The newest entry's number now: where a screen that just loaded starts following."""
         return await asyncio.to_thread(self._store.last_seq)
 
-    async def follow(self, since: int | None = None) -> AsyncGenerator[list[Change]]:
+    async def follow(
+        self, since: int | None = None, *, skip_missed: bool = False
+    ) -> AsyncGenerator[list[Change] | Missed]:
         """Yield the entries after `since` (default: after the newest now) in batches, for ever.
 
-        Reconnects by itself; cancel the task (or close the generator) to stop.
+        When entries were pruned before they were read, yields `Missed` first; then the oldest
+        kept entries follow, or with `skip_missed` only those after the newest at that moment
+        (for a reader that re-reads everything anyway: it read the newest number before it
+        re-reads, so nothing committed meanwhile is lost). Reconnects by itself; cancel the task
+        (or close the generator) to stop.
         """
         timing = self._timing
         delay = timing.retry_s
@@ -97,6 +118,18 @@ class ChangeFeedListener:
                             lost, delay = False, timing.retry_s
                             log.info("change feed reachable again; caught up from %d", last)
                             self._on_connection(None)
+                        gap = missed(last, batch)
+                        if gap is not None:
+                            log.warning(
+                                "change feed: entries %d to %d were pruned before they were read",
+                                gap.after + 1,
+                                gap.oldest - 1,
+                            )
+                            if skip_missed:
+                                last = await self.last_seq()  # before the reader re-reads
+                            yield gap
+                            if skip_missed:
+                                continue
                         if batch:
                             last = batch[-1].seq
                             yield batch

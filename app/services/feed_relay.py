@@ -4,6 +4,10 @@ Screens already refresh from bus events (the Qt bridge turns them into signals),
 board, conflicts panel and health panel stay live when another desk or the office service
 commits, with no screen knowing where a change came from. Entries this program wrote itself are
 skipped: its own use cases announced them when they committed.
+
+A desk asleep longer than the feed is kept (about a day) cannot know what changed meanwhile; the
+relay then tells every screen that everything may have (`everything_changed`), and each re-reads
+what it shows, as it does at start.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from app.domain.changes import Change, ChangeKind
 from app.domain.ids import AccountId, BookingId, CalendarId, ConflictId, NotificationId, TechId
 from app.domain.model import ConflictStatus
 from app.errors import StorageError
-from app.services.change_feed import ChangeFeedListener, ChangeFeedStore, FollowTiming
+from app.services.change_feed import ChangeFeedListener, ChangeFeedStore, FollowTiming, Missed
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -51,10 +55,13 @@ class FeedRelay:
 
     async def run(self, since: int | None = None) -> None:
         """Relay every entry after `since` (default: from now) until cancelled."""
-        follower = self._listener.follow(since)
+        follower = self._listener.follow(since, skip_missed=True)
         try:
             async for batch in follower:
-                events = await asyncio.to_thread(self.events_for, batch)
+                if isinstance(batch, Missed):
+                    events = await asyncio.to_thread(self.everything_changed)
+                else:
+                    events = await asyncio.to_thread(self.events_for, batch)
                 for event in events:
                     self._bus.publish(event)
         except Exception:
@@ -81,6 +88,23 @@ class FeedRelay:
             with self._uow(read_only=True) as uow:
                 events += [event for kind, item_id in needs_reading for event in _read(uow, kind, item_id)]
         return list(dict.fromkeys(events))
+
+    def everything_changed(self) -> list[Event]:
+        """The events after which every screen re-reads all it shows (a blocking read).
+
+        Each screen reloads in full on the events it listens to: the board, the conflicts panel
+        and a tech's settings on TechsChanged and BusyChanged (every tech named), the health panel
+        on AccountsChanged and HealthChanged (every account), the inbox on NotificationAdded.
+        """
+        with self._uow(read_only=True) as uow:
+            techs = tuple(tech.id for tech in uow.techs.list(include_inactive=True))
+            accounts = uow.accounts.list()
+            newest = uow.notifications.list(limit=1)
+        events: list[Event] = [TechsChanged(techs), BusyChanged(techs)]
+        events += [AccountsChanged(tech_id) for tech_id in dict.fromkeys(a.tech_id for a in accounts)]
+        events += [HealthChanged(account.id) for account in accounts]
+        events += [NotificationAdded(notification.id) for notification in newest]
+        return events
 
 
 # Kinds whose event carries more than the entry's id (a conflict's booking, an account's tech).

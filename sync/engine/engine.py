@@ -28,6 +28,7 @@ from sync.core.guard import MassDeleteGuard
 from sync.engine.alerts import Alerts
 from sync.engine.booking_state import is_waiting
 from sync.engine.errors import EngineLocked
+from sync.engine.feed_pruning import FeedPruner
 from sync.engine.inbound import CalendarReader, ReadOutcome
 from sync.engine.lock import HEARTBEAT_EVERY, EngineLock
 from sync.engine.outbound import FlushReport, OutboxFlusher
@@ -104,6 +105,8 @@ class SyncEngine:
         self.polls = polls or PollBook(clock)
         # Quota pacing: a poll round sends the due reads the providers' limits allow, urgent first.
         self.pacer = pacer or ReadPacer(clock)
+        # The owner's upkeep between rounds: the change feed keeps about a day (feed_pruning.py).
+        self.feed_pruner = FeedPruner(uow_factory, clock)
 
     # --- public hooks -----------------------------------------------------------------------
 
@@ -418,6 +421,7 @@ class SyncEngine:
                 if loop.time() >= next_round:
                     next_round = loop.time() + self._interval()
                     await self._guarded(self.run_due())
+                    await self.feed_pruner.upkeep(self._lock.held, self._db.call)
                 else:
                     await self._guarded(self._run_requested())
                 with self._requests:
