@@ -1,7 +1,8 @@
 """MainWindow: the dispatch board with its date navigator, the unassigned tray and the menus.
 
 The window owns the database worker and the bus bridge. It asks BoardService for a snapshot of
-the shown period on the worker, and asks again (coalesced) whenever a change event arrives.
+the shown period on the worker; change events are loaded as deltas of the techs they concern, or
+in full at most once a second (`ui.board_refresh`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ui.board.layout import BoardMode, board_window, period_start
 from ui.board.undo_notice import UndoNoticeWidget
 from ui.board.view import BoardView
 from ui.board_edits import BoardEdits, find_booking
+from ui.board_refresh import BoardRefresher, Shown
 from ui.board_status import calendars_text, summary_text
 from ui.booking_editor import BookingEditorDialog, describe_booking
 from ui.bridge import BusBridge
@@ -45,7 +47,6 @@ from ui.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
 
-REFRESH_DELAY_MS = 60  # coalesce bursts of change events into one snapshot
 NOW_TICK_MS = 30_000
 
 
@@ -72,8 +73,6 @@ class MainWindow(QMainWindow):
         self.bridge = BusBridge(services.bus, self)
         self._mode = BoardMode.DAY
         self._anchor: date = services.clock.now().astimezone(self.office).date()
-        self._generation = 0
-        self._snapshot: BoardSnapshot | None = None
         self._closing = False
 
         self.tech_model = TechRowsModel(parent=self)
@@ -120,10 +119,9 @@ class MainWindow(QMainWindow):
         self.board.cancel_requested.connect(self._on_board_cancel_requested)
         self.board.selection_changed.connect(self._on_board_selection_changed)
 
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
-        self._refresh_timer.timeout.connect(self.refresh)
+        self.refresher = BoardRefresher(
+            self.worker, services.board, self._shown, self._on_snapshot_loaded, parent=self
+        )
         self._now_timer = QTimer(self)
         self._now_timer.setInterval(NOW_TICK_MS)
         self._now_timer.timeout.connect(self._on_now_timer_timeout)
@@ -257,7 +255,11 @@ class MainWindow(QMainWindow):
 
     @property
     def snapshot(self) -> BoardSnapshot | None:
-        return self._snapshot
+        return self.refresher.snapshot
+
+    @property
+    def _snapshot(self) -> BoardSnapshot | None:
+        return self.refresher.snapshot
 
     @property
     def editor(self) -> BookingEditorDialog | None:
@@ -295,38 +297,27 @@ class MainWindow(QMainWindow):
     # --- data --------------------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Ask for a fresh snapshot of the shown period; older answers still in flight are dropped."""
-        if self._closing:
-            return
-        self._refresh_timer.stop()
-        self._generation += 1
-        generation, mode, first = self._generation, self._mode, period_start(self._mode, self._anchor)
-        window = board_window(mode, self._anchor, self.office)
-        board = self.services.board
-        self.worker.run(
-            lambda: board.snapshot(window),
-            on_done=lambda snap: self._on_snapshot_loaded(generation, mode, first, snap),
-            context=self,
-        )
+        """Read the shown period afresh; older answers still in flight are dropped."""
+        if not self._closing:
+            self.refresher.reload()
 
-    def _on_snapshot_loaded(
-        self, generation: int, mode: BoardMode, first: date, snapshot: BoardSnapshot
-    ) -> None:
-        if generation != self._generation:
-            return
-        self._snapshot = snapshot
+    def _shown(self) -> Shown:
+        window = board_window(self._mode, self._anchor, self.office)
+        return Shown(self._mode, period_start(self._mode, self._anchor), window)
+
+    def _on_snapshot_loaded(self, snapshot: BoardSnapshot, shown: Shown, _changed: object) -> None:
         self.board.set_now(self.services.clock.now())
-        self.board.set_snapshot(snapshot, mode, first)
+        self.board.set_snapshot(snapshot, shown.mode, shown.first)
         self.tech_model.set_techs([row.tech for row in snapshot.rows])
         self.unassigned_model.set_jobs(snapshot.unassigned, snapshot.customers)
         self.tray_dock.show_count(len(snapshot.unassigned))
         today = self.services.clock.now().astimezone(self.office).date()
-        self.summary_label.setText(summary_text(snapshot, mode, showing_today=self._anchor == today))
+        self.summary_label.setText(summary_text(snapshot, shown.mode, showing_today=self._anchor == today))
         self.sync_label.setText(calendars_text(snapshot))
         self.snapshot_applied.emit()
 
-    def _on_bridge_board_changed(self, _event: object) -> None:
-        self._refresh_timer.start()
+    def _on_bridge_board_changed(self, event: object) -> None:
+        self.refresher.changed(event)
 
     def _on_now_timer_timeout(self) -> None:
         self.board.set_now(self.services.clock.now())
@@ -472,7 +463,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closing = True
         self._now_timer.stop()
-        self._refresh_timer.stop()
+        self.refresher.stop()
         # Panels stop asking before the worker goes: shutting it down delivers finished jobs,
         # whose callbacks must not queue new ones.
         self.sync_panels.stop()

@@ -32,8 +32,10 @@ def busy_blocks(
     techs: Sequence[Technician],
     window: Interval,
     exclude_booking: BookingId | None = None,
+    with_bookings: bool = True,
 ) -> dict[TechId, list[BusyBlock]]:
-    """Every busy block of each tech overlapping `window`: calendars, time off, and bookings."""
+    """Every busy block of each tech overlapping `window`: calendars, time off, and (unless the
+    caller reads bookings itself, as the board does) bookings."""
     ids = [t.id for t in techs]
     by_tech: dict[TechId, list[BusyBlock]] = {t.id: [] for t in techs}
     zones = {t.id: t.timezone for t in techs}
@@ -52,7 +54,7 @@ def busy_blocks(
                     all_day=item.first_day is not None,
                 )
             )
-    for booking in uow.bookings.between(window, ids):
+    for booking in uow.bookings.between(window, ids) if with_bookings else ():
         if booking.id == exclude_booking or booking.interval is None or booking.tech_id is None:
             continue
         by_tech[booking.tech_id].append(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import case, select
@@ -15,6 +15,7 @@ from storage.orm import CustomerRow, TechnicianRow, TimeOffRow
 from storage.repositories.base import SqlRepository, assign, existing, like_anywhere, like_prefix
 
 _CLOSED_WEEK = BusinessHours(((),) * 7)
+_CHUNK = 500  # ids per IN list
 
 
 def hours_text(hours: BusinessHours) -> str:
@@ -127,6 +128,14 @@ class SqlCustomerRepository(SqlRepository):
     def get(self, customer_id: CustomerId) -> Customer | None:
         row = self._session.get(CustomerRow, customer_id)
         return None if row is None else _customer(row)
+
+    def many(self, customer_ids: Iterable[CustomerId]) -> builtins.list[Customer]:
+        ids = sorted(set(customer_ids))
+        found: builtins.list[Customer] = []
+        for start in range(0, len(ids), _CHUNK):  # within every database's bound-parameter limit
+            query = select(CustomerRow).where(CustomerRow.id.in_(ids[start : start + _CHUNK]))
+            found += [_customer(row) for row in self._session.scalars(query)]
+        return found
 
     def by_name(self, name: str) -> Customer | None:
         """Case-insensitive exact name match (the oldest id wins if two share a name)."""

@@ -8,14 +8,16 @@ time area, y = 0 the top of the first row; the view adds its header, gutter and 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import Enum
+from typing import overload
 
 from PySide6.QtCore import QRectF
 
 from app.domain.ids import BookingId, TechId
-from app.domain.model import Booking, BusyBlock, BusySource, Customer
+from app.domain.model import Booking, BusyBlock, BusySource, Conflict, Customer
 from app.domain.time import Interval, local_midnight, zone
 from app.services.board import BoardSnapshot, TechRow
 
@@ -53,6 +55,18 @@ class TimeAxis:
     first_minute: int
     last_minute: int
     day_width: float
+    # Local seconds at an instant are its UTC seconds plus one offset when the office's clock does
+    # not change inside the shown days (DST never changes twice in a week): then x_for skips tzinfo.
+    _offset: float | None = field(init=False, compare=False, repr=False, default=None)
+    _origin: float = field(init=False, compare=False, repr=False, default=0.0)
+
+    def __post_init__(self) -> None:
+        start, end = self.window.start.astimezone(self.office), self.window.end.astimezone(self.office)
+        first, last = start.utcoffset(), end.utcoffset()
+        if first is not None and first == last:
+            object.__setattr__(self, "_offset", first.total_seconds())
+            midnight = datetime.combine(self.first_day, datetime.min.time(), UTC)
+            object.__setattr__(self, "_origin", midnight.timestamp())
 
     @property
     def width(self) -> float:
@@ -72,14 +86,21 @@ class TimeAxis:
     def day(self, index: int) -> date:
         return self.first_day + timedelta(days=index)
 
-    def x_for(self, instant: datetime) -> float:
+    def local_day_minute(self, instant: datetime) -> tuple[int, float]:
+        """The office-local day (0 = the first shown) and minute of the day at `instant`."""
+        if self._offset is not None:
+            seconds = instant.timestamp() + self._offset - self._origin
+            index = math.floor(seconds / 86400)
+            return index, (seconds - index * 86400) / 60
         local = instant.astimezone(self.office)
-        index = (local.date() - self.first_day).days
+        return (local.date() - self.first_day).days, local.hour * 60 + local.minute + local.second / 60
+
+    def x_for(self, instant: datetime) -> float:
+        index, minute = self.local_day_minute(instant)
         if index < 0:
             return 0.0
         if index >= self.days:
             return self.width
-        minute = local.hour * 60 + local.minute + local.second / 60
         frac = (minute - self.first_minute) / (self.last_minute - self.first_minute)
         return index * self.day_width + min(1.0, max(0.0, frac)) * self.day_width
 
@@ -145,12 +166,84 @@ class RowLayout:
         return self.row.tech.id
 
 
-@dataclass(slots=True)
+class RowLayouts(Sequence[RowLayout]):
+    """Every tech's row, each laid out the first time it is asked for (painting asks for the few on
+    screen): a first paint of a week of 200 techs then lays out a dozen rows, not 8,000 tiles."""
+
+    def __init__(self, count: int, build: Callable[[int], RowLayout], reused: dict[int, RowLayout]) -> None:
+        self._built: list[RowLayout | None] = [None] * count
+        for index, row in reused.items():
+            self._built[index] = row
+        self._build = build
+
+    @property
+    def built(self) -> int:
+        """How many rows have been laid out so far."""
+        return sum(row is not None for row in self._built)
+
+    def built_row(self, index: int) -> RowLayout | None:
+        return self._built[index]
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+    @overload
+    def __getitem__(self, index: int) -> RowLayout: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RowLayout]: ...
+    def __getitem__(self, index: int | slice) -> RowLayout | Sequence[RowLayout]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self._built)
+        row = self._built[index]
+        if row is None:
+            row = self._build(index)
+            self._built[index] = row
+        return row
+
+
+class BookingTiles(Mapping[BookingId, Tile]):
+    """Each job's tile by booking id, laying out only the row the job is on."""
+
+    def __init__(self, rows: RowLayouts, row_of: dict[BookingId, int]) -> None:
+        self._rows = rows
+        self._row_of = row_of
+
+    def __getitem__(self, booking_id: BookingId) -> Tile:
+        index = self._row_of.get(booking_id)
+        if index is None:
+            raise KeyError(booking_id)
+        for tile in self._rows[index].tiles:
+            if tile.booking is not None and tile.booking.id == booking_id:
+                return tile
+        raise KeyError(booking_id)  # on the row, but outside the shown hours
+
+    def __iter__(self) -> Iterator[BookingId]:
+        return (booking_id for booking_id in self._row_of if booking_id in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 class BoardLayout:
-    axis: TimeAxis
-    row_height: float
-    rows: list[RowLayout]
-    by_booking: dict[BookingId, Tile]
+    """The geometry of one snapshot: its axis, its rows (laid out lazily) and its jobs' tiles."""
+
+    __slots__ = ("_index_of", "axis", "by_booking", "row_height", "rows")
+
+    def __init__(
+        self,
+        axis: TimeAxis,
+        row_height: float,
+        rows: RowLayouts,
+        row_of: dict[BookingId, int],
+        index_of: dict[TechId, int],
+    ) -> None:
+        self.axis = axis
+        self.row_height = row_height
+        self.rows = rows
+        self.by_booking = BookingTiles(rows, row_of)
+        self._index_of = index_of
 
     @property
     def height(self) -> float:
@@ -163,7 +256,7 @@ class BoardLayout:
         return self.rows[index] if index < len(self.rows) else None
 
     def row_index(self, tech_id: TechId) -> int | None:
-        return next((r.index for r in self.rows if r.tech_id == tech_id), None)
+        return self._index_of.get(tech_id)
 
     def visible_rows(self, top: float, bottom: float) -> range:
         first = max(0, int(top // self.row_height))
@@ -205,15 +298,18 @@ def visible_minutes(
     """The office-local hours worth showing: every tech's business hours and every job, padded."""
     lo, hi = DEFAULT_FIRST_MINUTE + 60, DEFAULT_LAST_MINUTE - 60
     seen = False
+    clock = TimeAxis(first_day, days, office, 0, 24 * 60, 1.0)  # reads local days and minutes only
 
     def note(start: datetime, end: datetime) -> None:
         nonlocal lo, hi, seen
-        a, b = start.astimezone(office), end.astimezone(office)
-        if a.date() != b.date() and not (b.hour == 0 and b.minute == 0 and (b.date() - a.date()).days == 1):
+        a_day, a_minute = clock.local_day_minute(start)
+        b_day, b_minute = clock.local_day_minute(end)
+        a_minute, b_minute = int(a_minute), int(b_minute)
+        if a_day != b_day and not (b_minute == 0 and b_day - a_day == 1):
             lo, hi, seen = 0, 24 * 60, True
             return
-        end_minute = 24 * 60 if b.date() != a.date() else b.hour * 60 + b.minute
-        lo = min(lo, a.hour * 60 + a.minute) if seen else a.hour * 60 + a.minute
+        end_minute = 24 * 60 if b_day != a_day else b_minute
+        lo = min(lo, a_minute) if seen else a_minute
         hi = max(hi, end_minute) if seen else end_minute
         seen = True
 
@@ -225,8 +321,8 @@ def visible_minutes(
                 if span.overlaps(snapshot.window):
                     note(span.start, span.end)
         for booking in row.bookings:
-            if booking.interval is not None:
-                note(booking.interval.start, booking.interval.end)
+            if booking.start is not None and booking.duration is not None:
+                note(booking.start, booking.start + booking.duration)
     if not seen:
         return DEFAULT_FIRST_MINUTE, DEFAULT_LAST_MINUTE
     first = max(0, (lo // 60) * 60 - pad)
@@ -246,70 +342,111 @@ def build_layout(
     row_height: float,
     minutes: tuple[int, int] | None = None,
     pad: int = 60,
+    previous: BoardLayout | None = None,
 ) -> BoardLayout:
+    """The layout of `snapshot`; rows are laid out when first asked for. Rows of `previous` that
+    show the very same TechRow at the same place on the same axis are kept as they are (a delta
+    that changed two techs re-lays out those two rows only)."""
     first_minute, last_minute = minutes or visible_minutes(snapshot, first_day, days, office, pad)
     axis = TimeAxis(first_day, days, office, first_minute, last_minute, day_width)
     conflicted = {c.booking_id: c for c in snapshot.open_conflicts}
-    rows: list[RowLayout] = []
-    by_booking: dict[BookingId, Tile] = {}
-    for index, tech_row in enumerate(snapshot.rows):
-        top = index * row_height
-        row = RowLayout(index, tech_row, top)
-        tz = zone(tech_row.tech.timezone)
-        for offset in range(-1, days + 1):
-            day = first_day + timedelta(days=offset)
-            for span in tech_row.tech.hours.intervals_on(day, tz):
-                x0, x1 = _x_range(axis, span)
-                if x1 - x0 >= 1:
-                    row.open_spans.append((x0, x1))
-        row.open_spans.sort()
-        tile_pad = 5.0
-        timed: list[Tile] = []
-        for block in tech_row.busy:
-            x0, x1 = _x_range(axis, block.interval)
-            if x1 - x0 < 1:
-                continue
-            if block.all_day or block.source is BusySource.TIME_OFF:
-                kind = TileKind.TIME_OFF if block.source is BusySource.TIME_OFF else TileKind.ALL_DAY
-                band = Tile(kind, index, QRectF(x0, top + 1, x1 - x0, row_height - 2), block.interval)
-                band.block = block
-                row.bands.append(band)
-            else:
-                tile = Tile(TileKind.BUSY, index, QRectF(x0, top, x1 - x0, 0), block.interval, block=block)
-                timed.append(tile)
-        for booking in tech_row.bookings:
-            booked = booking.interval
-            if booked is None:
-                continue
-            x0, x1 = _x_range(axis, booked)
-            if x1 <= 0 or x0 >= axis.width:
-                continue
-            x1 = max(x1, x0 + 6)
-            tile = Tile(
-                TileKind.BOOKING,
-                index,
-                QRectF(x0, top, x1 - x0, 0),
-                booked,
-                booking=booking,
-                customer=snapshot.customers.get(booking.customer_id),
-                row_color=tech_row.tech.color,
-                online=booking.id in snapshot.online,
-                assigned_because=snapshot.assigned_because.get(booking.id, ""),
-            )
-            conflict = conflicted.get(booking.id)
-            if conflict is not None:
-                tile.flagged = True
-                tile.flag_reason = conflict.detail or "Open conflict with the technician's calendar"
-            elif booking.forced:
-                tile.flagged = True
-                tile.flag_reason = "Booked over busy time"
+    reused: dict[int, RowLayout] = {}
+    if previous is not None and previous.axis == axis and previous.row_height == row_height:
+        for index, tech_row in enumerate(snapshot.rows):
+            if index < len(previous.rows):
+                old = previous.rows.built_row(index)
+                if old is not None and old.row is tech_row and _same_flags(old, conflicted):
+                    reused[index] = old
+    rows = RowLayouts(
+        len(snapshot.rows),
+        lambda index: _build_row(snapshot, conflicted, axis, index, row_height),
+        reused,
+    )
+    row_of = {b.id: index for index, r in enumerate(snapshot.rows) for b in r.bookings}
+    index_of = {r.tech.id: index for index, r in enumerate(snapshot.rows)}
+    return BoardLayout(axis, row_height, rows, row_of, index_of)
+
+
+def _same_flags(row: RowLayout, conflicted: dict[BookingId, Conflict]) -> bool:
+    """Whether a kept row's red outlines still say what the open conflicts say."""
+    return all(
+        (tile.flagged, tile.flag_reason) == _flag(tile.booking, conflicted)
+        for tile in row.tiles
+        if tile.booking is not None
+    )
+
+
+def _flag(booking: Booking, conflicted: dict[BookingId, Conflict]) -> tuple[bool, str]:
+    conflict = conflicted.get(booking.id)
+    if conflict is not None:
+        return True, conflict.detail or OPEN_CONFLICT
+    if booking.forced:
+        return True, FORCED
+    return False, ""
+
+
+OPEN_CONFLICT = "Open conflict with the technician's calendar"
+FORCED = "Booked over busy time"
+
+
+def _build_row(
+    snapshot: BoardSnapshot,
+    conflicted: dict[BookingId, Conflict],
+    axis: TimeAxis,
+    index: int,
+    row_height: float,
+) -> RowLayout:
+    tech_row = snapshot.rows[index]
+    days, first_day = axis.days, axis.first_day
+    top = index * row_height
+    row = RowLayout(index, tech_row, top)
+    tz = zone(tech_row.tech.timezone)
+    for offset in range(-1, days + 1):
+        day = first_day + timedelta(days=offset)
+        for span in tech_row.tech.hours.intervals_on(day, tz):
+            x0, x1 = _x_range(axis, span)
+            if x1 - x0 >= 1:
+                row.open_spans.append((x0, x1))
+    row.open_spans.sort()
+    tile_pad = 5.0
+    timed: list[Tile] = []
+    for block in tech_row.busy:
+        x0, x1 = _x_range(axis, block.interval)
+        if x1 - x0 < 1:
+            continue
+        if block.all_day or block.source is BusySource.TIME_OFF:
+            kind = TileKind.TIME_OFF if block.source is BusySource.TIME_OFF else TileKind.ALL_DAY
+            band = Tile(kind, index, QRectF(x0, top + 1, x1 - x0, row_height - 2), block.interval)
+            band.block = block
+            row.bands.append(band)
+        else:
+            tile = Tile(TileKind.BUSY, index, QRectF(x0, top, x1 - x0, 0), block.interval, block=block)
             timed.append(tile)
-            by_booking[booking.id] = tile
-        _stack(timed, top + tile_pad, row_height - 2 * tile_pad)
-        # Busy under bookings: paint (and hit-test in reverse) in this order.
-        row.tiles = sorted(timed, key=lambda t: (t.kind is TileKind.BOOKING, t.rect.left()))
-        rows.append(row)
-    return BoardLayout(axis, row_height, rows, by_booking)
+    for booking in tech_row.bookings:
+        booked = booking.interval
+        if booked is None:
+            continue
+        x0, x1 = _x_range(axis, booked)
+        if x1 <= 0 or x0 >= axis.width:
+            continue
+        x1 = max(x1, x0 + 6)
+        tile = Tile(
+            TileKind.BOOKING,
+            index,
+            QRectF(x0, top, x1 - x0, 0),
+            booked,
+            booking=booking,
+            customer=snapshot.customers.get(booking.customer_id),
+            row_color=tech_row.tech.color,
+            online=booking.id in snapshot.online,
+            assigned_because=snapshot.assigned_because.get(booking.id, ""),
+        )
+        tile.flagged, tile.flag_reason = _flag(booking, conflicted)
+        timed.append(tile)
+    _stack(timed, top + tile_pad, row_height - 2 * tile_pad)
+    # Busy under bookings: paint (and hit-test in reverse) in this order.
+    row.tiles = sorted(timed, key=lambda t: (t.kind is TileKind.BOOKING, t.rect.left()))
+    return row
 
 
 def _x_range(axis: TimeAxis, span: Interval) -> tuple[float, float]:

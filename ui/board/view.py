@@ -1,6 +1,7 @@
 """BoardView: the custom-painted dispatch grid (techs as rows, office-local time as columns).
 
-Geometry comes precomputed from `layout.build_layout` for each snapshot. The view keeps the state,
+Geometry comes from `layout.build_layout` for each snapshot (rows laid out as painting first
+asks for them, unchanged rows kept from the previous layout). The view keeps the state,
 maps between viewport and content coordinates and routes input; its collaborators do the rest:
 `paint_grid`/`paint_margins` paint a BoardScene, BoardDragger follows drags, `tooltips` says what
 is under the pointer, `selection` finds the arrow keys' next job. The view knows nothing about
@@ -246,6 +247,7 @@ class BoardView(QAbstractScrollArea):
                 day_width,
                 row_height,
                 pad=HOUR_PAD[self._mode],
+                previous=self._layout,
             )
         self._update_scrollbars()
         self.viewport().update()
@@ -285,8 +287,6 @@ class BoardView(QAbstractScrollArea):
             v.setValue(int(rect.top()))
         elif rect.bottom() > v.value() + grid_h:
             v.setValue(int(rect.bottom() - grid_h) + 1)
-
-    # --- painting ---------------------------------------------------------------------------------
 
     # --- painting ---------------------------------------------------------------------------------
 
