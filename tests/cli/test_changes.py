@@ -9,11 +9,13 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 import psycopg
 import pytest
 
+from storage import open_database
 from storage.feed_watch import APPLICATION_NAME
 from tests.children import child_python_path
 from tests.cli.conftest import Result
@@ -152,3 +154,34 @@ def _until_booking(stream: IO[str]) -> list[dict[str, Any]]:
         if entry["kind"] == "booking":
             break
     return seen
+
+
+def test_since_a_pruned_entry_says_so_and_starts_from_the_oldest_kept(cli: Cli) -> None:
+    db_url = os.environ["CREWBOARD_DB"]
+    assert cli(*TECH).code == 0
+    assert (
+        cli("tech", "add", "Sam Okafor", "--email", "sam@example.com", "--timezone", "America/Denver").code
+        == 0
+    )
+    assert cli(*BOOK).code == 0
+    entries = [json.loads(line) for line in cli("changes", "--json").out.splitlines()]
+    assert len(entries) > 3  # so that the first kept is not the second asked for
+    # Dated after every entry, so only the newest two (kept whatever their age) stay.
+    after_all = max(datetime.fromisoformat(entry["at"]) for entry in entries) + timedelta(seconds=1)
+    database = open_database(db_url)
+    try:
+        with database.unit_of_work() as uow:
+            assert uow.changes.prune(after_all, keep=2, limit=1000) == len(entries) - 2
+            uow.commit()
+    finally:
+        database.dispose()
+    oldest = entries[-2]["seq"]
+    result = cli("changes", "--since", "1", "--json")
+    assert result.code == 0  # what it printed is right; the numbers show what is missing
+    assert [json.loads(line) for line in result.out.splitlines()] == entries[-2:]
+    assert result.err == (
+        f"crewboard: changes before entry {oldest} were pruned (the feed keeps about a day),"
+        f" so this starts from entry {oldest}, the oldest kept.\n"
+    )
+    kept = cli("changes", "--json")  # without --since: the feed as it is kept, nothing missed
+    assert (kept.code, kept.err, kept.out) == (0, "", result.out)
