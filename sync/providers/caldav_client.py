@@ -40,6 +40,7 @@ from sync.providers.errors import (
     Transient,
     retry_after_seconds,
 )
+from sync.providers.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ class CaldavSession:
         self.base = f"{parts.scheme}://{parts.netloc}"
         self._client = httpx.AsyncClient(
             auth=httpx.BasicAuth(credentials.username, credentials.password),
+            verify=tls_context(),
             timeout=timeout,
             follow_redirects=True,
             headers={"User-Agent": USER_AGENT},

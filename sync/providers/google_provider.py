@@ -1,8 +1,9 @@
 """The Google Calendar side of `CalendarProvider`, through google-api-python-client.
 
 The client library is blocking and its httplib2 transport is not thread-safe, so each provider
-owns one worker thread: the service is built there once and every request runs there, while the
-engine awaits on its asyncio loop. Credentials refresh themselves through the token URI when
+owns one worker thread: its authorized transport is made there once and every request runs there,
+while the engine awaits on its asyncio loop. The request builders are shared by every account of
+the process (google_shared_api.py). Credentials refresh themselves through the token URI when
 Google answers 401. The library's own retries are off: the engine decides when to try again, from
 the error kinds of sync.providers.errors that every failure is mapped to here.
 """
@@ -41,6 +42,7 @@ from sync.providers.errors import (
     Transient,
     classify_google,
 )
+from sync.providers.google_shared_api import calendar_api
 from sync.providers.normalize_google import (
     BOOKING_ID_KEY,
     BOOKING_TAG_KEY,
@@ -65,8 +67,10 @@ T = TypeVar("T")
 
 
 def build_service(settings: GoogleSettings, credentials: Credentials, timeout: float) -> Any:
-    """A Calendar v3 client from the discovery document in the wheel, pointed at `api_endpoint`."""
-    http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=timeout))
+    """A Calendar v3 client of its own, from the discovery document in the wheel, pointed at
+    `api_endpoint`: for a one-off use such as listing calendars at sign-in (a provider shares
+    the process's request builders instead)."""
+    http = authorized_http(credentials, timeout)
     return build(
         "calendar",
         "v3",
@@ -96,12 +100,18 @@ def _offline(error: BaseException) -> Transient:
     return Transient(f"Could not reach Google Calendar ({type(error).__name__}); sync will retry.")
 
 
-def execute(request: Any, if_match: str | None = None) -> Any:
-    """Run one API request on the calling (worker) thread; failures become provider errors."""
+def authorized_http(credentials: Credentials, timeout: float) -> Any:
+    """An account's transport: its own connection, the bearer token added and refreshed on 401."""
+    return google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=timeout))
+
+
+def execute(request: Any, http: Any, if_match: str | None = None) -> Any:
+    """Run one API request over the account's `http` on the calling (worker) thread; failures
+    become provider errors."""
     if if_match:
         request.headers["If-Match"] = if_match
     try:
-        return request.execute(num_retries=0)
+        return request.execute(http=http, num_retries=0)
     except HttpError as error:
         headers = {str(k): str(v) for k, v in dict(error.resp).items()}
         raise classify_google(int(error.resp.status), error.content, headers) from None
@@ -171,24 +181,20 @@ class GoogleCalendarProvider:
         self._channel_ttl = channel_ttl
         self._on_close = on_close
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crewboard-google")
-        self._service: Any = None
-        self._events_resource: Any = None
+        self._api = calendar_api(settings.api_endpoint)
+        self._transport: Any = None
         self._closed = False
 
     # -- the worker thread ------------------------------------------------------------------------
 
-    def _svc(self) -> Any:
-        """The service, built once, on the worker thread that alone uses it."""
-        if self._service is None:
-            self._service = build_service(self._settings, self._credentials, self._timeout)
-        return self._service
+    def _http(self) -> Any:
+        """The account's transport, made once, on the worker thread that alone uses it."""
+        if self._transport is None:
+            self._transport = authorized_http(self._credentials, self._timeout)
+        return self._transport
 
-    def _events(self) -> Any:
-        """The events collection, built once: `service.events()` rebuilds every method from the
-        discovery document (about a millisecond of CPU), on every poll of every calendar."""
-        if self._events_resource is None:
-            self._events_resource = self._svc().events()
-        return self._events_resource
+    def _send(self, request: Any, if_match: str | None = None) -> Any:
+        return execute(request, self._http(), if_match)
 
     async def _run(self, work: Callable[..., T], *args: Any) -> T:
         if self._closed:
@@ -207,10 +213,9 @@ class GoogleCalendarProvider:
             self._on_close()
 
     def _close_service(self) -> None:
-        if self._service is not None:
-            self._service.close()
-            self._service = None
-            self._events_resource = None
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
 
     # -- calendars ----------------------------------------------------------------------------------
 
@@ -221,8 +226,8 @@ class GoogleCalendarProvider:
         found: list[RemoteCalendar] = []
         page_token: str | None = None
         while True:
-            page = execute(
-                self._svc().calendarList().list(maxResults=CALENDAR_PAGE_SIZE, pageToken=page_token)
+            page = self._send(
+                self._api.calendar_list.list(maxResults=CALENDAR_PAGE_SIZE, pageToken=page_token)
             )
             for entry in page.get("items", []):
                 if entry.get("deleted"):
@@ -268,7 +273,7 @@ class GoogleCalendarProvider:
         page_token: str | None = None
         next_sync: str | None = None
         while True:
-            page = execute(self._events().list(**params, pageToken=page_token))
+            page = self._send(self._api.events.list(**params, pageToken=page_token))
             zone = str(page.get("timeZone") or "UTC")
             for item in page.get("items", []):
                 self._take(item, calendar.id, zone, events, deleted, skipped)
@@ -318,10 +323,10 @@ class GoogleCalendarProvider:
 
     def _find(self, calendar: Calendar, content: BookingEventContent) -> RemoteEvent | None:
         booking_id = content.booking.id
-        events = self._events()
+        events = self._api.events
         for generation in range(MAX_GENERATION + 1):
             try:
-                item = execute(
+                item = self._send(
                     events.get(
                         calendarId=calendar.remote_id,
                         eventId=google_event_id(booking_id, generation=generation, key=content.owner_key),
@@ -336,7 +341,7 @@ class GoogleCalendarProvider:
         # one whose tag verifies (it names its own id) was written by us.
         page_token: str | None = None
         while True:
-            page = execute(
+            page = self._send(
                 events.list(
                     calendarId=calendar.remote_id,
                     privateExtendedProperty=f"{BOOKING_ID_KEY}={booking_id}",
@@ -375,7 +380,7 @@ class GoogleCalendarProvider:
         An id held by a tombstone (the event was deleted) or by any event whose tag does not
         verify moves the booking on to the next generation of its id.
         """
-        events = self._events()
+        events = self._api.events
         for generation in range(MAX_GENERATION + 1):
             event_id = google_event_id(content.booking.id, generation=generation, key=content.owner_key)
             body = booking_to_google_event(
@@ -388,9 +393,9 @@ class GoogleCalendarProvider:
                 tag=event_tag(content.owner_key, content.booking.id, calendar.remote_id, event_id),
             )
             try:
-                item = execute(events.insert(calendarId=calendar.remote_id, body=body, sendUpdates="none"))
+                item = self._send(events.insert(calendarId=calendar.remote_id, body=body, sendUpdates="none"))
             except AlreadyExists:
-                existing = execute(events.get(calendarId=calendar.remote_id, eventId=event_id))
+                existing = self._send(events.get(calendarId=calendar.remote_id, eventId=event_id))
                 if not _owned(existing, calendar, content):
                     log.info("Event id generation %d of a booking is taken; trying the next", generation)
                     continue
@@ -422,18 +427,20 @@ class GoogleCalendarProvider:
         body.pop("id")
         for key in ("location", "colorId", "source"):
             body.setdefault(key, None)  # patch keeps what is not sent: clear what the booking lost
-        request = self._events().patch(
+        request = self._api.events.patch(
             calendarId=calendar.remote_id, eventId=remote_id, body=body, sendUpdates="none"
         )
-        return _written(execute(request, if_match=etag), adopted=False)
+        return _written(self._send(request, if_match=etag), adopted=False)
 
     async def delete_event(self, calendar: Calendar, remote_id: str, etag: str | None) -> None:
         await self._run(self._delete, calendar, remote_id, etag)
 
     def _delete(self, calendar: Calendar, remote_id: str, etag: str | None) -> None:
-        request = self._events().delete(calendarId=calendar.remote_id, eventId=remote_id, sendUpdates="none")
+        request = self._api.events.delete(
+            calendarId=calendar.remote_id, eventId=remote_id, sendUpdates="none"
+        )
         with contextlib.suppress(NotFoundRemote):  # 404, or 410 "deleted": already gone
-            execute(request, if_match=etag)
+            self._send(request, if_match=etag)
 
     # -- push channels --------------------------------------------------------------------------------
 
@@ -448,7 +455,7 @@ class GoogleCalendarProvider:
             "token": token,
             "params": {"ttl": str(self._channel_ttl)},
         }
-        answer = execute(self._events().watch(calendarId=calendar.remote_id, body=body))
+        answer = self._send(self._api.events.watch(calendarId=calendar.remote_id, body=body))
         return Channel(
             id=str(answer.get("id") or body["id"]),
             resource_id=str(answer["resourceId"]) if answer.get("resourceId") else None,
@@ -467,4 +474,4 @@ class GoogleCalendarProvider:
     def _stop(self, channel: Channel) -> None:
         body = {"id": channel.id, "resourceId": channel.resource_id}
         with contextlib.suppress(NotFoundRemote):  # already stopped or expired
-            execute(self._svc().channels().stop(body=body))
+            self._send(self._api.channels.stop(body=body))

@@ -8,7 +8,6 @@ sync does on any Graph call; a second 401 or a 403 means the sign-in no longer w
 from __future__ import annotations
 
 import logging
-import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ import httpx
 
 from app.services.ports import ProviderUnavailable, ReconnectRequired, RemoteCalendar
 from sync.providers.config import MicrosoftSettings
+from sync.providers.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ TokenSource = Callable[[bool], str]  # force_refresh -> access token
 def graph_client(settings: MicrosoftSettings) -> httpx.Client:
     return httpx.Client(
         base_url=settings.graph_base.rstrip("/") + "/",
-        verify=ssl.create_default_context(cafile=settings.ca_file) if settings.ca_file else True,
+        verify=tls_context(settings.ca_file),
         trust_env=settings.ca_file is None,
         timeout=HTTP_TIMEOUT,
         headers={"Accept": "application/json"},
