@@ -63,10 +63,22 @@ GROUPS = (
     Group(
         "board",
         "tests.bench.board",
-        180,
+        300,  # seeding 8,000 items, the paints, then a 20 s stream of changes
         (
             ("board_first_paint", "board paint: week view, first paint (layout + paint)", "ms", "≤ 50 ms"),
             ("board_scroll_frame", "board paint: week view, one scroll frame", "ms", "≤ 16 ms"),
+            (
+                "board_snapshot_load",
+                "board: week snapshot load from the store (worker thread)",
+                "ms",
+                "≤ 200 ms",
+            ),
+            (
+                "board_stream_full_reloads",
+                "board under a stream of sync changes: full reloads per second",
+                "/s",
+                "≤ 1 per second",
+            ),
         ),
     ),
     Group(
@@ -102,6 +114,26 @@ GROUPS = (
                 "idle cost, push alive: API requests per calendar per hour",
                 "req/cal/h",
                 "≤ 15 requests",
+            ),
+        ),
+    ),
+    Group(
+        "paced_burst",
+        "tests.bench.paced_burst",
+        900,  # 200 sign-ins, a paced initial sync, then the burst read at the budget's pace
+        (
+            (
+                "paced_burst_minute",
+                "paced burst, live: 400 Google calendars change at once, budget 360/min: most requests in any minute",
+                "req/min",
+                "≤ 324 (90 % of the budget); health says reads are paced",
+            ),
+            ("paced_burst_read", "paced burst, live: change → stored, every calendar", "s", "—"),
+            (
+                "paced_burst_fresh",
+                "paced burst, live: change → stored, fresh calendars (jobs today, a notice lately)",
+                "s",
+                "p95 ≤ the other calendars' median",
             ),
         ),
     ),

@@ -180,6 +180,14 @@ def _seed(box: Any, accounts: list[AccountSpec], seed: int) -> dict[str, int]:
     return {"events": events, "recurring": recurring}
 
 
+def _change(box: Any, changes: list[tuple[str, str, str | None, dict[str, Any]]]) -> str:
+    """Add one event per (provider, email, calendar name, event spec), all in one go, as many
+    people editing at the same moment; the sandbox's time once the last is in, ISO UTC."""
+    for provider, email, calendar, event in changes:
+        box.providers[provider].seed_event(email, calendar, event)
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
 def _serve(conn: multiprocessing.connection.Connection) -> None:
     from sync.sandbox.server import Sandbox
 
@@ -198,6 +206,8 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:
                 started = time.perf_counter()
                 result: Any = _seed(box, accounts, seed)
                 result["seconds"] = time.perf_counter() - started
+            elif command == "change":
+                result = _change(box, argument)
             elif command == "rss":
                 result = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
             elif command == "cpu":
@@ -244,6 +254,10 @@ class SandboxProcess:
     def seed(self, accounts: list[AccountSpec], seed: int = 7) -> dict[str, Any]:
         result: dict[str, Any] = self._ask("seed", (accounts, seed))
         return result
+
+    def change(self, changes: list[tuple[str, str, str | None, dict[str, Any]]]) -> dt.datetime:
+        """Add the events at once (see `_change`); when the sandbox had them all, aware UTC."""
+        return dt.datetime.fromisoformat(str(self._ask("change", changes)))
 
     def peak_rss(self) -> int:
         return int(self._ask("rss"))
