@@ -40,22 +40,23 @@ class SqlChangeFeedRepository(SqlRepository):
         last number missing knows it fell behind a prune.
         """
         ceiling = self.last_seq() - max(keep, 1)
-        if ceiling <= 0:
+        first = self.first_seq()
+        if ceiling <= 0 or first > ceiling:
             return 0
-        oldest = (
-            select(ChangeRow.seq, ChangeRow.at)
-            .where(ChangeRow.seq <= ceiling)
-            .order_by(ChangeRow.seq)
-            .limit(limit)
+        window_end = min(first + limit - 1, ceiling)  # at most `limit` numbers: the kept feed has no gaps
+        # The first entry of the window that is not due, found by the store on the primary key's range.
+        newer = select(func.min(ChangeRow.seq)).where(
+            ChangeRow.seq.between(first, window_end), ChangeRow.at >= before
         )
-        upto: int | None = None
-        for seq, at in self._session.execute(oldest):
-            if at >= before:
-                break
-            upto = seq
-        if upto is None:
+        first_newer = self._session.execute(newer).scalar_one()
+        upto = window_end if first_newer is None else int(first_newer) - 1
+        if upto < first:
             return 0
+        # A closed range, not "seq <= upto": PostgreSQL without fresh statistics (a table that just
+        # grew) planned the open one as a scan of the whole table, 40 ms instead of 4 per batch.
         statement = (
-            delete(ChangeRow).where(ChangeRow.seq <= upto).execution_options(synchronize_session=False)
+            delete(ChangeRow)
+            .where(ChangeRow.seq.between(first, upto))
+            .execution_options(synchronize_session=False)
         )
         return int(cast("CursorResult[Any]", self._session.execute(statement)).rowcount)
