@@ -49,7 +49,24 @@ def _booking(row: BookingRow | Row[Any]) -> Booking:
     )
 
 
-_COLUMNS = tuple(BookingRow.__table__.c)
+# What _fetch reads, in the order it unpacks them (the stored `end` is for the index only).
+_LISTED = tuple(
+    BookingRow.__table__.c[name]
+    for name in (
+        "id",
+        "customer_id",
+        "tech_id",
+        "service",
+        "start",
+        "duration",
+        "notes",
+        "status",
+        "forced",
+        "created_at",
+        "updated_at",
+        "version",
+    )
+)
 
 
 def _in_time_order(query: Select[BookingRow]) -> Select[BookingRow]:
@@ -109,7 +126,28 @@ class SqlBookingRepository(SqlRepository):
         return self._fetch(_in_time_order(query))
 
     def _fetch(self, query: Select[BookingRow]) -> builtins.list[Booking]:
-        # Plain rows, not ORM objects: lists feed the board and availability, which only read them,
-        # and skipping the identity map makes a week of a big shop several times cheaper to load.
-        rows = self._session.execute(query.with_only_columns(*_COLUMNS, maintain_column_froms=True))
-        return [_booking(row) for row in rows]
+        # Plain rows, not ORM objects, on the session's connection (no ORM loading step) and without
+        # the stored end: lists feed the board and availability, which only read them, and a week of
+        # 200 techs is 5,000 jobs. The connection does not flush by itself as the session would.
+        if self._session.autoflush:
+            self._session.flush()
+        rows = self._session.connection().execute(
+            query.with_only_columns(*_LISTED, maintain_column_froms=True)
+        )
+        return [
+            Booking(
+                BookingId(id_),
+                CustomerId(customer),
+                None if tech is None else TechId(tech),
+                service,
+                start,
+                duration,
+                notes,
+                status,
+                forced,
+                created,
+                updated,
+                version,
+            )
+            for id_, customer, tech, service, start, duration, notes, status, forced, created, updated, version in rows
+        ]
