@@ -138,6 +138,25 @@ GROUPS = (
         ),
     ),
     Group(
+        "feed_prune",
+        "tests.bench.feed_prune",
+        240,  # seeding 500,000 entries on each store, then about 80 batches each
+        (
+            (
+                "feed_prune_sqlite",
+                "change feed: one prune batch of 2,000 entries, writer lock held (sqlite)",
+                "ms",
+                "p95 ≤ 50 ms",
+            ),
+            (
+                "feed_prune_postgresql",
+                "change feed: one prune batch of 2,000 entries, writer lock held (postgresql)",
+                "ms",
+                "p95 ≤ 50 ms",
+            ),
+        ),
+    ),
+    Group(
         "scale",
         "tests.bench.scale",
         600,
