@@ -92,15 +92,15 @@ class FeedRelay:
     def everything_changed(self) -> list[Event]:
         """The events after which every screen re-reads all it shows (a blocking read).
 
-        Each screen reloads in full on the events it listens to: the board, the conflicts panel
-        and a tech's settings on TechsChanged and BusyChanged (every tech named), the health panel
-        on AccountsChanged and HealthChanged (every account), the inbox on NotificationAdded.
+        TechsChanged and BusyChanged naming no tech mean "any tech": the board reads everything
+        again (jobs on no tech too), as do the conflicts panel and a tech's settings. The health
+        panel reloads on AccountsChanged and HealthChanged (told for every account), the inbox
+        on NotificationAdded (told for the newest alert).
         """
         with self._uow(read_only=True) as uow:
-            techs = tuple(tech.id for tech in uow.techs.list(include_inactive=True))
             accounts = uow.accounts.list()
             newest = uow.notifications.list(limit=1)
-        events: list[Event] = [TechsChanged(techs), BusyChanged(techs)]
+        events: list[Event] = [TechsChanged(()), BusyChanged(())]
         events += [AccountsChanged(tech_id) for tech_id in dict.fromkeys(a.tech_id for a in accounts)]
         events += [HealthChanged(account.id) for account in accounts]
         events += [NotificationAdded(notification.id) for notification in newest]
