@@ -6,8 +6,8 @@ notes, other desks' jobs) would otherwise reload the whole week of every tech se
 second. Each change event says which techs or jobs it concerns; `PendingChanges` gathers them
 until the board asks, and `BoardRefresher` keeps one load in flight at a time: a delta
 (`BoardService.rows`) when the changes name a few techs or jobs, a full snapshot when one cannot
-be applied as a delta (a tech added or renamed, an account the board does not show) or when so
-many techs changed that one read of all is cheaper. Nothing is dropped: changes that arrive while a
+be applied as a delta (a change that names no tech, health of an account the board does not show)
+or when so many techs changed that one read of all is cheaper. Nothing is dropped: changes that arrive while a
 load is in flight, or while a full reload waits for its second, are loaded right after it.
 
 Every load carries a generation; navigation starts a new one at once, so an answer for an older
@@ -30,6 +30,7 @@ from app.bus import (
     BusyChanged,
     ConflictChanged,
     HealthChanged,
+    TechsChanged,
 )
 from app.domain.ids import BookingId, TechId
 from app.domain.time import Interval
@@ -52,8 +53,8 @@ class PendingChanges:
     bookings: set[BookingId] = field(default_factory=set)
 
     def note(self, event: object, snapshot: BoardSnapshot | None) -> None:
-        if isinstance(event, BusyChanged) and event.tech_ids:
-            self.techs.update(event.tech_ids)
+        if isinstance(event, BusyChanged | TechsChanged) and event.tech_ids:
+            self.techs.update(event.tech_ids)  # a tech added, edited or removed: their row alone
         elif isinstance(event, AccountsChanged):
             self.techs.add(event.tech_id)
         elif isinstance(event, BookingChanged):
@@ -63,7 +64,7 @@ class PendingChanges:
             self.bookings.add(event.booking_id)
         elif isinstance(event, HealthChanged) and (owner := _account_owner(snapshot, event)) is not None:
             self.techs.add(owner)
-        else:  # TechsChanged, an unknown account, or anything new: read it all
+        else:  # a change naming no tech, an account the board does not show, anything new: read all
             self.full = True
 
     @property

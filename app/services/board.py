@@ -52,9 +52,10 @@ class BoardSnapshot:
             raise ValueError("a delta patches only the snapshot of its own window")
         fresh = {row.tech.id: row for row in delta.rows}
         gone = {b.id for row in self.rows if row.tech.id in delta.tech_ids for b in row.bookings}
+        renamed = any(r.tech.id in fresh and fresh[r.tech.id].tech.name != r.tech.name for r in self.rows)
         rows = [fresh.pop(row.tech.id, None) if row.tech.id in delta.tech_ids else row for row in self.rows]
         kept = [row for row in rows if row is not None]
-        if fresh:  # a tech the board did not show yet: in name order, as a snapshot sorts them
+        if fresh or renamed:  # a tech new to the board, or renamed: in name order, as a snapshot sorts
             kept = sorted([*kept, *fresh.values()], key=lambda r: r.tech.name.lower())
         because = {b: text for b, text in self.assigned_because.items() if b not in gone}
         return replace(

@@ -10,7 +10,7 @@ from app.domain.ids import BookingId, TechId
 from app.domain.time import FixedClock, Interval, zone
 from app.services.board import BoardSnapshot
 from app.services.container import Services
-from tests.ui.business import DEMO_NOW, MONDAY, Business, add_busy, at, build_business
+from tests.ui.business import DEMO_NOW, MONDAY, Business, add_busy, add_tech, at, build_business
 from ui.board.layout import BoardMode, board_window
 
 WED = MONDAY + timedelta(days=2)
@@ -88,3 +88,18 @@ def test_a_delta_patches_only_the_snapshot_of_its_own_window(services: Services,
     delta = services.board.rows(next_week, [business.techs["Dana Ortiz"].id])
     with pytest.raises(ValueError, match="its own window"):
         services.board.snapshot(WEEK).patched(delta)
+
+
+def test_a_tech_added_or_renamed_takes_their_place_in_name_order(
+    services: Services, business: Business
+) -> None:
+    before = services.board.snapshot(WEEK)
+    newcomer = add_tech(services, "Kim Park")
+    sam = services.techs.edit(business.techs["Sam Whitaker"].id, name="Aaron Whitaker")
+
+    after = before.patched(services.board.rows(WEEK, [newcomer.id, sam.id]))
+
+    names = [row.tech.name for row in after.rows]
+    assert names[0] == "Aaron Whitaker" and "Kim Park" in names
+    assert names == sorted(names, key=str.lower)
+    assert after == services.board.snapshot(WEEK)

@@ -175,3 +175,20 @@ def test_a_delta_for_the_old_period_never_lands_after_navigation(
     qtbot.wait(100)
     assert windows == [win._shown().window]
     assert win.board.first_day == MONDAY + timedelta(days=3)
+
+
+def test_a_tech_edited_elsewhere_is_a_delta_of_their_row(
+    qtbot: QtBot, business: Business, calls: Calls, busy_window: MainWindow, services: Services
+) -> None:
+    win = busy_window
+    qtbot.waitUntil(lambda: win.refresher.idle, timeout=10_000)
+    full_before = calls.snapshots
+    elena = services.techs.edit(business.techs["Elena Novak"].id, color="#123456")  # publishes TechsChanged
+
+    def recoloured() -> bool:
+        row = win.snapshot.row_for(elena.id) if win.snapshot else None
+        return row is not None and row.tech.color == "#123456"
+
+    qtbot.waitUntil(recoloured, timeout=10_000)
+
+    assert calls.rows == [{elena.id}] and calls.snapshots == full_before
