@@ -94,15 +94,15 @@ class FeedRelay:
 
         TechsChanged and BusyChanged naming no tech mean "any tech": the board reads everything
         again (jobs on no tech too), as do the conflicts panel and a tech's settings. The health
-        panel reloads on AccountsChanged and HealthChanged (told for every account), the inbox
-        on NotificationAdded (told for the newest alert).
+        panel reloads on AccountsChanged (told for every tech with a calendar; not HealthChanged
+        per account, which the board would match against every row it shows, thousands of times
+        at 1,000 techs), the inbox on NotificationAdded (told for the newest alert).
         """
         with self._uow(read_only=True) as uow:
             accounts = uow.accounts.list()
             newest = uow.notifications.list(limit=1)
         events: list[Event] = [TechsChanged(()), BusyChanged(())]
         events += [AccountsChanged(tech_id) for tech_id in dict.fromkeys(a.tech_id for a in accounts)]
-        events += [HealthChanged(account.id) for account in accounts]
         events += [NotificationAdded(notification.id) for notification in newest]
         return events
 
