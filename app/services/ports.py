@@ -150,6 +150,10 @@ class BusyBlockRepository(Protocol):
         """Calendar busy blocks of these techs overlapping `window`."""
         ...
 
+    def for_calendar(self, calendar_id: CalendarId, window: Interval) -> list[BusyBlock]:
+        """The blocks made from one calendar's events (not time off) overlapping `window`."""
+        ...
+
     def spans(self, tech_ids: Sequence[TechId], window: Interval) -> list[tuple[TechId, Interval]]:
         """(tech, time) of the calendar busy blocks of these techs overlapping `window`."""
         ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Row, delete, insert, select
+from sqlalchemy import CursorResult, Row, Table, delete, insert, select
 
 from app.domain.changes import ChangeKind
 from app.domain.ids import BookingId, CalendarId, TechId
@@ -21,6 +21,10 @@ from storage.repositories.base import SqlRepository, assign
 CHUNK = 500
 
 T = TypeVar("T")
+
+# The tables themselves, for inserts that need no ORM object back.
+_REMOTE_EVENTS = cast(Table, RemoteEventRow.__table__)
+_BUSY_BLOCKS = cast(Table, BusyBlockRow.__table__)
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -114,7 +118,8 @@ class SqlRemoteEventRepository(SqlRepository):
                 else:
                     assign(row, values)
         if new:
-            self._session.execute(insert(RemoteEventRow), new)
+            # Into the table, as busy blocks are: mirrored events are not in the change feed.
+            self._session.execute(insert(_REMOTE_EVENTS), new)
 
     def get(self, calendar_id: CalendarId, remote_id: str) -> RemoteEvent | None:
         row = self._row(calendar_id, remote_id)
@@ -189,7 +194,40 @@ def _block(row: BusyBlockRow | Row[Any]) -> BusyBlock:
     )
 
 
-_BLOCK_COLUMNS = tuple(BusyBlockRow.__table__.c)
+# What the block reads select, in the order `_unpacked` unpacks them.
+_BLOCK_COLUMNS = tuple(
+    BusyBlockRow.__table__.c[name]
+    for name in (
+        "tech_id",
+        "start",
+        "end",
+        "source",
+        "title",
+        "calendar_id",
+        "occurrence_remote_id",
+        "all_day",
+        "tentative",
+        "calendar_name",
+    )
+)
+
+
+def _unpacked(rows: Iterable[Sequence[Any]]) -> list[BusyBlock]:
+    """Blocks from rows of `_BLOCK_COLUMNS`, unpacked by position."""
+    return [
+        BusyBlock(
+            tech_id=TechId(tech),
+            interval=Interval(start, end),
+            source=source,
+            title=title,
+            calendar_id=CalendarId(calendar),
+            remote_id=occurrence,
+            all_day=all_day,
+            tentative=tentative,
+            calendar_name=calendar_name,
+        )
+        for tech, start, end, source, title, calendar, occurrence, all_day, tentative, calendar_name in rows
+    ]
 
 
 class SqlBusyBlockRepository(SqlRepository):
@@ -233,7 +271,9 @@ class SqlBusyBlockRepository(SqlRepository):
                 )
             )
         if rows:
-            self._session.execute(insert(BusyBlockRow), rows)
+            # Into the table, not through the ORM's bulk insert: no object is wanted back, and the
+            # ORM's per-row bookkeeping was a tenth of an initial sync (the feed is noted below).
+            self._session.execute(insert(_BUSY_BLOCKS), rows)
         self._note_busy(calendar_id, {str(row["tech_id"]) for row in rows}, removed)
 
     def clear_calendar(self, calendar_id: CalendarId) -> None:
@@ -269,9 +309,29 @@ class SqlBusyBlockRepository(SqlRepository):
             )
             .order_by(BusyBlockRow.start, BusyBlockRow.tech_id, BusyBlockRow.id)
         )
-        # Plain rows, not ORM objects: the board reads a week of 200 techs here and only reads it.
-        rows = self._session.execute(query.with_only_columns(*_BLOCK_COLUMNS, maintain_column_froms=True))
-        return [_block(row) for row in rows]
+        # Plain rows on the session's connection (no ORM loading step), unpacked by position: the
+        # board reads a week of 200 techs here and only reads it. The connection does not flush
+        # by itself as the session would.
+        if self._session.autoflush:
+            self._session.flush()
+        rows = self._session.connection().execute(
+            query.with_only_columns(*_BLOCK_COLUMNS, maintain_column_froms=True)
+        )
+        return _unpacked(rows)
+
+    def for_calendar(self, calendar_id: CalendarId, window: Interval) -> list[BusyBlock]:
+        """The blocks one calendar's events made that overlap the half-open `window`, by start."""
+        query = (
+            select(*_BLOCK_COLUMNS)
+            .where(
+                BusyBlockRow.calendar_id == calendar_id,
+                BusyBlockRow.occurrence_remote_id.is_not(None),
+                BusyBlockRow.start < window.end,
+                BusyBlockRow.end > window.start,
+            )
+            .order_by(BusyBlockRow.start, BusyBlockRow.id)
+        )
+        return _unpacked(self._session.execute(query))
 
     def spans(self, tech_ids: Sequence[TechId], window: Interval) -> list[tuple[TechId, Interval]]:
         query = select(BusyBlockRow.tech_id, BusyBlockRow.start, BusyBlockRow.end).where(

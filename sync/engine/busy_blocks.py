@@ -37,9 +37,9 @@ def past_blocks(
     found: dict[str, list[BusyBlock]] = {}
     if not calendar_blocks(calendar, tech):
         return found
-    for block in uow.busy.for_techs([tech.id], Interval(_LONG_AGO, horizon.start)):
+    for block in uow.busy.for_calendar(calendar.id, Interval(_LONG_AGO, horizon.start)):
         if (
-            block.calendar_id == calendar.id
+            block.tech_id == tech.id
             and block.remote_id is not None
             and block.interval.end <= horizon.start
             and (tech.tentative_blocks or not block.tentative)
@@ -52,8 +52,8 @@ def blocks_by_series(
     uow: UnitOfWork, tech: Technician, calendar_id: CalendarId, horizon: Interval
 ) -> dict[str, list[BusyBlock]]:
     found: dict[str, list[BusyBlock]] = {}
-    for block in uow.busy.for_techs([tech.id], horizon):
-        if block.calendar_id == calendar_id and block.remote_id is not None:
+    for block in uow.busy.for_calendar(calendar_id, horizon):
+        if block.tech_id == tech.id and block.remote_id is not None:
             found.setdefault(block.remote_id, []).append(block)
     return found
 

@@ -294,6 +294,28 @@ def test_replacing_the_blocks_of_many_events_at_once(
     assert first["e1"][0] not in blocks and first["e2"][0] not in blocks
 
 
+def test_one_calendars_blocks_leave_out_its_neighbours_and_anything_else_in_the_window(
+    db: Database, people: tuple[Technician, Customer], google_calendar: Calendar
+) -> None:
+    ana, _ = people
+    cal = google_calendar.id
+    other = calendar(google_calendar.account_id, remote_id="family@example.test")
+    with db.unit_of_work() as uow:
+        uow.calendars.add(other)
+        uow.commit()
+    mine = [_block(ana.id, cal, T0 + n * HOUR, remote_id=f"e{n}") for n in range(3)]
+    before = _block(ana.id, cal, T0 - 5 * HOUR, remote_id="early")
+    theirs = _block(ana.id, other.id, T0, remote_id="family")
+    with db.unit_of_work() as uow:
+        uow.busy.replace_for_events(cal, {"series": mine, "early": [before]})
+        uow.busy.replace_for_events(other.id, {"family": [theirs]})
+        uow.commit()
+    with db.unit_of_work() as uow:
+        assert uow.busy.for_calendar(cal, Interval(T0, T0 + 24 * HOUR)) == mine
+        assert uow.busy.for_calendar(cal, Interval(T0 - 24 * HOUR, T0)) == [before]
+        assert uow.busy.for_calendar(other.id, Interval(T0, T0 + 24 * HOUR)) == [theirs]
+
+
 @pytest.mark.sqlite_only
 def test_busy_blocks_for_many_techs_use_the_index(db: Database) -> None:
     ids = [TechId(new_id()) for _ in range(50)]
