@@ -7,6 +7,7 @@ the first slot across a whole crew is a handful of linear passes rather than a s
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -44,17 +45,33 @@ def day_window(timezone: str, day: date) -> Interval:
 def business_intervals(tech: Technician, window: Interval) -> list[Interval]:
     """The tech's open hours on every local date `window` touches, clipped to `window`."""
     tz = zone(tech.timezone)
-    day = window.start.astimezone(tz).date()
-    last = window.end.astimezone(tz).date()
+    days = _open_days(
+        tech.hours, tech.timezone, window.start.astimezone(tz).date(), window.end.astimezone(tz).date()
+    )
+    # Clipping the merged days gives what merging the clipped spans would: both are the union's
+    # spans inside `window`. Only the spans at the window's two edges need cutting.
+    first = bisect_right(days, window.start, key=_end_of)
     spans: list[Interval] = []
+    for span in days[first:]:
+        if span.start >= window.end:
+            break
+        if window.contains(span):
+            spans.append(span)
+        elif (clipped := span.intersection(window)) is not None:
+            spans.append(clipped)
+    return spans
+
+
+@lru_cache(maxsize=4096)
+def _open_days(hours: BusinessHours, timezone: str, first: date, last: date) -> tuple[Interval, ...]:
+    """Open hours from local `first` to `last` (both included) as merged UTC spans; remembered because
+    every search of a fortnight asks for the same days of the same few hours."""
+    spans: list[Interval] = []
+    day = first
     while day <= last:
-        for span in _open_spans(tech.hours, tech.timezone, day):
-            if window.contains(span):
-                spans.append(span)
-            elif (clipped := span.intersection(window)) is not None:
-                spans.append(clipped)
+        spans.extend(_open_spans(hours, timezone, day))
         day += timedelta(days=1)
-    return merge(spans)
+    return tuple(merge(spans))
 
 
 @lru_cache(maxsize=8192)
@@ -149,6 +166,10 @@ def _merged_within(busy: Iterable[Interval], window: Interval) -> list[Interval]
 
 def _start_of(span: Interval) -> datetime:
     return span.start
+
+
+def _end_of(span: Interval) -> datetime:
+    return span.end
 
 
 def _subtract_merged(base: list[Interval], holes: list[Interval]) -> list[Interval]:

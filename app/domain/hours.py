@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, time, timedelta, tzinfo
+from functools import lru_cache
 
 from app.domain.time import Interval, local_to_utc
 from app.errors import InvalidInput
@@ -70,26 +71,33 @@ class BusinessHours:
     @classmethod
     def parse(cls, text: str) -> BusinessHours:
         """Read the text form; InvalidInput names the part that is wrong."""
-        days: list[list[DaySpan]] = [[] for _ in range(7)]
-        cleaned = text.strip().lower()
-        if not cleaned:
-            raise _bad(text, "it is empty")
-        for chunk in (c.strip() for c in cleaned.split(";")):
-            if not chunk:
-                continue
-            pieces = chunk.split()
-            if len(pieces) != 2:
-                raise _bad(text, f"'{chunk}' should be a day range and times, like 'mon-fri 08:00-17:00'")
-            day_part, span_part = pieces
-            for index in _day_range(text, day_part):
-                if days[index]:
-                    raise _bad(text, f"{DAY_NAMES[index]} is given twice")
-                days[index] = _spans(text, span_part)
-        return cls(tuple(tuple(d) for d in days))
+        return _parsed(text)
 
     @classmethod
     def default(cls) -> BusinessHours:
         return cls.parse(DEFAULT_HOURS_TEXT)
+
+
+@lru_cache(maxsize=1024)
+def _parsed(text: str) -> BusinessHours:
+    """Remembered (the value is immutable): a crew shares a few texts, and every read of the techs
+    (the booking page reads them on each request) turns them into hours again."""
+    days: list[list[DaySpan]] = [[] for _ in range(7)]
+    cleaned = text.strip().lower()
+    if not cleaned:
+        raise _bad(text, "it is empty")
+    for chunk in (c.strip() for c in cleaned.split(";")):
+        if not chunk:
+            continue
+        pieces = chunk.split()
+        if len(pieces) != 2:
+            raise _bad(text, f"'{chunk}' should be a day range and times, like 'mon-fri 08:00-17:00'")
+        day_part, span_part = pieces
+        for index in _day_range(text, day_part):
+            if days[index]:
+                raise _bad(text, f"{DAY_NAMES[index]} is given twice")
+            days[index] = _spans(text, span_part)
+    return BusinessHours(tuple(tuple(d) for d in days))
 
 
 def _span_text(span: DaySpan) -> str:

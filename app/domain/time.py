@@ -112,13 +112,19 @@ class Interval:
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """Sorted, non-overlapping union of `intervals` (touching spans are joined)."""
     result: list[Interval] = []
-    for item in sorted(i for i in intervals if not i.empty):
+    # By start alone: spans starting together all join one, so their order among themselves cannot
+    # change the union, and comparing instants is much cheaper than comparing whole intervals.
+    for item in sorted((i for i in intervals if not i.empty), key=_start):
         if result and item.start <= result[-1].end:
             if item.end > result[-1].end:
                 result[-1] = Interval(result[-1].start, item.end)
         else:
             result.append(item)
     return result
+
+
+def _start(span: Interval) -> datetime:
+    return span.start
 
 
 def subtract(base: Iterable[Interval], holes: Iterable[Interval]) -> list[Interval]:

@@ -27,7 +27,7 @@ from app.domain.assignment import (
     Candidate,
     choose_tech,
 )
-from app.domain.availability import TechSchedule
+from app.domain.availability import TechSchedule, time_off_interval
 from app.domain.booking_slots import DEFAULT_STEP, OfferedStart, free_for, offered_starts, on_grid
 from app.domain.ids import BookingId, CustomerId, NotificationId, TechId, new_id
 from app.domain.model import Audience, Booking, Customer, Notification, Technician
@@ -39,7 +39,7 @@ from app.services.bookings import BookingEdit, BookingService, NewBooking
 from app.services.joined_work import HeldBus, LentFactory
 from app.services.manage_links import KEY_SETTING, booking_of, manage_token, new_key
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
-from app.services.schedule import busy_blocks, busy_spans
+from app.services.schedule import busy_blocks
 from app.services.service_types import find_service, page_store, store_settings
 from app.services.techs import find_tech
 from app.services.text import one_line, typed_line
@@ -431,14 +431,22 @@ class OnlineBookingService:
             )
 
     def _schedules(self, uow: UnitOfWork, service: ServiceType, window: Interval) -> list[TechSchedule]:
+        """The qualified techs with what keeps them busy in `window`: calendars, time off, jobs and the
+        buffer after each job booked from a service type (read in two statements: see SlotReads)."""
         techs = sorted(
             (t for t in uow.techs.list() if t.id in service.qualified),
             key=lambda t: t.id,
         )
-        busy = busy_spans(uow, techs, window)
-        # A job booked from a service type keeps its tech busy for its buffer too.
-        for tech_id, span in page_store(uow).assignments.buffers([t.id for t in techs], window):
+        ids = [t.id for t in techs]
+        busy: dict[TechId, list[Interval]] = {tech_id: [] for tech_id in ids}
+        reads = page_store(uow).slot_reads
+        for tech_id, span in reads.busy_spans(ids, window):
             busy[tech_id].append(span)
+        zones = {t.id: t.timezone for t in techs}
+        for item in reads.time_off(ids, window):
+            span = time_off_interval(item, zones[item.tech_id])
+            if span.overlaps(window):
+                busy[item.tech_id].append(span)
         return [TechSchedule(t, tuple(busy[t.id])) for t in techs]
 
     def _offers(self, uow: UnitOfWork, service: ServiceType, window: Interval) -> list[OfferedStart]:

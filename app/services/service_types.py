@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from app.domain.ids import BookingId, TechId, new_id
+from app.domain.model import TimeOff
 from app.domain.service_types import (
     LONGEST_BUFFER,
     LONGEST_JOB,
@@ -45,15 +46,27 @@ class AssignmentLog(Protocol):
     def for_booking(self, booking_id: BookingId) -> AutoAssignment | None: ...
     def explanations(self, booking_ids: Iterable[BookingId]) -> dict[BookingId, str]: ...
     def last_assigned(self, tech_ids: Iterable[TechId]) -> dict[TechId, datetime]: ...
-    def buffers(self, tech_ids: Sequence[TechId], window: Interval) -> builtins.list[tuple[TechId, Interval]]:
-        """The buffer after each live job booked from a service type, per tech, overlapping `window`."""
-        ...
 
 
 class OnlineBookingRepository(Protocol):
     def add(self, item: OnlineBooking) -> None: ...
     def get(self, booking_id: BookingId) -> OnlineBooking | None: ...
     def online_among(self, booking_ids: Iterable[BookingId]) -> set[BookingId]: ...
+
+
+class SlotReads(Protocol):
+    """What a slot search reads, and nothing more: it runs on every request of the booking page."""
+
+    def busy_spans(
+        self, tech_ids: Sequence[TechId], window: Interval
+    ) -> builtins.list[tuple[TechId, Interval]]:
+        """Live jobs, the buffer after each booked from a service type, and calendar busy blocks of
+        these techs: the spans overlapping `window`."""
+        ...
+
+    def time_off(self, tech_ids: Sequence[TechId], window: Interval) -> builtins.list[TimeOff]:
+        """These techs' time off that may overlap `window` (at least every entry that does)."""
+        ...
 
 
 class PageStore(Protocol):
@@ -63,6 +76,8 @@ class PageStore(Protocol):
     def assignments(self) -> AssignmentLog: ...
     @property
     def online(self) -> OnlineBookingRepository: ...
+    @property
+    def slot_reads(self) -> SlotReads: ...
 
 
 class Settings(Protocol):

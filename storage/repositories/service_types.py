@@ -10,17 +10,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.domain.ids import BookingId, TechId
-from app.domain.model import BookingStatus
 from app.domain.service_types import (
-    LONGEST_BUFFER,
     AutoAssignment,
     OnlineBooking,
     ServiceType,
     ServiceTypeId,
 )
-from app.domain.time import Interval
-from storage.orm import BookingRow
 from storage.repositories.base import SqlRepository, existing
+from storage.repositories.slot_reads import SqlSlotReads
 from storage.service_type_rows import AutoAssignmentRow, OnlineBookingRow, QualificationRow, ServiceTypeRow
 
 
@@ -136,30 +133,6 @@ class SqlAssignmentLog(SqlRepository):
         )
         return {TechId(tech_id): at for tech_id, at in self._session.execute(query)}
 
-    def buffers(self, tech_ids: Sequence[TechId], window: Interval) -> builtins.list[tuple[TechId, Interval]]:
-        """The buffer after each live job of these techs booked from a service type, overlapping `window`."""
-        if not tech_ids:
-            return []
-        query = (
-            select(BookingRow.tech_id, BookingRow.end, ServiceTypeRow.buffer_after)
-            .join(AutoAssignmentRow, AutoAssignmentRow.booking_id == BookingRow.id)
-            .join(ServiceTypeRow, ServiceTypeRow.id == AutoAssignmentRow.service_type_id)
-            .where(
-                BookingRow.tech_id.in_(tech_ids),
-                BookingRow.status == BookingStatus.SCHEDULED,
-                BookingRow.end >= window.start - LONGEST_BUFFER,
-                BookingRow.end < window.end,
-            )
-        )
-        found = []
-        for tech_id, end, buffer in self._session.execute(query):
-            if tech_id is None or end is None or not buffer:
-                continue
-            span = Interval(end, end + buffer)
-            if span.overlaps(window):
-                found.append((TechId(tech_id), span))
-        return found
-
 
 class SqlOnlineBookingRepository(SqlRepository):
     def add(self, item: OnlineBooking) -> None:
@@ -195,3 +168,4 @@ class SqlBookingPageStore:
         self.service_types = SqlServiceTypeRepository(session)
         self.assignments = SqlAssignmentLog(session)
         self.online = SqlOnlineBookingRepository(session)
+        self.slot_reads = SqlSlotReads(session)
