@@ -185,3 +185,30 @@ def test_since_a_pruned_entry_says_so_and_starts_from_the_oldest_kept(cli: Cli) 
     )
     kept = cli("changes", "--json")  # without --since: the feed as it is kept, nothing missed
     assert (kept.code, kept.err, kept.out) == (0, "", result.out)
+
+
+def test_follow_since_a_pruned_entry_says_so_and_follows_from_the_oldest_kept(cli: Cli) -> None:
+    db_url = os.environ["CREWBOARD_DB"]
+    assert cli(*TECH).code == 0
+    assert (
+        cli("tech", "add", "Sam Okafor", "--email", "sam@example.com", "--timezone", "America/Denver").code
+        == 0
+    )
+    entries = [json.loads(line) for line in cli("changes", "--json").out.splitlines()]
+    after_all = max(datetime.fromisoformat(entry["at"]) for entry in entries) + timedelta(seconds=1)
+    database = open_database(db_url)
+    try:
+        with database.unit_of_work() as uow:
+            uow.changes.prune(after_all, keep=1, limit=1000)
+            uow.commit()
+    finally:
+        database.dispose()
+    oldest = entries[-1]["seq"]
+    with _follow(db_url, 0) as (follower, out, err):
+        assert err.readline() == (
+            f"crewboard: changes before entry {oldest} were pruned (the feed keeps about a day),"
+            f" so this starts from entry {oldest}, the oldest kept.\n"
+        )
+        assert json.loads(out.readline()) == entries[-1]
+        follower.send_signal(signal.SIGTERM)
+        assert follower.wait(timeout=60) == 128 + signal.SIGTERM
