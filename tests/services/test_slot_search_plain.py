@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.domain.booking_slots import OfferedStart
@@ -41,8 +41,10 @@ from app.services.ports import UnitOfWork
 from app.services.service_types import page_store
 from tests.conftest import NOW
 
-BUSINESS_ZONE = "America/Chicago"
-ZONES = ("America/Chicago", "America/Los_Angeles", "Asia/Kolkata", "Europe/Berlin")
+# Offices west and east of UTC, and techs up to 14 hours from it: whole days off then reach into the
+# window from the UTC day before or after it.
+BUSINESS_ZONES = ("America/Chicago", "Pacific/Pago_Pago", "Asia/Kolkata")
+ZONES = ("America/Chicago", "America/Los_Angeles", "Asia/Kolkata", "Europe/Berlin", "Pacific/Kiritimati")
 HOURS = (
     "mon-fri 08:00-17:00",
     "mon-sun 00:00-24:00",
@@ -82,6 +84,8 @@ class Job:
     assigned: bool
     live: bool
     buffer_quarters: int | None  # booked from a service type with this buffer; None: booked by hand
+    # Set: the job ends this many quarter hours before the window opens (its buffer may reach in).
+    before_window: int | None
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class Plan:
     buffer_quarters: int
     clock_minutes: int  # after FIRST_DAY's second midnight (UTC)
     days: int
+    business_zone: str
 
 
 def _spans(techs: int, shortest: int) -> st.SearchStrategy[Span]:
@@ -126,6 +131,7 @@ def plans(draw: st.DrawFn) -> Plan:
     jobs = st.builds(
         Job,
         span=_spans(count, 1),
+        before_window=st.none() | st.integers(0, 12),
         assigned=MOSTLY,
         live=MOSTLY,
         buffer_quarters=st.none() | st.integers(0, 16),
@@ -141,6 +147,7 @@ def plans(draw: st.DrawFn) -> Plan:
         buffer_quarters=draw(st.integers(0, 8)),
         clock_minutes=draw(st.integers(0, 3 * 24 * 60)),
         days=draw(st.integers(1, 4)),
+        business_zone=draw(st.sampled_from(BUSINESS_ZONES)),
     )
 
 
@@ -151,12 +158,30 @@ def plans(draw: st.DrawFn) -> Plan:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(plan=plans())
+# A whole day off in the zone furthest east, the day after the window's last UTC date, still takes
+# the window's last hour from an office in the zone furthest west.
+@example(
+    plan=Plan(
+        techs=(TechPlan("Pacific/Kiritimati", "mon-sun 00:00-24:00", active=True, qualified=True),),
+        blocks=(),
+        timed_off=(),
+        days_off=((0, 2, 1),),
+        jobs=(),
+        duration_quarters=1,
+        buffer_quarters=0,
+        clock_minutes=0,
+        days=1,
+        business_zone="Pacific/Pago_Pago",
+    )
+)
 def test_the_offered_starts_are_those_a_plain_search_finds(services: Services, plan: Plan) -> None:
     now = datetime.combine(FIRST_DAY + timedelta(days=1), time(0), UTC) + timedelta(
         minutes=plan.clock_minutes
     )
-    page = OnlineBookingService(services.uow, FixedClock(now), services.bus, BookingPolicy(BUSINESS_ZONE))
-    service, techs, busy = _write(services, plan)
+    page = OnlineBookingService(
+        services.uow, FixedClock(now), services.bus, BookingPolicy(plan.business_zone)
+    )
+    service, techs, busy = _write(services, plan, _window(page.policy, now, plan.days).start)
 
     offered = page.slots(service.id, days=plan.days)
 
@@ -175,8 +200,7 @@ def _plain_search(
     buffer, and none of what the plan made them busy with overlapping it."""
     tz = zone(policy.business_zone)
     today = now.astimezone(tz).date()
-    begin = max(local_midnight(today, tz), now + policy.notice)
-    end = local_midnight(today + timedelta(days=days), tz)
+    window = _window(policy, now, days)
     candidates = [t for t in techs if t.active and t.id in service.qualified]
     offered: list[OfferedStart] = []
     for offset in range(days):
@@ -184,7 +208,7 @@ def _plain_search(
         next_midnight = local_midnight(today + timedelta(days=offset + 1), tz)
         while start < next_midnight:
             job = Interval(start, start + service.occupies)
-            if begin <= job.start and job.end <= end:
+            if window.contains(job):
                 free = frozenset(
                     t.id
                     for t in candidates
@@ -194,6 +218,15 @@ def _plain_search(
                     offered.append(OfferedStart(start, start + service.duration, free))
             start += policy.step
     return offered
+
+
+def _window(policy: BookingPolicy, now: datetime, days: int) -> Interval:
+    """The page's days: from today in the office's zone (not before the notice) to a midnight there."""
+    tz = zone(policy.business_zone)
+    today = now.astimezone(tz).date()
+    return Interval(
+        max(local_midnight(today, tz), now + policy.notice), local_midnight(today + timedelta(days=days), tz)
+    )
 
 
 def _takes(spent: Interval, job: Interval) -> bool:
@@ -220,7 +253,7 @@ def _open_throughout(tech: Technician, job: Interval) -> bool:
 
 
 def _write(
-    services: Services, plan: Plan
+    services: Services, plan: Plan, opens: datetime
 ) -> tuple[ServiceType, list[Technician], dict[TechId, list[Interval]]]:
     """Store the plan; return the service, its techs and what the plan makes each of them busy with."""
     techs = [
@@ -279,14 +312,19 @@ def _write(
             tz = zone(tech.timezone)
             busy[tech.id].append(Interval(local_midnight(day, tz), local_midnight(until, tz)))
         for job in plan.jobs:
-            busy[techs[job.span.tech].id] += _write_job(uow, techs[job.span.tech], customer, job)
+            busy[techs[job.span.tech].id] += _write_job(uow, techs[job.span.tech], customer, job, opens)
         uow.commit()
     return service, techs, busy
 
 
-def _write_job(uow: UnitOfWork, tech: Technician, customer: Customer, job: Job) -> list[Interval]:
+def _write_job(
+    uow: UnitOfWork, tech: Technician, customer: Customer, job: Job, opens: datetime
+) -> list[Interval]:
     """Store one job (and the service type it was booked from); what it keeps its tech busy with."""
     span = job.span.interval()
+    if job.before_window is not None:
+        end = opens - job.before_window * QUARTER
+        span = Interval(end - span.duration, end)
     booking = Booking(
         BookingId(new_id()),
         customer.id,
