@@ -16,6 +16,7 @@ from typing import overload
 
 from PySide6.QtCore import QRectF
 
+from app.domain.hours import BusinessHours
 from app.domain.ids import BookingId, TechId
 from app.domain.model import Booking, BusyBlock, BusySource, Conflict, Customer
 from app.domain.time import Interval, local_midnight, zone
@@ -229,7 +230,7 @@ class BookingTiles(Mapping[BookingId, Tile]):
 class BoardLayout:
     """The geometry of one snapshot: its axis, its rows (laid out lazily) and its jobs' tiles."""
 
-    __slots__ = ("_index_of", "axis", "by_booking", "row_height", "rows")
+    __slots__ = ("_index_of", "axis", "by_booking", "extents", "row_height", "rows")
 
     def __init__(
         self,
@@ -238,12 +239,14 @@ class BoardLayout:
         rows: RowLayouts,
         row_of: dict[BookingId, int],
         index_of: dict[TechId, int],
+        extents: dict[int, tuple[TechRow, Extent]] | None = None,
     ) -> None:
         self.axis = axis
         self.row_height = row_height
         self.rows = rows
         self.by_booking = BookingTiles(rows, row_of)
         self._index_of = index_of
+        self.extents = extents or {}  # each row's hours, by the row's identity (visible_minutes)
 
     @property
     def height(self) -> float:
@@ -292,45 +295,76 @@ class BoardLayout:
 # --- building ------------------------------------------------------------------------------------
 
 
+# The hours one row needs: (earliest start, latest end) in office-local minutes of the day, and
+# whether anything runs past midnight; None when the row has no hours and no jobs in the period.
+Extent = tuple[int, int, bool] | None
+
+
 def visible_minutes(
-    snapshot: BoardSnapshot, first_day: date, days: int, office: tzinfo, pad: int = 60
+    snapshot: BoardSnapshot,
+    first_day: date,
+    days: int,
+    office: tzinfo,
+    pad: int = 60,
+    extents: dict[int, tuple[TechRow, Extent]] | None = None,
 ) -> tuple[int, int]:
-    """The office-local hours worth showing: every tech's business hours and every job, padded."""
-    lo, hi = DEFAULT_FIRST_MINUTE + 60, DEFAULT_LAST_MINUTE - 60
-    seen = False
+    """The office-local hours worth showing: every tech's business hours and every job, padded.
+
+    `extents` keeps each row's hours by the row's identity: a delta that changed two rows works
+    out those two again, not the 8,000 items of the others."""
     clock = TimeAxis(first_day, days, office, 0, 24 * 60, 1.0)  # reads local days and minutes only
-
-    def note(start: datetime, end: datetime) -> None:
-        nonlocal lo, hi, seen
-        a_day, a_minute = clock.local_day_minute(start)
-        b_day, b_minute = clock.local_day_minute(end)
-        a_minute, b_minute = int(a_minute), int(b_minute)
-        if a_day != b_day and not (b_minute == 0 and b_day - a_day == 1):
-            lo, hi, seen = 0, 24 * 60, True
-            return
-        end_minute = 24 * 60 if b_day != a_day else b_minute
-        lo = min(lo, a_minute) if seen else a_minute
-        hi = max(hi, end_minute) if seen else end_minute
-        seen = True
-
+    hours_cache: dict[tuple[BusinessHours, str], list[Interval]] = {}
+    lo, hi, whole, seen = 24 * 60, 0, False, False
     for row in snapshot.rows:
-        tz = zone(row.tech.timezone)
-        for offset in range(-1, days + 1):
-            day = first_day + timedelta(days=offset)
-            for span in row.tech.hours.intervals_on(day, tz):
-                if span.overlaps(snapshot.window):
-                    note(span.start, span.end)
-        for booking in row.bookings:
-            if booking.start is not None and booking.duration is not None:
-                note(booking.start, booking.start + booking.duration)
+        kept = extents.get(id(row)) if extents is not None else None
+        if kept is not None and kept[0] is row:
+            extent = kept[1]
+        else:
+            extent = _row_extent(row, clock, snapshot.window, hours_cache)
+            if extents is not None:
+                extents[id(row)] = (row, extent)
+        if extent is not None:
+            lo, hi, whole, seen = min(lo, extent[0]), max(hi, extent[1]), whole or extent[2], True
     if not seen:
         return DEFAULT_FIRST_MINUTE, DEFAULT_LAST_MINUTE
+    if whole:
+        lo, hi = 0, 24 * 60
     first = max(0, (lo // 60) * 60 - pad)
     last = min(24 * 60, -(-hi // 60) * 60 + pad)
     if last - first < 6 * 60:  # never zoom in so far that a short job fills the screen
         last = min(24 * 60, first + 6 * 60)
         first = max(0, last - 6 * 60)
     return first, last
+
+
+def _row_extent(
+    row: TechRow,
+    clock: TimeAxis,
+    window: Interval,
+    hours_cache: dict[tuple[BusinessHours, str], list[Interval]],
+) -> Extent:
+    spans = hours_cache.get((row.tech.hours, row.tech.timezone))
+    if spans is None:  # techs share hours and zones: each pair is worked out once
+        tz = zone(row.tech.timezone)
+        spans = [
+            span
+            for offset in range(-1, clock.days + 1)
+            for span in row.tech.hours.intervals_on(clock.first_day + timedelta(days=offset), tz)
+            if span.overlaps(window)
+        ]
+        hours_cache[(row.tech.hours, row.tech.timezone)] = spans
+    lo, hi, whole, seen = 24 * 60, 0, False, False
+    pairs = [(span.start, span.end) for span in spans]
+    pairs += [(b.start, b.start + b.duration) for b in row.bookings if b.start is not None]
+    for start, end in pairs:
+        a_day, a_minute = clock.local_day_minute(start)
+        b_day, b_minute = clock.local_day_minute(end)
+        a, b = int(a_minute), int(b_minute)
+        if a_day != b_day and not (b == 0 and b_day - a_day == 1):
+            whole = True
+            continue
+        lo, hi, seen = min(lo, a), max(hi, 24 * 60 if b_day != a_day else b), True
+    return (lo, hi, whole) if seen or whole else None
 
 
 def build_layout(
@@ -347,7 +381,12 @@ def build_layout(
     """The layout of `snapshot`; rows are laid out when first asked for. Rows of `previous` that
     show the very same TechRow at the same place on the same axis are kept as they are (a delta
     that changed two techs re-lays out those two rows only)."""
-    first_minute, last_minute = minutes or visible_minutes(snapshot, first_day, days, office, pad)
+    same_days = previous is not None and (previous.axis.first_day, previous.axis.days) == (first_day, days)
+    extents = (
+        previous.extents if previous is not None and same_days and previous.axis.office == office else {}
+    )
+    first_minute, last_minute = minutes or visible_minutes(snapshot, first_day, days, office, pad, extents)
+    extents = {id(row): extents[id(row)] for row in snapshot.rows if id(row) in extents}  # no dead rows
     axis = TimeAxis(first_day, days, office, first_minute, last_minute, day_width)
     conflicted = {c.booking_id: c for c in snapshot.open_conflicts}
     reused: dict[int, RowLayout] = {}
@@ -364,7 +403,7 @@ def build_layout(
     )
     row_of = {b.id: index for index, r in enumerate(snapshot.rows) for b in r.bookings}
     index_of = {r.tech.id: index for index, r in enumerate(snapshot.rows)}
-    return BoardLayout(axis, row_height, rows, row_of, index_of)
+    return BoardLayout(axis, row_height, rows, row_of, index_of, extents)
 
 
 def _same_flags(row: RowLayout, conflicted: dict[BookingId, Conflict]) -> bool:

@@ -83,6 +83,8 @@ class BoardView(QAbstractScrollArea):
         self.viewport().setAcceptDrops(True)
         self.setFrameShape(QAbstractScrollArea.Shape.NoFrame)
         self.viewport().setAutoFillBackground(False)
+        # paintEvent fills every exposed pixel, so Qt may scroll by moving pixels (scrollContentsBy).
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.verticalScrollBar().setSingleStep(24)
@@ -273,7 +275,18 @@ class BoardView(QAbstractScrollArea):
             self._update_scrollbars()
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
-        self.viewport().update()
+        # Move what is already painted and paint only the strip scrolled into view: a full repaint
+        # of a week of 200 techs is some 500 tiles. Rows and the names beside them move up and
+        # down below the time header; days and the header move sideways right of the names.
+        vp = self.viewport()
+        header = self.header_height
+        if self._dragger.target is not None or abs(dx) >= vp.width() or abs(dy) >= vp.height():
+            vp.update()  # a drag's overlay follows the pointer, not the content
+            return
+        if dy:
+            vp.scroll(0, dy, QRect(0, header, vp.width(), vp.height() - header))
+        if dx:
+            vp.scroll(dx, 0, QRect(GUTTER, 0, vp.width() - GUTTER, vp.height()))
 
     def _ensure_visible(self, rect: QRectF) -> None:
         grid_w = self.viewport().width() - GUTTER
