@@ -17,6 +17,7 @@ import time
 from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from app.bus import Bus
 from app.domain.time import FixedClock
@@ -27,6 +28,7 @@ from app.services.service_types import ServiceTypeService
 from storage.database import open_database
 from tests.bench.availability import NOW, seed
 from tests.bench.common import MISSING, OK, Figure, from_samples, progress, report, timed
+from tests.bench.profile import enabled, spy
 from tests.pg import fresh_database, migrate_template, start_server, stopped_if_we_die
 
 RUNS = 100
@@ -47,11 +49,16 @@ def _shop(url: str) -> tuple[Services, OnlineBookingService, str]:
     return services, page, service.id
 
 
-def _slots(url: str) -> list[float]:
+def _slots(url: str, profiles: dict[str, Any]) -> list[float]:
     _services, page, service = _shop(url)
     for _ in range(WARMUP):
         page.slots(service)
-    return [timed(lambda: page.slots(service)) * 1000 for _ in range(RUNS)]
+    samples = [timed(lambda: page.slots(service)) * 1000 for _ in range(RUNS)]
+    if enabled():  # sampled apart from the timed runs, which a profiler would slow
+        with spy("booking_slots", profiles):
+            for _ in range(RUNS):
+                page.slots(service)
+    return samples
 
 
 def _bookings(url: str) -> tuple[float, int, int, int, int]:
@@ -128,7 +135,8 @@ def run(out: str | None) -> list[Figure]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="crewboard-bench-") as folder:
         progress("booking page: slots for a service over 14 days, 50 techs (SQLite)")
-        slots_ms = _slots(f"sqlite:///{Path(folder) / 'slots.db'}")
+        profiles: dict[str, Any] = {}
+        slots_ms = _slots(f"sqlite:///{Path(folder) / 'slots.db'}", profiles)
         figures.append(
             from_samples(
                 "booking_slots",
@@ -140,6 +148,8 @@ def run(out: str | None) -> list[Figure]:
                 note="OnlineBookingService.slots over SQLite, every tech qualified; 60 min + 30 min buffer",
             )
         )
+        if "booking_slots" in profiles:
+            figures[-1].extra["profile"] = profiles["booking_slots"]
         progress(f"booking page: {JOBS} bookings from {THREADS} threads (SQLite)")
         try:
             figures.append(_rate("sqlite", _bookings(f"sqlite:///{Path(folder) / 'rate.db'}"), None))
