@@ -125,11 +125,17 @@ class PollBook:
 
     def priority(self, calendar_id: CalendarId, jobs_today: bool = False) -> Priority:
         """How urgent its read is when the quota is short: fresh (noticed lately, or its tech has
-        jobs today), then polled, then checked."""
+        jobs today), then polled, then checked.
+
+        A calendar left unread as long as the safety-net check (or never read) is urgent too:
+        when there are more fresh calendars than the quota reads in a round, they would
+        otherwise take every round, and the rest would wait until their techs' jobs were over."""
         now = self._clock.now()
         with self._lock:
             signs = self._signs.get(calendar_id, PushSigns())
-        if jobs_today or (signs.last_notice is not None and now - signs.last_notice <= FRESH):
+            mark = self._reads.get(calendar_id)
+        overdue = mark is None or now - mark.started >= self.policy.slow
+        if jobs_today or overdue or (signs.last_notice is not None and now - signs.last_notice <= FRESH):
             return Priority.NOTICED
         return Priority.CHECKED if push_live(signs, now, self.policy) else Priority.POLLED
 

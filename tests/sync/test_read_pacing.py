@@ -111,3 +111,24 @@ async def test_while_paced_the_longest_unread_calendar_goes_first(world: World) 
         world.clock.advance(ROUND)
         await engine.run_due()  # two a round over six calendars: each read once
     assert sorted(reads[c] - before[c] for c in reads) == [1] * 6
+
+
+async def test_while_paced_a_calendar_left_unread_for_the_safety_net_check_is_read_anyway(
+    world: World,
+) -> None:
+    sam = world.add_tech("Sam")
+    world.add_tech("Ann")
+    world.book(tech="Sam", hours=2)  # Sam's two calendars are fresh for as long as his jobs last
+    # A budget of 12 a minute: 1.35 reads a round, fewer than Sam's two fresh calendars want.
+    engine = world.engine(pacer=ReadPacer(world.clock, PacerLimits.with_google_budget(12)))
+    reads = count_reads(world)
+    await engine.run_once()
+    before = Counter(reads)
+    others = [c for c in reads if c not in (sam.primary.id, sam.second.id)]
+    rounds = int(engine.polls.policy.slow / ROUND) + 12  # the check's interval, then two minutes
+    for _ in range(rounds):
+        world.clock.advance(ROUND)
+        await engine.run_due()
+    assert len(others) == 4
+    assert all(reads[c] > before[c] for c in others)  # each read again, fresh ones or not
+    assert reads[sam.primary.id] - before[sam.primary.id] > rounds // 4  # Sam's still go first
