@@ -305,8 +305,9 @@ class MainWindow(QMainWindow):
         window = board_window(self._mode, self._anchor, self.office)
         return Shown(self._mode, period_start(self._mode, self._anchor), window)
 
-    def _on_snapshot_loaded(self, snapshot: BoardSnapshot, shown: Shown, _changed: object) -> None:
-        self.board.set_now(self.services.clock.now())
+    def _on_snapshot_loaded(self, snapshot: BoardSnapshot, shown: Shown, changed: object) -> None:
+        if changed is None:  # a full load; a delta repaints only its rows (the clock ticks anyway)
+            self.board.set_now(self.services.clock.now())
         self.board.set_snapshot(snapshot, shown.mode, shown.first)
         self.tech_model.set_techs([row.tech for row in snapshot.rows])
         self.unassigned_model.set_jobs(snapshot.unassigned, snapshot.customers)

@@ -9,6 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QRect
+from PySide6.QtGui import QPaintEvent
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.bus import BusyChanged, TechsChanged
@@ -192,3 +195,37 @@ def test_a_tech_edited_elsewhere_is_a_delta_of_their_row(
     qtbot.waitUntil(recoloured, timeout=10_000)
 
     assert calls.rows == [{elena.id}] and calls.snapshots == full_before
+
+
+def test_a_delta_repaints_only_the_rows_it_replaced(
+    qtbot: QtBot,
+    business: Business,
+    busy_window: MainWindow,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    win = busy_window
+    qtbot.waitUntil(lambda: win.refresher.idle, timeout=10_000)
+    styled = QApplication.instance()
+    assert styled is not None
+    styled.processEvents()
+    painted: list[QRect] = []
+    paint = win.board.paintEvent
+
+    def recorded(event: QPaintEvent) -> None:
+        painted.append(event.rect())
+        paint(event)
+
+    monkeypatch.setattr(win.board, "paintEvent", recorded)
+    dana = business.techs["Dana Ortiz"]
+    add_busy(services, dana, business.calendars["Dana Ortiz"], Interval(at(WED, 12), at(WED, 13)), "Dentist")
+    services.bus.publish(BusyChanged((dana.id,)))
+    qtbot.waitUntil(lambda: "Dentist" in busy_titles(win, dana.id), timeout=10_000)
+    styled.processEvents()
+
+    layout = win.board.board_layout
+    index = layout.row_index(dana.id) if layout else None
+    assert layout is not None and index is not None
+    top = win.board.header_height + index * layout.row_height - win.board.verticalScrollBar().value()
+    assert painted, "the new block was never painted"
+    assert all(top - 1 <= r.top() and r.bottom() <= top + layout.row_height + 1 for r in painted)

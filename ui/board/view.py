@@ -37,6 +37,7 @@ from ui.board.drag import BoardDragger
 from ui.board.layout import BoardLayout, BoardMode, Tile, TileKind, build_layout, snap
 from ui.board.paint_grid import paint_grid
 from ui.board.paint_margins import paint_margins
+from ui.board.repaint import changed_row_bands, scroll_regions
 from ui.board.scene import (
     EMPTY_TEXT,
     GUTTER,
@@ -147,10 +148,12 @@ class BoardView(QAbstractScrollArea):
 
     def set_snapshot(self, snapshot: BoardSnapshot, mode: BoardMode, first_day: date) -> None:
         """Show `snapshot` (covering `mode.days` days from `first_day`); geometry is computed here."""
+        old_layout, old_snapshot = self._layout, self._snapshot
         self._snapshot = snapshot
         self._mode = mode
         self._first_day = first_day
-        self._relayout()
+        self._relayout(repaint=False)
+        self._repaint_changed_rows(old_layout, old_snapshot)
         self._dragger.resume(snapshot)
         layout = self._layout
         if self._selected is not None and layout is not None and self._selected not in layout.by_booking:
@@ -231,7 +234,23 @@ class BoardView(QAbstractScrollArea):
     def sizeHint(self) -> QSize:
         return QSize(1100, 640)
 
-    def _relayout(self) -> None:
+    def _repaint_changed_rows(self, old_layout: BoardLayout | None, old: BoardSnapshot | None) -> None:
+        """Repaint the rows a delta replaced, or everything when more than rows changed."""
+        vp = self.viewport()
+        bands = changed_row_bands(
+            old_layout if self._dragger.target is None else None,
+            self._layout,
+            old,
+            self._snapshot,
+            QRect(0, self.header_height, vp.width(), vp.height() - self.header_height),
+            self.verticalScrollBar().value(),
+        )
+        if bands is None:
+            vp.update()
+        for band in bands or ():
+            vp.update(band)
+
+    def _relayout(self, repaint: bool = True) -> None:
         if self._snapshot is None or self._first_day is None:
             self._layout = None
         else:
@@ -252,7 +271,8 @@ class BoardView(QAbstractScrollArea):
                 previous=self._layout,
             )
         self._update_scrollbars()
-        self.viewport().update()
+        if repaint:
+            self.viewport().update()
 
     def _update_scrollbars(self) -> None:
         layout = self._layout
@@ -275,18 +295,15 @@ class BoardView(QAbstractScrollArea):
             self._update_scrollbars()
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
-        # Move what is already painted and paint only the strip scrolled into view: a full repaint
-        # of a week of 200 techs is some 500 tiles. Rows and the names beside them move up and
-        # down below the time header; days and the header move sideways right of the names.
+        # Move what is already painted and paint only the strip scrolled into view (a full repaint
+        # of a week of 200 techs is some 500 tiles); a drag's overlay follows the pointer instead.
         vp = self.viewport()
-        header = self.header_height
-        if self._dragger.target is not None or abs(dx) >= vp.width() or abs(dy) >= vp.height():
-            vp.update()  # a drag's overlay follows the pointer, not the content
+        regions = scroll_regions(vp.rect(), self.header_height, GUTTER, dx, dy)
+        if regions is None or self._dragger.target is not None:
+            vp.update()
             return
-        if dy:
-            vp.scroll(0, dy, QRect(0, header, vp.width(), vp.height() - header))
-        if dx:
-            vp.scroll(dx, 0, QRect(GUTTER, 0, vp.width() - GUTTER, vp.height()))
+        for rect, (sx, sy) in regions:
+            vp.scroll(sx, sy, rect)
 
     def _ensure_visible(self, rect: QRectF) -> None:
         grid_w = self.viewport().width() - GUTTER
