@@ -217,6 +217,14 @@ class SyncProcess:
     def alive(self) -> bool:
         return self.child is not None and self.child.poll() is None
 
+    def log_tail(self, lines: int = 25) -> str:
+        """The last lines the sync processes wrote (stdout and stderr), to say why one stopped."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError as error:
+            return f"(its output could not be read: {error})"
+        return "\n".join(text.splitlines()[-lines:])
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A loopback port nothing listens on now (the sync binds it with SO_REUSEADDR at every start)."""
@@ -873,7 +881,8 @@ def run_soak(config: SoakConfig, store: TokenStore | None = None) -> SoakResult:
             elif not sync.alive():  # it stopped by itself: that is a finding, then carry on
                 code = sync.child.returncode if sync.child is not None else None
                 result.failures.append(
-                    f"the sync process exited by itself during the soak (exit code {code})"
+                    f"the sync process exited by itself during the soak (exit code {code}); "
+                    f"the end of its output:\n{sync.log_tail()}"
                 )
                 sync.kill()
                 sync.start()
