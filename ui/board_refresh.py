@@ -53,7 +53,9 @@ class PendingChanges:
     bookings: set[BookingId] = field(default_factory=set)
 
     def note(self, event: object, snapshot: BoardSnapshot | None) -> None:
-        if isinstance(event, BusyChanged | TechsChanged) and event.tech_ids:
+        if isinstance(event, BusyChanged) and event.tech_ids:
+            self.techs.update(event.tech_ids)
+        elif isinstance(event, TechsChanged) and len(event.tech_ids) == 1:
             self.techs.update(event.tech_ids)  # a tech added, edited or removed: their row alone
         elif isinstance(event, AccountsChanged):
             self.techs.add(event.tech_id)
@@ -64,7 +66,9 @@ class PendingChanges:
             self.bookings.add(event.booking_id)
         elif isinstance(event, HealthChanged) and (owner := _account_owner(snapshot, event)) is not None:
             self.techs.add(owner)
-        else:  # a change naming no tech, an account the board does not show, anything new: read all
+        else:
+            # Techs by the batch (how the feed relay's catch-up says "everything"), a change that
+            # names no tech, an account the board does not show, anything new: read it all.
             self.full = True
 
     @property
