@@ -94,6 +94,33 @@ def free_intervals(tech: Technician, window: Interval, busy: Iterable[Interval])
     return _subtract_merged(business_intervals(tech, window), _merged_within(busy, window))
 
 
+def free_stretches(
+    tech: Technician, window: Interval, busy: Iterable[Interval], shortest: timedelta
+) -> Iterator[tuple[datetime, datetime]]:
+    """The (start, end) of each of `free_intervals` at least `shortest` long, in order.
+
+    A busy fortnight leaves many gaps too short for any job; this walk skips them without making
+    an Interval for each, which is most of what a crew-wide search of free time costs.
+    """
+    holes = _merged_within(busy, window)
+    count = len(holes)
+    first_hole = 0
+    for span in business_intervals(tech, window):
+        cursor, end = span.start, span.end
+        while first_hole < count and holes[first_hole].end <= cursor:
+            first_hole += 1
+        index = first_hole
+        while index < count and holes[index].start < end:
+            hole = holes[index]
+            if hole.start > cursor and hole.start - cursor >= shortest:
+                yield cursor, hole.start
+            if hole.end > cursor:
+                cursor = hole.end
+            index += 1
+        if cursor < end and end - cursor >= shortest:
+            yield cursor, end
+
+
 def busy_within_hours(tech: Technician, window: Interval, busy: Iterable[Interval]) -> list[Interval]:
     """Open hours inside `window` that are taken; with `free_intervals` it partitions the hours."""
     hours = business_intervals(tech, window)

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
-from app.domain.availability import TechSchedule, free_intervals
+from app.domain.availability import TechSchedule, free_intervals, free_stretches
 from app.domain.ids import TechId
 from app.domain.service_types import ServiceType
 from app.domain.time import Interval, local_midnight, zone
@@ -43,15 +44,15 @@ def offered_starts(
     if step <= timedelta(0):
         raise ValueError("the grid step must be positive")
     need = service.occupies
+    tz = zone(business_zone)
     free_at: dict[datetime, set[TechId]] = {}
     for schedule in schedules:
         tech = schedule.tech
         if tech.id not in service.qualified or not tech.active:
             continue
-        for span in free_intervals(tech, window, schedule.busy):
-            if span.duration < need:
-                continue  # most gaps in a busy day are short: no grid work for them
-            for start in _grid(span, need, business_zone, step):
+        # Most gaps in a busy day are too short for the job: no grid work for them.
+        for free_from, free_until in free_stretches(tech, window, schedule.busy, need):
+            for start in _grid(free_from, free_until, need, tz, business_zone, step):
                 free_at.setdefault(start, set()).add(tech.id)
     return [
         OfferedStart(start, start + service.duration, frozenset(techs))
@@ -74,26 +75,32 @@ def free_for(schedules: Iterable[TechSchedule], service: ServiceType, start: dat
 
 def on_grid(start: datetime, business_zone: str, step: timedelta = DEFAULT_STEP) -> bool:
     """Whether `start` is one of the grid's times (a page only books what it could have offered)."""
-    return _first_on_grid(start, business_zone, step) == start
+    return _first_on_grid(start, zone(business_zone), business_zone, step) == start
 
 
-def _grid(span: Interval, need: timedelta, business_zone: str, step: timedelta) -> Iterable[datetime]:
-    start = _first_on_grid(span.start, business_zone, step)
+def _grid(
+    free_from: datetime,
+    free_until: datetime,
+    need: timedelta,
+    tz: ZoneInfo,
+    business_zone: str,
+    step: timedelta,
+) -> Iterable[datetime]:
+    start = _first_on_grid(free_from, tz, business_zone, step)
     # Clocks change by whole hours, so a step that divides an hour stays on the grid across midnight
     # and daylight-saving changes by plain addition; any other step is put back on the grid each time.
     steady = _HOUR % step == timedelta(0)
-    while start + need <= span.end:
+    while start + need <= free_until:
         yield start
-        start = start + step if steady else _first_on_grid(start + step, business_zone, step)
+        start = start + step if steady else _first_on_grid(start + step, tz, business_zone, step)
 
 
-def _first_on_grid(moment: datetime, business_zone: str, step: timedelta) -> datetime:
+def _first_on_grid(moment: datetime, tz: ZoneInfo, business_zone: str, step: timedelta) -> datetime:
     """The first grid time at or after `moment`: whole steps of elapsed time from local midnight.
 
     Counting elapsed time keeps the grid on the half hour across a daylight-saving change, since
     clocks move by whole hours.
     """
-    tz = zone(business_zone)
     midnight = _midnight(moment.astimezone(tz).date(), business_zone)
     steps = -((midnight - moment) // step)  # ceiling division
     return midnight + steps * step

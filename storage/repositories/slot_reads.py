@@ -108,8 +108,15 @@ class SqlSlotReads(SqlRepository):
         known = decode.spans
         found: list[tuple[TechId, Interval]] = []
         add = found.append
+        result = self._session.connection().execute(_BUSY_SPANS, parameters)
+        try:
+            # The driver's own tuples: SQLAlchemy's rows would cost more than the read (these columns
+            # have no result processing to do, see _raw).
+            rows = result.cursor.fetchall()
+        finally:
+            result.close()
         # The statement's own conditions leave out rows without a start or an end.
-        for tech, start, end, buffer in self._session.execute(_BUSY_SPANS, parameters).all():
+        for tech, start, end, buffer in rows:
             span, inside = known.get((start, end)) or decode.span(start, end)
             if inside:
                 add((tech, span))

@@ -221,12 +221,12 @@ def _plain_search(
 
 
 def _window(policy: BookingPolicy, now: datetime, days: int) -> Interval:
-    """The page's days: from today in the office's zone (not before the notice) to a midnight there."""
+    """The page's days: from today in the office's zone (not before the notice) to a midnight there;
+    empty when the notice reaches past that midnight."""
     tz = zone(policy.business_zone)
     today = now.astimezone(tz).date()
-    return Interval(
-        max(local_midnight(today, tz), now + policy.notice), local_midnight(today + timedelta(days=days), tz)
-    )
+    begin = max(local_midnight(today, tz), now + policy.notice)
+    return Interval(begin, max(begin, local_midnight(today + timedelta(days=days), tz)))
 
 
 def _takes(spent: Interval, job: Interval) -> bool:
