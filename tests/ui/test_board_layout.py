@@ -9,7 +9,8 @@ import pytest
 from app.domain.time import zone
 from app.services.container import Services
 from tests.ui.business import CHICAGO, DENVER, MONDAY, Business, at
-from ui.board.layout import BoardMode, TileKind, TimeAxis, board_window, build_layout, snap
+from ui.board.axis import TimeAxis, snap
+from ui.board.layout import BoardMode, TileKind, board_window, build_layout
 
 OFFICE = zone(CHICAGO)
 WED = MONDAY + timedelta(days=2)

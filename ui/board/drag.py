@@ -19,7 +19,8 @@ from app.domain.model import Booking
 from app.domain.time import Interval
 from app.services.board import BoardSnapshot
 from ui.board.autoscroll import DragAutoScroller
-from ui.board.layout import BoardLayout, RowLayout, Tile, TileKind, snap
+from ui.board.axis import snap
+from ui.board.layout import BoardLayout, RowLayout, Tile, TileKind
 from ui.models import BOOKING_MIME
 
 TILE_PAD = 5.0  # a dragged tile's gap to its row's top and bottom, as laid-out tiles have

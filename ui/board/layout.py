@@ -1,4 +1,4 @@
-"""Board geometry, computed once per snapshot: the time axis and every tile's rectangle.
+"""Board geometry per snapshot: the time axis and every tile's rectangle, rows laid out lazily.
 
 Painting and hit testing then only look things up, which keeps the board smooth with many techs
 and thousands of items. Coordinates here are "content" coordinates: x = 0 is the start of the
@@ -10,21 +10,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, timedelta, tzinfo
 from enum import Enum
 from typing import overload
 
 from PySide6.QtCore import QRectF
 
-from app.domain.hours import BusinessHours
 from app.domain.ids import BookingId, TechId
 from app.domain.model import Booking, BusyBlock, BusySource, Conflict, Customer
 from app.domain.time import Interval, local_midnight, zone
 from app.services.board import BoardSnapshot, TechRow
-
-SNAP = timedelta(minutes=15)
-DEFAULT_FIRST_MINUTE = 7 * 60
-DEFAULT_LAST_MINUTE = 19 * 60
+from ui.board.axis import TimeAxis
+from ui.board.shown_hours import Extent, visible_minutes
 
 
 class BoardMode(Enum):
@@ -44,86 +41,6 @@ def period_start(mode: BoardMode, anchor: date) -> date:
 def board_window(mode: BoardMode, anchor: date, office: tzinfo) -> Interval:
     first = period_start(mode, anchor)
     return Interval(local_midnight(first, office), local_midnight(first + timedelta(days=mode.days), office))
-
-
-@dataclass(frozen=True, slots=True)
-class TimeAxis:
-    """Maps instants to x positions: `days` columns of office-local time, each from first to last minute."""
-
-    first_day: date
-    days: int
-    office: tzinfo
-    first_minute: int
-    last_minute: int
-    day_width: float
-    # Local seconds at an instant are its UTC seconds plus one offset when the office's clock does
-    # not change inside the shown days (DST never changes twice in a week): then x_for skips tzinfo.
-    _offset: float | None = field(init=False, compare=False, repr=False, default=None)
-    _origin: float = field(init=False, compare=False, repr=False, default=0.0)
-
-    def __post_init__(self) -> None:
-        start, end = self.window.start.astimezone(self.office), self.window.end.astimezone(self.office)
-        first, last = start.utcoffset(), end.utcoffset()
-        if first is not None and first == last:
-            object.__setattr__(self, "_offset", first.total_seconds())
-            midnight = datetime.combine(self.first_day, datetime.min.time(), UTC)
-            object.__setattr__(self, "_origin", midnight.timestamp())
-
-    @property
-    def width(self) -> float:
-        return self.days * self.day_width
-
-    @property
-    def minute_width(self) -> float:
-        return self.day_width / (self.last_minute - self.first_minute)
-
-    @property
-    def window(self) -> Interval:
-        return Interval(
-            local_midnight(self.first_day, self.office),
-            local_midnight(self.first_day + timedelta(days=self.days), self.office),
-        )
-
-    def day(self, index: int) -> date:
-        return self.first_day + timedelta(days=index)
-
-    def local_day_minute(self, instant: datetime) -> tuple[int, float]:
-        """The office-local day (0 = the first shown) and minute of the day at `instant`."""
-        if self._offset is not None:
-            seconds = instant.timestamp() + self._offset - self._origin
-            index = math.floor(seconds / 86400)
-            return index, (seconds - index * 86400) / 60
-        local = instant.astimezone(self.office)
-        return (local.date() - self.first_day).days, local.hour * 60 + local.minute + local.second / 60
-
-    def x_for(self, instant: datetime) -> float:
-        index, minute = self.local_day_minute(instant)
-        if index < 0:
-            return 0.0
-        if index >= self.days:
-            return self.width
-        frac = (minute - self.first_minute) / (self.last_minute - self.first_minute)
-        return index * self.day_width + min(1.0, max(0.0, frac)) * self.day_width
-
-    def instant_at(self, x: float) -> datetime:
-        """The UTC instant under x (clamped to the shown days and hours)."""
-        x = min(max(x, 0.0), self.width - 0.001)
-        index = int(x // self.day_width)
-        frac = (x - index * self.day_width) / self.day_width
-        minutes = self.first_minute + frac * (self.last_minute - self.first_minute)
-        # Same-zone aware arithmetic is wall-clock arithmetic, so DST days land on the right offset.
-        midnight = datetime.combine(self.day(index), datetime.min.time()).replace(tzinfo=self.office)
-        return (midnight + timedelta(minutes=minutes)).astimezone(UTC)
-
-    def snapped_at(self, x: float) -> datetime:
-        return snap(self.instant_at(x))
-
-
-def snap(instant: datetime, step: timedelta = SNAP) -> datetime:
-    """Round to the nearest step (every zone offset in use is a multiple of 15 minutes)."""
-    seconds = step.total_seconds()
-    stamp = instant.timestamp()
-    return datetime.fromtimestamp(round(stamp / seconds) * seconds, UTC)
 
 
 class TileKind(Enum):
@@ -293,78 +210,6 @@ class BoardLayout:
 
 
 # --- building ------------------------------------------------------------------------------------
-
-
-# The hours one row needs: (earliest start, latest end) in office-local minutes of the day, and
-# whether anything runs past midnight; None when the row has no hours and no jobs in the period.
-Extent = tuple[int, int, bool] | None
-
-
-def visible_minutes(
-    snapshot: BoardSnapshot,
-    first_day: date,
-    days: int,
-    office: tzinfo,
-    pad: int = 60,
-    extents: dict[int, tuple[TechRow, Extent]] | None = None,
-) -> tuple[int, int]:
-    """The office-local hours worth showing: every tech's business hours and every job, padded.
-
-    `extents` keeps each row's hours by the row's identity: a delta that changed two rows works
-    out those two again, not the 8,000 items of the others."""
-    clock = TimeAxis(first_day, days, office, 0, 24 * 60, 1.0)  # reads local days and minutes only
-    hours_cache: dict[tuple[BusinessHours, str], list[Interval]] = {}
-    lo, hi, whole, seen = 24 * 60, 0, False, False
-    for row in snapshot.rows:
-        kept = extents.get(id(row)) if extents is not None else None
-        if kept is not None and kept[0] is row:
-            extent = kept[1]
-        else:
-            extent = _row_extent(row, clock, snapshot.window, hours_cache)
-            if extents is not None:
-                extents[id(row)] = (row, extent)
-        if extent is not None:
-            lo, hi, whole, seen = min(lo, extent[0]), max(hi, extent[1]), whole or extent[2], True
-    if not seen:
-        return DEFAULT_FIRST_MINUTE, DEFAULT_LAST_MINUTE
-    if whole:
-        lo, hi = 0, 24 * 60
-    first = max(0, (lo // 60) * 60 - pad)
-    last = min(24 * 60, -(-hi // 60) * 60 + pad)
-    if last - first < 6 * 60:  # never zoom in so far that a short job fills the screen
-        last = min(24 * 60, first + 6 * 60)
-        first = max(0, last - 6 * 60)
-    return first, last
-
-
-def _row_extent(
-    row: TechRow,
-    clock: TimeAxis,
-    window: Interval,
-    hours_cache: dict[tuple[BusinessHours, str], list[Interval]],
-) -> Extent:
-    spans = hours_cache.get((row.tech.hours, row.tech.timezone))
-    if spans is None:  # techs share hours and zones: each pair is worked out once
-        tz = zone(row.tech.timezone)
-        spans = [
-            span
-            for offset in range(-1, clock.days + 1)
-            for span in row.tech.hours.intervals_on(clock.first_day + timedelta(days=offset), tz)
-            if span.overlaps(window)
-        ]
-        hours_cache[(row.tech.hours, row.tech.timezone)] = spans
-    lo, hi, whole, seen = 24 * 60, 0, False, False
-    pairs = [(span.start, span.end) for span in spans]
-    pairs += [(b.start, b.start + b.duration) for b in row.bookings if b.start is not None]
-    for start, end in pairs:
-        a_day, a_minute = clock.local_day_minute(start)
-        b_day, b_minute = clock.local_day_minute(end)
-        a, b = int(a_minute), int(b_minute)
-        if a_day != b_day and not (b == 0 and b_day - a_day == 1):
-            whole = True
-            continue
-        lo, hi, seen = min(lo, a), max(hi, 24 * 60 if b_day != a_day else b), True
-    return (lo, hi, whole) if seen or whole else None
 
 
 def build_layout(

@@ -33,8 +33,9 @@ from app.domain.ids import BookingId, TechId
 from app.domain.time import Interval
 from app.services.board import BoardSnapshot
 from ui.board.autoscroll import DragAutoScroller
+from ui.board.axis import snap
 from ui.board.drag import BoardDragger
-from ui.board.layout import BoardLayout, BoardMode, Tile, TileKind, build_layout, snap
+from ui.board.layout import BoardLayout, BoardMode, Tile, TileKind, build_layout
 from ui.board.paint_grid import paint_grid
 from ui.board.paint_margins import paint_margins
 from ui.board.repaint import changed_row_bands, scroll_regions
@@ -236,18 +237,13 @@ class BoardView(QAbstractScrollArea):
 
     def _repaint_changed_rows(self, old_layout: BoardLayout | None, old: BoardSnapshot | None) -> None:
         """Repaint the rows a delta replaced, or everything when more than rows changed."""
-        vp = self.viewport()
+        vp, header, kept = self.viewport(), self.header_height, self._dragger.target is None
+        grid = QRect(0, header, vp.width(), vp.height() - header)
+        scroll_y = self.verticalScrollBar().value()
         bands = changed_row_bands(
-            old_layout if self._dragger.target is None else None,
-            self._layout,
-            old,
-            self._snapshot,
-            QRect(0, self.header_height, vp.width(), vp.height() - self.header_height),
-            self.verticalScrollBar().value(),
+            old_layout if kept else None, self._layout, old, self._snapshot, grid, scroll_y
         )
-        if bands is None:
-            vp.update()
-        for band in bands or ():
+        for band in bands if bands is not None else [vp.rect()]:
             vp.update(band)
 
     def _relayout(self, repaint: bool = True) -> None:
