@@ -171,6 +171,25 @@ GROUPS = (
         ),
     ),
     Group(
+        "scale_1000",
+        "tests.bench.scale_1000",
+        2400,
+        (
+            (
+                "scale_initial_sync_1000",
+                "scale: initial sync, 1,000 techs × 2 calendars, a year each",
+                "s",
+                "≤ 60 s, peak RSS ≤ 500 MB",
+            ),
+            (
+                "scale_quiet_round_1000",
+                "scale: quiet poll round over 2,000 calendars, push off (wall)",
+                "s",
+                "≤ 2 s wall",
+            ),
+        ),
+    ),
+    Group(
         "push_flood",
         "tests.bench.push_flood",
         180,

@@ -28,12 +28,17 @@ from app.bus import Bus
 from app.domain.time import SystemClock
 from app.services.container import Services
 from storage.database import open_database
+from sync.engine.engine import READ_CONCURRENCY
 from tests.bench.common import Figure, from_samples, percentile, progress, report
 from tests.bench.harness import EngineThread, Store, connect, store
 from tests.bench.profile import spy
 from tests.bench.sandbox_proc import AccountSpec, SandboxProcess
 
 TECHS = 200
+# Peak RSS allowed for the initial sync, by size (issue 17 asks 500 MB at 1,000 techs).
+RSS_LIMIT_MB = {200: 400, 1000: 500}
+# A quiet round's CPU target applies at 1,000 techs (issue 17: ≤ 1 s); at 200 it is shown only.
+QUIET_CPU_LIMIT_S = {1000: 1.0}
 ZONES = ("America/Chicago", "America/New_York", "America/Denver", "America/Los_Angeles")
 QUIET_ROUNDS = 5
 
@@ -77,6 +82,9 @@ def requests_since(control: str, seq: int) -> list[dict[str, object]]:
 
 
 def run(out: str | None, techs: int = TECHS) -> list[Figure]:
+    rss_limit = RSS_LIMIT_MB.get(techs, 400)
+    cpu_limit = QUIET_CPU_LIMIT_S.get(techs)
+    suffix = "" if techs == TECHS else f"_{techs}"
     accounts = specs(techs)
     profiles: dict[str, Any] = {}
     with SandboxProcess() as box:
@@ -159,10 +167,10 @@ def run(out: str | None, techs: int = TECHS) -> list[Figure]:
     errors = "; ".join(sorted(set(first.errors.values())))[:300]
     runs = [initial_s, second_s]
     initial = Figure(
-        "scale_initial_sync",
-        f"scale: initial sync, {techs} techs × 2 calendars, a year each",
+        f"scale_initial_sync{suffix}",
+        f"scale: initial sync, {techs:,} techs × 2 calendars, a year each",
         "s",
-        "≤ 60 s, peak RSS ≤ 400 MB",
+        f"≤ 60 s, peak RSS ≤ {rss_limit} MB",
         median=statistics.median(runs),
         p95=percentile(runs, 0.95),
         n=len(runs),
@@ -189,32 +197,32 @@ def run(out: str | None, techs: int = TECHS) -> list[Figure]:
             "sandbox_peak_rss_bytes": sandbox_rss,
         },
     )
-    ok = max(runs) <= 60 and peak_rss <= 400e6 and not first.errors and not second_errors
+    ok = max(runs) <= 60 and peak_rss <= rss_limit * 1e6 and not first.errors and not second_errors
     initial.value = max(runs)
     initial.limit = 60.0
     initial.status = "ok" if ok else "MISSING"
     rss = Figure(
-        "scale_peak_rss",
-        "scale: peak RSS at the end of the first initial sync",
+        f"scale_peak_rss{suffix}",
+        f"scale: peak RSS at the end of the first initial sync, {techs:,} techs",
         "MB",
-        "≤ 400 MB",
+        f"≤ {rss_limit} MB",
         median=peak_rss / 1e6,
         n=1,
         value=peak_rss / 1e6,
-        limit=400.0,
+        limit=float(rss_limit),
         note="ru_maxrss of the process holding Crewboard (the sandbox runs in another process)",
     ).judge()
     per_calendar = [r / calendars for r in quiet_requests]
     quiet = from_samples(
-        "scale_quiet_round",
-        f"scale: quiet poll round over {calendars} calendars (wall)",
+        f"scale_quiet_round{suffix}",
+        f"scale: quiet poll round over {calendars:,} calendars, push off (wall)",
         quiet_wall,
         "s",
         "≤ 2 s wall",
         2.0,
         note=(
             f"CPU median {statistics.median(quiet_cpu):.2f} s here and "
-            f"{statistics.median(quiet_sandbox_cpu):.2f} s in the sandbox; eight accounts are read at a time; "
+            f"{statistics.median(quiet_sandbox_cpu):.2f} s in the sandbox; {READ_CONCURRENCY} accounts are read at a time; "
             f"API requests per round {', '.join(str(r) for r in quiet_requests)} "
             f"({max(per_calendar):.2f} per calendar at most)"
             + (f"; {quiet_errors} account error(s)" if quiet_errors else "")
@@ -224,16 +232,20 @@ def run(out: str | None, techs: int = TECHS) -> list[Figure]:
         requests=quiet_requests,
     )
     quiet_cpu_figure = from_samples(
-        "scale_quiet_round_cpu",
-        "scale: quiet poll round (CPU time of Crewboard's process)",
+        f"scale_quiet_round_cpu{suffix}",
+        f"scale: quiet poll round over {calendars:,} calendars (CPU time of Crewboard's process)",
         quiet_cpu,
         "s",
-        "—",
-        None,
-        note="time.process_time over all of the process's threads",
+        "—" if cpu_limit is None else f"≤ {cpu_limit:g} s",
+        cpu_limit,
+        judge_on="median",
+        note=(
+            f"time.process_time over all of the process's threads; {1000 * statistics.median(quiet_cpu) / calendars:.2f} ms "
+            "a calendar"
+        ),
     )
     connect_figure = Figure(
-        "scale_connect",
+        f"scale_connect{suffix}",
         f"scale: connecting {techs} accounts through their sign-in pages",
         "s",
         "—",
@@ -242,9 +254,9 @@ def run(out: str | None, techs: int = TECHS) -> list[Figure]:
         note="setup, not a target: OAuth with PKCE (Google) and MSAL (Microsoft) per account",
     )
     figures = [initial, rss, quiet, quiet_cpu_figure, connect_figure]
-    for figure in (initial, quiet):
-        if figure.key in profiles:
-            figure.extra["profile"] = profiles[figure.key]
+    for figure, section in ((initial, "scale_initial_sync"), (quiet, "scale_quiet_round")):
+        if section in profiles:
+            figure.extra["profile"] = profiles[section]
     report(figures, out)
     return figures
 
