@@ -21,6 +21,7 @@ from app.domain.availability import (
     earliest_slot,
     earliest_slots,
     free_intervals,
+    free_stretches,
     time_off_interval,
 )
 from app.domain.hours import BusinessHours, DaySpan
@@ -175,6 +176,20 @@ def test_nothing_free_overlaps_a_busy_block(data: st.DataObject, tech: Technicia
 
     for span in free_intervals(tech, window, busy):
         assert not any(occupies(block, span) for block in busy)
+
+
+@PROPERTY
+@given(data=st.data(), tech=technicians(), window=windows(), quarters=st.integers(1, 4 * 4))
+def test_free_stretches_are_the_free_intervals_long_enough(
+    data: st.DataObject, tech: Technician, window: Interval, quarters: int
+) -> None:
+    busy = data.draw(busy_around(window))
+    shortest = quarters * QUARTER
+
+    stretches = list(free_stretches(tech, window, busy, shortest))
+
+    long_enough = [span for span in free_intervals(tech, window, busy) if span.duration >= shortest]
+    assert stretches == [(span.start, span.end) for span in long_enough]
 
 
 @PROPERTY
