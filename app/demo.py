@@ -1,4 +1,6 @@
-"""`crewboard demo`: the whole two-way loop on a demo business, on this computer only.
+"""Over 500 lines: the demo starts, seeds and tears down every part of the product in one place.
+
+`crewboard demo`: the whole two-way loop on a demo business, on this computer only.
 
 It starts the provider sandbox in-process with the demo business (five technicians, three on Google
 and two on Outlook, each with a realistic week ahead), and a real CalDAV server (Radicale, a child

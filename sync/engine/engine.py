@@ -1,4 +1,6 @@
-"""The sync engine: a round reads every calendar of every connected account, then flushes the outbox.
+"""Over 500 lines: a round's reads, flushes and their bookkeeping share one lock and one report.
+
+The sync engine: a round reads every calendar of every connected account, then flushes the outbox.
 
 `run_forever` repeats rounds on a short jittered poll, flushes at once when a booking change queues
 a write (app.bus.OutboxQueued, published from any thread), and reads a calendar at once when

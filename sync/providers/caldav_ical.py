@@ -1,4 +1,6 @@
-"""CalDAV calendar objects read into RemoteEvents, and bookings written as VCALENDAR text.
+"""Over 500 lines: reading and writing iCalendar share the same property rules, kept side by side.
+
+CalDAV calendar objects read into RemoteEvents, and bookings written as VCALENDAR text.
 
 Pure translation with `icalendar`, no network. One calendar object (one href) holds one event's
 VEVENTs: the master, which carries the series' RRULE/EXDATE/RDATE lines and becomes the mirror's

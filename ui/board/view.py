@@ -1,4 +1,6 @@
-"""BoardView: the custom-painted dispatch grid (techs as rows, office-local time as columns).
+"""Over 500 lines: one widget's state, coordinates and input routing, each thin over its helpers.
+
+BoardView: the custom-painted dispatch grid (techs as rows, office-local time as columns).
 
 Geometry comes from `layout.build_layout` for each snapshot (rows laid out as painting first
 asks for them, unchanged rows kept from the previous layout). The view keeps the state,
