@@ -1,7 +1,8 @@
 """Booking a service for "any qualified tech": the booking page, its manage links, and `book --tech auto`.
 
 Slots are read from the local store only (busy blocks mirrored from calendars, time off, jobs), so
-a personal event the sync engine has read is gone from the page at the next request. Booking
+a personal event the sync engine has read is gone from the page at the next request (its commit
+moves the store's version, which retires what earlier requests kept: see slot_schedules). Booking
 checks the chosen start again inside the booking's own transaction (see joined_work), so two
 customers racing for the last slot get one job and one "that time was just taken" with fresh
 choices, never a double booking.
@@ -41,6 +42,7 @@ from app.services.manage_links import KEY_SETTING, booking_of, manage_token, new
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
 from app.services.schedule import busy_blocks
 from app.services.service_types import find_service, page_store, store_settings
+from app.services.slot_schedules import ReadSchedules, ScheduleCache
 from app.services.techs import find_tech
 from app.services.text import one_line, typed_line
 
@@ -203,6 +205,7 @@ class OnlineBookingService:
         self._bus = bus
         self.policy = policy
         zone(policy.business_zone)  # an unknown zone is refused now, not at the first customer
+        self._read_schedules = ScheduleCache()
 
     @classmethod
     def for_office(
@@ -230,13 +233,28 @@ class OnlineBookingService:
     def slots(
         self, service_id: str, first_day: date | None = None, days: int | None = None
     ) -> list[OfferedStart]:
-        """Every start offered for the service from `first_day` (today in the business's zone) on."""
+        """Every start offered for the service from `first_day` (today in the business's zone) on.
+
+        What it reads is kept while the store's version stands (see slot_schedules): a page asked
+        again before anything changed only searches."""
         days = self.policy.horizon_days if days is None else days
         if not 1 <= days <= self.policy.horizon_days:
             raise InvalidInput(f"Ask for 1 to {self.policy.horizon_days} days of times.")
+        now = self._clock.now()
+        window, whole_days = self._window(first_day, days, now), self._days(first_day, days, now)
         with self._uow(read_only=True) as uow:
-            service = find_service(uow, service_id)
-            return self._offers(uow, service, self._window(first_day, days))
+            version = page_store(uow).slot_reads.version()
+            read = self._read_schedules.get(service_id, whole_days, version)
+            if read is None:
+                service = find_service(uow, service_id)
+                schedules = tuple(self._schedules(uow, service, whole_days))
+                read = ReadSchedules(version, whole_days, service, schedules)
+                self._read_schedules.put(service_id, read)
+        if window.empty:
+            return []
+        return offered_starts(
+            read.schedules, read.service, window, self.policy.business_zone, self.policy.step
+        )
 
     def suggest(self, service_id: str, start: datetime) -> tuple[ServiceType, Assignment]:
         """The tech the office's rule would pick for `service` at `start`, and why; nothing is written.
@@ -410,9 +428,16 @@ class OnlineBookingService:
                 fresh = self._offers(uow, taken.service, window)[:FRESH_SLOTS]
             raise SlotTaken("That time was just taken; please choose another.", fresh) from None
 
-    def _window(self, first_day: date | None, days: int) -> Interval:
+    def _days(self, first_day: date | None, days: int, now: datetime) -> Interval:
+        """The whole local days a search of `days` from `first_day` covers: what it reads and keeps,
+        so the notice moving with the clock needs no new read."""
         tz = zone(self.policy.business_zone)
-        now = self._clock.now()
+        day = first_day or now.astimezone(tz).date()
+        return Interval(local_midnight(day, tz), local_midnight(day + timedelta(days=days), tz))
+
+    def _window(self, first_day: date | None, days: int, now: datetime | None = None) -> Interval:
+        tz = zone(self.policy.business_zone)
+        now = now or self._clock.now()
         day = first_day or now.astimezone(tz).date()
         begin = max(local_midnight(day, tz), now + self.policy.notice)
         end = local_midnight(day + timedelta(days=days), tz)

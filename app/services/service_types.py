@@ -68,6 +68,10 @@ class SlotReads(Protocol):
         """These techs' time off that may overlap `window` (at least every entry that does)."""
         ...
 
+    def version(self) -> int:
+        """The store's version: it moves with every commit, by any program (the change feed's newest number)."""
+        ...
+
 
 class PageStore(Protocol):
     @property

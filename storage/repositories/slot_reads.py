@@ -39,6 +39,7 @@ from app.domain.service_types import LONGEST_BUFFER
 from app.domain.time import Interval
 from storage.orm import BookingRow, BusyBlockRow, TimeOffRow
 from storage.repositories.base import SqlRepository
+from storage.repositories.changes import SqlChangeFeedRepository
 from storage.service_type_rows import AutoAssignmentRow, ServiceTypeRow
 from storage.types import Duration, LocalDate, UtcDateTime
 
@@ -125,6 +126,11 @@ class SqlSlotReads(SqlRepository):
                 if after_inside:
                     add((tech, after))
         return found
+
+    def version(self) -> int:
+        """The change feed's newest number: every commit that changes a row takes the next one, and
+        pruning always keeps the newest (see SqlChangeFeedRepository.prune)."""
+        return SqlChangeFeedRepository(self._session).last_seq()
 
     def time_off(self, tech_ids: Sequence[TechId], window: Interval) -> builtins.list[TimeOff]:
         """These techs' time off that may overlap `window` (whole days judged a day wide either side:

@@ -100,6 +100,7 @@ class Plan:
     clock_minutes: int  # after FIRST_DAY's second midnight (UTC)
     days: int
     business_zone: str
+    later_minutes: int = 0  # the clock moves on this much before the page is asked again
 
 
 def _spans(techs: int, shortest: int) -> st.SearchStrategy[Span]:
@@ -148,6 +149,7 @@ def plans(draw: st.DrawFn) -> Plan:
         clock_minutes=draw(st.integers(0, 3 * 24 * 60)),
         days=draw(st.integers(1, 4)),
         business_zone=draw(st.sampled_from(BUSINESS_ZONES)),
+        later_minutes=draw(st.integers(0, 12 * 60)),
     )
 
 
@@ -178,14 +180,18 @@ def test_the_offered_starts_are_those_a_plain_search_finds(services: Services, p
     now = datetime.combine(FIRST_DAY + timedelta(days=1), time(0), UTC) + timedelta(
         minutes=plan.clock_minutes
     )
-    page = OnlineBookingService(
-        services.uow, FixedClock(now), services.bus, BookingPolicy(plan.business_zone)
-    )
-    service, techs, busy = _write(services, plan, _window(page.policy, now, plan.days).start)
+    clock = FixedClock(now)
+    page = OnlineBookingService(services.uow, clock, services.bus, BookingPolicy(plan.business_zone))
+    service, techs, busy = _write(services, plan, page, _window(page.policy, now, plan.days).start)
 
     offered = page.slots(service.id, days=plan.days)
 
     assert offered == _plain_search(page.policy, now, plan.days, service, techs, busy)
+    # Nothing written since: the page searches what it read again, in the window the clock moved.
+    clock.current = later = now + timedelta(minutes=plan.later_minutes)
+    assert page.slots(service.id, days=plan.days) == _plain_search(
+        page.policy, later, plan.days, service, techs, busy
+    )
 
 
 def _plain_search(
@@ -253,9 +259,12 @@ def _open_throughout(tech: Technician, job: Interval) -> bool:
 
 
 def _write(
-    services: Services, plan: Plan, opens: datetime
+    services: Services, plan: Plan, page: OnlineBookingService, opens: datetime
 ) -> tuple[ServiceType, list[Technician], dict[TechId, list[Interval]]]:
-    """Store the plan; return the service, its techs and what the plan makes each of them busy with."""
+    """Store the plan; return the service, its techs and what the plan makes each of them busy with.
+
+    The page searches once between the crew and their busy time, so what it keeps from that search
+    must give way to what is written after it."""
     techs = [
         Technician(
             TechId(new_id()),
@@ -290,6 +299,9 @@ def _write(
                 Calendar(calendars[tech.id], account.id, tech.email, "Personal", primary=True, blocks=True)
             )
         store.service_types.add(service)
+        uow.commit()
+    page.slots(service.id, days=plan.days)
+    with services.uow() as uow:
         for drawn in plan.blocks:
             tech, remote = techs[drawn.tech], new_id()
             block = BusyBlock(
