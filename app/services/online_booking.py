@@ -1,4 +1,6 @@
-"""Booking a service for "any qualified tech": the booking page, its manage links, and `book --tech auto`.
+"""Over 500 lines: the page's reads, bookings and manage links share one checked-again-inside-the-writer rule.
+
+Booking a service for "any qualified tech": the booking page, its manage links, and `book --tech auto`.
 
 Slots are read from the local store only (busy blocks mirrored from calendars, time off, jobs), so
 a personal event the sync engine has read is gone from the page at the next request (its commit
