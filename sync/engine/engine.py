@@ -52,9 +52,11 @@ log = logging.getLogger(__name__)
 # again at most this many times a round.
 MAX_FLUSH_PASSES = 3
 # Accounts read at once in a round (see `_read_all`); calendars of one account are read in turn.
-# The pacer admits at most 9,000 reads a minute (90 % of Google's default project budget), 150 a
-# second; at the 100-200 ms a provider takes to answer, that needs about 30 reads in flight.
-READ_CONCURRENCY = 32
+# At the 100-200 ms a provider takes to answer, 16 in flight read 2,000 calendars in about 20 s
+# (8 took 40 s). More would reach the pacer's ceiling (150 reads a second) but costs CPU in
+# switching between the reads' threads: a quiet round of 400 calendars on loopback took 0.42 s
+# of CPU at 8, 0.53 s at 16 and 0.62 s at 32 (docs/benchmarks.md).
+READ_CONCURRENCY = 16
 
 
 @dataclass(frozen=True, slots=True)
