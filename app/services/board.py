@@ -96,7 +96,7 @@ class BoardService:
             # Every tech on the board: read the window's jobs without an IN list of all of them.
             rows, bookings = _rows(uow, window, techs, accounts, all_techs=True)
             unassigned = uow.bookings.unassigned()
-            customers, online, because = _about(uow, bookings, unassigned)
+            customers, online, because = _about(uow, window, bookings, unassigned)
             return BoardSnapshot(
                 window, rows, tuple(unassigned), customers, tuple(uow.conflicts.open()), online, because
             )
@@ -117,7 +117,7 @@ class BoardService:
             accounts = {t.id: uow.accounts.for_tech(t.id) for t in techs}
             rows, bookings = _rows(uow, window, techs, accounts, all_techs=False)
             unassigned = uow.bookings.unassigned() if wanted_bookings else None
-            customers, online, because = _about(uow, bookings, unassigned or [])
+            customers, online, because = _about(uow, window, bookings, unassigned or [])
             return BoardDelta(
                 window,
                 frozenset(asked),
@@ -167,7 +167,7 @@ def _rows(
 
 
 def _about(
-    uow: UnitOfWork, bookings: Sequence[Booking], unassigned: Sequence[Booking]
+    uow: UnitOfWork, window: Interval, bookings: Sequence[Booking], unassigned: Sequence[Booking]
 ) -> tuple[dict[CustomerId, Customer], frozenset[BookingId], dict[BookingId, str]]:
     """The customers of these jobs, which of the scheduled ones were booked online, and why the
     rule chose the tech of those it assigned."""
@@ -175,8 +175,10 @@ def _about(
     online: frozenset[BookingId] = frozenset()
     because: dict[BookingId, str] = {}
     page = getattr(uow, "booking_page", None)  # storage's unit of work has it; a fake may not
-    if page is not None:
-        ids = [b.id for b in bookings]
-        online = frozenset(page.online.online_among(ids))
-        because = page.assignments.explanations(ids)
+    if page is not None and bookings:
+        # Asked by the window, not by an IN list of every job in it (thousands on a 200-tech week),
+        # then narrowed to the jobs read here (a delta reads a few techs' rows).
+        ids = {b.id for b in bookings}
+        online = frozenset(page.online.online_between(window) & ids)
+        because = {k: v for k, v in page.assignments.explanations_between(window).items() if k in ids}
     return customers, online, because

@@ -16,6 +16,8 @@ from app.domain.service_types import (
     ServiceType,
     ServiceTypeId,
 )
+from app.domain.time import Interval
+from storage.orm import BookingRow
 from storage.repositories.base import SqlRepository, existing
 from storage.repositories.slot_reads import SqlSlotReads
 from storage.service_type_rows import AutoAssignmentRow, OnlineBookingRow, QualificationRow, ServiceTypeRow
@@ -121,6 +123,16 @@ class SqlAssignmentLog(SqlRepository):
         )
         return {BookingId(booking): text for booking, text in self._session.execute(query)}
 
+    def explanations_between(self, window: Interval) -> dict[BookingId, str]:
+        """`explanations` of the jobs overlapping `window`: by the jobs' index, not an IN list (the
+        board's week holds thousands of jobs; only those assigned by rule have a row here)."""
+        query = (
+            select(AutoAssignmentRow.booking_id, AutoAssignmentRow.explanation)
+            .join(BookingRow, BookingRow.id == AutoAssignmentRow.booking_id)
+            .where(BookingRow.end > window.start, BookingRow.start < window.end)
+        )
+        return {BookingId(booking): text for booking, text in self._session.execute(query)}
+
     def last_assigned(self, tech_ids: Iterable[TechId]) -> dict[TechId, datetime]:
         """When each of these techs last got a job by rule (techs never assigned are left out)."""
         ids = builtins.list(tech_ids)
@@ -158,6 +170,15 @@ class SqlOnlineBookingRepository(SqlRepository):
         if not ids:
             return set()
         query = select(OnlineBookingRow.booking_id).where(OnlineBookingRow.booking_id.in_(ids))
+        return {BookingId(value) for value in self._session.scalars(query)}
+
+    def online_between(self, window: Interval) -> set[BookingId]:
+        """The jobs overlapping `window` that were booked on the page (see `explanations_between`)."""
+        query = (
+            select(OnlineBookingRow.booking_id)
+            .join(BookingRow, BookingRow.id == OnlineBookingRow.booking_id)
+            .where(BookingRow.end > window.start, BookingRow.start < window.end)
+        )
         return {BookingId(value) for value in self._session.scalars(query)}
 
 

@@ -201,3 +201,7 @@ def test_the_board_marks_online_jobs_and_says_why_the_rule_chose_their_tech(serv
     snapshot = services.board.snapshot(Interval(MON_9 - timedelta(hours=3), MON_9 + timedelta(hours=9)))
     assert snapshot.online == {online.booking.id} and desk.id not in snapshot.online
     assert snapshot.assigned_because == {online.booking.id: online.assignment.explanation}
+    # A period without the online job marks nothing (both are asked by the window's jobs).
+    later = services.board.snapshot(Interval(MON_9 + timedelta(hours=2), MON_9 + timedelta(hours=9)))
+    assert [b.id for row in later.rows for b in row.bookings] == [desk.id]
+    assert later.online == frozenset() and later.assigned_because == {}
