@@ -242,6 +242,7 @@ def run_desktop(
         services, office_zone=office_zone or office.office_zone_name(), title_suffix=title_suffix
     )
     reach.append(StoreReachNotice(window))
+    collector.settle()  # what start-up built lives as long as the window
     attach_calendar_settings(window, setup)
     if about is not None:
         attach_about(window, about)

@@ -66,3 +66,49 @@ def test_stopping_hands_collection_back_as_it_was(qapp: QApplication) -> None:
             assert gc.isenabled() is enabled
     finally:
         (gc.enable if before else gc.disable)()
+
+
+def test_a_full_collection_runs_at_most_once_a_minute_and_younger_ones_in_between(qapp: QApplication) -> None:
+    clock = [1000.0]
+    collector = MainThreadGarbageCollector(qapp, monotonic=lambda: clock[0])
+    full: list[int] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            full.append(info["generation"])
+
+    gc.callbacks.append(record)
+    kept: list[list[int]] = []
+    try:
+
+        def step() -> None:
+            kept.extend([n] for n in range(gc.get_threshold()[0] + 10))  # past the young threshold
+            collector.collect_due()
+
+        while gc.get_count()[2] <= gc.get_threshold()[2]:  # until a full collection is due
+            step()
+        for _ in range(20):  # due all along, but within a minute of the start
+            step()
+        assert gc.get_count()[2] > gc.get_threshold()[2]
+        assert 2 not in full and 1 in full
+        clock[0] += 61
+        step()
+        assert full.count(2) == 1  # due, and a minute since the last
+        full.clear()
+        while gc.get_count()[2] <= gc.get_threshold()[2]:
+            step()
+        step()
+        assert 2 not in full  # due again, but the last was under a minute ago
+    finally:
+        gc.callbacks.remove(record)
+        collector.stop()
+
+
+def test_settling_sets_aside_what_start_up_built(qapp: QApplication) -> None:
+    collector = MainThreadGarbageCollector(qapp)
+    try:
+        collector.settle()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        collector.stop()
