@@ -246,7 +246,7 @@ def run(out: str | None, techs: int = TECHS) -> list[Figure]:
     )
     connect_figure = Figure(
         f"scale_connect{suffix}",
-        f"scale: connecting {techs} accounts through their sign-in pages",
+        f"scale: connecting {techs:,} accounts through their sign-in pages",
         "s",
         "—",
         median=connect_s,
