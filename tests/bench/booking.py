@@ -31,7 +31,7 @@ from storage.database import open_database
 from tests.bench.availability import NOW, seed
 from tests.bench.common import MISSING, OK, Figure, from_samples, percentile, progress, report, timed
 from tests.bench.profile import enabled, spy
-from tests.pg import fresh_database, migrate_template, start_server, stopped_if_we_die
+from tests.bench.stores import postgresql_database, row_for
 
 RUNS = 100
 WARMUP = 5
@@ -170,22 +170,11 @@ def run(out: str | None) -> list[Figure]:
         if "booking_slots" in profiles:
             figures[-1].extra["profile"] = profiles["booking_slots"]
         progress(f"booking page: {JOBS} bookings from {THREADS} threads (SQLite)")
-        try:
-            figures.append(_rate("sqlite", _bookings(f"sqlite:///{Path(folder) / 'rate.db'}"), None))
-        except Exception as error:  # a broken run leaves its row, marked, not a crash
-            figures.append(_rate("sqlite", None, f"{type(error).__name__}: {error}"))
-    server = start_server()
-    try:
-        with stopped_if_we_die(server):
-            migrate_template(server)
-            with fresh_database(server) as url:
-                progress(f"booking page: {JOBS} bookings from {THREADS} threads (PostgreSQL)")
-                try:
-                    figures.append(_rate("postgresql", _bookings(url), None))
-                except Exception as error:
-                    figures.append(_rate("postgresql", None, f"{type(error).__name__}: {error}"))
-    finally:
-        server.stop()
+        rate_db = f"sqlite:///{Path(folder) / 'rate.db'}"
+        figures.append(row_for("sqlite", lambda: _bookings(rate_db), _rate))
+    with postgresql_database() as url:
+        progress(f"booking page: {JOBS} bookings from {THREADS} threads (PostgreSQL)")
+        figures.append(row_for("postgresql", lambda: _bookings(url), _rate))
     report(figures, out)
     return figures
 

@@ -33,7 +33,7 @@ from app.services.container import Services
 from storage.database import open_database
 from storage.feed_watch import StoreFeed
 from tests.bench.common import Figure, from_samples, not_measurable, progress, report
-from tests.pg import fresh_database, migrate_template, start_server, stopped_if_we_die
+from tests.bench.stores import postgresql_database, row_for
 from ui.main_window import MainWindow
 from ui.style import apply_style
 
@@ -117,7 +117,7 @@ async def _one_round(window: MainWindow, front: Services, n: int) -> float:
     return max(0.0, watch.shown_at - saved) * 1000
 
 
-def _figure(store: str, samples: list[float], problem: str | None) -> Figure:
+def _figure(store: str, samples: list[float] | None, problem: str | None) -> Figure:
     key = f"desk_to_desk_{store}"
     name = f"desk → desk: job saved on one desk → on another desk's board ({store})"
     if not samples:
@@ -133,22 +133,10 @@ def run(out: str | None) -> list[Figure]:
     figures = []
     with tempfile.TemporaryDirectory(prefix="crewboard-desks-") as tmp:
         progress(f"desk → desk on SQLite: {ROUNDS} jobs")
-        try:
-            figures.append(_figure("sqlite", _measure(app, str(Path(tmp) / "office.db")), None))
-        except Exception as error:  # a broken round leaves its row, marked, not a crash
-            figures.append(_figure("sqlite", [], f"{type(error).__name__}: {error}"))
-    server = start_server()
-    try:
-        with stopped_if_we_die(server):
-            migrate_template(server)
-            with fresh_database(server) as url:
-                progress(f"desk → desk on PostgreSQL: {ROUNDS} jobs")
-                try:
-                    figures.append(_figure("postgresql", _measure(app, url), None))
-                except Exception as error:
-                    figures.append(_figure("postgresql", [], f"{type(error).__name__}: {error}"))
-    finally:
-        server.stop()
+        figures.append(row_for("sqlite", lambda: _measure(app, str(Path(tmp) / "office.db")), _figure))
+    with postgresql_database() as url:
+        progress(f"desk → desk on PostgreSQL: {ROUNDS} jobs")
+        figures.append(row_for("postgresql", lambda: _measure(app, url), _figure))
     report(figures, out)
     return figures
 

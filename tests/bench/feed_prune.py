@@ -28,7 +28,7 @@ from storage.database import Database, open_database
 from storage.orm import ChangeRow
 from sync.engine.feed_pruning import BATCH, KEEP_AT_LEAST, RETENTION, FeedPruner
 from tests.bench.common import Figure, from_samples, not_measurable, progress, report
-from tests.pg import fresh_database, migrate_template, start_server, stopped_if_we_die
+from tests.bench.stores import postgresql_database, row_for
 
 ENTRIES = 500_000
 SPAN = timedelta(hours=36)
@@ -96,22 +96,10 @@ def run(out: str | None) -> list[Figure]:
     figures = []
     with tempfile.TemporaryDirectory(prefix="crewboard-feed-prune-") as tmp:
         progress(f"change feed prune on SQLite: {ENTRIES:,} entries")
-        try:
-            figures.append(_figure("sqlite", _measure(str(Path(tmp) / "office.db")), None))
-        except Exception as error:  # a broken run leaves its row, marked, not a crash
-            figures.append(_figure("sqlite", None, f"{type(error).__name__}: {error}"))
-    server = start_server()
-    try:
-        with stopped_if_we_die(server):
-            migrate_template(server)
-            with fresh_database(server) as url:
-                progress(f"change feed prune on PostgreSQL: {ENTRIES:,} entries")
-                try:
-                    figures.append(_figure("postgresql", _measure(url), None))
-                except Exception as error:
-                    figures.append(_figure("postgresql", None, f"{type(error).__name__}: {error}"))
-    finally:
-        server.stop()
+        figures.append(row_for("sqlite", lambda: _measure(str(Path(tmp) / "office.db")), _figure))
+    with postgresql_database() as url:
+        progress(f"change feed prune on PostgreSQL: {ENTRIES:,} entries")
+        figures.append(row_for("postgresql", lambda: _measure(url), _figure))
     report(figures, out)
     return figures
 
