@@ -267,6 +267,12 @@ class BookingEditorDialog(QDialog):
         self._search_customers()
         self._on_when_changed()
 
+    def done(self, result: int) -> None:
+        """Closed (saved, cancelled or with its window): a customer search still waiting on its
+        timer is dropped, since the window's worker may be gone by the time it would fire."""
+        self._search_timer.stop()
+        super().done(result)
+
     def _show_booking(self, booking: Booking, customer: Customer | None) -> None:
         """Fill the form with `booking` as stored (on opening, and again on reload)."""
         self.customer_combo.setEditText(customer.name if customer else "")

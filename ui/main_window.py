@@ -465,9 +465,10 @@ class MainWindow(QMainWindow):
         self._closing = True
         self._now_timer.stop()
         self.refresher.stop()
-        # Panels stop asking before the worker goes: shutting it down delivers finished jobs,
+        # Panels and the editor stop asking before the worker goes: shutting it down delivers finished jobs,
         # whose callbacks must not queue new ones.
         self.sync_panels.stop()
+        self.dialogs.close_editor()
         self.bridge.close()
         self.worker.shutdown()
         super().closeEvent(event)

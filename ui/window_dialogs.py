@@ -69,6 +69,11 @@ class WindowDialogs(QObject):
     def editor(self) -> BookingEditorDialog | None:
         return self._editor
 
+    def close_editor(self) -> None:
+        """Close the open booking editor, if any (the window is closing)."""
+        if self._editor is not None:
+            self._editor.close()
+
     @property
     def dialog(self) -> QWidget | None:
         """The small dialog currently open (technician, time off, find slot), if any."""

@@ -80,6 +80,17 @@ def test_missing_fields_are_explained_next_to_them(
     assert not editor.customer_error.isVisibleTo(editor)
 
 
+def test_closing_the_window_drops_a_customer_search_still_waiting(
+    qtbot, busy_window: MainWindow, business: Business
+) -> None:  # type: ignore[no-untyped-def]
+    editor = open_editor(qtbot, busy_window, tech_id=business.techs["Sam Whitaker"].id, start=at(WED, 14))
+    type_into(editor.customer_line, "Some")
+    assert editor._search_timer.isActive()  # the search waits 200 ms for more typing
+    busy_window.close()  # its worker shuts down: a search firing now could not be asked for
+    assert not editor.isVisible()
+    assert not editor._search_timer.isActive()
+
+
 def test_saving_over_busy_time_asks_and_book_anyway_forces(
     qtbot, busy_window: MainWindow, business: Business, services: Services
 ) -> None:  # type: ignore[no-untyped-def]
